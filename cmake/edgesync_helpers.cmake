@@ -1,0 +1,51 @@
+# Small helpers shared by the area CMakeLists.
+
+# es_core_library(name SOURCES ... DEPS ...): a core static library with the
+# repo's include layout and nlohmann/json wired for either toolchain.
+function(es_core_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  if(EMSCRIPTEN)
+    target_include_directories(${name} SYSTEM PUBLIC ${ES_JSON_INCLUDE})
+  else()
+    target_link_libraries(${name} PUBLIC nlohmann_json::nlohmann_json)
+  endif()
+  if(ARG_DEPS)
+    target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  endif()
+endfunction()
+
+# es_test(area SOURCES ...): one GoogleTest executable per area, run by CTest.
+function(es_test area)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  set(target ${area}_test)
+  add_executable(${target} ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE ${ARG_DEPS} GTest::gtest_main)
+  target_compile_definitions(${target} PRIVATE
+    ES_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST
+    PROPERTIES ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+# es_wasm_module(name LIBS ... EXPORTS ...): an ES module + .wasm that loads in
+# node, workerd and browsers (hosts pass instantiateWasm and locateFile).
+function(es_wasm_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS})
+  set_target_properties(${name} PROPERTIES SUFFIX ".mjs")
+  target_compile_options(${name} PRIVATE -Oz -flto)
+  foreach(lib ${ARG_LIBS})
+    target_compile_options(${lib} PRIVATE -Oz -flto)
+  endforeach()
+  target_link_options(${name} PRIVATE
+    -Oz -flto
+    -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=create_module
+    -sENVIRONMENT=web,worker
+    -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16777216
+    -sDYNAMIC_EXECUTION=0 -sFILESYSTEM=0
+    -sTOTAL_STACK=1048576
+    "-sEXPORTED_FUNCTIONS=['_es_alloc','_es_free','_es_call','_es_out_ptr','_es_out_len','_es_out_clear','_malloc','_free']"
+    "-sEXPORTED_RUNTIME_METHODS=['HEAPU8']")
+endfunction()

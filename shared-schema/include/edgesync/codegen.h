@@ -1,0 +1,53 @@
+// SQL generated from the shared schema, for SQLite (client) and PostgreSQL
+// (server). Output is deterministic: the same schema gives the same bytes on
+// every build, which the golden tests hold the native and WASM builds to.
+#pragma once
+
+#include <string>
+
+#include "edgesync/result.h"
+#include "edgesync/schema.h"
+
+namespace edgesync {
+
+/// Names of the client-side bookkeeping tables (fixed; not user-definable).
+namespace sqlite_names {
+inline constexpr const char* outbox = "sync_outbox";
+inline constexpr const char* state = "sync_state";
+inline constexpr const char* clock = "sync_clock";
+inline constexpr const char* guard = "sync_apply_guard";
+inline constexpr const char* rows = "sync_rows";
+}  // namespace sqlite_names
+
+/// Names of the server-side bookkeeping objects.
+namespace pg_names {
+inline constexpr const char* clients = "edgesync_clients";
+inline constexpr const char* schema = "edgesync_schema";
+inline constexpr const char* conflicts = "edgesync_conflicts";
+inline constexpr const char* version_seq = "edgesync_version_seq";
+}  // namespace pg_names
+
+/// SQLite DDL: app tables, outbox, clock, guard and triggers. Idempotent.
+std::string sqlite_ddl(const schema& s);
+
+/// PostgreSQL DDL: server tables with sync columns, indexes, bookkeeping.
+/// Idempotent; records the schema version in edgesync_schema.
+std::string pg_ddl(const schema& s);
+
+/// Additive SQLite migration from `from` to `to` (new tables, new nullable
+/// columns); refuses destructive changes with destructive_migration.
+result<std::string> sqlite_migration(const schema& from, const schema& to);
+
+/// Additive PostgreSQL migration from `from` to `to`, same rules.
+result<std::string> pg_migration(const schema& from, const schema& to);
+
+/// The SQL type of a column in SQLite.
+const char* sqlite_type(column_type t);
+/// The SQL type of a column in PostgreSQL.
+const char* pg_type(column_type t);
+
+/// A SQLite expression yielding the current Unix time in milliseconds.
+inline constexpr const char* sqlite_now_ms =
+    "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+
+}  // namespace edgesync

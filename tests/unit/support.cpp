@@ -1,0 +1,64 @@
+#include "support.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace edgesync::testing {
+
+namespace {
+std::string repo_path(const std::string& rel) {
+  const char* root = std::getenv("ES_SOURCE_DIR");
+  return std::string(root ? root : ES_SOURCE_DIR_FALLBACK) + "/" + rel;
+}
+}  // namespace
+
+std::string read_repo_file(const std::string& rel) {
+  std::ifstream f(repo_path(rel), std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_repo_file(const std::string& rel, const std::string& text) {
+  std::ofstream f(repo_path(rel), std::ios::binary);
+  f << text;
+}
+
+bool update_golden() {
+  const char* v = std::getenv("UPDATE_GOLDEN");
+  return v != nullptr && std::string(v) == "1";
+}
+
+sqlite_db::sqlite_db() { sqlite3_open(":memory:", &db_); }
+sqlite_db::~sqlite_db() { sqlite3_close(db_); }
+
+std::string sqlite_db::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return msg;
+  }
+  return "";
+}
+
+std::vector<std::vector<std::string>> sqlite_db::query(const std::string& sql) {
+  std::vector<std::vector<std::string>> rows;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+    return {{std::string("ERROR: ") + sqlite3_errmsg(db_)}};
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::vector<std::string> row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const unsigned char* t = sqlite3_column_text(st, i);
+      row.emplace_back(t ? reinterpret_cast<const char*>(t) : "<null>");
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(st);
+  return rows;
+}
+
+}  // namespace edgesync::testing

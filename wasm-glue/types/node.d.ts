@@ -1,0 +1,4 @@
+import type { Core } from './core';
+export { Core, EdgesyncError } from './core';
+/** The process-wide core instance, loaded once from the package's dist folder. */
+export function nodeCore(): Promise<Core>;
