@@ -47,6 +47,50 @@ export class Core {
     }
   }
 
+  /**
+   * Runs a framed operation: a JSON `meta` object plus raw byte `segments`
+   * (request bodies, query results) that cross the boundary unescaped.
+   * Returns `{ meta, segments }` with segments as Uint8Array views copied out
+   * of WASM memory. Throws EdgesyncError on an error envelope.
+   */
+  callFramed(op, meta, segments = []) {
+    const parts = segments.map((s) => (typeof s === 'string' ? encoder.encode(s) : s));
+    const head = encoder.encode(JSON.stringify({ ...meta, segments: parts.map((p) => p.length) }) + '\n');
+    const total = parts.reduce((n, p) => n + p.length, head.length);
+    const buf = new Uint8Array(total);
+    buf.set(head, 0);
+    let off = head.length;
+    for (const p of parts) { buf.set(p, off); off += p.length; }
+    const out = this.callBytes(op, buf);
+    const nl = out.indexOf(10);
+    const outMeta = JSON.parse(decoder.decode(out.subarray(0, nl < 0 ? out.length : nl)));
+    if (outMeta.ok === false) throw new EdgesyncError(outMeta.errors);
+    const outSegs = [];
+    let pos = nl + 1;
+    for (const len of outMeta.segments ?? []) { outSegs.push(out.subarray(pos, pos + len)); pos += len; }
+    return { meta: outMeta, segments: outSegs };
+  }
+
+  /** Runs `op` on raw bytes and returns a copy of the raw output bytes. */
+  callBytes(op, bytes) {
+    const m = this.m;
+    const opBytes = encoder.encode(op);
+    const opPtr = m._es_alloc(opBytes.length);
+    const inPtr = m._es_alloc(bytes.length);
+    try {
+      m.HEAPU8.set(opBytes, opPtr);
+      m.HEAPU8.set(bytes, inPtr);
+      const len = m._es_call(opPtr, opBytes.length, inPtr, bytes.length);
+      const ptr = m._es_out_ptr();
+      const out = m.HEAPU8.slice(ptr, ptr + len);
+      if (len > 1 << 20) m._es_out_clear();
+      return out;
+    } finally {
+      m._es_free(opPtr);
+      m._es_free(inPtr);
+    }
+  }
+
   /** Runs `op` and returns its result, or throws an EdgesyncError. */
   call(op, input) {
     const env = JSON.parse(this.callRaw(op, input));

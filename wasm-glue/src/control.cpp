@@ -3,9 +3,11 @@
 #include <functional>
 #include <utility>
 
+#include "edgesync/client_control.h"
 #include "edgesync/codegen.h"
 #include "edgesync/json_util.h"
 #include "edgesync/schema.h"
+#include "edgesync/worker_control.h"
 
 namespace edgesync {
 
@@ -120,6 +122,9 @@ const std::pair<const char*, handler> kOps[] = {
 std::string control(std::string_view op, std::string_view input) {
   for (const auto& [name, fn] : kOps)
     if (op == name) return fn(input);
+  std::string out;
+  if (worker_control(op, input, out)) return out;
+  if (client_control(op, input, out)) return out;
   return error_envelope({error{error_code::invalid_request, "op",
                                "unknown operation \"" + std::string(op) +
                                    "\""}});

@@ -1,0 +1,13 @@
+// The client area's control operations (`client.*`), dispatched by
+// edgesync::control. See docs/architecture.md for the operation list.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace edgesync {
+
+/// Runs a `client.*` operation. Returns false when `op` is not one of them.
+bool client_control(std::string_view op, std::string_view input, std::string& out);
+
+}  // namespace edgesync
