@@ -54,7 +54,9 @@ constexpr std::array<std::pair<const char*, conflict_policy>, 5> kPolicies{{
     {"reject-stale", conflict_policy::reject_stale},
 }};
 
-constexpr std::size_t kMaxColumns = 60;
+// PostgreSQL functions take at most 100 arguments; json_build_object needs 2
+// per column.
+constexpr std::size_t kMaxColumns = 48;
 
 // Prefixes owned by edgesync's own tables and columns on either side.
 bool is_reserved(std::string_view name) {
@@ -189,7 +191,7 @@ class checker {
     } else if (!cols->is_array() || cols->empty()) {
       fail(cpath, "expected a non-empty array of columns");
     } else if (cols->size() > kMaxColumns) {
-      // SQLite's json_object() takes at most 127 arguments (2 per column).
+      // SQLite json_object() and PostgreSQL json_build_object() cap arguments.
       fail(cpath, "at most " + std::to_string(kMaxColumns) +
                       " columns per table are supported");
     } else {

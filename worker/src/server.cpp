@@ -1,0 +1,292 @@
+// The request state machine (see the table at the top of server.h).
+#include "edgesync/server.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace edgesync {
+
+namespace {
+
+// Per-table slices of a batch, each sent as one JSON parameter.
+struct table_plan {
+  std::size_t table = 0;
+  change_op op = change_op::upsert;
+  std::vector<std::size_t> changes;  // indexes into sync_request::changes
+};
+
+std::string input_json(const table& t, const std::vector<change>& all,
+                       const std::vector<std::size_t>& idx, bool with_changed) {
+  json arr = json::array();
+  for (std::size_t i : idx) {
+    const change& c = all[i];
+    json o = c.row;
+    o["_es_i"] = i;
+    o["_es_h"] = c.hlc;
+    o["_es_b"] = c.base_version ? json(*c.base_version) : json(nullptr);
+    if (with_changed)
+      o["_es_c"] = c.changed ? json(*c.changed) : json(nullptr);
+    arr.push_back(std::move(o));
+  }
+  (void)t;
+  return dump_json(arr);
+}
+
+}  // namespace
+
+struct server::request_state {
+  enum class phase { claimed, merged, pulled } at = phase::claimed;
+  std::string user_id;
+  sync_request req;
+  std::vector<table_plan> plans;
+  json results = json::array();  // per change, request order
+  bool duplicate = false;
+  std::string stored_results;  // raw results JSON for a retried batch
+  std::int64_t now_ms = 0;     // the latest host clock reading
+};
+
+server::server(edgesync::schema s, server_limits limits)
+    : schema_(std::move(s)), limits_(limits) {}
+
+server::~server() = default;
+
+void server::abort(std::int64_t state) { states_.erase(state); }
+
+step_output server::fail(std::int64_t id, int status, std::vector<error> errs) {
+  if (id != 0) states_.erase(id);
+  step_output out;
+  out.done = true;
+  out.status = status;
+  out.rollback = true;
+  out.segments.push_back(error_body(errs));
+  return out;
+}
+
+step_output server::begin(std::string_view user_id, std::string_view body,
+                          std::int64_t now_ms) {
+  if (user_id.empty())
+    return fail(0, 401, {{error_code::unauthorized, "", "no authenticated user"}});
+  auto v = validate_request(schema_, limits_, body, now_ms);
+  if (auto* e = std::get_if<request_error>(&v)) {
+    step_output out;
+    out.done = true;
+    out.status = e->status;
+    out.segments.push_back(error_body(e->errors, e->server_schema_version));
+    return out;
+  }
+  auto st = std::make_unique<request_state>();
+  st->user_id = std::string(user_id);
+  st->req = std::move(std::get<sync_request>(v));
+  std::int64_t id = next_state_++;
+
+  step_output out;
+  out.statements.push_back(
+      {sql::claim(),
+       json::array({st->req.client_id, st->user_id,
+                    st->req.has_batch ? std::to_string(st->req.seq) : std::string("-1")})});
+  states_[id] = std::move(st);
+  out.segments.clear();
+  return out;
+}
+
+step_output server::step(std::int64_t state, const std::vector<std::string_view>& results,
+                         std::int64_t now_ms) {
+  auto it = states_.find(state);
+  if (it == states_.end())
+    return fail(0, 500, {{error_code::internal, "", "unknown request state"}});
+  request_state& st = *it->second;
+  st.now_ms = now_ms;
+  switch (st.at) {
+    case request_state::phase::claimed:
+      if (results.size() != 1) break;
+      return after_claim(state, st, results[0]);
+    case request_state::phase::merged:
+      return after_merge(state, st, results);
+    case request_state::phase::pulled:
+      if (results.empty()) break;
+      return after_pull(state, st, results.back());
+  }
+  return fail(state, 500, {{error_code::internal, "", "unexpected number of results"}});
+}
+
+step_output server::after_claim(std::int64_t id, request_state& st, std::string_view j) {
+  auto parsed = parse_json(j);
+  if (!parsed || !parsed.value().is_object())
+    return fail(id, 500, {{error_code::internal, "", "bad claim result"}});
+  const json& claim = parsed.value();
+  if (!claim["user"].is_string() || claim["user"].get<std::string>() != st.user_id)
+    return fail(id, 403,
+                {{error_code::client_id_conflict, "clientId",
+                  "this client id belongs to another user; generate a new client id "
+                  "(a fresh local database) for this user"}});
+  std::int64_t last_seq = claim["lastSeq"].is_number_integer() ? claim["lastSeq"].get<std::int64_t>() : 0;
+  step_output out;
+  if (st.req.has_batch && st.req.seq <= last_seq) {
+    st.duplicate = true;
+    if (st.req.seq == last_seq && !claim["lastResults"].is_null())
+      st.stored_results = dump_json(claim["lastResults"]);
+    else
+      st.stored_results = "[]";
+  } else if (st.req.has_batch && !st.req.changes.empty()) {
+    // Group by (table, op), in schema order so locks are taken in a stable
+    // order across concurrent requests.
+    for (std::size_t t = 0; t < schema_.tables.size(); ++t) {
+      for (change_op op : {change_op::upsert, change_op::remove}) {
+        table_plan p{t, op, {}};
+        for (std::size_t i = 0; i < st.req.changes.size(); ++i)
+          if (st.req.changes[i].table == t && st.req.changes[i].op == op) p.changes.push_back(i);
+        if (p.changes.empty()) continue;
+        const table& tb = schema_.tables[t];
+        bool lwwf = tb.policy == conflict_policy::lww_field;
+        out.statements.push_back(
+            {op == change_op::upsert ? sql::upsert(tb) : sql::remove(tb),
+             json::array({json{{"seg", out.segments.size()}}, st.user_id, st.req.client_id})});
+        out.segments.push_back(input_json(tb, st.req.changes, p.changes,
+                                          lwwf && op == change_op::upsert));
+        st.plans.push_back(std::move(p));
+      }
+    }
+    st.results = json::array();
+    for (std::size_t i = 0; i < st.req.changes.size(); ++i) st.results.push_back(nullptr);
+    st.at = request_state::phase::merged;
+    return out;
+  } else if (st.req.has_batch) {
+    // An empty batch still consumes its sequence number.
+    st.results = json::array();
+  }
+  if (st.req.has_batch && !st.duplicate)
+    out.statements.push_back(
+        {sql::record_batch(), json::array({st.req.client_id, std::to_string(st.req.seq), "[]"})});
+  add_pull(st, out);
+  return out;
+}
+
+step_output server::after_merge(std::int64_t id, request_state& st,
+                                const std::vector<std::string_view>& results) {
+  if (results.size() != st.plans.size())
+    return fail(id, 500, {{error_code::internal, "", "merge result count mismatch"}});
+  json conflicts = json::array();
+  for (std::size_t p = 0; p < st.plans.size(); ++p) {
+    const table& t = schema_.tables[st.plans[p].table];
+    auto parsed = parse_json(results[p]);
+    if (!parsed || !parsed.value().is_array())
+      return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
+    for (const json& r : parsed.value()) {
+      if (!r.is_object() || !r["i"].is_number_integer()) continue;
+      std::size_t i = r["i"].get<std::size_t>();
+      if (i >= st.req.changes.size()) continue;
+      const change& c = st.req.changes[i];
+      std::string s = r["s"].is_string() ? r["s"].get<std::string>() : "";
+      json res = {{"id", c.id}};
+      if (s == "applied") {
+        res["status"] = "applied";
+        res["version"] = r["v"];
+        if (!r["r"].is_null()) res["row"] = r["r"];
+      } else if (s == "forbidden") {
+        res["status"] = "rejected";
+        res["reason"] = "forbidden";
+        res["message"] = "the row belongs to another user";
+      } else {
+        bool reject = s == "lost" && t.policy == conflict_policy::reject_stale;
+        res["status"] = reject ? "rejected" : "conflict";
+        res["reason"] = s == "race" ? "race"
+                        : (t.policy == conflict_policy::lww || t.policy == conflict_policy::lww_field)
+                            ? "older"
+                            : "stale";
+        res["version"] = r["v"];
+        res["deleted"] = r["d"].is_boolean() && r["d"].get<bool>();
+        res["row"] = r["r"];
+      }
+      if (res["status"] != "applied") {
+        json pk = json::object();
+        for (auto k : t.primary_key) pk[t.columns[k].name] = c.row[t.columns[k].name];
+        conflicts.push_back({{"table_name", t.server_name},
+                             {"pk", std::move(pk)},
+                             {"policy", to_string(t.policy)},
+                             {"outcome", res["status"].get<std::string>() + ":" +
+                                             res["reason"].get<std::string>()},
+                             {"client_row", c.op == change_op::upsert ? c.row : json(nullptr)},
+                             {"server_row", res.contains("row") ? res["row"] : json(nullptr)}});
+      }
+      st.results[i] = std::move(res);
+    }
+  }
+  for (const json& r : st.results)
+    if (r.is_null()) return fail(id, 500, {{error_code::internal, "", "a change has no result"}});
+  step_output out;
+  out.statements.push_back({sql::record_batch(),
+                            json::array({st.req.client_id, std::to_string(st.req.seq),
+                                         json{{"seg", 0}}})});
+  out.segments.push_back(dump_json(st.results));
+  if (!conflicts.empty()) {
+    out.statements.push_back({sql::log_conflicts(), json::array({json{{"seg", 1}}, st.user_id,
+                                                                 st.req.client_id})});
+    out.segments.push_back(dump_json(conflicts));
+  }
+  add_pull(st, out);
+  return out;
+}
+
+void server::add_pull(request_state& st, step_output& out) const {
+  out.statements.push_back(
+      {sql::pull(schema_),
+       json::array({st.user_id, std::to_string(st.req.cursor.xid),
+                    std::to_string(st.req.cursor.version), st.req.client_id,
+                    std::to_string(st.req.page_size + 1)})});
+  st.at = request_state::phase::pulled;
+}
+
+step_output server::after_pull(std::int64_t id, request_state& st, std::string_view j) {
+  // `<changes JSON>\n<meta JSON>`: the changes pass through untouched.
+  auto nl = j.rfind('\n');
+  if (nl == std::string_view::npos)
+    return fail(id, 500, {{error_code::internal, "", "bad pull result"}});
+  auto meta = parse_json(j.substr(nl + 1));
+  if (!meta || !meta.value().is_object())
+    return fail(id, 500, {{error_code::internal, "", "bad pull metadata"}});
+  const json& m = meta.value();
+  std::int64_t n = m["n"].is_number_integer() ? m["n"].get<std::int64_t>() : 0;
+  bool has_more = n > st.req.page_size;
+  pull_cursor next = st.req.cursor;
+  auto parse_u64 = [](const json& v, std::uint64_t& out) {
+    if (!v.is_string()) return false;
+    const std::string& s = v.get_ref<const std::string&>();
+    return std::from_chars(s.data(), s.data() + s.size(), out).ec == std::errc();
+  };
+  if (has_more) {
+    if (!parse_u64(m["lx"], next.xid) || !m["lv"].is_number_integer())
+      return fail(id, 500, {{error_code::internal, "", "bad pull page end"}});
+    next.version = m["lv"].get<std::int64_t>();
+  } else {
+    std::uint64_t xmin = 0;
+    if (!parse_u64(m["xmin"], xmin))
+      return fail(id, 500, {{error_code::internal, "", "bad snapshot xmin"}});
+    // Everything below xmin has been delivered; never move backwards.
+    if (xmin > next.xid) next = {xmin, 0};
+  }
+
+  std::string body = "{\"protocol\":1,\"serverTime\":";
+  body += std::to_string(st.now_ms);
+  body += ",\"ack\":";
+  if (st.req.has_batch)
+    body += "{\"seq\":" + std::to_string(st.req.seq) +
+            ",\"duplicate\":" + (st.duplicate ? "true" : "false") + "}";
+  else
+    body += "null";
+  body += ",\"results\":";
+  body += st.duplicate ? st.stored_results : dump_json(st.results);
+  body += ",\"changes\":";
+  body.append(j.data(), nl);
+  body += ",\"cursor\":\"" + next.to_string() + "\",\"hasMore\":";
+  body += has_more ? "true" : "false";
+  body += "}";
+
+  states_.erase(id);
+  step_output out;
+  out.done = true;
+  out.status = 200;
+  out.segments.push_back(std::move(body));
+  return out;
+}
+
+}  // namespace edgesync
