@@ -1,0 +1,86 @@
+// A stand-in for the WASM server core that speaks the same host contract
+// (server.open / begin / step / abort, framed segments, {seg: k} params) with
+// a tiny scripted behaviour, so the JS hosts' loop — one transaction, ordered
+// statements, commit vs rollback, database failures — is tested on its own.
+//
+// Request body (JSON): { "put": [[key, value], …], "then": "commit" | "rollback" | "bad_sql" | "sleep", "sleepMs": n }
+// Each step runs one statement per put, in order; the response lists the
+// texts the statements returned.
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export const SCRIPTED_DDL = `create table if not exists scripted_kv (
+  k text primary key, v text not null, owner text not null, seq bigserial);`;
+
+export function scriptedCore() {
+  const states = new Map();
+  let next = 1;
+  const calls = [];
+  const done = (status, body, extra = {}) => ({
+    meta: { done: true, status, ...extra }, segments: [enc.encode(JSON.stringify(body))],
+  });
+  return {
+    calls,
+    states,
+    call(op, input) {
+      calls.push(op);
+      if (op === 'server.open') return { handle: 7, schemaVersion: input.schema.version, pgDdl: SCRIPTED_DDL };
+      if (op === 'server.abort') { states.delete(input.state); return {}; }
+      throw Object.assign(new Error(`unknown op ${op}`), { code: 'invalid_request' });
+    },
+    callFramed(op, meta, segments) {
+      calls.push(op);
+      if (op === 'server.begin') {
+        if (meta.handle !== 7) throw new Error('bad handle');
+        let req;
+        try { req = JSON.parse(dec.decode(segments[0])); } catch {
+          return done(400, { protocol: 1, error: { code: 'invalid_json', message: 'the body is not JSON' } });
+        }
+        const state = next++;
+        states.set(state, { req, userId: meta.userId, step: 0 });
+        return this.plan(state);
+      }
+      if (op === 'server.step') {
+        const s = states.get(meta.state);
+        if (!s) throw new Error('unknown state');
+        s.results = (s.results ?? []).concat(segments.map((b) => (typeof b === 'string' ? b : dec.decode(b))));
+        s.step += 1;
+        return this.plan(meta.state);
+      }
+      throw new Error(`unknown op ${op}`);
+    },
+    plan(state) {
+      const s = states.get(state);
+      const { req } = s;
+      const puts = req.put ?? [];
+      if (s.step === 0 && puts.length) {
+        // The key and value travel as one JSON segment, decoded by the host.
+        const seg = enc.encode(JSON.stringify(puts));
+        return {
+          meta: {
+            done: false, state,
+            statements: puts.map((_, i) => ({
+              sql: `insert into scripted_kv (k, v, owner)
+                    select x->>0, x->>1, $2 from (select ($1::jsonb)->${i} as x) p
+                    on conflict (k) do update set v = excluded.v returning json_build_object('k', k, 'v', v)::text as j`,
+              params: [{ seg: 0 }, s.userId],
+            })),
+          },
+          segments: [seg],
+        };
+      }
+      if (s.step <= 1 && req.then === 'bad_sql') {
+        s.step = 2;
+        return { meta: { done: false, state, statements: [{ sql: 'select no_such_function($1) as j', params: ['x'] }] }, segments: [] };
+      }
+      if (s.step <= 1 && req.then === 'sleep') {
+        s.step = 2;
+        return { meta: { done: false, state, statements: [{ sql: "select '\"slept\"'::text as j from pg_sleep($1::float8 / 1000)", params: [String(req.sleepMs ?? 1000)] }] }, segments: [] };
+      }
+      states.delete(state);
+      const body = { protocol: 1, user: s.userId, results: (s.results ?? []).map((t) => JSON.parse(t)) };
+      if (req.then === 'rollback') return done(409, body, { rollback: true });
+      return done(200, body);
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// Host configuration from environment variables. Environment-neutral: node
+// passes process.env, the worker passes its `env` (vars and secrets).
+//
+//   DATABASE_URL              postgres://… (node; unset: the main job starts an embedded PGlite)
+//   PORT, HOST                node listen address (default 8787, 127.0.0.1)
+//   POOL_SIZE                 node connection pool size (default 10)
+//   EDGESYNC_JWT_SECRET       HS256 secret (≥ 32 bytes), e.g. Supabase's legacy JWT secret
+//   EDGESYNC_JWKS_URL         JWKS URL for RS256/ES256/EdDSA tokens
+//   EDGESYNC_JWT_ISSUER       required `iss` (comma-separated list allowed)
+//   EDGESYNC_JWT_AUDIENCE     required `aud` (comma-separated list allowed), e.g. "authenticated"
+//   EDGESYNC_JWT_ALGORITHMS   allowlist, comma-separated (default HS256 for a secret, RS256,ES256,EdDSA for a JWKS)
+//   EDGESYNC_SCHEMA           schema JSON path (node; default demo/schema.json)
+//   EDGESYNC_MAX_BODY_BYTES   default 8388608
+//   EDGESYNC_MAX_CHANGES      default 10000
+//   EDGESYNC_MAX_PAGE_SIZE    default 5000
+//   EDGESYNC_DEFAULT_PAGE_SIZE default 500
+//   EDGESYNC_MAX_CLOCK_SKEW_MS default 60000
+//   EDGESYNC_CORS_ORIGIN      allowed origin(s), comma-separated, default "*"
+//   EDGESYNC_STATIC_DIR       node: serve this folder at / (default demo/dist when it exists)
+//   EDGESYNC_APPLY_DDL        "false" to skip creating/updating tables at startup
+
+/** A configuration problem, with the variable's name in the message. */
+export class ConfigError extends Error {
+  constructor(message) { super(message); this.name = 'ConfigError'; }
+}
+
+function str(env, name) {
+  const v = env[name];
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+function int(env, name, { min = 1, max = Number.MAX_SAFE_INTEGER } = {}) {
+  const v = str(env, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
+  }
+  return Number(v);
+}
+
+function list(env, name) {
+  const v = str(env, name);
+  if (v === undefined) return undefined;
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : undefined;
+}
+
+const oneOrMany = (xs) => (xs === undefined ? undefined : xs.length === 1 ? xs[0] : xs);
+
+function bool(env, name, dflt) {
+  const v = str(env, name);
+  if (v === undefined) return dflt;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Reads the configuration. `auth` is undefined when neither a secret nor a
+ * JWKS URL is set (the main job then generates a dev secret).
+ */
+export function loadConfig(env = {}) {
+  const secret = str(env, 'EDGESYNC_JWT_SECRET');
+  const jwksUrl = str(env, 'EDGESYNC_JWKS_URL');
+  const auth = secret || jwksUrl ? {
+    secret,
+    jwksUrl,
+    issuer: oneOrMany(list(env, 'EDGESYNC_JWT_ISSUER')),
+    audience: oneOrMany(list(env, 'EDGESYNC_JWT_AUDIENCE')),
+    algorithms: list(env, 'EDGESYNC_JWT_ALGORITHMS'),
+  } : undefined;
+  if (!auth && (str(env, 'EDGESYNC_JWT_ALGORITHMS') || str(env, 'EDGESYNC_JWT_ISSUER') || str(env, 'EDGESYNC_JWT_AUDIENCE'))) {
+    throw new ConfigError('EDGESYNC_JWT_ALGORITHMS/ISSUER/AUDIENCE are set but neither EDGESYNC_JWT_SECRET nor EDGESYNC_JWKS_URL is');
+  }
+  return {
+    databaseUrl: str(env, 'DATABASE_URL'),
+    port: int(env, 'PORT', { min: 0, max: 65535 }) ?? 8787,
+    host: str(env, 'HOST') ?? '127.0.0.1',
+    poolSize: int(env, 'POOL_SIZE', { max: 1000 }) ?? 10,
+    auth,
+    schemaPath: str(env, 'EDGESYNC_SCHEMA') ?? 'demo/schema.json',
+    staticDir: str(env, 'EDGESYNC_STATIC_DIR'),
+    corsOrigin: oneOrMany(list(env, 'EDGESYNC_CORS_ORIGIN')) ?? '*',
+    applyDdl: bool(env, 'EDGESYNC_APPLY_DDL', true),
+    limits: {
+      maxBodyBytes: int(env, 'EDGESYNC_MAX_BODY_BYTES', { min: 1024 }),
+      maxChanges: int(env, 'EDGESYNC_MAX_CHANGES'),
+      maxPageSize: int(env, 'EDGESYNC_MAX_PAGE_SIZE'),
+      defaultPageSize: int(env, 'EDGESYNC_DEFAULT_PAGE_SIZE'),
+      maxClockSkewMs: int(env, 'EDGESYNC_MAX_CLOCK_SKEW_MS', { min: 0 }),
+    },
+  };
+}

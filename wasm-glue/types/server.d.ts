@@ -1,0 +1,132 @@
+import type { Core } from './core';
+
+export const PROTOCOL: 1;
+
+/** Limits of docs/protocol.md; `maxBodyBytes` is enforced by the host, the rest by the core. */
+export interface Limits {
+  maxBodyBytes?: number;
+  maxChanges?: number;
+  maxPageSize?: number;
+  defaultPageSize?: number;
+  maxClockSkewMs?: number;
+}
+export const DEFAULT_LIMITS: Readonly<Required<Limits>>;
+
+/** postgres.js options every host must use for the pool given to createHandler. */
+export const POSTGRES_OPTIONS: Readonly<Record<string, unknown>>;
+
+export interface VerifierOptions {
+  /** HMAC secret (at least 32 bytes); HS256 by default. */
+  secret?: string | Uint8Array;
+  /** JWKS endpoint; RS256, ES256 and EdDSA by default. */
+  jwksUrl?: string | URL;
+  /** A static JWKS document instead of a URL. */
+  jwks?: { keys: object[] };
+  /** Explicit algorithm allowlist. */
+  algorithms?: string[];
+  issuer?: string | string[];
+  audience?: string | string[];
+  /** Leeway for exp/nbf in seconds (default 5). */
+  clockToleranceSec?: number;
+  /** Refuse tokens without exp (default true). */
+  requireExp?: boolean;
+}
+
+export interface Verifier {
+  /** Verifies an Authorization header value; throws AuthError. */
+  verify(authorization: string | null | undefined): Promise<{ userId: string; claims: Record<string, unknown> }>;
+  algorithms: string[];
+}
+
+/** `code` is "unauthorized" (401) or "unavailable" (JWKS unreachable: 503). */
+export class AuthError extends Error {
+  code: 'unauthorized' | 'unavailable';
+}
+
+export function createVerifier(options: VerifierOptions): Verifier;
+
+/** Signs an HS256 token for local development only. */
+export function signDevToken(secret: string | Uint8Array, options: {
+  sub: string; ttlSec?: number; audience?: string; issuer?: string | string[]; claims?: Record<string, unknown>;
+}): Promise<string>;
+
+/** Opens the server core: the handle, the schema version and idempotent PostgreSQL DDL. */
+export function openServer(core: Core, schema: object, limits?: Limits):
+  { handle: number; schemaVersion: number; pgDdl: string; limits: Required<Limits> };
+
+/** Runs the DDL in one transaction under an advisory lock. */
+export function applyDdl(sql: unknown, pgDdl: string): Promise<void>;
+
+export function errorBody(code: string, message: string, path?: string):
+  { protocol: 1; error: { code: string; message: string; path?: string } };
+
+export interface HandlerOptions {
+  core: Core;
+  handle: number;
+  /** A postgres.js client created with POSTGRES_OPTIONS. */
+  sql: unknown;
+  verifier: Verifier;
+  limits?: Limits;
+  schemaVersion: number;
+  /** Allowed CORS origin(s); default "*". */
+  corsOrigin?: string | string[];
+  /** Other routes; return null to fall through to 404. */
+  fallback?: (request: Request, url: URL) => Promise<Response | null | undefined>;
+  logger?: { error(...args: unknown[]): void };
+  healthTimeoutMs?: number;
+}
+
+/** POST /sync, GET /healthz, CORS preflight: web-standard Request in, Response out (node and workerd). */
+export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response>;
+
+export interface ServerOptions {
+  databaseUrl: string;
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 10; use 1 for PGlite. */
+  poolSize?: number;
+  limits?: Limits;
+  auth: VerifierOptions | Verifier;
+  schema: object;
+  /** Serve this folder at / (.wasm as application/wasm, .mjs as text/javascript). */
+  staticDir?: string;
+  corsOrigin?: string | string[];
+  /** Apply the core's idempotent DDL at startup (default true). */
+  applyDdl?: boolean;
+  /** DEVELOPMENT ONLY: enables GET /dev/token?user=… signed with this secret. */
+  devTokenSecret?: string;
+  core?: Core;
+  logger?: { error(...args: unknown[]): void };
+  postgresOptions?: Record<string, unknown>;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  schemaVersion: number;
+  /** The postgres.js pool. */
+  sql: unknown;
+  /** Stops accepting, finishes requests in flight, ends the pool. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** Starts the node host (node:http + postgres.js pool). */
+export function startServer(options: ServerOptions): Promise<RunningServer>;
+
+export interface Config {
+  databaseUrl?: string;
+  port: number;
+  host: string;
+  poolSize: number;
+  auth?: VerifierOptions;
+  schemaPath: string;
+  staticDir?: string;
+  corsOrigin: string | string[];
+  applyDdl: boolean;
+  limits: Limits;
+}
+export class ConfigError extends Error {}
+/** Reads DATABASE_URL, PORT, HOST, POOL_SIZE and EDGESYNC_* variables. */
+export function loadConfig(env?: Record<string, string | undefined>): Config;
