@@ -238,15 +238,24 @@ class ContractError extends Error {}
 
 const TOO_LARGE = Symbol('edgesync.tooLarge');
 
-/** Reads the body, refusing (without reading on) anything over `max` bytes. */
+/** Bytes of an oversize body read and discarded before giving up on it. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Reads the body, refusing anything over `max` bytes without keeping it. The
+ * rest of a refused body is read and discarded (up to DRAIN_LIMIT) rather than
+ * cancelled: proxies in front of the handler (wrangler's dev proxy, some load
+ * balancers) break the connection when a response races an unread upload,
+ * and the client would see a reset instead of the 413.
+ */
 async function readBounded(request, max) {
   const declared = request.headers.get('content-length');
+  if (!request.body) return declared !== null && Number(declared) > max ? TOO_LARGE : new Uint8Array(0);
+  const reader = request.body.getReader();
   if (declared !== null && Number(declared) > max) {
-    await request.body?.cancel().catch(() => {});
+    await drain(reader, 0);
     return TOO_LARGE;
   }
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
   const chunks = [];
   let total = 0;
   for (;;) {
@@ -254,7 +263,8 @@ async function readBounded(request, max) {
     if (done) break;
     total += value.byteLength;
     if (total > max) {
-      await reader.cancel().catch(() => {});
+      chunks.length = 0;
+      await drain(reader, total);
       return TOO_LARGE;
     }
     chunks.push(value);
@@ -264,6 +274,17 @@ async function readBounded(request, max) {
   let off = 0;
   for (const c of chunks) { body.set(c, off); off += c.byteLength; }
   return body;
+}
+
+async function drain(reader, seen) {
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      seen += value.byteLength;
+      if (seen > DRAIN_LIMIT) { await reader.cancel(); return; }
+    }
+  } catch { /* the client went away */ }
 }
 
 // Connection-level failures, and PostgreSQL states that mean "try again":

@@ -106,7 +106,9 @@ export async function startServer({
 /** Runs one node request through the web-standard handler. */
 async function serve(handler, req, res, logger) {
   try {
-    const response = await handler(toRequest(req));
+    // A body the handler gives up on (far over the limit) ends the connection
+    // after the response instead of being read to its end.
+    const response = await handler(toRequest(req, () => { res.shouldKeepAlive = false; }));
     const headers = {};
     response.headers.forEach((v, k) => { headers[k] = v; });
     const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
@@ -124,10 +126,10 @@ async function serve(handler, req, res, logger) {
   }
 }
 
-/** IncomingMessage -> Request. The body stream never destroys the socket:
- * cancelling it (an oversize body) discards the rest, so the 413 still
- * reaches the client. */
-function toRequest(req) {
+/** IncomingMessage -> Request. Cancelling the body stream never destroys the
+ * socket (the 413 must still reach the client): the rest is discarded and
+ * `onCancel` runs. */
+function toRequest(req, onCancel) {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     try { headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]); } catch { /* invalid for fetch: skip */ }
@@ -148,7 +150,7 @@ function toRequest(req) {
         req.on('error', (e) => { if (!cancelled) controller.error(e); });
       },
       pull() { req.resume(); },
-      cancel() { cancelled = true; req.resume(); },
+      cancel() { cancelled = true; onCancel(); req.resume(); },
     }, { highWaterMark: 4 });
   }
   return new Request(url, { method: req.method, headers, body, duplex: 'half' });

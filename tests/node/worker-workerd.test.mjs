@@ -1,0 +1,86 @@
+// The worker in workerd (`wrangler dev`, offline) with its Hyperdrive binding
+// pointed at PostgreSQL 15: the same handler as node, the WASM core as a
+// compiled module, jose and postgres.js inside workerd.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import postgres from 'postgres';
+import { startPostgres } from '../harness/postgres.mjs';
+import { startWranglerDev } from '../harness/wrangler.mjs';
+import {
+  TEST_SECRET, token, postSync, assertError, serverCoreAvailable, pushPullRoundTrip,
+} from '../harness/sync-http.mjs';
+
+const hasServerCore = await serverCoreAvailable();
+
+describe('wrangler dev (workerd + Hyperdrive binding)', { skip: !hasServerCore && 'the server core is not in the WASM build yet' }, () => {
+  let pg, sql, worker;
+  before(async () => {
+    pg = await startPostgres();
+    sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+    worker = await startWranglerDev({
+      databaseUrl: pg.url,
+      vars: { EDGESYNC_JWT_SECRET: TEST_SECRET, EDGESYNC_MAX_BODY_BYTES: String(64 * 1024) },
+    });
+  });
+  after(async () => {
+    await worker?.stop();
+    await sql?.end();
+    await pg?.stop();
+  });
+
+  test('healthz', async () => {
+    const r = await fetch(`${worker.url}/healthz`);
+    assert.equal(r.status, 200, worker.log());
+    assert.deepEqual(await r.json(), { ok: true, protocol: 1, schemaVersion: 1 });
+  });
+
+  test('the schema was applied through the binding', async () => {
+    const tables = await sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`;
+    const names = tables.map((t) => t.table_name);
+    for (const t of ['edgesync_clients', 'projects', 'workflow_nodes', 'workflow_edges']) assert.ok(names.includes(t), t);
+  });
+
+  test('push and pull round trip', async () => {
+    await pushPullRoundTrip(worker.url, { tag: 'workerd' });
+    const [p] = await sql`select name, owner_id from projects where id = 'p-workerd'`;
+    assert.deepEqual({ ...p }, { name: 'Alpha', owner_id: 'alice-workerd' });
+  });
+
+  test('401 without a token or with an expired one, nothing written', async () => {
+    const body = { protocol: 1, clientId: 'c_wd_mallory_01', schemaVersion: 1,
+      batch: { seq: 1, changes: [{ id: 1, table: 'projects', op: 'upsert', row: { id: 'evil-wd', name: 'x', updatedAt: null },
+        hlc: '001763798400000:00000:c_wd_mallory_01', baseVersion: null }] } };
+    const r = await postSync(worker.url, null, body);
+    assertError(r, 401, 'unauthorized');
+    assert.match(r.headers.get('www-authenticate'), /^Bearer/);
+    assertError(await postSync(worker.url, await token('mallory', { exp: Math.floor(Date.now() / 1000) - 60 }), body), 401, 'unauthorized');
+    assertError(await postSync(worker.url, await token('mallory', { role: 'service_role' }), body), 401, 'unauthorized');
+    assert.equal((await sql`select count(*)::int as n from projects where id = 'evil-wd'`)[0].n, 0);
+  });
+
+  test('400 invalid_json, 404, 405, 413', async () => {
+    assertError(await postSync(worker.url, await token('alice'), '{"protocol":'), 400, 'invalid_json');
+    let r = await fetch(`${worker.url}/nope`);
+    assert.equal(r.status, 404);
+    assert.equal((await r.json()).error.code, 'not_found');
+    r = await fetch(`${worker.url}/sync`);
+    assert.equal(r.status, 405);
+    assert.equal((await r.json()).error.code, 'method_not_allowed');
+    assertError(await postSync(worker.url, await token('alice'), 'x'.repeat(65 * 1024)), 413, 'payload_too_large');
+  });
+
+  test('CORS preflight', async () => {
+    const r = await fetch(`${worker.url}/sync`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type' },
+    });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
+    assert.match(r.headers.get('access-control-allow-headers'), /Authorization/i);
+  });
+
+  test('no workerd warnings about sharing I/O between requests', () => {
+    assert.doesNotMatch(worker.log(), /Cannot perform I\/O on behalf of a different request|different request context/i);
+  });
+});
