@@ -87,14 +87,30 @@ export async function startPgbouncer(pg, { poolSize = 10 } = {}) {
   if (isRoot) {
     for (const f of ['userlist.txt', 'pgbouncer.ini']) chownSync(join(dir, f), uid('postgres'), gid('postgres'));
   }
-  const args = [join(dir, 'pgbouncer.ini')];
-  const child = isRoot ? spawn('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'ignore', cwd: '/tmp' })
-    : spawn(bin, args, { stdio: 'ignore' });
-  await waitForPort(port);
+  // pgbouncer refuses to run as root. Start it directly as the postgres user
+  // (not through runuser, which does not pass SIGINT on and never exits), so
+  // `child` is pgbouncer itself and stop() can wait for it.
+  const child = spawn(bin, [join(dir, 'pgbouncer.ini')], {
+    stdio: 'ignore', cwd: '/tmp', ...(isRoot ? { uid: uid('postgres'), gid: gid('postgres') } : {}),
+  });
+  let exited = false;
+  const exit = new Promise((r) => child.once('exit', () => { exited = true; r(); }));
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   return {
     url: `postgres://edgesync:edgesync@127.0.0.1:${port}/edgesync`,
     port,
-    async stop() { child.kill('SIGINT'); await new Promise((r) => child.once('exit', r)); },
+    async stop() {
+      if (exited) return;
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exit;
+      clearTimeout(timer);
+    },
   };
 }
 

@@ -23,11 +23,11 @@ let pg, sql;
 before(async () => {
   pg = await startPostgres();
   sql = postgres(pg.url, { max: 2, onnotice: () => {} });
-});
+}, { timeout: 60000 });
 after(async () => {
   await sql?.end();
   await pg?.stop();
-});
+}, { timeout: 30000 });
 
 const tok = (sub, over) => token(sub, { iss: 'https://auth.test', ...over });
 
@@ -41,8 +41,8 @@ describe('the HTTP shell and the transaction loop (scripted core)', () => {
       limits: { maxBodyBytes: 64 * 1024 }, corsOrigin: ['https://app.example'],
       logger: { error: (...a) => logged.push(a.join(' ')) },
     });
-  });
-  after(() => srv?.close());
+  }, { timeout: 60000 });
+  after(() => srv?.close(), { timeout: 30000 });
   const rows = async () => (await sql`select k, v, owner from scripted_kv order by k`).map((r) => ({ ...r }));
 
   test('healthz', async () => {
@@ -192,11 +192,11 @@ describe('static files and the dev token route', () => {
       databaseUrl: pg.url, port: 0, poolSize: 1, auth: { secret: TEST_SECRET }, schema, core: scriptedCore(),
       staticDir: dir, devTokenSecret: TEST_SECRET, logger: quiet,
     });
-  });
+  }, { timeout: 60000 });
   after(async () => {
     await srv?.close();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, { timeout: 30000 });
 
   test('content types', async () => {
     for (const [path, type] of [['/', 'text/html'], ['/app.mjs', 'text/javascript'], ['/core.wasm', 'application/wasm'],
@@ -229,8 +229,8 @@ describe('with the real server core', { skip: !hasServerCore && 'the server core
   let srv;
   before(async () => {
     srv = await startServer({ databaseUrl: pg.url, port: 0, poolSize: 4, auth, schema, logger: quiet });
-  });
-  after(() => srv?.close());
+  }, { timeout: 60000 });
+  after(() => srv?.close(), { timeout: 30000 });
   const clients = async () => Number((await sql`select count(*)::int as n from edgesync_clients`)[0].n);
 
   test('healthz reports the schema version', async () => {
@@ -265,8 +265,8 @@ describe('database down', () => {
     const dead = `postgres://edgesync:edgesync@127.0.0.1:${await freePort()}/edgesync`;
     srv = await startServer({ databaseUrl: dead, port: 0, poolSize: 2, auth, schema, core: scriptedCore(), logger: quiet,
       applyDdl: false, postgresOptions: { connect_timeout: 2 } });
-  });
-  after(() => srv?.close());
+  }, { timeout: 60000 });
+  after(() => srv?.close(), { timeout: 30000 });
 
   test('healthz -> 503 unavailable', async () => {
     const r = await fetch(`${srv.url}/healthz`);

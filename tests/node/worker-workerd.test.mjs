@@ -21,12 +21,12 @@ describe('wrangler dev (workerd + Hyperdrive binding)', { skip: !hasServerCore &
       databaseUrl: pg.url,
       vars: { EDGESYNC_JWT_SECRET: TEST_SECRET, EDGESYNC_MAX_BODY_BYTES: String(64 * 1024) },
     });
-  });
+  }, { timeout: 60000 });
   after(async () => {
     await worker?.stop();
     await sql?.end();
     await pg?.stop();
-  });
+  }, { timeout: 30000 });
 
   test('healthz', async () => {
     const r = await fetch(`${worker.url}/healthz`);
