@@ -18,6 +18,7 @@
 //   EDGESYNC_CORS_ORIGIN      allowed origin(s), comma-separated, default "*"
 //   EDGESYNC_STATIC_DIR       node: serve this folder at / (default demo/dist when it exists)
 //   EDGESYNC_APPLY_DDL        "false" to skip creating/updating tables at startup
+//   EDGESYNC_DATA_DIR         main job: where PGlite (pglite/) and the dev secret live (default .data)
 
 /** A configuration problem, with the variable's name in the message. */
 export class ConfigError extends Error {

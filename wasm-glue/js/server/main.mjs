@@ -4,7 +4,9 @@
 // (PostgreSQL in WASM) persisted in .data/pglite, reached through
 // pglite-socket on a private port. Without JWT configuration it generates a
 // DEVELOPMENT secret and serves GET /dev/token?user=alice — never use that
-// mode on a network anyone else can reach. See config.mjs for every variable.
+// mode on a network anyone else can reach. See config.mjs for every variable;
+// EDGESYNC_DATA_DIR (default .data in the repository) holds pglite/ and the
+// dev secret.
 import { readFileSync, writeFileSync, mkdirSync, existsSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -93,13 +95,14 @@ async function main() {
   const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
   step(`schema v${schema.version} from ${cfg.schemaPath}: ${(schema.tables ?? []).map((t) => t.name).join(', ')}`);
 
+  const dataRoot = resolve(root, process.env.EDGESYNC_DATA_DIR || '.data');
   let databaseUrl = cfg.databaseUrl;
   let poolSize = cfg.poolSize;
   let dbLabel;
   if (databaseUrl) {
     dbLabel = `PostgreSQL at ${redact(databaseUrl)} (DATABASE_URL)`;
   } else {
-    const dataDir = resolve(root, process.env.EDGESYNC_PGLITE_DIR ?? '.data/pglite');
+    const dataDir = resolve(dataRoot, 'pglite');
     const pglite = await startPglite(dataDir);
     databaseUrl = pglite.url;
     poolSize = 1;
@@ -110,8 +113,8 @@ async function main() {
   let auth = cfg.auth;
   let devSecret;
   if (!auth) {
-    const secretFile = resolve(root, '.data/dev-jwt-secret');
-    mkdirSync(resolve(root, '.data'), { recursive: true });
+    const secretFile = resolve(dataRoot, 'dev-jwt-secret');
+    mkdirSync(dataRoot, { recursive: true });
     if (existsSync(secretFile)) devSecret = readFileSync(secretFile, 'utf8').trim();
     if (!devSecret || devSecret.length < 32) {
       devSecret = randomBytes(32).toString('hex');
@@ -139,7 +142,7 @@ async function main() {
   if (devSecret) {
     console.log('');
     say('!!! DEVELOPMENT MODE: no EDGESYNC_JWT_SECRET / EDGESYNC_JWKS_URL configured.');
-    say(`!!! Tokens are signed with a generated dev secret (kept in .data/dev-jwt-secret): ${devSecret}`);
+    say(`!!! Tokens are signed with a generated dev secret (kept in ${resolve(dataRoot, 'dev-jwt-secret')}): ${devSecret}`);
     say(`!!! GET ${srv.url}/dev/token?user=alice hands out tokens for ANY user — never expose this server.`);
     say(`  try: TOKEN=$(curl -s '${srv.url}/dev/token?user=alice' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')`);
     say(`       curl -s -H "Authorization: Bearer $TOKEN" -d '{"protocol":1,"clientId":"c_try_0001","schemaVersion":${schema.version}}' ${srv.url}/sync`);
