@@ -165,6 +165,7 @@ describe('the HTTP shell and the transaction loop (scripted core)', () => {
     const err = await postSync(srv.url, null, {}, { origin: 'https://app.example' });
     assert.equal(err.status, 401);
     assert.equal(err.headers.get('access-control-allow-origin'), 'https://app.example', 'errors carry CORS headers too');
+    assert.match(err.headers.get('access-control-expose-headers'), /WWW-Authenticate/);
   });
 
   test('requests in flight finish during a graceful close', async () => {

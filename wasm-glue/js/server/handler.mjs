@@ -43,10 +43,13 @@ export function createHandler({
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes;
   const origins = Array.isArray(corsOrigin) ? corsOrigin : [corsOrigin];
 
+  // Bearer tokens, no cookies: no Allow-Credentials. Clients may read the
+  // retry hint and the token error.
+  const expose = { 'access-control-expose-headers': 'Retry-After, WWW-Authenticate' };
   function cors(request) {
     const origin = request.headers.get('origin');
-    if (origins.includes('*')) return { 'access-control-allow-origin': '*' };
-    if (origin && origins.includes(origin)) return { 'access-control-allow-origin': origin, vary: 'Origin' };
+    if (origins.includes('*')) return { 'access-control-allow-origin': '*', ...expose };
+    if (origin && origins.includes(origin)) return { 'access-control-allow-origin': origin, vary: 'Origin', ...expose };
     return { vary: 'Origin' };
   }
 
@@ -90,7 +93,7 @@ export function createHandler({
     } catch (e) {
       if (e?.code === 'unavailable') {
         logger.error(`edgesync: token check unavailable: ${e.cause?.message ?? e.message}`);
-        return fail(request, 503, 'unavailable', e.message);
+        return fail(request, 503, 'unavailable', e.message, { 'retry-after': '5' });
       }
       if (e?.code !== 'unauthorized') throw e;
       return fail(request, 401, 'unauthorized', e.message,
