@@ -16,7 +16,8 @@ describe('wrangler dev (workerd + Hyperdrive binding)', { skip: !hasServerCore &
   let pg, sql, worker;
   before(async () => {
     pg = await startPostgres();
-    sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+    // A superuser connection (connection limits do not apply to it).
+    sql = postgres(pg.url.replace('edgesync:edgesync@', 'postgres:edgesync@'), { max: 1, onnotice: () => {} });
     worker = await startWranglerDev({
       databaseUrl: pg.url,
       vars: { EDGESYNC_JWT_SECRET: TEST_SECRET, EDGESYNC_MAX_BODY_BYTES: String(64 * 1024) },
@@ -78,6 +79,40 @@ describe('wrangler dev (workerd + Hyperdrive binding)', { skip: !hasServerCore &
     assert.equal(r.status, 204);
     assert.equal(r.headers.get('access-control-allow-origin'), '*');
     assert.match(r.headers.get('access-control-allow-headers'), /Authorization/i);
+  });
+
+  // A database that asks to retry (here: lock_timeout, SQLSTATE 55P03) rolls
+  // the transaction back and answers 503. (Stopping PostgreSQL outright would
+  // kill `wrangler dev` 4.86 itself: its local Hyperdrive proxy dies on the
+  // socket error.)
+  test('a transient database error mid-transaction: 503 unavailable, nothing written, then it works again', async () => {
+    await sql`alter role edgesync set lock_timeout = '300ms'`;
+    const clients = async () => (await sql`select count(*)::int as n from edgesync_clients`)[0].n;
+    const before_ = await clients();
+    const body = { protocol: 1, clientId: 'c_wd_locked_001', schemaVersion: 1,
+      batch: { seq: 1, changes: [{ id: 1, table: 'projects', op: 'upsert', row: { id: 'p-locked', name: 'L', updatedAt: null },
+        hlc: '001763798400000:00000:c_wd_locked_001', baseVersion: null }] } };
+    let release;
+    const held = new Promise((r) => { release = r; });
+    const hold = sql.begin(async (tx) => {
+      await tx`lock table edgesync_clients, projects in access exclusive mode`;
+      await held;
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const r = await postSync(worker.url, await token('alice'), body);
+      assertError(r, 503, 'unavailable');
+      assert.equal(r.headers.get('retry-after'), '1');
+      assert.doesNotMatch(r.body.error.message, /lock|edgesync_clients|select|insert/i);
+    } finally {
+      release();
+      await hold;
+      await sql`alter role edgesync reset lock_timeout`;
+    }
+    assert.equal(await clients(), before_);
+    const ok = await postSync(worker.url, await token('alice'), body);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.results[0].status, 'applied');
   });
 
   test('no workerd warnings about sharing I/O between requests', () => {
