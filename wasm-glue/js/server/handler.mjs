@@ -115,10 +115,14 @@ export function createHandler({
         while (!out.meta.done) {
           state = out.meta.state;
           const texts = [];
+          const decoded = [];
+          const { segments } = out;
+          const segment = (k) => (decoded[k] ??= decoder.decode(segments[k]));
           for (const st of out.meta.statements) {
-            const params = st.params.map((p) => (p !== null && typeof p === 'object' ? decoder.decode(out.segments[p.seg]) : p));
-            // Raw mode: the single text column arrives as bytes and goes back
-            // into the core without a string round trip.
+            const params = st.params.map((p) => (p !== null && typeof p === 'object' ? segment(p.seg) : p));
+            // Raw mode: the single text column arrives as bytes (a view of the
+            // socket's read chunk, never reused) and goes back into the core
+            // without a string round trip.
             const rows = await tx.unsafe(st.sql, params).raw();
             if (rows.length !== 1 || rows[0].length < 1) {
               throw new ContractError(`a core statement returned ${rows.length} rows (expected exactly one)`);
