@@ -28,19 +28,34 @@ function(es_test area)
     PROPERTIES ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
 
-# es_wasm_module(name LIBS ... EXPORTS ...): an ES module + .wasm that loads in
-# node, workerd and browsers (hosts pass instantiateWasm and locateFile).
+# es_wasm_module(name OPT -O3 SOURCES ... LIBS ... DEFINES ...): builds
+# <name>.mjs + <name>.wasm (target wasm_<name>), an ES module that loads in node, workerd and browsers (hosts pass instantiateWasm
+# and locateFile). OPT picks speed (-O3, the worker: CPU-bound per request)
+# or size (-Oz, the browser: downloaded per page load).
 function(es_wasm_module name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
-  add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_LIBS})
-  set_target_properties(${name} PROPERTIES SUFFIX ".mjs")
-  target_compile_options(${name} PRIVATE -Oz -flto)
+  cmake_parse_arguments(ARG "" "OPT" "SOURCES;LIBS;DEFINES" ${ARGN})
+  # The sources are compiled per module so each gets its own optimization.
+  set(all_sources ${ARG_SOURCES})
   foreach(lib ${ARG_LIBS})
-    target_compile_options(${lib} PRIVATE -Oz -flto)
+    get_target_property(lib_sources ${lib} SOURCES)
+    get_target_property(lib_dir ${lib} SOURCE_DIR)
+    foreach(src ${lib_sources})
+      list(APPEND all_sources ${lib_dir}/${src})
+    endforeach()
   endforeach()
-  target_link_options(${name} PRIVATE
-    -Oz -flto
+  set(target wasm_${name})
+  add_executable(${target} ${all_sources})
+  set_target_properties(${target} PROPERTIES OUTPUT_NAME ${name})
+  foreach(lib ${ARG_LIBS})
+    get_target_property(inc ${lib} INCLUDE_DIRECTORIES)
+    target_include_directories(${target} PRIVATE ${inc})
+  endforeach()
+  target_include_directories(${target} SYSTEM PRIVATE ${ES_JSON_INCLUDE})
+  target_compile_definitions(${target} PRIVATE ${ARG_DEFINES})
+  set_target_properties(${target} PROPERTIES SUFFIX ".mjs")
+  target_compile_options(${target} PRIVATE ${ARG_OPT} -flto)
+  target_link_options(${target} PRIVATE
+    ${ARG_OPT} -flto
     -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=create_module
     -sENVIRONMENT=web,worker
     -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16777216

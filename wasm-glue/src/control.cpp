@@ -7,7 +7,9 @@
 #include "edgesync/codegen.h"
 #include "edgesync/json_util.h"
 #include "edgesync/schema.h"
+#ifndef ES_NO_WORKER
 #include "edgesync/worker_control.h"
+#endif
 
 namespace edgesync {
 
@@ -123,7 +125,9 @@ std::string control(std::string_view op, std::string_view input) {
   for (const auto& [name, fn] : kOps)
     if (op == name) return fn(input);
   std::string out;
+#ifndef ES_NO_WORKER
   if (worker_control(op, input, out)) return out;
+#endif
   if (client_control(op, input, out)) return out;
   return error_envelope({error{error_code::invalid_request, "op",
                                "unknown operation \"" + std::string(op) +

@@ -8,28 +8,14 @@ namespace edgesync {
 
 namespace {
 
-// Per-table slices of a batch, each sent as one JSON parameter.
-struct table_plan {
-  std::size_t table = 0;
-  change_op op = change_op::upsert;
-  std::vector<std::size_t> changes;  // indexes into sync_request::changes
-};
-
-std::string input_json(const table& t, const std::vector<change>& all,
-                       const std::vector<std::size_t>& idx, bool with_changed) {
-  json arr = json::array();
-  for (std::size_t i : idx) {
-    const change& c = all[i];
-    json o = c.row;
-    o["_es_i"] = i;
-    o["_es_h"] = c.hlc;
-    o["_es_b"] = c.base_version ? json(*c.base_version) : json(nullptr);
-    if (with_changed)
-      o["_es_c"] = c.changed ? json(*c.changed) : json(nullptr);
-    arr.push_back(std::move(o));
-  }
-  (void)t;
-  return dump_json(arr);
+// A change's own object, as written into its group's input, without the
+// bookkeeping keys: the client row for the conflict log.
+json client_row(const change_group& g, const change& c) {
+  auto parsed = parse_json(std::string_view(g.input).substr(c.from, c.to - c.from));
+  if (!parsed || !parsed.value().is_object()) return nullptr;
+  json row = std::move(parsed.value());
+  for (const char* k : {"_es_i", "_es_h", "_es_b", "_es_c"}) row.erase(k);
+  return row;
 }
 
 }  // namespace
@@ -38,7 +24,6 @@ struct server::request_state {
   enum class phase { claimed, merged, pulled } at = phase::claimed;
   std::string user_id;
   sync_request req;
-  std::vector<table_plan> plans;
   json results = json::array();  // per change, request order
   bool duplicate = false;
   std::string stored_results;  // raw results JSON for a retried batch
@@ -128,23 +113,12 @@ step_output server::after_claim(std::int64_t id, request_state& st, std::string_
     else
       st.stored_results = "[]";
   } else if (st.req.has_batch && !st.req.changes.empty()) {
-    // Group by (table, op), in schema order so locks are taken in a stable
-    // order across concurrent requests.
-    for (std::size_t t = 0; t < schema_.tables.size(); ++t) {
-      for (change_op op : {change_op::upsert, change_op::remove}) {
-        table_plan p{t, op, {}};
-        for (std::size_t i = 0; i < st.req.changes.size(); ++i)
-          if (st.req.changes[i].table == t && st.req.changes[i].op == op) p.changes.push_back(i);
-        if (p.changes.empty()) continue;
-        const table& tb = schema_.tables[t];
-        bool lwwf = tb.policy == conflict_policy::lww_field;
-        out.statements.push_back(
-            {op == change_op::upsert ? sql::upsert(tb) : sql::remove(tb),
-             json::array({json{{"seg", out.segments.size()}}, st.user_id, st.req.client_id})});
-        out.segments.push_back(input_json(tb, st.req.changes, p.changes,
-                                          lwwf && op == change_op::upsert));
-        st.plans.push_back(std::move(p));
-      }
+    for (auto& g : st.req.groups) {
+      const table& tb = schema_.tables[g.table];
+      out.statements.push_back(
+          {g.op == change_op::upsert ? sql::upsert(tb) : sql::remove(tb),
+           json::array({json{{"seg", out.segments.size()}}, st.user_id, st.req.client_id})});
+      out.segments.push_back(g.input);
     }
     st.results = json::array();
     for (std::size_t i = 0; i < st.req.changes.size(); ++i) st.results.push_back(nullptr);
@@ -163,11 +137,11 @@ step_output server::after_claim(std::int64_t id, request_state& st, std::string_
 
 step_output server::after_merge(std::int64_t id, request_state& st,
                                 const std::vector<std::string_view>& results) {
-  if (results.size() != st.plans.size())
+  if (results.size() != st.req.groups.size())
     return fail(id, 500, {{error_code::internal, "", "merge result count mismatch"}});
   json conflicts = json::array();
-  for (std::size_t p = 0; p < st.plans.size(); ++p) {
-    const table& t = schema_.tables[st.plans[p].table];
+  for (std::size_t p = 0; p < st.req.groups.size(); ++p) {
+    const table& t = schema_.tables[st.req.groups[p].table];
     auto parsed = parse_json(results[p]);
     if (!parsed || !parsed.value().is_array())
       return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
@@ -198,15 +172,18 @@ step_output server::after_merge(std::int64_t id, request_state& st,
         res["row"] = r["r"];
       }
       if (res["status"] != "applied") {
+        json row = client_row(st.req.groups[c.group], c);
         json pk = json::object();
-        for (auto k : t.primary_key) pk[t.columns[k].name] = c.row[t.columns[k].name];
-        conflicts.push_back({{"table_name", t.server_name},
-                             {"pk", std::move(pk)},
-                             {"policy", to_string(t.policy)},
-                             {"outcome", res["status"].get<std::string>() + ":" +
-                                             res["reason"].get<std::string>()},
-                             {"client_row", c.op == change_op::upsert ? c.row : json(nullptr)},
-                             {"server_row", res.contains("row") ? res["row"] : json(nullptr)}});
+        for (auto k : t.primary_key)
+          if (row.is_object() && row.contains(t.columns[k].name))
+            pk[t.columns[k].name] = row[t.columns[k].name];
+        conflicts.push_back(
+            {{"table_name", t.server_name},
+             {"pk", std::move(pk)},
+             {"policy", to_string(t.policy)},
+             {"outcome", res["status"].get<std::string>() + ":" + res["reason"].get<std::string>()},
+             {"client_row", c.op == change_op::upsert ? std::move(row) : json(nullptr)},
+             {"server_row", res.contains("row") ? res["row"] : json(nullptr)}});
       }
       st.results[i] = std::move(res);
     }

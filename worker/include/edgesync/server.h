@@ -49,16 +49,25 @@ result<server_limits> parse_limits(const json& j);
 /// A change operation.
 enum class change_op { upsert, remove };
 
-/// One validated change of a batch.
+/// One validated change of a batch. Its values live in its group's input.
 struct change {
   std::int64_t id = 0;        ///< the client's id for the change
   std::size_t table = 0;      ///< index into schema::tables
   change_op op = change_op::upsert;
-  std::string hlc;            ///< clamped HLC stamp
-  std::optional<std::int64_t> base_version;
-  std::optional<std::vector<std::string>> changed;  ///< lww-field columns
-  json row;                   ///< client-named values, owner column removed
-  std::string pk_key;         ///< canonical key text, for duplicate detection
+  std::size_t group = 0;      ///< index into sync_request::groups
+  std::size_t from = 0;       ///< its object's span in the group's input
+  std::size_t to = 0;
+};
+
+/// The changes of one (table, op): the JSON array parameter of one merge
+/// statement, written while validating — each change's values are the bytes
+/// the client sent, next to bookkeeping keys (`_es_i` index, `_es_h` clamped
+/// HLC, `_es_b` base version, `_es_c` changed columns).
+struct change_group {
+  std::size_t table = 0;
+  change_op op = change_op::upsert;
+  std::string input;                  ///< `[{…},{…}` (closed by the planner)
+  std::vector<std::size_t> changes;   ///< indexes into sync_request::changes
 };
 
 /// A pull position: (transaction id, version), both as stored in PostgreSQL.
@@ -76,6 +85,7 @@ struct sync_request {
   bool has_batch = false;
   std::int64_t seq = 0;
   std::vector<change> changes;
+  std::vector<change_group> groups;  ///< sorted by (table, op)
   pull_cursor cursor;
   int page_size = 0;
 };
