@@ -14,7 +14,7 @@ import { TEST_SECRET, token, postSync, serverCoreAvailable, pushPullRoundTrip } 
 const main = fileURLToPath(new URL('../../wasm-glue/js/server/main.mjs', import.meta.url));
 const hasServerCore = await serverCoreAvailable();
 
-/** Starts main.mjs; resolves once it prints that it is ready. */
+/** Starts main.mjs; resolves once it has printed everything (its last line). */
 async function startMain(env, timeoutMs = 45000) {
   const port = await freePort();
   const clean = Object.fromEntries(Object.entries(process.env)
@@ -26,7 +26,7 @@ async function startMain(env, timeoutMs = 45000) {
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   let poll, timer;
   const ready = await Promise.race([
-    new Promise((r) => { poll = setInterval(() => { if (out.includes('sync server ready')) r(true); }, 50); }),
+    new Promise((r) => { poll = setInterval(() => { if (out.includes('stop with Ctrl-C')) r(true); // the last line printed }, 50); }),
     exited.then(() => false),
     new Promise((r) => { timer = setTimeout(() => r(false), timeoutMs); }),
   ]);
