@@ -26,7 +26,8 @@ async function startMain(env, timeoutMs = 45000) {
   const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   let poll, timer;
   const ready = await Promise.race([
-    new Promise((r) => { poll = setInterval(() => { if (out.includes('stop with Ctrl-C')) r(true); // the last line printed }, 50); }),
+    // Wait for the last line main.mjs prints, so the whole banner is there.
+    new Promise((r) => { poll = setInterval(() => { if (out.includes('stop with Ctrl-C')) r(true); }, 50); }),
     exited.then(() => false),
     new Promise((r) => { timer = setTimeout(() => r(false), timeoutMs); }),
   ]);
