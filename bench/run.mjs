@@ -1,0 +1,40 @@
+// `npm run bench`: runs every benchmark, prints a table of figures with their
+// targets, and writes bench/results/latest.json (one numeric key per figure).
+//   BENCH_QUICK=1  smaller sizes and a 5 s latency run (smoke test)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { runPushBench } from './push.mjs';
+
+const quick = process.env.BENCH_QUICK === '1';
+const started = Date.now();
+const figures = {};
+
+Object.assign(figures, await runPushBench(quick
+  ? { sizes: [2_000, 10_000], baselineRows: 2_000, latencySeconds: 5 }
+  : {}));
+
+// Optional suites register here (the client benchmark adds apply/drain figures).
+try {
+  const { runClientBench } = await import('./client.mjs');
+  Object.assign(figures, await runClientBench({ quick }));
+} catch (e) {
+  if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+}
+
+const targets = {
+  ratio_e2e_to_limit: ['>=', 0.5],
+  ratio_e2e_to_baseline: ['>=', 10],
+  core_ms_per_mb: ['<=', 10],
+  ratio_apply_to_limit: ['>=', 0.8],
+};
+
+const rows = Object.entries(figures).map(([key, value]) => {
+  const t = targets[key];
+  const verdict = t ? ((t[0] === '>=' ? value >= t[1] : value <= t[1]) ? 'meets' : 'MISSES') : '';
+  return { figure: key, value, target: t ? `${t[0]} ${t[1]}` : '', verdict };
+});
+console.table(rows);
+
+mkdirSync(new URL('results/', import.meta.url), { recursive: true });
+const out = { ...figures, bench_seconds: Math.round((Date.now() - started) / 1000), quick: quick ? 1 : 0 };
+writeFileSync(new URL('results/latest.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+console.log('bench: wrote bench/results/latest.json');
