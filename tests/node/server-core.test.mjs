@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import { nodeCore } from '../../wasm-glue/js/node.mjs';
 import { startPostgres } from '../harness/postgres.mjs';
 import { driveSync } from '../harness/drive.mjs';
+import { POSTGRES_OPTIONS } from '../../wasm-glue/js/server/handler.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../fixtures/schema.v1.json', import.meta.url), 'utf8'));
 const core = await nodeCore();
@@ -41,7 +42,7 @@ const up = (id, table, row, more = {}) => ({ id, table, op: 'upsert', row, hlc: 
 
 before(async () => {
   pg = await startPostgres();
-  sql = postgres(pg.url, { max: 8, onnotice: () => {} });
+  sql = postgres(pg.url, { ...POSTGRES_OPTIONS, max: 8 });
   const opened = core.call('server.open', { schema, limits: { maxChanges: 1000, maxPageSize: 1000 } });
   handle = opened.handle;
   await sql.unsafe(opened.pgDdl);

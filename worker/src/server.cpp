@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "edgesync/json_scan.h"
+
 namespace edgesync {
 
 namespace {
@@ -24,7 +26,11 @@ struct server::request_state {
   enum class phase { claimed, merged, pulled } at = phase::claimed;
   std::string user_id;
   sync_request req;
-  json results = json::array();  // per change, request order
+  // Per-change result objects, in request order once the merges answered:
+  // spans into `result_buf`, joined into `results_text`.
+  std::string result_buf;
+  std::vector<std::pair<std::size_t, std::size_t>> result_spans;
+  std::string results_text = "[]";
   bool duplicate = false;
   std::string stored_results;  // raw results JSON for a retried batch
   std::int64_t now_ms = 0;     // the latest host clock reading
@@ -120,13 +126,12 @@ step_output server::after_claim(std::int64_t id, request_state& st, std::string_
            json::array({json{{"seg", out.segments.size()}}, st.user_id, st.req.client_id})});
       out.segments.push_back(g.input);
     }
-    st.results = json::array();
-    for (std::size_t i = 0; i < st.req.changes.size(); ++i) st.results.push_back(nullptr);
+    st.result_spans.assign(st.req.changes.size(), {0, 0});
     st.at = request_state::phase::merged;
     return out;
   } else if (st.req.has_batch) {
     // An empty batch still consumes its sequence number.
-    st.results = json::array();
+    st.results_text = "[]";
   }
   if (st.req.has_batch && !st.duplicate)
     out.statements.push_back(
@@ -140,61 +145,101 @@ step_output server::after_merge(std::int64_t id, request_state& st,
   if (results.size() != st.req.groups.size())
     return fail(id, 500, {{error_code::internal, "", "merge result count mismatch"}});
   json conflicts = json::array();
+  std::string& buf = st.result_buf;
+  buf.reserve(st.req.changes.size() * 64);
+  std::string key, s_val;
   for (std::size_t p = 0; p < st.req.groups.size(); ++p) {
     const table& t = schema_.tables[st.req.groups[p].table];
-    auto parsed = parse_json(results[p]);
-    if (!parsed || !parsed.value().is_array())
+    // Scanned, not parsed: results (and lww-field rows) are copied through.
+    json_scanner js(results[p]);
+    if (!js.begin_array())
       return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
-    for (const json& r : parsed.value()) {
-      if (!r.is_object() || !r["i"].is_number_integer()) continue;
-      std::size_t i = r["i"].get<std::size_t>();
-      if (i >= st.req.changes.size()) continue;
-      const change& c = st.req.changes[i];
-      std::string s = r["s"].is_string() ? r["s"].get<std::string>() : "";
-      json res = {{"id", c.id}};
-      if (s == "applied") {
-        res["status"] = "applied";
-        res["version"] = r["v"];
-        if (!r["r"].is_null()) res["row"] = r["r"];
-      } else if (s == "forbidden") {
-        res["status"] = "rejected";
-        res["reason"] = "forbidden";
-        res["message"] = "the row belongs to another user";
-      } else {
-        bool reject = s == "lost" && t.policy == conflict_policy::reject_stale;
-        res["status"] = reject ? "rejected" : "conflict";
-        res["reason"] = s == "race" ? "race"
-                        : (t.policy == conflict_policy::lww || t.policy == conflict_policy::lww_field)
-                            ? "older"
-                            : "stale";
-        res["version"] = r["v"];
-        res["deleted"] = r["d"].is_boolean() && r["d"].get<bool>();
-        res["row"] = r["r"];
+    while (js.next_element()) {
+      if (!js.begin_object()) break;
+      std::int64_t idx = -1;
+      std::string_view v = "null", d = "null", r = "null";
+      s_val.clear();
+      while (js.next_key(key)) {
+        bool is_int = false;
+        if (key == "i") js.read_number(is_int, idx);
+        else if (key == "s") js.read_string(s_val);
+        else if (key == "v") v = js.skip_value();
+        else if (key == "d") d = js.skip_value();
+        else if (key == "r") r = js.skip_value();
+        else js.skip_value();
+        if (js.failed()) break;
       }
-      if (res["status"] != "applied") {
+      if (js.failed() || idx < 0 || static_cast<std::size_t>(idx) >= st.req.changes.size())
+        return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
+      auto i = static_cast<std::size_t>(idx);
+      const change& c = st.req.changes[i];
+      std::size_t from = buf.size();
+      buf += "{\"id\":";
+      buf += std::to_string(c.id);
+      std::string status, reason;
+      if (s_val == "applied") {
+        buf += ",\"status\":\"applied\",\"version\":";
+        buf += v;
+        if (r != "null") {
+          buf += ",\"row\":";
+          buf += r;
+        }
+      } else if (s_val == "forbidden") {
+        status = "rejected";
+        reason = "forbidden";
+        buf += ",\"status\":\"rejected\",\"reason\":\"forbidden\",\"message\":\"the row belongs to "
+               "another user\"";
+      } else {
+        bool reject = s_val == "lost" && t.policy == conflict_policy::reject_stale;
+        status = reject ? "rejected" : "conflict";
+        reason = s_val == "race" ? "race"
+                 : (t.policy == conflict_policy::lww || t.policy == conflict_policy::lww_field)
+                     ? "older"
+                     : "stale";
+        buf += ",\"status\":\"" + status + "\",\"reason\":\"" + reason + "\",\"version\":";
+        buf += v;
+        buf += ",\"deleted\":";
+        buf += d == "true" ? "true" : "false";
+        buf += ",\"row\":";
+        buf += r;
+      }
+      buf += '}';
+      st.result_spans[i] = {from, buf.size()};
+      if (!status.empty()) {
         json row = client_row(st.req.groups[c.group], c);
         json pk = json::object();
         for (auto k : t.primary_key)
           if (row.is_object() && row.contains(t.columns[k].name))
             pk[t.columns[k].name] = row[t.columns[k].name];
+        auto server_row = parse_json(r);
         conflicts.push_back(
             {{"table_name", t.server_name},
              {"pk", std::move(pk)},
              {"policy", to_string(t.policy)},
-             {"outcome", res["status"].get<std::string>() + ":" + res["reason"].get<std::string>()},
+             {"outcome", status + ":" + reason},
              {"client_row", c.op == change_op::upsert ? std::move(row) : json(nullptr)},
-             {"server_row", res.contains("row") ? res["row"] : json(nullptr)}});
+             {"server_row", server_row ? server_row.value() : json(nullptr)}});
       }
-      st.results[i] = std::move(res);
     }
+    if (js.failed()) return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
   }
-  for (const json& r : st.results)
-    if (r.is_null()) return fail(id, 500, {{error_code::internal, "", "a change has no result"}});
+  std::string& text = st.results_text;
+  text.clear();
+  text.reserve(buf.size() + st.result_spans.size() + 2);
+  text += '[';
+  for (std::size_t i = 0; i < st.result_spans.size(); ++i) {
+    const auto& [from, to] = st.result_spans[i];
+    if (to == 0) return fail(id, 500, {{error_code::internal, "", "a change has no result"}});
+    if (i) text += ',';
+    text.append(buf, from, to - from);
+  }
+  text += ']';
+  std::string().swap(buf);
   step_output out;
   out.statements.push_back({sql::record_batch(),
                             json::array({st.req.client_id, std::to_string(st.req.seq),
                                          json{{"seg", 0}}})});
-  out.segments.push_back(dump_json(st.results));
+  out.segments.push_back(text);
   if (!conflicts.empty()) {
     out.statements.push_back({sql::log_conflicts(), json::array({json{{"seg", 1}}, st.user_id,
                                                                  st.req.client_id})});
@@ -251,7 +296,7 @@ step_output server::after_pull(std::int64_t id, request_state& st, std::string_v
   else
     body += "null";
   body += ",\"results\":";
-  body += st.duplicate ? st.stored_results : dump_json(st.results);
+  body += st.duplicate ? st.stored_results : st.results_text;
   body += ",\"changes\":";
   body.append(j.data(), nl);
   body += ",\"cursor\":\"" + next.to_string() + "\",\"hasMore\":";
