@@ -54,15 +54,16 @@ export async function runPushBench({ sizes = [10_000, 100_000], baselineRows = 1
   const pg = await startPostgres();
   const sql = postgres(pg.url, { max: 4, onnotice: () => {} });
   const core = await nodeCore();
-  // Count time spent inside the WASM core (begin/step calls of the server).
+  // Time spent in the WASM core: every server.* call, measured around the
+  // raw call (copying the frame into WASM memory, the core, copying out).
   let coreMs = 0;
   let coreBytes = 0;
-  const original = Core.prototype.callFramed;
-  Core.prototype.callFramed = function timed(op, meta, segments) {
+  const original = Core.prototype.callBytes;
+  Core.prototype.callBytes = function timed(op, bytes) {
     const t0 = performance.now();
-    try { return original.call(this, op, meta, segments); } finally {
-      coreMs += performance.now() - t0;
-      if (op === 'server.begin') coreBytes += segments[0].length;
+    try { return original.call(this, op, bytes); } finally {
+      if (op.startsWith('server.')) coreMs += performance.now() - t0;
+      if (op === 'server.begin') coreBytes += bytes.length;
     }
   };
   const server = await startServer({
@@ -112,7 +113,7 @@ export async function runPushBench({ sizes = [10_000, 100_000], baselineRows = 1
     Object.assign(results, await bareTxLatency(pg.url, clients, Math.min(latencySeconds, 5)));
     results.ratio_p99_to_bare_tx_p99 = round(results.latency_p99_ms / results.bare_tx_p99_ms, 2);
   } finally {
-    Core.prototype.callFramed = original;
+    Core.prototype.callBytes = original;
     await server.close();
     await sql.end();
     await pg.stop();
