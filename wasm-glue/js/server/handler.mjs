@@ -118,12 +118,17 @@ export function createHandler({
           const decoded = [];
           const { segments } = out;
           const segment = (k) => (decoded[k] ??= decoder.decode(segments[k]));
-          for (const st of out.meta.statements) {
+          // The statements of one step are independent of each other's
+          // results: send them together (postgres.js pipelines them on the
+          // transaction's connection, in order) and wait once.
+          // Raw mode: the single text column arrives as bytes (a view of the
+          // socket's read chunk, never reused) and goes back into the core
+          // without a string round trip.
+          const all = await Promise.all(out.meta.statements.map((st) => {
             const params = st.params.map((p) => (p !== null && typeof p === 'object' ? segment(p.seg) : p));
-            // Raw mode: the single text column arrives as bytes (a view of the
-            // socket's read chunk, never reused) and goes back into the core
-            // without a string round trip.
-            const rows = await tx.unsafe(st.sql, params).raw();
+            return tx.unsafe(st.sql, params).raw();
+          }));
+          for (const rows of all) {
             if (rows.length !== 1 || rows[0].length < 1) {
               throw new ContractError(`a core statement returned ${rows.length} rows (expected exactly one)`);
             }
