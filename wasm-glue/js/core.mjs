@@ -1,132 +1,17 @@
 // The WASM core behind one small, environment-neutral API. Hosts hand it the
 // compiled module (workerd), the bytes (node) or a URL (browsers); documents
 // cross the boundary as UTF-8 JSON, one call per operation.
-import createModule from '../dist/edgesync_core.mjs';
+import createCoreModule from '../dist/edgesync_core.mjs';
+import { loadCoreWith } from './core-base.mjs';
 
-/** An error reported by the core: `code`, `path` and `message` of the first
- * error, and every error in `errors`. */
-export class EdgesyncError extends Error {
-  constructor(errors) {
-    const first = errors[0] ?? { code: 'internal', path: '', message: 'unknown error' };
-    super(first.path ? `${first.path}: ${first.message}` : first.message);
-    this.name = 'EdgesyncError';
-    this.code = first.code;
-    this.path = first.path;
-    this.errors = errors;
-  }
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** A loaded core instance. Not re-entrant: one call at a time (JS is
- * single-threaded, so this only matters for re-entrancy from callbacks). */
-export class Core {
-  constructor(module) {
-    this.m = module;
-  }
-
-  /** Runs `op` and returns the raw JSON envelope text. */
-  callRaw(op, input) {
-    const m = this.m;
-    const opBytes = encoder.encode(op);
-    const inBytes = typeof input === 'string' ? encoder.encode(input)
-      : input instanceof Uint8Array ? input : encoder.encode(JSON.stringify(input));
-    const opPtr = m._es_alloc(opBytes.length);
-    const inPtr = m._es_alloc(inBytes.length);
-    try {
-      m.HEAPU8.set(opBytes, opPtr);
-      m.HEAPU8.set(inBytes, inPtr);
-      const len = m._es_call(opPtr, opBytes.length, inPtr, inBytes.length);
-      const out = decoder.decode(m.HEAPU8.subarray(m._es_out_ptr(), m._es_out_ptr() + len));
-      if (len > 1 << 20) m._es_out_clear();
-      return out;
-    } finally {
-      m._es_free(opPtr);
-      m._es_free(inPtr);
-    }
-  }
-
-  /**
-   * Runs a framed operation: a JSON `meta` object plus raw byte `segments`
-   * (request bodies, query results) that cross the boundary unescaped.
-   * Returns `{ meta, segments }` with segments as Uint8Array views copied out
-   * of WASM memory. Throws EdgesyncError on an error envelope.
-   */
-  callFramed(op, meta, segments = []) {
-    const parts = segments.map((s) => (typeof s === 'string' ? encoder.encode(s) : s));
-    const head = encoder.encode(JSON.stringify({ ...meta, segments: parts.map((p) => p.length) }) + '\n');
-    const total = parts.reduce((n, p) => n + p.length, head.length);
-    const buf = new Uint8Array(total);
-    buf.set(head, 0);
-    let off = head.length;
-    for (const p of parts) { buf.set(p, off); off += p.length; }
-    const out = this.callBytes(op, buf);
-    const nl = out.indexOf(10);
-    const outMeta = JSON.parse(decoder.decode(out.subarray(0, nl < 0 ? out.length : nl)));
-    if (outMeta.ok === false) throw new EdgesyncError(outMeta.errors);
-    const outSegs = [];
-    let pos = nl + 1;
-    for (const len of outMeta.segments ?? []) { outSegs.push(out.subarray(pos, pos + len)); pos += len; }
-    return { meta: outMeta, segments: outSegs };
-  }
-
-  /** Runs `op` on raw bytes and returns a copy of the raw output bytes. */
-  callBytes(op, bytes) {
-    const m = this.m;
-    const opBytes = encoder.encode(op);
-    const opPtr = m._es_alloc(opBytes.length);
-    const inPtr = m._es_alloc(bytes.length);
-    try {
-      m.HEAPU8.set(opBytes, opPtr);
-      m.HEAPU8.set(bytes, inPtr);
-      const len = m._es_call(opPtr, opBytes.length, inPtr, bytes.length);
-      const ptr = m._es_out_ptr();
-      const out = m.HEAPU8.slice(ptr, ptr + len);
-      if (len > 1 << 20) m._es_out_clear();
-      return out;
-    } finally {
-      m._es_free(opPtr);
-      m._es_free(inPtr);
-    }
-  }
-
-  /** Runs `op` and returns its result, or throws an EdgesyncError. */
-  call(op, input) {
-    const env = JSON.parse(this.callRaw(op, input));
-    if (!env.ok) throw new EdgesyncError(env.errors);
-    return env.result;
-  }
-}
+export { Core, EdgesyncError, loadCoreWith } from './core-base.mjs';
 
 /**
  * Instantiates the core. `wasm` is a WebAssembly.Module (workerd), bytes
  * (ArrayBuffer/Uint8Array, node), or a URL/Response to stream (browsers).
+ * `createModule` picks the Emscripten glue: the full core by default, or
+ * e.g. the default export of `dist/edgesync_client.mjs` for the browser build.
  */
-export async function loadCore(wasm) {
-  const module = await createModule({
-    locateFile: (path) => path,
-    instantiateWasm(imports, receiveInstance) {
-      instantiate(wasm, imports).then(
-        ({ instance, module: mod }) => receiveInstance(instance, mod),
-        (err) => { throw err; });
-      return {};
-    },
-  });
-  return new Core(module);
-}
-
-async function instantiate(wasm, imports) {
-  if (wasm instanceof WebAssembly.Module) {
-    return { instance: await WebAssembly.instantiate(wasm, imports), module: wasm };
-  }
-  if (typeof wasm === 'string' || wasm instanceof URL) wasm = fetch(wasm);
-  if (wasm instanceof Promise || (typeof Response !== 'undefined' && wasm instanceof Response)) {
-    const response = await wasm;
-    if (WebAssembly.instantiateStreaming) {
-      return WebAssembly.instantiateStreaming(response, imports);
-    }
-    wasm = await response.arrayBuffer();
-  }
-  return WebAssembly.instantiate(wasm, imports);
+export function loadCore(wasm, createModule = createCoreModule) {
+  return loadCoreWith(createModule, wasm);
 }

@@ -14,7 +14,19 @@ export class Core {
   callRaw(op: string, input: string | Uint8Array | object): string;
   /** Runs an operation and returns its result, or throws EdgesyncError. */
   call<T = unknown>(op: string, input: string | Uint8Array | object): T;
+  /** Runs a framed operation: JSON metadata plus raw byte segments. */
+  callFramed(op: string, meta: object, segments?: (string | Uint8Array)[]): { meta: any; segments: Uint8Array[] };
+  /** Runs an operation on raw bytes and returns a copy of the raw output. */
+  callBytes(op: string, bytes: Uint8Array): Uint8Array;
 }
 
-/** Instantiates the core from a compiled module, bytes, or a URL/Response. */
-export function loadCore(wasm: WebAssembly.Module | BufferSource | string | URL | Response | Promise<Response>): Promise<Core>;
+/** What loadCore accepts: a compiled module, bytes, or a URL/Response to stream. */
+export type WasmSource = WebAssembly.Module | BufferSource | string | URL | Response | Promise<Response>;
+/** An Emscripten module factory: the default export of dist/edgesync_core.mjs or dist/edgesync_client.mjs. */
+export type CreateModule = (options: object) => Promise<object>;
+
+/** Instantiates the core from a compiled module, bytes, or a URL/Response;
+ * `createModule` defaults to the full core's glue (edgesync_core). */
+export function loadCore(wasm: WasmSource, createModule?: CreateModule): Promise<Core>;
+/** Instantiates a core with the given Emscripten glue. */
+export function loadCoreWith(createModule: CreateModule, wasm: WasmSource): Promise<Core>;

@@ -1,0 +1,86 @@
+// Runs the client core's `sql` effects on an official SQLite WASM `oo1.DB`.
+//
+// An effect's statements run back to back, synchronously, with nothing else
+// on the connection in between (the JS thread is never yielded), inside one
+// transaction when `tx` is set. Parameters are JSON numbers, strings, null or
+// {"seg": k} — the text of frame segment k (row batches and request bodies
+// arrive as raw segments, never escaped). For each statement marked `out` the
+// first column of its first row is returned as text ('' when none).
+const decoder = new TextDecoder();
+
+/** Turns the effect's parameters into values oo1 can bind. */
+function bindValues(params, segs, texts) {
+  return params.map((p) => {
+    if (p !== null && typeof p === 'object') {
+      const k = p.seg;
+      if (!texts.has(k)) texts.set(k, decoder.decode(segs[k]));
+      return texts.get(k);
+    }
+    return p;
+  });
+}
+
+/** The text the core expects for a result cell. */
+function cellText(v) {
+  if (v === undefined || v === null) return '';
+  if (v instanceof Uint8Array) return decoder.decode(v);
+  return String(v);
+}
+
+/**
+ * Runs one `sql` effect. Returns `{ ok: true, values }` (one string per `out`
+ * statement) or `{ ok: false, message }` after rolling back.
+ */
+export function runSqlEffect(db, fx, segs) {
+  const texts = new Map();
+  const values = [];
+  let began = false;
+  try {
+    if (fx.tx) {
+      db.exec('BEGIN IMMEDIATE');
+      began = true;
+    }
+    for (const st of fx.statements) {
+      const stmt = db.prepare(st.sql);
+      try {
+        if (st.params?.length) stmt.bind(bindValues(st.params, segs, texts));
+        if (st.out) {
+          values.push(stmt.step() ? cellText(stmt.get(0)) : '');
+        } else {
+          while (stmt.step()) { /* drain */ }
+        }
+      } finally {
+        stmt.finalize();
+      }
+    }
+    if (began) db.exec('COMMIT');
+    return { ok: true, values };
+  } catch (e) {
+    if (began) {
+      try { db.exec('ROLLBACK'); } catch { /* already rolled back */ }
+    }
+    return { ok: false, message: String(e?.message ?? e) };
+  }
+}
+
+/** The outbox key text of a primary key, exactly as the triggers build it. */
+export function pkParams(pk) {
+  const values = Array.isArray(pk) ? pk : [pk];
+  if (!values.length) throw new TypeError('isPending: a primary key needs at least one value');
+  return values;
+}
+
+/** True when the row still has outbox entries (unacknowledged local changes). */
+export function rowIsPending(db, table, pk) {
+  const values = pkParams(pk);
+  const marks = values.map(() => '?').join(', ');
+  const v = db.selectValue(
+    `SELECT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = ? AND pk = json_array(${marks}))`,
+    [table, ...values]);
+  return Boolean(Number(v));
+}
+
+/** The number of outbox rows. */
+export function outboxCount(db) {
+  return Number(db.selectValue('SELECT count(*) FROM "sync_outbox"') ?? 0);
+}

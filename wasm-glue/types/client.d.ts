@@ -1,0 +1,195 @@
+// `edgesync/client`: keeps an app's SQLite WASM database in sync.
+import type { Core, WasmSource } from './core';
+
+export { EdgesyncError } from './core';
+
+/** The minimal oo1.DB surface the client uses (the official SQLite WASM build's `sqlite3.oo1.DB`). */
+export interface Oo1Database {
+  readonly filename: string;
+  exec(sql: string | { sql: string; bind?: unknown[] }): unknown;
+  prepare(sql: string): {
+    bind(values: unknown[]): unknown;
+    step(): boolean;
+    get(index: number): unknown;
+    finalize(): void;
+  };
+  selectValue(sql: string, bind?: unknown[]): unknown;
+  isOpen(): boolean;
+}
+
+/** The last failure: `code` is a protocol error code, `network`, `timeout`, `http_<status>`, … */
+export interface SyncFailure {
+  code: string;
+  /** What happened and what happens next. */
+  message: string;
+  /** HTTP status, null when no answer arrived. */
+  status: number | null;
+  /** When (host ms). */
+  at: number;
+}
+
+export type SyncState = 'idle' | 'syncing' | 'offline' | 'error' | 'stopped';
+export type SyncRole = 'leader' | 'follower' | 'single';
+
+export interface SyncStatus {
+  /** idle (nothing under way), syncing, offline, error (backing off or stopped), stopped (before start / after stop). */
+  state: SyncState;
+  /** Outbox rows, as of the core's last look. */
+  pending: number;
+  /** End of the last successful round (host ms). */
+  lastSyncedAt: number | null;
+  /** Cleared by the next successful round. */
+  lastError: SyncFailure | null;
+  /** Set while backing off after a failure. */
+  nextRetryAt: number | null;
+  /** This database's client id (`c_<16 hex>`), '' until loaded. */
+  clientId: string;
+  /** Which tab syncs: this one (leader/single) or another (follower). */
+  role: SyncRole | null;
+}
+
+/** A change the server (or validation) refused for good; it left the queue. */
+export interface RejectedEvent {
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  op: 'upsert' | 'delete';
+  /** The outbox ids it covered. */
+  ids: number[];
+  /** forbidden (another user's row), stale (reject-stale table), invalid (validation), too_large. */
+  reason: 'forbidden' | 'stale' | 'invalid' | 'too_large' | string;
+  code: string;
+  message: string;
+  /** The error path for `invalid`, e.g. `batch.changes[3].row.x`. */
+  path: string | null;
+  /** The server's copy when sent (it was applied locally). */
+  row: Record<string, unknown> | null;
+  deleted: boolean;
+  version: number | null;
+}
+
+/** The server resolved a conflict in favour of (part of) its row, applied locally. */
+export interface ConflictEvent {
+  table: string;
+  pk: unknown[];
+  op: 'upsert' | 'delete';
+  ids: number[];
+  /** older (lww), stale (server-wins), race. */
+  reason: string;
+  row: Record<string, unknown> | null;
+  deleted: boolean;
+  version: number | null;
+}
+
+/** Rows were written locally from the server: refresh these tables. */
+export interface ChangesEvent {
+  tables: string[];
+  rows: number;
+}
+
+export interface SyncEvents {
+  status: SyncStatus;
+  rejected: RejectedEvent;
+  conflict: ConflictEvent;
+  changes: ChangesEvent;
+  role: SyncRole;
+  /** Background problems (a core crash and restart, a failed takeover). */
+  error: Error;
+}
+
+/** Client core tunables (see client/include/edgesync/client.h). */
+export interface SyncConfig {
+  debounceMs?: number;
+  maxDebounceMs?: number;
+  periodicMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  requestTimeoutMs?: number;
+  maxBatchChanges?: number;
+  maxBatchBytes?: number;
+  keepaliveMaxBytes?: number;
+  pageSize?: number;
+  /** The endpoint, relative to `url` (default "/sync"). */
+  path?: string;
+}
+
+export interface CreateSyncOptions {
+  /** The app's database (an oo1.DB), or a function opening it — then only the leading tab opens it (OPFS SAH-pool). */
+  db: Oo1Database | (() => Oo1Database | Promise<Oo1Database>);
+  /** The sqlite3 namespace: enables automatic local-change detection (an update hook on sync_outbox). */
+  sqlite3?: { capi: any };
+  /** The sync server's base URL ("" or a relative URL: this origin). */
+  url: string;
+  /** Returns the signed-in user's access token; `refresh: true` after the server refused the last one. Null: signed out. */
+  getToken: (o: { refresh: boolean }) => string | null | undefined | Promise<string | null | undefined>;
+  /** The shared schema document (the one the server uses). */
+  schema: object;
+  /** A loaded core (client or full build). */
+  core?: Core | Promise<Core>;
+  /** Where edgesync_client.wasm is served (bundled apps copy it); default: next to the package. */
+  wasmUrl?: WasmSource;
+  config?: SyncConfig;
+  /** Host clock in ms (default Date.now). */
+  now?: () => number;
+  /** Randomness in [0, 1) for the client id and jitter seed (default crypto.getRandomValues). */
+  random?: () => number;
+  /** A fetch implementation (default globalThis.fetch). */
+  fetch?: typeof fetch;
+  /** Used on first start if valid (8–64 of [A-Za-z0-9_-]); otherwise generated. */
+  clientId?: string;
+  /** The name tabs coordinate on (lock and channel `edgesync:<dbName>`); default db.filename. */
+  dbName?: string;
+  /** Multi-tab coordination; false: every instance syncs on its own. Injectable for tests. */
+  tabs?: false | { locks?: LockManager; BroadcastChannel?: typeof BroadcastChannel; name?: string };
+  /** Listen to online/offline (and visibilitychange/pagehide in a page). Default true. */
+  wire?: boolean;
+  /** Auto-detect local writes when `sqlite3` is given. Default true. */
+  autoNotify?: boolean;
+}
+
+/** A sync failure surfaced by syncNow(). */
+export class SyncError extends Error {
+  code: string;
+  status: number | null;
+  at: number | null;
+}
+
+export interface Sync {
+  readonly status: SyncStatus;
+  readonly role: SyncRole | null;
+  /** The database in use (null in a follower that opens it lazily). */
+  readonly db: Oo1Database | null;
+  /** Installs the schema (idempotent), elects the leading tab, opens the core. */
+  start(): Promise<Sync>;
+  /** Stops syncing; the database stays open (it is the app's). */
+  stop(): Promise<void>;
+  /**
+   * Syncs now. Resolves with the status once a round that started after the
+   * call completed with the outbox drained (state not syncing, lastSyncedAt ≥
+   * the call, pending 0); asks again while rows keep arriving. Rejects with a
+   * SyncError when a round fails after the call (offline, HTTP error, stopped).
+   */
+  syncNow(o?: { timeoutMs?: number }): Promise<SyncStatus>;
+  /** Call after writing synced tables (automatic when `sqlite3` is given). */
+  notifyLocalChange(): void;
+  /** Page visibility, forwarded by the page when the client runs in a worker; hidden flushes (keepalive). */
+  setVisible(visible: boolean): void;
+  /** Connectivity, when the host knows better than navigator.onLine. */
+  setOnline(online: boolean): void;
+  /** A fresh token is available (e.g. after signing in again). */
+  tokenRefreshed(): void;
+  /** True while the row has unacknowledged local changes. `pk`: a value, or values in key order. */
+  isPending(table: string, pk: unknown | unknown[]): Promise<boolean>;
+  /** Outbox rows (local changes not yet acknowledged). */
+  pendingCount(): Promise<number>;
+  on<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): () => void;
+  off<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): void;
+}
+
+export function createSync(options: CreateSyncOptions): Sync;
+
+/** "Synced", "Saving", "Offline", "Error" or "Stopped". */
+export function statusLabel(status: SyncStatus | null | undefined): 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Stopped';
+
+/** Loads the size-optimized client core (cached per URL). */
+export function loadClientCore(wasm?: WasmSource): Promise<Core>;
