@@ -275,3 +275,67 @@ TEST(Sql, IdentifiersAreQuotedAndParametersUsed) {
 
 }  // namespace
 }  // namespace edgesync
+
+namespace edgesync {
+namespace {
+
+// How each policy's merge outcome reaches the client: status and reason.
+struct policy_case {
+  const char* table;    // one table per policy in the fixture schema
+  const char* outcome;  // what the merge statement reported
+  const char* status;
+  const char* reason;   // "" when none
+};
+
+class PolicyMatrix : public ::testing::TestWithParam<policy_case> {};
+
+TEST_P(PolicyMatrix, MapsMergeOutcomes) {
+  const auto& c = GetParam();
+  server srv{test_schema(), {}};
+  std::string row = std::string(c.table) == "workflowEdges"
+                        ? R"({"projectId":"p","edgeId":"e","source":"a","target":"b"})"
+                    : std::string(c.table) == "documents" ? R"({"id":1})"
+                    : std::string(c.table) == "settings"  ? R"({"key":"k"})"
+                    : std::string(c.table) == "workflowNodes"
+                        ? R"({"id":"n","projectId":"p"})"
+                        : R"({"id":"p","name":"n"})";
+  srv.begin("u1", body_with(change(c.table, row)), kNow);
+  std::int64_t st = srv.last_state();
+  step_output o = srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
+  ASSERT_EQ(o.statements.size(), 1u);
+  std::string r = std::string(R"([{"i":0,"s":")") + c.outcome +
+                  R"(","v":9,"d":false,"r":{"id":"server"}}])";
+  o = srv.step(st, {r}, kNow);
+  auto results = parse_json(o.segments[0]);
+  ASSERT_TRUE(results.ok());
+  const json& res = results.value()[0];
+  EXPECT_EQ(res["status"], c.status) << c.table << "/" << c.outcome;
+  if (*c.reason) {
+    EXPECT_EQ(res["reason"], c.reason) << c.table << "/" << c.outcome;
+  }
+  bool logged = std::string(c.status) != "applied";
+  EXPECT_EQ(o.statements.size(), logged ? 3u : 2u) << "conflicts are logged in the same transaction";
+  if (std::string(c.outcome) == "forbidden") {
+    EXPECT_FALSE(res.contains("row")) << "no leak";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policies, PolicyMatrix,
+    ::testing::Values(
+        policy_case{"projects", "applied", "applied", ""},
+        policy_case{"projects", "lost", "conflict", "older"},
+        policy_case{"projects", "race", "conflict", "race"},
+        policy_case{"projects", "forbidden", "rejected", "forbidden"},
+        policy_case{"workflowNodes", "applied", "applied", ""},
+        policy_case{"workflowNodes", "lost", "conflict", "older"},
+        policy_case{"workflowEdges", "lost", "conflict", "stale"},
+        policy_case{"workflowEdges", "forbidden", "rejected", "forbidden"},
+        policy_case{"settings", "applied", "applied", ""},
+        policy_case{"settings", "race", "conflict", "race"},
+        policy_case{"documents", "lost", "rejected", "stale"},
+        policy_case{"documents", "race", "conflict", "race"},
+        policy_case{"documents", "forbidden", "rejected", "forbidden"}));
+
+}  // namespace
+}  // namespace edgesync
