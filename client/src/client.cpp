@@ -1,0 +1,1323 @@
+// The client state machine. docs/client.md has the transition table; the
+// short version:
+//
+//   phase          | on                          | does | next
+//   ---------------+-----------------------------+-----------------------------+---------------
+//   loading        | sql_done(load)              | read id, seq, cursor, seal
+//   | saving_id/idle saving_id      | sql_done                    | (client id
+//   persisted)       | idle + round idle           | a trigger (see below) |
+//   sealed batch? send : read   | requesting/reading reading        |
+//   sql_done(read)              | compact, cut, seal          |
+//   sealing/requesting sealing        | sql_done                    | send
+//   (keepalive on a flush) | requesting requesting     | 200 | one apply
+//   transaction       | applying requesting     | 400 at batch.changes[i]     |
+//   drop those changes          | dropping requesting     | 401 (first) |
+//   refresh_token               | awaiting_token requesting     | 409 schema /
+//   403 client id  | stop                        | stopped requesting     | 413
+//   | halve limits (or drop one)  | idle + round requesting     | other /
+//   network / timeout   | back off                    | idle awaiting_token |
+//   token_refreshed             | resend the same body        | requesting
+//   applying       | sql_done                    | events; hasMore → again |
+//   idle (+ round) dropping       | sql_done                    | rejected
+//   events             | idle + round
+//
+// Triggers of a round: load, debounce after local_change, periodic, retry
+// after backoff, online, visible, sync_now, hidden (a keepalive flush),
+// hasMore / outbox left over. A trigger during a round sets `again`; there
+// is never more than one request in flight.
+//
+// The in-flight batch is *sealed* before it is sent: its seq, body and the
+// outbox ids of every change are persisted in sync_state. Until a response
+// acknowledges it, every retry (after a lost response, a timeout, a 5xx, a
+// reload) sends exactly that batch again with the same seq, so the server's
+// dedupe by seq returns the original results and nothing is applied twice.
+// A seq is only replaced after the server provably did not apply it (400,
+// 413), and only advances on an acknowledgement.
+#include "edgesync/client.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "client_sql.h"
+#include "edgesync/client_hlc.h"
+
+namespace edgesync::client {
+
+namespace {
+
+constexpr int kProtocol = 1;
+
+// splitmix64: a tiny deterministic generator seeded from host randomness.
+std::uint64_t next_random(std::uint64_t& s) {
+  std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+// A member of an object, or null: never the asserting const operator[].
+const json& at(const json& o, const char* key) {
+  static const json null_value;
+  if (!o.is_object()) return null_value;
+  auto it = o.find(key);
+  return it == o.end() ? null_value : *it;
+}
+
+bool is_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+  });
+}
+
+std::optional<std::int64_t> opt_int(const json& j) {
+  if (j.is_number_integer()) return j.get<std::int64_t>();
+  return std::nullopt;
+}
+
+const char* op_name(row_op op) {
+  return op == row_op::remove ? "delete" : "upsert";
+}
+
+// The value SQLite stores for a JSON value of a column: booleans 0/1, JSON
+// documents as their text, everything else as is.
+json sqlite_value(const column& c, const json& v) {
+  if (v.is_null()) return nullptr;
+  if (c.type == column_type::boolean && v.is_boolean())
+    return v.get<bool>() ? 1 : 0;
+  if (c.type == column_type::json_doc || v.is_object() || v.is_array())
+    return dump_json(v);
+  return v;
+}
+
+// The key values of a row object, in key order (null when one is missing).
+json key_values(const table& t, const json& row) {
+  json out = json::array();
+  for (auto k : t.primary_key) {
+    const std::string& name = t.columns[k].name;
+    if (!row.is_object() || !row.contains(name)) return nullptr;
+    out.push_back(row[name]);
+  }
+  return out;
+}
+
+// Paths like `batch.changes[3].row.x` -> 3.
+std::optional<std::size_t> change_index(std::string_view path) {
+  constexpr std::string_view prefix = "batch.changes[";
+  if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
+  std::size_t i = prefix.size(), n = 0;
+  if (i >= path.size() || path[i] < '0' || path[i] > '9') return std::nullopt;
+  while (i < path.size() && path[i] >= '0' && path[i] <= '9')
+    n = n * 10 + static_cast<std::size_t>(path[i++] - '0');
+  if (i >= path.size() || path[i] != ']') return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+std::string client_id_from_seed(std::string_view seed) {
+  std::string hex;
+  if (seed.size() >= 16 && is_hex(seed.substr(0, 16))) {
+    hex = std::string(seed.substr(0, 16));
+    for (auto& c : hex)
+      if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  } else {
+    std::uint64_t s = fnv1a(seed);
+    std::uint64_t v = next_random(s);
+    const char* digits = "0123456789abcdef";
+    for (int i = 15; i >= 0; --i) hex += digits[(v >> (i * 4)) & 15];
+  }
+  return "c_" + hex;
+}
+
+bool is_valid_client_id(std::string_view id) {
+  if (id.size() < 8 || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+const char* to_string(sync_state s) {
+  switch (s) {
+    case sync_state::idle:
+      return "idle";
+    case sync_state::syncing:
+      return "syncing";
+    case sync_state::offline:
+      return "offline";
+    case sync_state::error:
+      return "error";
+  }
+  return "error";
+}
+
+// ---------------------------------------------------------------------------
+
+struct engine::impl {
+  enum class phase {
+    loading,
+    saving_id,
+    idle,
+    reading,
+    sealing,
+    requesting,
+    awaiting_token,
+    applying,
+    dropping,
+    stopped,
+  };
+  enum class fail_kind { none, network, error };
+
+  // One change of the sealed batch, with what the response needs.
+  struct sealed_change {
+    std::int64_t id = 0;  // the change id sent (its first outbox id)
+    std::string tbl;
+    std::string pk;  // exact outbox pk text
+    json pk_values;  // parsed key, in key order
+    row_op op = row_op::insert;
+    std::vector<std::int64_t> covers;
+  };
+  struct sealed_batch {
+    std::int64_t seq = 0;
+    std::string text;  // the `batch` member of the request body
+    std::vector<sealed_change> changes;
+  };
+
+  // One server row to write locally (from results or from the pull).
+  struct apply_item {
+    bool deleted = false;
+    std::optional<std::int64_t> version;
+    json values;  // per column, SQLite-ready
+  };
+
+  // ---- configuration and identity
+  edgesync::schema schema_;
+  config cfg_;
+  std::vector<detail::table_apply_sql> table_sql_;
+  std::uint64_t rng_ = 0;
+  std::string seed_;
+  std::optional<std::string> proposed_id_;
+
+  // ---- persisted state (mirrors sync_state)
+  bool loaded_ = false;
+  std::string client_id_;
+  std::int64_t next_seq_ = 1;
+  json cursor_ = nullptr;
+  std::optional<sealed_batch> sealed_;
+
+  // ---- the current round
+  phase phase_ = phase::loading;
+  std::uint64_t next_io_ = 1;
+  std::uint64_t io_id_ = 0;  // the outstanding sql/http effect
+  std::int64_t request_deadline_ = 0;
+  std::string request_body_;
+  bool refreshed_ = false;    // asked for a token in this round already
+  bool flush_ = false;        // a hide flush: send with keepalive
+  bool again_ = false;        // a trigger arrived during the round
+  bool more_outbox_ = false;  // the outbox had more than this batch
+  std::optional<sealed_batch> to_seal_;
+  std::vector<effect> after_commit_;  // app events, sent once committed
+  // What an apply transaction commits to memory once it is done.
+  struct commit_plan {
+    bool acked = false;
+    bool older_seq = false;
+    json cursor = nullptr;
+    bool has_more = false;
+  } commit_;
+  std::optional<std::int64_t> retry_after_;  // of the answer being handled
+  std::size_t max_changes_ = 0;
+  std::size_t max_bytes_ = 0;
+  int dup_probe_ = 0;
+
+  // ---- scheduling
+  std::int64_t now_ = 0;
+  bool dirty_ = false;  // local writes since the last outbox read
+  std::optional<std::int64_t> debounce_at_, debounce_first_, periodic_at_,
+      retry_at_;
+  int failures_ = 0;
+  fail_kind last_fail_ = fail_kind::none;
+  bool host_offline_ = false;
+  std::optional<std::int64_t> armed_;
+  bool armed_known_ = false;
+
+  // ---- status
+  std::int64_t pending_ = 0;
+  std::optional<std::int64_t> last_synced_at_;
+  std::optional<failure> last_error_;
+  status status_;
+  bool status_sent_ = false;
+
+  std::vector<effect> out_;
+
+  explicit impl(open_options o)
+      : schema_(std::move(o.schema)),
+        cfg_(std::move(o.config)),
+        seed_(std::move(o.seed)),
+        proposed_id_(std::move(o.client_id)) {
+    rng_ = fnv1a(seed_) ^ 0x5eed5eed5eed5eedull;
+    now_ = o.now_ms;
+    host_offline_ = !o.online;
+    max_changes_ = std::max<std::size_t>(1, cfg_.max_batch_changes);
+    max_bytes_ = std::max<std::size_t>(1, cfg_.max_batch_bytes);
+    for (const auto& t : schema_.tables)
+      table_sql_.push_back(detail::apply_sql(t));
+    begin_load();
+    finish_step();
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  std::uint64_t emit_sql(std::string purpose, bool tx,
+                         std::vector<effects::statement> stmts) {
+    io_id_ = next_io_++;
+    out_.push_back(
+        effects::run_sql{io_id_, std::move(purpose), tx, std::move(stmts)});
+    return io_id_;
+  }
+
+  bool busy() const {
+    return phase_ != phase::idle && phase_ != phase::stopped;
+  }
+
+  void finish_step() {
+    if (phase_ == phase::idle) check_due();
+    update_status();
+    rearm();
+  }
+
+  // ------------------------------------------------------------------ status
+
+  status compute_status() const {
+    status s;
+    s.pending = pending_;
+    s.last_synced_at = last_synced_at_;
+    s.last_error = last_error_;
+    s.client_id = client_id_;
+    if (phase_ == phase::idle) s.next_retry_at = retry_at_;
+    if (phase_ == phase::stopped)
+      s.state = sync_state::error;
+    else if (busy())
+      s.state = sync_state::syncing;
+    else if (host_offline_ || last_fail_ == fail_kind::network)
+      s.state = sync_state::offline;
+    else if (last_fail_ == fail_kind::error)
+      s.state = sync_state::error;
+    else
+      s.state = sync_state::idle;
+    return s;
+  }
+
+  void update_status() {
+    status s = compute_status();
+    if (status_sent_ && s == status_) return;
+    status_ = s;
+    status_sent_ = true;
+    out_.push_back(effects::status_changed{s});
+  }
+
+  // ----------------------------------------------------------------- timers
+
+  void rearm() {
+    std::optional<std::int64_t> want;
+    if (phase_ == phase::requesting) {
+      want = request_deadline_;
+    } else if (phase_ == phase::idle && !host_offline_) {
+      if (retry_at_) {
+        want = retry_at_;
+      } else {
+        if (debounce_at_) want = debounce_at_;
+        if (periodic_at_ && (!want || *periodic_at_ < *want))
+          want = periodic_at_;
+      }
+    } else if (phase_ != phase::stopped && phase_ != phase::idle) {
+      return;  // a short local step; the timer is re-armed after it
+    }
+    if (armed_known_ && want == armed_) return;
+    armed_ = want;
+    armed_known_ = true;
+    out_.push_back(effects::set_timer{want});
+  }
+
+  std::int64_t backoff_delay() {
+    int n = std::min(failures_, 30);
+    std::int64_t d = cfg_.backoff_base_ms;
+    for (int i = 1; i < n && d < cfg_.backoff_max_ms; ++i) d *= 2;
+    d = std::min(d, cfg_.backoff_max_ms);
+    // "Equal jitter": half fixed, half random, so clients that failed
+    // together do not retry together, and the delay still grows.
+    std::int64_t half = d / 2;
+    std::int64_t jitter =
+        half > 0 ? static_cast<std::int64_t>(
+                       next_random(rng_) % static_cast<std::uint64_t>(half + 1))
+                 : 0;
+    return std::max<std::int64_t>(1, d - half + jitter);
+  }
+
+  // Starts a round if a timer-driven trigger is due.
+  void check_due() {
+    if (phase_ != phase::idle || host_offline_) return;
+    if (retry_at_) {
+      if (now_ >= *retry_at_) start_round(false);
+      return;
+    }
+    bool due = false;
+    if (debounce_at_ && now_ >= *debounce_at_) {
+      if (dirty_ || pending_ > 0) due = true;
+      debounce_at_.reset();
+      debounce_first_.reset();
+    }
+    if (periodic_at_ && now_ >= *periodic_at_) due = true;
+    if (due) start_round(false);
+  }
+
+  // ------------------------------------------------------------------ rounds
+
+  void start_round(bool flush) {
+    if (phase_ == phase::stopped) return;
+    if (busy()) {
+      again_ = true;
+      if (flush && (phase_ == phase::reading || phase_ == phase::sealing ||
+                    phase_ == phase::loading || phase_ == phase::saving_id))
+        flush_ = true;
+      return;
+    }
+    retry_at_.reset();
+    debounce_at_.reset();
+    debounce_first_.reset();
+    periodic_at_ = now_ + cfg_.periodic_ms;
+    refreshed_ = false;
+    again_ = false;
+    flush_ = flush;
+    more_outbox_ = false;
+    if (!loaded_) {
+      begin_load();
+    } else if (sealed_) {
+      // Re-sending a sealed batch without looking at the outbox: whatever
+      // is queued behind it goes out right after the acknowledgement.
+      more_outbox_ = true;
+      send_request();
+    } else {
+      begin_read();
+    }
+  }
+
+  void end_round_ok() {
+    phase_ = phase::idle;
+    failures_ = 0;
+    last_fail_ = fail_kind::none;
+    last_error_.reset();
+    retry_at_.reset();
+    last_synced_at_ = now_;
+    periodic_at_ = now_ + cfg_.periodic_ms;
+    bool go = again_ || commit_.has_more || (more_outbox_ && pending_ > 0);
+    flush_ = false;
+    if (go && !host_offline_) start_round(false);
+  }
+
+  void fail(fail_kind kind, std::string code, std::string message,
+            int http_status) {
+    phase_ = phase::idle;
+    io_id_ = 0;
+    ++failures_;
+    last_fail_ = kind;
+    std::int64_t delay = backoff_delay();
+    if (retry_after_ && *retry_after_ > delay) delay = *retry_after_;
+    retry_at_ = now_ + delay;
+    periodic_at_ = now_ + cfg_.periodic_ms;
+    message += "; retrying in " + std::to_string(delay) + " ms";
+    last_error_ =
+        failure{std::move(code), std::move(message), http_status, now_};
+    again_ = false;
+    flush_ = false;
+  }
+
+  void stop(std::string code, std::string message, int http_status) {
+    phase_ = phase::stopped;
+    io_id_ = 0;
+    retry_at_.reset();
+    last_fail_ = fail_kind::error;
+    last_error_ =
+        failure{std::move(code), std::move(message), http_status, now_};
+  }
+
+  // -------------------------------------------------------------------- load
+
+  void begin_load() {
+    phase_ = phase::loading;
+    emit_sql("load", false, {{detail::load_sql(), {}, true}});
+  }
+
+  void on_load(const std::string& text) {
+    auto doc = parse_json(text);
+    if (!doc || !doc.value().is_object() ||
+        !at(doc.value(), "state").is_object()) {
+      fail(fail_kind::error, "sql_failed",
+           "could not read sync_state; run the SQLite DDL (schema.sqlite_ddl) "
+           "before opening the client",
+           0);
+      return;
+    }
+    const json& st = at(doc.value(), "state");
+    const json& clock = at(doc.value(), "clock");
+    bool save = false;
+    if (at(st, "client_id").is_string() &&
+        is_valid_client_id(at(st, "client_id").get_ref<const std::string&>())) {
+      client_id_ = at(st, "client_id").get<std::string>();
+    } else {
+      client_id_ = proposed_id_ && is_valid_client_id(*proposed_id_)
+                       ? *proposed_id_
+                       : client_id_from_seed(seed_);
+      save = true;
+    }
+    if (!clock.is_object() || !at(clock, "node").is_string() ||
+        at(clock, "node").get_ref<const std::string&>() != client_id_)
+      save = true;
+    next_seq_ = 1;
+    if (auto s = opt_int(at(st, "seq")); s && *s >= 1) next_seq_ = *s;
+    cursor_ = at(st, "cursor").is_string() ? at(st, "cursor") : json(nullptr);
+    if (auto p = opt_int(at(doc.value(), "pending"))) pending_ = *p;
+    sealed_.reset();
+    if (auto seq = opt_int(at(st, "inflight_seq"));
+        seq && at(st, "inflight_batch").is_string() &&
+        at(st, "inflight_meta").is_string()) {
+      sealed_ =
+          restore_sealed(*seq, at(st, "inflight_batch").get<std::string>(),
+                         at(st, "inflight_meta").get_ref<const std::string&>());
+    }
+    loaded_ = true;
+    if (save) {
+      phase_ = phase::saving_id;
+      emit_sql(
+          "save_id", true,
+          {{detail::set_state_sql(), {std::string("client_id"), client_id_}},
+           {detail::set_node_sql(), {client_id_}},
+           {detail::set_state_sql(), {std::string("seq"), next_seq_}}});
+      return;
+    }
+    after_loaded();
+  }
+
+  void after_loaded() {
+    phase_ = phase::idle;
+    // A hide during the load still flushes with keepalive.
+    if (!host_offline_) start_round(flush_);
+  }
+
+  std::optional<sealed_batch> restore_sealed(std::int64_t seq, std::string text,
+                                             const std::string& meta_text) {
+    auto meta = parse_json(meta_text);
+    if (!meta || !meta.value().is_array()) return std::nullopt;
+    sealed_batch b;
+    b.seq = seq;
+    b.text = std::move(text);
+    for (const json& m : meta.value()) {
+      if (!m.is_object() || !at(m, "id").is_number_integer() ||
+          !at(m, "tbl").is_string() || !at(m, "pk").is_string() ||
+          !at(m, "op").is_string() || !at(m, "covers").is_array())
+        return std::nullopt;
+      sealed_change c;
+      c.id = at(m, "id").get<std::int64_t>();
+      c.tbl = at(m, "tbl").get<std::string>();
+      c.pk = at(m, "pk").get<std::string>();
+      auto pkv = parse_json(c.pk);
+      c.pk_values = pkv ? pkv.value() : json::array();
+      const std::string& op = at(m, "op").get_ref<const std::string&>();
+      c.op = op == "D"   ? row_op::remove
+             : op == "U" ? row_op::update
+                         : row_op::insert;
+      for (const json& id : at(m, "covers"))
+        if (id.is_number_integer()) c.covers.push_back(id.get<std::int64_t>());
+      b.changes.push_back(std::move(c));
+    }
+    return b;
+  }
+
+  // -------------------------------------------------------------------- read
+
+  void begin_read() {
+    phase_ = phase::reading;
+    dirty_ = false;
+    emit_sql("read", false,
+             {{detail::read_outbox_sql(),
+               {static_cast<std::int64_t>(max_changes_)},
+               true}});
+  }
+
+  // One compacted change as the protocol's JSON.
+  json change_json(const table& t, const compacted_change& c,
+                   const json& pk_values) {
+    json o = json::object();
+    o["id"] = c.ids.front();
+    o["table"] = c.tbl;
+    o["op"] = op_name(c.op);
+    if (c.op == row_op::remove) {
+      json row = json::object();
+      for (std::size_t k = 0; k < t.primary_key.size(); ++k)
+        row[t.columns[t.primary_key[k]].name] = pk_values[k];
+      o["row"] = std::move(row);
+    } else {
+      o["row"] = c.row.is_object() ? c.row : json::object();
+    }
+    if (t.policy == conflict_policy::lww_field && c.op == row_op::update &&
+        c.changed)
+      o["changed"] = *c.changed;
+    // Writes made before the client id existed carry an empty node.
+    auto h = parse_hlc(c.hlc);
+    if (h && h.value().node.empty()) {
+      h.value().node = client_id_;
+      o["hlc"] = format_hlc(h.value());
+    } else {
+      o["hlc"] = c.hlc;
+    }
+    o["baseVersion"] = c.base_version ? json(*c.base_version) : json(nullptr);
+    return o;
+  }
+
+  void on_read(const std::string& text) {
+    auto doc = parse_json(text);
+    if (!doc || !doc.value().is_object() ||
+        !at(doc.value(), "rows").is_array()) {
+      fail(fail_kind::error, "sql_failed",
+           "the outbox query returned no rows document", 0);
+      return;
+    }
+    const json& d = doc.value();
+    if (auto p = opt_int(at(d, "pending"))) pending_ = *p;
+    std::vector<outbox_row> rows;
+    std::vector<std::int64_t> drop_ids;
+    std::vector<effects::rejected> drops;
+    for (const json& r : at(d, "rows")) {
+      if (!r.is_array() || r.size() != 8 || !r[0].is_number_integer()) continue;
+      outbox_row o;
+      o.id = r[0].get<std::int64_t>();
+      bool ok = r[1].is_string() && r[2].is_string() && r[3].is_string() &&
+                r[6].is_string();
+      if (ok) {
+        o.tbl = r[1].get<std::string>();
+        o.pk = r[2].get<std::string>();
+        const std::string& op = r[3].get_ref<const std::string&>();
+        o.op = op == "D"   ? row_op::remove
+               : op == "U" ? row_op::update
+                           : row_op::insert;
+        o.row = r[4];
+        if (r[5].is_array()) {
+          std::vector<std::string> ch;
+          for (const json& c : r[5])
+            if (c.is_string()) ch.push_back(c.get<std::string>());
+          o.changed = std::move(ch);
+        }
+        o.hlc = r[6].get<std::string>();
+        o.base_version = opt_int(r[7]);
+        ok = o.op == row_op::remove || o.row.is_object();
+      }
+      if (!ok) {
+        drop_ids.push_back(o.id);
+        drops.push_back({o.tbl,
+                         nullptr,
+                         "upsert",
+                         {o.id},
+                         "invalid",
+                         "invalid_request",
+                         "malformed outbox row",
+                         "",
+                         nullptr,
+                         false,
+                         std::nullopt});
+        continue;
+      }
+      rows.push_back(std::move(o));
+    }
+    if (at(d, "rows").size() >= max_changes_) more_outbox_ = true;
+
+    compaction c = compact_outbox(std::move(rows));
+    drop_ids.insert(drop_ids.end(), c.noop_ids.begin(), c.noop_ids.end());
+
+    std::size_t budget = max_bytes_;
+    if (flush_)
+      budget = std::min(budget, cfg_.keepalive_max_bytes > 400
+                                    ? cfg_.keepalive_max_bytes - 400
+                                    : cfg_.keepalive_max_bytes);
+    std::string head =
+        "{\"seq\":" + std::to_string(next_seq_) + ",\"changes\":[";
+    std::string body = head;
+    sealed_batch batch;
+    batch.seq = next_seq_;
+    bool full = false;
+    for (auto& ch : c.changes) {
+      const table* t = schema_.find_table(ch.tbl);
+      auto pkv = parse_json(ch.pk);
+      if (t == nullptr || !pkv || !pkv.value().is_array() ||
+          pkv.value().size() != t->primary_key.size()) {
+        drop_ids.insert(drop_ids.end(), ch.ids.begin(), ch.ids.end());
+        drops.push_back(
+            {ch.tbl, pkv ? pkv.value() : json(nullptr), op_name(ch.op), ch.ids,
+             "invalid", t == nullptr ? "unknown_table" : "missing_primary_key",
+             t == nullptr ? "the schema has no table \"" + ch.tbl + "\""
+                          : "the outbox key does not match the schema",
+             "", nullptr, false, std::nullopt});
+        continue;
+      }
+      if (full) continue;
+      std::string one = dump_json(change_json(*t, ch, pkv.value()));
+      // ~200 bytes of envelope: protocol, clientId, cursor, pageSize.
+      if (!batch.changes.empty() && body.size() + one.size() + 220 > budget) {
+        full = true;
+        more_outbox_ = true;
+        continue;
+      }
+      if (!batch.changes.empty()) body += ',';
+      body += one;
+      sealed_change sc;
+      sc.id = ch.ids.front();
+      sc.tbl = ch.tbl;
+      sc.pk = ch.pk;
+      sc.pk_values = pkv.value();
+      sc.op = ch.op;
+      sc.covers = ch.ids;
+      batch.changes.push_back(std::move(sc));
+    }
+    body += "]}";
+    batch.text = std::move(body);
+
+    std::vector<effects::statement> stmts;
+    if (!batch.changes.empty()) {
+      json meta = json::array();
+      for (const auto& sc : batch.changes)
+        meta.push_back({{"id", sc.id},
+                        {"tbl", sc.tbl},
+                        {"pk", sc.pk},
+                        {"op", std::string(1, static_cast<char>(sc.op))},
+                        {"covers", sc.covers}});
+      stmts.push_back(
+          {detail::set_state_sql(), {std::string("inflight_seq"), batch.seq}});
+      stmts.push_back(
+          {detail::set_state_sql(),
+           {std::string("inflight_batch"), effects::raw_text{batch.text}}});
+      stmts.push_back(
+          {detail::set_state_sql(),
+           {std::string("inflight_meta"), effects::raw_text{dump_json(meta)}}});
+      to_seal_ = std::move(batch);
+    } else {
+      to_seal_.reset();
+    }
+    if (!drop_ids.empty()) {
+      json ids = drop_ids;
+      stmts.push_back({detail::delete_outbox_ids_sql(),
+                       {effects::raw_text{dump_json(ids)}}});
+      pending_ = std::max<std::int64_t>(
+          0, pending_ - static_cast<std::int64_t>(drop_ids.size()));
+    }
+    for (auto& r : drops) after_commit_.push_back(std::move(r));
+    if (stmts.empty()) {
+      after_seal();
+      return;
+    }
+    phase_ = phase::sealing;
+    emit_sql("seal", true, std::move(stmts));
+  }
+
+  void after_seal() {
+    if (to_seal_) sealed_ = std::move(*to_seal_);
+    to_seal_.reset();
+    flush_events();
+    if (!sealed_ && flush_) {
+      // Nothing to push on the way out; a pull would be wasted.
+      phase_ = phase::idle;
+      flush_ = false;
+      return;
+    }
+    send_request();
+  }
+
+  void flush_events() {
+    for (auto& e : after_commit_) out_.push_back(std::move(e));
+    after_commit_.clear();
+  }
+
+  // ----------------------------------------------------------------- request
+
+  void send_request() {
+    std::string body =
+        "{\"protocol\":" + std::to_string(kProtocol) +
+        ",\"clientId\":" + dump_json(client_id_) +
+        ",\"schemaVersion\":" + std::to_string(schema_.version) +
+        ",\"batch\":" + (sealed_ ? sealed_->text : std::string("null")) +
+        ",\"cursor\":" + dump_json(cursor_) +
+        ",\"pageSize\":" + std::to_string(cfg_.page_size) + "}";
+    request_body_ = std::move(body);
+    resend();
+  }
+
+  void resend() {
+    phase_ = phase::requesting;
+    io_id_ = next_io_++;
+    request_deadline_ = now_ + cfg_.request_timeout_ms;
+    bool keepalive = flush_ && request_body_.size() <= cfg_.keepalive_max_bytes;
+    out_.push_back(effects::send_http{io_id_, "POST", cfg_.path, request_body_,
+                                      keepalive});
+  }
+
+  struct error_body {
+    std::string code, message, path;
+    std::vector<std::pair<std::string, std::string>> paths;  // path, message
+    std::vector<std::string> codes;
+    std::optional<std::int64_t> server_schema_version;
+  };
+
+  static error_body parse_error_body(const std::string& body) {
+    error_body e;
+    auto doc = parse_json(body);
+    if (!doc || !doc.value().is_object()) return e;
+    const json& j = doc.value();
+    if (auto v = opt_int(at(j, "serverSchemaVersion")))
+      e.server_schema_version = v;
+    const json& err = at(j, "error");
+    if (!err.is_object()) return e;
+    if (auto v = opt_int(at(err, "serverSchemaVersion")))
+      e.server_schema_version = v;
+    auto str = [](const json& o, const char* k) {
+      return o.is_object() && o.contains(k) && o[k].is_string()
+                 ? o[k].get<std::string>()
+                 : std::string();
+    };
+    e.code = str(err, "code");
+    e.message = str(err, "message");
+    e.path = str(err, "path");
+    if (err.contains("errors") && at(err, "errors").is_array()) {
+      for (const json& x : at(err, "errors")) {
+        e.paths.emplace_back(str(x, "path"), str(x, "message"));
+        e.codes.push_back(str(x, "code"));
+      }
+    }
+    if (e.paths.empty() && !e.path.empty()) {
+      e.paths.emplace_back(e.path, e.message);
+      e.codes.push_back(e.code);
+    }
+    return e;
+  }
+
+  void on_http_failed(const std::string& message) {
+    fail(fail_kind::network, "network",
+         "no answer from the server (" + message + "); changes stay queued", 0);
+  }
+
+  void on_http_response(int status, const std::string& body) {
+    if (status == 200) {
+      on_ok(body);
+      return;
+    }
+    error_body e = parse_error_body(body);
+    std::string code =
+        e.code.empty() ? "http_" + std::to_string(status) : e.code;
+    std::string message =
+        e.message.empty() ? "the server answered HTTP " + std::to_string(status)
+                          : e.message;
+    if (status == 400) {
+      std::map<std::size_t, std::size_t> bad;  // change index -> error index
+      for (std::size_t i = 0; i < e.paths.size(); ++i)
+        if (auto idx = change_index(e.paths[i].first); idx && !bad.count(*idx))
+          bad[*idx] = i;
+      if (sealed_ && !bad.empty()) {
+        std::vector<std::size_t> idx;
+        std::vector<effects::rejected> evs;
+        for (auto [ci, ei] : bad) {
+          if (ci >= sealed_->changes.size()) continue;
+          const sealed_change& c = sealed_->changes[ci];
+          idx.push_back(ci);
+          evs.push_back(
+              {c.tbl, c.pk_values, op_name(c.op), c.covers, "invalid",
+               e.codes[ei].empty() ? code : e.codes[ei],
+               e.paths[ei].second.empty() ? message : e.paths[ei].second,
+               e.paths[ei].first, nullptr, false, std::nullopt});
+        }
+        if (!idx.empty()) {
+          drop_changes(idx, std::move(evs));
+          return;
+        }
+      }
+      if (e.path == "cursor" && !cursor_.is_null()) {
+        // A cursor the server cannot read: pull again from the start rather
+        // than stall forever (applying is idempotent by version).
+        cursor_ = nullptr;
+        phase_ = phase::idle;
+        start_round(false);
+        return;
+      }
+      fail(fail_kind::error, code, message, status);
+      return;
+    }
+    if (status == 401) {
+      if (!refreshed_) {
+        refreshed_ = true;
+        phase_ = phase::awaiting_token;
+        io_id_ = 0;
+        out_.push_back(effects::refresh_token{});
+        return;
+      }
+      fail(fail_kind::error, "unauthorized",
+           "the server refused the token even after a refresh: " + message,
+           status);
+      return;
+    }
+    if (status == 409 && code == "schema_version_mismatch") {
+      std::string m =
+          "sync stopped: this app uses schema version " +
+          std::to_string(schema_.version) + " but the server has " +
+          (e.server_schema_version ? std::to_string(*e.server_schema_version)
+                                   : std::string("another")) +
+          "; update the app (local changes stay queued)";
+      stop(code, m, status);
+      return;
+    }
+    if (status == 403 && code == "client_id_conflict") {
+      stop(code,
+           "sync stopped: this local database's client id belongs to another "
+           "user; open a fresh local database for this user",
+           status);
+      return;
+    }
+    if (status == 413 && sealed_) {
+      if (sealed_->changes.size() > 1) {
+        max_changes_ = std::max<std::size_t>(1, sealed_->changes.size() / 2);
+        max_bytes_ = std::max<std::size_t>(
+            1024, std::min(max_bytes_, request_body_.size()) / 2);
+        // Not applied (a 4xx changes nothing): the seq is free for a
+        // smaller batch, which the next seal overwrites.
+        sealed_.reset();
+        phase_ = phase::idle;
+        start_round(false);
+        return;
+      }
+      const sealed_change& c = sealed_->changes[0];
+      drop_changes({0}, {{c.tbl, c.pk_values, op_name(c.op), c.covers,
+                          "too_large", "payload_too_large",
+                          "this change alone is larger than the server accepts",
+                          "", nullptr, false, std::nullopt}});
+      return;
+    }
+    fail(fail_kind::error, code, message, status);
+  }
+
+  // Drops changes of the sealed batch for good (the server refused them
+  // without applying anything), then sends the rest as a fresh batch.
+  void drop_changes(const std::vector<std::size_t>& idx,
+                    std::vector<effects::rejected> evs) {
+    json ids = json::array();
+    for (auto i : idx)
+      for (auto id : sealed_->changes[i].covers) ids.push_back(id);
+    phase_ = phase::dropping;
+    sealed_.reset();
+    for (auto& r : evs) after_commit_.push_back(std::move(r));
+    emit_sql(
+        "drop", true,
+        {{detail::delete_outbox_ids_sql(), {effects::raw_text{dump_json(ids)}}},
+         {detail::clear_inflight_sql(), {}},
+         {detail::pending_count_sql(), {}, true}});
+  }
+
+  // ------------------------------------------------------------------- apply
+
+  void add_item(std::map<std::size_t, std::map<std::string, apply_item>>& items,
+                std::size_t ti, const json& pk_values, apply_item it) {
+    std::string key = dump_json(pk_values);
+    auto& m = items[ti];
+    auto found = m.find(key);
+    if (found != m.end() && found->second.version && it.version &&
+        *found->second.version > *it.version)
+      return;  // keep the newer server row
+    m[key] = std::move(it);
+  }
+
+  apply_item row_item(const table& t, const json& row,
+                      std::optional<std::int64_t> v) {
+    apply_item it;
+    it.version = v;
+    it.values = json::array();
+    for (const auto& c : t.columns)
+      it.values.push_back(row.contains(c.name) ? sqlite_value(c, row[c.name])
+                                               : json(nullptr));
+    return it;
+  }
+
+  apply_item delete_item(const table& t, const json& pk_values,
+                         std::optional<std::int64_t> v) {
+    apply_item it;
+    it.deleted = true;
+    it.version = v;
+    it.values = json::array();
+    for (std::size_t i = 0; i < t.columns.size(); ++i)
+      it.values.push_back(nullptr);
+    for (std::size_t k = 0; k < t.primary_key.size() && k < pk_values.size();
+         ++k)
+      it.values[t.primary_key[k]] =
+          sqlite_value(t.columns[t.primary_key[k]], pk_values[k]);
+    return it;
+  }
+
+  void on_ok(const std::string& body) {
+    auto doc = parse_json(body);
+    auto bad = [&](const std::string& why) {
+      fail(fail_kind::error, "invalid_response",
+           "the server's answer is malformed: " + why, 200);
+    };
+    if (!doc || !doc.value().is_object()) return bad("not a JSON object");
+    json& r = doc.value();
+    if (!at(r, "protocol").is_number_integer() ||
+        at(r, "protocol").get<int>() != kProtocol)
+      return bad("protocol is not 1");
+    const json& results = at(r, "results");
+    const json& changes = at(r, "changes");
+    if (!results.is_null() && !results.is_array())
+      return bad("results is not an array");
+    if (!changes.is_null() && !changes.is_array())
+      return bad("changes is not an array");
+    const json& ack = at(r, "ack");
+    commit_ = commit_plan{};
+    commit_.has_more =
+        at(r, "hasMore").is_boolean() && at(r, "hasMore").get<bool>();
+    commit_.cursor = at(r, "cursor").is_string() ? at(r, "cursor") : cursor_;
+    std::optional<std::int64_t> server_time = opt_int(at(r, "serverTime"));
+    if (!server_time && at(r, "serverTime").is_number())
+      server_time =
+          static_cast<std::int64_t>(at(r, "serverTime").get<double>());
+
+    std::vector<effects::statement> stmts;
+    stmts.push_back({detail::guard_on_sql(), {}});
+    json acked = json::array();
+    json own = json::array();
+    std::map<std::size_t, std::map<std::string, apply_item>> items;
+    std::vector<effect> evs;
+
+    if (sealed_) {
+      if (!ack.is_object() || !at(ack, "seq").is_number_integer() ||
+          at(ack, "seq").get<std::int64_t>() != sealed_->seq)
+        return bad("ack does not name the batch sent (seq " +
+                   std::to_string(sealed_->seq) + ")");
+      bool duplicate =
+          at(ack, "duplicate").is_boolean() && at(ack, "duplicate").get<bool>();
+      std::size_t n = results.is_array() ? results.size() : 0;
+      if (duplicate && n < sealed_->changes.size()) {
+        // The server applied a later seq than this one (e.g. a restored
+        // local database): nothing here was acknowledged. Probe upwards.
+        commit_.older_seq = true;
+      } else {
+        commit_.acked = true;
+        std::map<std::int64_t, const sealed_change*> by_id;
+        for (const auto& c : sealed_->changes) by_id[c.id] = &c;
+        for (const json& res : results) {
+          if (!res.is_object() || !at(res, "id").is_number_integer()) continue;
+          auto it = by_id.find(at(res, "id").get<std::int64_t>());
+          if (it == by_id.end()) continue;
+          const sealed_change& c = *it->second;
+          std::string st = at(res, "status").is_string()
+                               ? at(res, "status").get<std::string>()
+                               : "";
+          if (st != "applied" && st != "conflict" && st != "rejected") continue;
+          for (auto id : c.covers) acked.push_back(id);
+          const table* t = schema_.find_table(c.tbl);
+          if (t == nullptr) continue;
+          std::size_t ti = static_cast<std::size_t>(schema_.table_index(c.tbl));
+          std::optional<std::int64_t> v = opt_int(at(res, "version"));
+          bool deleted =
+              at(res, "deleted").is_boolean() && at(res, "deleted").get<bool>();
+          const json& row = at(res, "row");
+          if (st == "applied") {
+            if (v) own.push_back(json::array({c.tbl, c.pk, *v}));
+            if (row.is_object() && c.op != row_op::remove)
+              add_item(items, ti, c.pk_values, row_item(*t, row, v));
+            continue;
+          }
+          std::string reason = at(res, "reason").is_string()
+                                   ? at(res, "reason").get<std::string>()
+                                   : "";
+          if (deleted)
+            add_item(items, ti, c.pk_values, delete_item(*t, c.pk_values, v));
+          else if (row.is_object())
+            add_item(items, ti, c.pk_values, row_item(*t, row, v));
+          if (st == "conflict") {
+            evs.push_back(effects::conflict{
+                c.tbl, c.pk_values, op_name(c.op), c.covers, reason,
+                row.is_object() ? row : json(nullptr), deleted, v});
+          } else {
+            std::string msg =
+                at(res, "message").is_string()
+                    ? at(res, "message").get<std::string>()
+                : reason == "stale"
+                    ? "the row changed on the server since this edit was made"
+                    : "the server refused this change";
+            evs.push_back(effects::rejected{
+                c.tbl, c.pk_values, op_name(c.op), c.covers, reason,
+                reason == "forbidden" ? "forbidden" : "stale", msg, "",
+                row.is_object() ? row : json(nullptr), deleted, v});
+          }
+        }
+      }
+    }
+
+    std::int64_t pulled = 0;
+    if (changes.is_array()) {
+      for (const json& ch : changes) {
+        if (!ch.is_object() || !at(ch, "table").is_string() ||
+            !at(ch, "row").is_object())
+          continue;
+        int ti =
+            schema_.table_index(at(ch, "table").get_ref<const std::string&>());
+        if (ti < 0) continue;  // a table this app version does not know
+        const table& t = schema_.tables[static_cast<std::size_t>(ti)];
+        json pkv = key_values(t, at(ch, "row"));
+        if (pkv.is_null()) continue;
+        std::optional<std::int64_t> v = opt_int(at(ch, "version"));
+        bool del = at(ch, "op").is_string() &&
+                   at(ch, "op").get_ref<const std::string&>() == "delete";
+        add_item(items, static_cast<std::size_t>(ti), pkv,
+                 del ? delete_item(t, pkv, v) : row_item(t, at(ch, "row"), v));
+        ++pulled;
+      }
+    }
+
+    if (!acked.empty())
+      stmts.push_back({detail::delete_outbox_ids_sql(),
+                       {effects::raw_text{dump_json(acked)}}});
+    if (!own.empty()) {
+      std::string own_text = dump_json(own);
+      stmts.push_back(
+          {detail::record_own_versions_sql(), {effects::raw_text{own_text}}});
+      stmts.push_back(
+          {detail::rebase_outbox_sql(), {effects::raw_text{own_text}}});
+    }
+    effects::changes_applied applied;
+    for (auto& [ti, rows] : items) {
+      json arr = json::array();
+      bool any_upsert = false, any_delete = false;
+      for (auto& [key, it] : rows) {
+        any_upsert |= !it.deleted;
+        any_delete |= it.deleted;
+        json e = json::array({it.deleted ? 1 : 0,
+                              it.version ? json(*it.version) : json(nullptr)});
+        for (auto& v : it.values) e.push_back(std::move(v));
+        arr.push_back(std::move(e));
+        ++applied.rows;
+      }
+      std::string text = dump_json(arr);
+      const auto& sql = table_sql_[ti];
+      if (any_upsert) stmts.push_back({sql.upsert, {effects::raw_text{text}}});
+      if (any_delete) stmts.push_back({sql.remove, {effects::raw_text{text}}});
+      stmts.push_back({sql.record, {effects::raw_text{std::move(text)}}});
+      applied.tables.push_back(schema_.tables[ti].name);
+    }
+    if (server_time) stmts.push_back({sqlite_absorb_sql(), {*server_time}});
+    stmts.push_back({detail::set_state_sql(),
+                     {std::string("cursor"),
+                      commit_.cursor.is_string()
+                          ? effects::param(commit_.cursor.get<std::string>())
+                          : effects::param(nullptr)}});
+    if (sealed_) {
+      std::int64_t seq = sealed_->seq + 1;
+      if (commit_.older_seq) {
+        dup_probe_ = std::min(dup_probe_ + 1, 30);
+        seq = sealed_->seq + (std::int64_t{1} << (dup_probe_ - 1));
+      } else {
+        dup_probe_ = 0;
+      }
+      stmts.push_back({detail::set_state_sql(), {std::string("seq"), seq}});
+      stmts.push_back({detail::clear_inflight_sql(), {}});
+      next_seq_pending_ = seq;
+    }
+    stmts.push_back({detail::guard_off_sql(), {}});
+    stmts.push_back({detail::pending_count_sql(), {}, true});
+    (void)pulled;
+    for (auto& e : evs) after_commit_.push_back(std::move(e));
+    if (applied.rows > 0) after_commit_.push_back(std::move(applied));
+    phase_ = phase::applying;
+    emit_sql("apply", true, std::move(stmts));
+  }
+
+  std::int64_t next_seq_pending_ = 0;
+
+  void on_apply_done(const std::vector<std::string>& values) {
+    if (!values.empty()) {
+      auto n = parse_json(values.back());
+      if (n && n.value().is_number_integer())
+        pending_ = n.value().get<std::int64_t>();
+    }
+    cursor_ = commit_.cursor;
+    if (sealed_) {
+      next_seq_ = next_seq_pending_;
+      if (commit_.older_seq) more_outbox_ = true;
+      sealed_.reset();
+    }
+    flush_events();
+    end_round_ok();
+  }
+
+  void on_drop_done(const std::vector<std::string>& values) {
+    if (!values.empty()) {
+      auto n = parse_json(values.back());
+      if (n && n.value().is_number_integer())
+        pending_ = n.value().get<std::int64_t>();
+    }
+    flush_events();
+    phase_ = phase::idle;
+    start_round(false);
+  }
+
+  // ------------------------------------------------------------------ events
+
+  void on_sql_done(std::uint64_t id, const std::vector<std::string>& values) {
+    if (id != io_id_ || id == 0) return;
+    io_id_ = 0;
+    const std::string empty;
+    const std::string& first = values.empty() ? empty : values[0];
+    switch (phase_) {
+      case phase::loading:
+        on_load(first);
+        break;
+      case phase::saving_id:
+        after_loaded();
+        break;
+      case phase::reading:
+        on_read(first);
+        break;
+      case phase::sealing:
+        after_seal();
+        break;
+      case phase::applying:
+        on_apply_done(values);
+        break;
+      case phase::dropping:
+        on_drop_done(values);
+        break;
+      default:
+        break;
+    }
+  }
+
+  void on_sql_failed(std::uint64_t id, const std::string& message) {
+    if (id != io_id_ || id == 0) return;
+    io_id_ = 0;
+    to_seal_.reset();
+    after_commit_.clear();
+    if (phase_ == phase::saving_id) loaded_ = false;
+    fail(fail_kind::error, "sql_failed", "a local SQL step failed: " + message,
+         0);
+  }
+
+  void on_local_change() {
+    dirty_ = true;
+    pending_ = std::max<std::int64_t>(pending_, 1);
+    if (!debounce_first_) debounce_first_ = now_;
+    debounce_at_ = std::min(now_ + cfg_.debounce_ms,
+                            *debounce_first_ + cfg_.max_debounce_ms);
+  }
+
+  void on_tick() {
+    if (phase_ == phase::requesting && now_ >= request_deadline_) {
+      out_.push_back(effects::abort_http{io_id_});
+      fail(fail_kind::network, "timeout",
+           "no answer within " + std::to_string(cfg_.request_timeout_ms) +
+               " ms; the batch will be sent again",
+           0);
+    }
+    // Due timers are checked by finish_step().
+    // The host's one timer has fired: whatever is due next must be armed
+    // again, even when it is the same deadline (an early tick).
+    armed_known_ = false;
+  }
+
+  void handle(std::int64_t now_ms, const event& e) {
+    now_ = std::max(now_, now_ms);
+    std::visit(
+        [&](const auto& ev) {
+          using T = std::decay_t<decltype(ev)>;
+          if constexpr (std::is_same_v<T, events::sql_done>) {
+            on_sql_done(ev.id, ev.values);
+          } else if constexpr (std::is_same_v<T, events::sql_failed>) {
+            on_sql_failed(ev.id, ev.message);
+          } else if constexpr (std::is_same_v<T, events::http_response>) {
+            if (phase_ == phase::requesting && ev.id == io_id_ && ev.id != 0) {
+              io_id_ = 0;
+              retry_after_ = ev.retry_after_ms;
+              on_http_response(ev.status, ev.body);
+              retry_after_.reset();
+            }
+          } else if constexpr (std::is_same_v<T, events::http_failed>) {
+            if (phase_ == phase::requesting && ev.id == io_id_ && ev.id != 0) {
+              io_id_ = 0;
+              on_http_failed(ev.message);
+            }
+          } else if constexpr (std::is_same_v<T, events::tick>) {
+            on_tick();
+          } else if constexpr (std::is_same_v<T, events::local_change>) {
+            on_local_change();
+          } else if constexpr (std::is_same_v<T, events::connectivity>) {
+            host_offline_ = !ev.online;
+            if (ev.online) start_round(false);
+          } else if constexpr (std::is_same_v<T, events::visibility>) {
+            if (ev.visible) {
+              if (!host_offline_) start_round(false);
+            } else if (!host_offline_ && (dirty_ || pending_ > 0 || sealed_)) {
+              start_round(true);
+            }
+          } else if constexpr (std::is_same_v<T, events::sync_now>) {
+            start_round(false);
+          } else if constexpr (std::is_same_v<T, events::token_refreshed>) {
+            if (phase_ == phase::awaiting_token) {
+              resend();
+            } else if (phase_ == phase::idle && last_error_ &&
+                       last_error_->code == "unauthorized") {
+              start_round(false);
+            }
+          } else if constexpr (std::is_same_v<T, events::token_failed>) {
+            if (phase_ == phase::awaiting_token)
+              fail(fail_kind::error, "unauthorized",
+                   "no fresh token (" + ev.message + ")", 401);
+          }
+        },
+        e);
+    finish_step();
+  }
+};
+
+// ---------------------------------------------------------------------------
+
+engine::engine(open_options options)
+    : impl_(std::make_unique<impl>(std::move(options))) {}
+engine::~engine() = default;
+engine::engine(engine&&) noexcept = default;
+engine& engine::operator=(engine&&) noexcept = default;
+
+void engine::handle(std::int64_t now_ms, const event& e) {
+  impl_->handle(now_ms, e);
+}
+
+std::vector<effect> engine::poll() {
+  std::vector<effect> out;
+  out.swap(impl_->out_);
+  return out;
+}
+
+const status& engine::current_status() const { return impl_->status_; }
+bool engine::busy() const { return impl_->busy(); }
+bool engine::quiescent() const {
+  return impl_->phase_ == impl::phase::stopped ||
+         (impl_->phase_ == impl::phase::idle && !impl_->retry_at_ &&
+          !impl_->debounce_at_);
+}
+std::optional<std::int64_t> engine::timer_at() const { return impl_->armed_; }
+std::int64_t engine::next_seq() const { return impl_->next_seq_; }
+const json& engine::cursor() const { return impl_->cursor_; }
+
+}  // namespace edgesync::client

@@ -1,0 +1,124 @@
+#include "edgesync/client_compact.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace edgesync::client {
+
+namespace {
+
+// The folded state of one table row while scanning its outbox rows.
+enum class net { none, insert, update, remove };
+
+struct group {
+  std::int64_t first_id = 0;
+  net state = net::none;
+  bool started = false;
+  compacted_change change;
+};
+
+// Union of two `changed` lists; nullopt means "all columns" and absorbs.
+std::optional<std::vector<std::string>> union_changed(
+    const std::optional<std::vector<std::string>>& a,
+    const std::optional<std::vector<std::string>>& b) {
+  if (!a || !b) return std::nullopt;
+  std::vector<std::string> out = *a;
+  for (const auto& c : *b)
+    if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  return out;
+}
+
+void fold(group& g, const outbox_row& r) {
+  compacted_change& c = g.change;
+  c.ids.push_back(r.id);
+  c.hlc = r.hlc;
+  if (!g.started) {
+    g.started = true;
+    c.tbl = r.tbl;
+    c.pk = r.pk;
+    c.base_version = r.base_version;
+    c.row = r.op == row_op::remove ? json(nullptr) : r.row;
+    c.changed = r.op == row_op::update ? r.changed : std::nullopt;
+    g.state = r.op == row_op::insert   ? net::insert
+              : r.op == row_op::update ? net::update
+                                       : net::remove;
+    return;
+  }
+  switch (g.state) {
+    case net::none:
+      // Everything before folded away; start over from this row, which
+      // carries its own base version.
+      c.base_version = r.base_version;
+      c.changed = std::nullopt;
+      if (r.op == row_op::remove) {
+        c.row = nullptr;
+      } else {
+        c.row = r.row;
+        g.state = net::insert;
+      }
+      return;
+    case net::insert:
+      if (r.op == row_op::remove) {
+        c.row = nullptr;
+        g.state = c.base_version ? net::remove : net::none;
+      } else {
+        c.row = r.row;  // I + U and I + I stay an insert of the latest row
+      }
+      return;
+    case net::update:
+      if (r.op == row_op::remove) {
+        c.row = nullptr;
+        c.changed = std::nullopt;
+        g.state = net::remove;
+      } else {
+        c.row = r.row;
+        c.changed = r.op == row_op::update ? union_changed(c.changed, r.changed)
+                                           : std::nullopt;
+      }
+      return;
+    case net::remove:
+      if (r.op != row_op::remove) {
+        c.row = r.row;
+        c.changed = std::nullopt;  // the whole row is written again
+        g.state = net::update;
+      }
+      return;
+  }
+}
+
+}  // namespace
+
+compaction compact_outbox(std::vector<outbox_row> rows) {
+  std::sort(
+      rows.begin(), rows.end(),
+      [](const outbox_row& a, const outbox_row& b) { return a.id < b.id; });
+  std::map<std::pair<std::string, std::string>, std::size_t> index;
+  std::vector<group> groups;
+  for (const auto& r : rows) {
+    auto key = std::make_pair(r.tbl, r.pk);
+    auto it = index.find(key);
+    if (it == index.end()) {
+      it = index.emplace(std::move(key), groups.size()).first;
+      groups.push_back(group{});
+      groups.back().first_id = r.id;
+    }
+    fold(groups[it->second], r);
+  }
+  compaction out;
+  for (auto& g : groups) {
+    if (g.state == net::none) {
+      out.noop_ids.insert(out.noop_ids.end(), g.change.ids.begin(),
+                          g.change.ids.end());
+      continue;
+    }
+    g.change.op = g.state == net::insert   ? row_op::insert
+                  : g.state == net::update ? row_op::update
+                                           : row_op::remove;
+    out.changes.push_back(std::move(g.change));
+  }
+  std::sort(out.noop_ids.begin(), out.noop_ids.end());
+  return out;
+}
+
+}  // namespace edgesync::client

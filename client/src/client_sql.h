@@ -1,0 +1,64 @@
+// The SQL the client core asks the host to run. Every statement is
+// set-based: a batch of rows arrives as one JSON parameter unpacked with
+// json_each, never as one statement per row. Queries the core reads from
+// return one JSON document in one cell, so the host hands it over as a raw
+// segment without building rows in JS.
+#pragma once
+
+#include <string>
+
+#include "edgesync/schema.h"
+
+namespace edgesync::client::detail {
+
+/// One query: {"state": {key: value…}, "clock": {ms, ctr, node}, "pending": n}.
+std::string load_sql();
+
+/// One query, ?1 = row limit: {"pending": n, "rows": [[id, tbl, pk, op,
+/// row, changed, hlc, base_version], …]} oldest first; `pk` stays text.
+std::string read_outbox_sql();
+
+/// Upserts one sync_state entry: ?1 = key, ?2 = value.
+std::string set_state_sql();
+
+/// Sets sync_clock.node = ?1 (the client id) so trigger stamps carry it.
+std::string set_node_sql();
+
+/// Forgets the sealed in-flight batch.
+std::string clear_inflight_sql();
+
+/// Deletes outbox rows whose ids are in the JSON array ?1.
+std::string delete_outbox_ids_sql();
+
+/// Records this client's own acknowledged writes: ?1 = [[tbl, pk, version]…]
+/// into sync_rows (never lowering a version).
+std::string record_own_versions_sql();
+
+/// Re-bases outbox rows still pending for rows this batch wrote: they were
+/// made on top of the acknowledged write, so its version is their base.
+/// ?1 = [[tbl, pk, version]…]; run after the acknowledged ids are deleted.
+std::string rebase_outbox_sql();
+
+/// Inserts the apply guard row (triggers record nothing while it exists).
+std::string guard_on_sql();
+/// Deletes the apply guard row.
+std::string guard_off_sql();
+/// One query: the number of outbox rows.
+std::string pending_count_sql();
+
+/// The three statements applying server rows to one table. ?1 is a JSON
+/// array of items [deleted (0|1), version, value per column in schema
+/// order…] (deletes fill only the key). An item is skipped when the row
+/// still has outbox entries (a pending local edit: the server's resolution
+/// of that edit decides) or when sync_rows already holds a newer version.
+struct table_apply_sql {
+  std::string
+      upsert;  ///< INSERT … SELECT … FROM json_each ON CONFLICT DO UPDATE
+  std::string remove;  ///< DELETE … WHERE key IN (SELECT … FROM json_each)
+  std::string record;  ///< versions of the applied items into sync_rows
+};
+
+/// Builds the apply statements for `t`.
+table_apply_sql apply_sql(const table& t);
+
+}  // namespace edgesync::client::detail

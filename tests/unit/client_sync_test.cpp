@@ -1,0 +1,1007 @@
+// The client core end to end, in virtual time: real SQLite (generated DDL
+// and triggers) on each client, the simulated server, and the scheduler.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "client_sim.h"
+
+namespace edgesync {
+namespace {
+
+using client::sync_state;
+using testing::sim_client;
+using testing::sim_response;
+using testing::world;
+
+json body(const sim_client::request& r) { return parse_json(r.body).value(); }
+
+std::string error_body(const std::string& code, const std::string& message,
+                       const std::string& path = "") {
+  return dump_json(
+      {{"protocol", 1},
+       {"error", {{"code", code}, {"message", message}, {"path", path}}}});
+}
+
+client::config quiet_config() {
+  client::config c;
+  c.debounce_ms = 1000;
+  c.periodic_ms = 30000;
+  return c;
+}
+
+std::string insert_project(const std::string& id, const std::string& name) {
+  return "INSERT INTO projects (id, ownerId, name, archived, updatedAt) VALUES "
+         "('" +
+         id + "', 'u1', '" + name + "', 0, '2026-11-22T08:00:00.000Z')";
+}
+
+// ------------------------------------------------------------- open, push
+
+TEST(ClientSync, FirstOpenPersistsAClientIdAndPullsOnce) {
+  world w;
+  sim_client a(w, "a");
+  a.open();
+  ASSERT_TRUE(w.settle());
+  std::string id = a.state("client_id");
+  EXPECT_EQ(id.substr(0, 2), "c_");
+  EXPECT_EQ(id.size(), 18u);
+  EXPECT_TRUE(client::is_valid_client_id(id));
+  EXPECT_EQ(a.db().value("SELECT node FROM sync_clock"), id);
+  ASSERT_EQ(a.sent.size(), 1u) << "a pull on load";
+  json req = body(a.sent[0]);
+  EXPECT_EQ(req["protocol"], 1);
+  EXPECT_EQ(req["clientId"], id);
+  EXPECT_EQ(req["schemaVersion"], 1);
+  EXPECT_TRUE(req["batch"].is_null());
+  EXPECT_TRUE(req["cursor"].is_null());
+  EXPECT_EQ(req["pageSize"], 500);
+  EXPECT_FALSE(a.sent[0].keepalive);
+  EXPECT_EQ(a.core().current_status().state, sync_state::idle);
+  EXPECT_EQ(a.core().current_status().client_id, id);
+  EXPECT_TRUE(a.core().current_status().last_synced_at.has_value());
+  EXPECT_EQ(a.state("cursor"), "0:1000");
+  // A second page load keeps the id.
+  a.close();
+  a.open();
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.state("client_id"), id);
+}
+
+TEST(ClientSync, TheBatchFollowsTheProtocol) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.write(insert_project("p1", "Alpha"));
+  a.write(
+      "INSERT INTO workflowNodes (id, projectId, ownerId, label, x, y, data) "
+      "VALUES "
+      "('n1', 'p1', 'u1', 'Start', 10, 20, '{\"a\":[1,true]}')");
+  a.write(
+      "INSERT INTO workflowEdges (projectId, edgeId, ownerId, source, target) "
+      "VALUES "
+      "('p1', 'e1', 'u1', 'n1', 'n2')");
+  a.write("INSERT INTO documents (id, ownerId, title) VALUES (7, 'u1', 'Doc')");
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  std::int64_t node_version =
+      w.server.find("workflowNodes", json{"n1"})->version;
+  // Edits of synced rows: a field-level update and deletes.
+  a.write("UPDATE workflowNodes SET label = 'Begin', x = 12 WHERE id = 'n1'");
+  a.write("UPDATE workflowNodes SET y = 21 WHERE id = 'n1'");
+  a.write("DELETE FROM workflowEdges WHERE edgeId = 'e1'");
+  a.write("DELETE FROM documents WHERE id = 7");
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+
+  ASSERT_EQ(a.sent.size(), 3u);
+  json first = body(a.sent[1]);
+  EXPECT_EQ(first["batch"]["seq"], 1);
+  const json& ch = first["batch"]["changes"];
+  ASSERT_EQ(ch.size(), 4u);
+  EXPECT_EQ(ch[0]["table"], "projects");
+  EXPECT_EQ(ch[0]["op"], "upsert");
+  EXPECT_EQ(ch[0]["row"], (json{{"id", "p1"},
+                                {"ownerId", "u1"},
+                                {"name", "Alpha"},
+                                {"archived", false},
+                                {"updatedAt", "2026-11-22T08:00:00.000Z"}}));
+  EXPECT_TRUE(ch[0]["baseVersion"].is_null());
+  EXPECT_FALSE(ch[0].contains("changed"));
+  EXPECT_EQ(ch[1]["row"]["data"], (json{{"a", json::array({1, true})}}));
+  std::string hlc = ch[0]["hlc"].get<std::string>();
+  EXPECT_EQ(hlc.size(), 22u + a.state("client_id").size());
+  EXPECT_EQ(hlc.substr(22), a.state("client_id"));
+  EXPECT_LT(ch[0]["hlc"].get<std::string>(), ch[1]["hlc"].get<std::string>());
+
+  json second = body(a.sent[2]);
+  EXPECT_EQ(second["batch"]["seq"], 2);
+  EXPECT_EQ(second["cursor"],
+            first["cursor"].is_null() ? json("0:1000") : second["cursor"]);
+  const json& ch2 = second["batch"]["changes"];
+  ASSERT_EQ(ch2.size(), 3u) << "two node updates compacted into one";
+  EXPECT_EQ(ch2[0]["table"], "workflowNodes");
+  EXPECT_EQ(ch2[0]["changed"], (json{"label", "x", "y"}));
+  EXPECT_EQ(ch2[0]["baseVersion"], node_version)
+      << "based on the version the first push got";
+  EXPECT_EQ(ch2[1]["op"], "delete");
+  EXPECT_EQ(ch2[1]["row"], (json{{"projectId", "p1"}, {"edgeId", "e1"}}))
+      << "a delete carries the primary key columns";
+  EXPECT_EQ(ch2[2]["row"], (json{{"id", 7}}));
+  EXPECT_EQ(a.outbox_size(), 0);
+  EXPECT_EQ(a.rows("workflowNodes"), w.server.live_rows("workflowNodes"));
+  EXPECT_EQ(w.server.live_rows("workflowEdges").size(), 0u);
+  EXPECT_EQ(a.state("seq"), "3");
+}
+
+TEST(ClientSync, OnlyAcknowledgedOutboxRowsAreDeleted) {
+  world w;
+  w.latency = 400;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.write(insert_project("p1", "One"));
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(a.in_flight.has_value());
+  // Written while the batch is in flight: not part of it.
+  a.write(insert_project("p2", "Two"));
+  a.write("UPDATE projects SET name = 'One!' WHERE id = 'p1'");
+  w.run_for(400);
+  EXPECT_EQ(a.outbox_size(), 2) << "only the acknowledged row left the outbox";
+  EXPECT_EQ(a.db().value("SELECT group_concat(pk) FROM (SELECT pk FROM "
+                         "sync_outbox ORDER BY id)"),
+            "[\"p2\"],[\"p1\"]");
+  EXPECT_EQ(a.db().value(
+                "SELECT base_version FROM sync_outbox WHERE pk = '[\"p1\"]'"),
+            std::to_string(w.server.find("projects", json{"p1"})->version))
+      << "the later edit is re-based on the acknowledged write";
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.outbox_size(), 0);
+  EXPECT_EQ(a.rows("projects"), w.server.live_rows("projects"));
+  EXPECT_TRUE(a.conflicts.empty());
+}
+
+// ------------------------------------------------------------------ apply
+
+TEST(ClientApply, PulledRowsLandWithoutReenteringTheOutbox) {
+  world w;
+  sim_client a(w, "a", quiet_config()), b(w, "b", quiet_config());
+  a.open();
+  b.open();
+  ASSERT_TRUE(w.settle());
+  b.write(
+      "INSERT INTO projects (id, ownerId, name, archived, updatedAt) VALUES "
+      "('p1', 'u1', 'From B', 1, '2026-11-22T08:00:00.000Z')");
+  b.write(
+      "INSERT INTO workflowNodes (id, projectId, ownerId, label, x, y, data) "
+      "VALUES "
+      "('n1', 'p1', 'u1', 'L', 1.5, 2, "
+      "'{\"deep\":{\"list\":[1,2,3]},\"s\":\"x\"}')");
+  b.write(
+      "INSERT INTO settings (key, ownerId, value) VALUES ('theme', 'u1', "
+      "'\"dark\"')");
+  b.write(
+      "INSERT INTO workflowEdges (projectId, edgeId, ownerId, source, target) "
+      "VALUES "
+      "('p1', 'e1', 'u1', 'n1', 'n1')");
+  b.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.outbox_size(), 0)
+      << "applied under the guard: no echo into the outbox";
+  EXPECT_EQ(a.db().value("SELECT count(*) FROM sync_apply_guard"), "0");
+  for (const char* t :
+       {"projects", "workflowNodes", "settings", "workflowEdges"})
+    EXPECT_EQ(a.rows(t), b.rows(t)) << t;
+  EXPECT_EQ(a.db().value("SELECT archived FROM projects"), "1")
+      << "booleans as 0/1";
+  EXPECT_EQ(a.db().value("SELECT typeof(x) || typeof(data) FROM workflowNodes"),
+            "realtext");
+  EXPECT_EQ(
+      a.db().value(
+          "SELECT json_extract(data, '$.deep.list[2]') FROM workflowNodes"),
+      "3");
+  EXPECT_EQ(a.db().value("SELECT value FROM settings"), "\"dark\"")
+      << "JSON text";
+  EXPECT_EQ(a.db().value("SELECT count(*) FROM sync_rows"), "4")
+      << "versions recorded";
+  ASSERT_FALSE(a.applied.empty());
+  EXPECT_EQ(a.applied.back().rows, 4);
+  EXPECT_EQ(a.applied.back().tables,
+            (std::vector<std::string>{"projects", "workflowNodes",
+                                      "workflowEdges", "settings"}));
+  // Tombstones propagate.
+  b.write("DELETE FROM projects WHERE id = 'p1'");
+  b.write("DELETE FROM workflowEdges WHERE edgeId = 'e1'");
+  b.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  EXPECT_TRUE(a.rows("projects").empty());
+  EXPECT_TRUE(a.rows("workflowEdges").empty());
+  EXPECT_EQ(a.outbox_size(), 0);
+  // B's own writes never came back to it as pulled changes (no echoes).
+  for (const auto& r : b.sent)
+    EXPECT_TRUE(parse_json(r.response.body).value()["changes"].empty())
+        << r.response.body;
+}
+
+TEST(ClientApply, APulledRowNeverOverwritesAPendingLocalEdit) {
+  world w;
+  w.latency = 300;
+  sim_client a(w, "a", quiet_config()), b(w, "b", quiet_config());
+  a.open();
+  b.open();
+  ASSERT_TRUE(w.settle());
+  a.write(insert_project("p1", "orig"));
+  a.write(
+      "INSERT INTO workflowEdges (projectId, edgeId, ownerId, source, target) "
+      "VALUES "
+      "('p', 'e1', 'u1', 's', 'orig')");
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  b.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  std::string v1 =
+      a.db().value("SELECT version FROM sync_rows WHERE pk = '[\"p1\"]'");
+  b.write("UPDATE projects SET name = 'from B' WHERE id = 'p1'");
+  b.write("UPDATE workflowEdges SET target = 'from B' WHERE edgeId = 'e1'");
+  b.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+
+  // A pulls B's rows while it has unsent edits of the same rows.
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(a.in_flight.has_value());
+  EXPECT_TRUE(body(*a.in_flight)["batch"].is_null())
+      << "nothing pending when it left";
+  a.write("UPDATE projects SET name = 'from A' WHERE id = 'p1'");
+  a.write("UPDATE workflowEdges SET target = 'from A' WHERE edgeId = 'e1'");
+  w.run_for(w.latency);
+  ASSERT_FALSE(a.in_flight.has_value());
+  EXPECT_EQ(a.db().value("SELECT name FROM projects"), "from A")
+      << "the pending edit stays";
+  EXPECT_EQ(a.db().value("SELECT target FROM workflowEdges"), "from A");
+  EXPECT_EQ(a.db().value("SELECT version FROM sync_rows WHERE pk = '[\"p1\"]'"),
+            v1)
+      << "the skipped version is not recorded: the edit stays based on what A "
+         "saw";
+  EXPECT_EQ(a.outbox_size(), 2);
+
+  // The server's resolution of A's edits decides: server-wins keeps B's edge
+  // (a conflict the app hears about), last-writer-wins takes A's newer edit.
+  ASSERT_TRUE(w.settle());
+  ASSERT_EQ(a.conflicts.size(), 1u);
+  EXPECT_EQ(a.conflicts[0].table, "workflowEdges");
+  EXPECT_EQ(a.conflicts[0].reason, "stale");
+  EXPECT_EQ(a.conflicts[0].pk, (json{"p", "e1"}));
+  EXPECT_EQ(a.conflicts[0].row["target"], "from B");
+  EXPECT_EQ(a.db().value("SELECT target FROM workflowEdges"), "from B");
+  EXPECT_EQ(a.db().value("SELECT name FROM projects"), "from A");
+  b.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  for (const char* t : {"projects", "workflowEdges"}) {
+    EXPECT_EQ(a.rows(t), w.server.live_rows(t)) << t;
+    EXPECT_EQ(b.rows(t), w.server.live_rows(t)) << t;
+  }
+}
+
+TEST(ClientApply, RejectedChangesAreReportedDroppedAndDoNotBlockTheQueue) {
+  world w;
+  sim_client a(w, "a", quiet_config()), b(w, "b", quiet_config());
+  a.open();
+  b.open();
+  ASSERT_TRUE(w.settle());
+  a.write(
+      "INSERT INTO documents (id, ownerId, title, revision) VALUES (1, 'u1', "
+      "'v1', 1)");
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  b.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  b.write("UPDATE documents SET title = 'B wins', revision = 2 WHERE id = 1");
+  b.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  // A edits the stale copy (reject-stale), and makes an unrelated edit.
+  a.write("UPDATE documents SET title = 'stale edit' WHERE id = 1");
+  a.write(insert_project("p1", "unrelated"));
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  ASSERT_EQ(a.rejections.size(), 1u);
+  const auto& r = a.rejections[0];
+  EXPECT_EQ(r.table, "documents");
+  EXPECT_EQ(r.pk, json::array({1}));
+  EXPECT_EQ(r.op, "upsert");
+  EXPECT_EQ(r.reason, "stale");
+  EXPECT_EQ(r.row["title"], "B wins");
+  EXPECT_EQ(a.db().value("SELECT title FROM documents"), "B wins")
+      << "the server copy replaced the rejected edit";
+  EXPECT_EQ(a.outbox_size(), 0) << "the rejected change left the queue";
+  EXPECT_EQ(w.server.live_rows("projects").size(), 1u)
+      << "the rest went through";
+  // The next edit is based on the server copy and goes through.
+  a.write("UPDATE documents SET title = 'fresh edit' WHERE id = 1");
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.rejections.size(), 1u);
+  EXPECT_EQ(w.server.live_rows("documents")[0]["title"], "fresh edit");
+}
+
+TEST(ClientApply, ValidationErrorsDropOnlyTheChangesTheyPointAt) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.write(insert_project("p1", "fine"));
+  a.write(insert_project("p2", "BAD"));
+  a.write(insert_project("p3", "also fine"));
+  a.write(
+      "INSERT INTO settings (key, ownerId, value) VALUES ('k', 'u1', "
+      "'\"BAD\"')");
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  ASSERT_EQ(a.rejections.size(), 2u);
+  EXPECT_EQ(a.rejections[0].pk, json::array({"p2"}));
+  EXPECT_EQ(a.rejections[0].reason, "invalid");
+  EXPECT_EQ(a.rejections[0].code, "type_mismatch");
+  EXPECT_EQ(a.rejections[0].path, "batch.changes[1].row.name");
+  EXPECT_EQ(a.rejections[1].table, "settings");
+  EXPECT_EQ(w.server.live_rows("projects").size(), 2u);
+  EXPECT_EQ(a.outbox_size(), 0);
+  // The refused batch was never applied, so the resend reuses its seq.
+  ASSERT_EQ(a.sent.size(), 3u);
+  EXPECT_EQ(body(a.sent[1])["batch"]["seq"], 1);
+  EXPECT_EQ(body(a.sent[2])["batch"]["seq"], 1);
+  EXPECT_EQ(body(a.sent[2])["batch"]["changes"].size(), 2u);
+  EXPECT_EQ(a.state("seq"), "2");
+  EXPECT_EQ(a.core().current_status().state, sync_state::idle);
+}
+
+// --------------------------------------------------------------- scheduler
+
+TEST(ClientScheduler, DebouncePushesAfterWritesPauseButNotLaterThanTheCap) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  std::size_t before = a.sent.size();
+  std::int64_t t0 = w.now;
+  a.write(insert_project("p1", "1"));
+  w.run_for(600);
+  a.write("UPDATE projects SET name = '2'");
+  w.run_for(600);
+  a.write("UPDATE projects SET name = '3'");
+  w.run_for(999);
+  EXPECT_EQ(a.sent.size(), before) << "still within the debounce window";
+  w.run_for(1);
+  ASSERT_EQ(a.sent.size(), before + 1);
+  EXPECT_EQ(a.sent.back().sent_at, t0 + 2200);
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(body(a.sent.back())["batch"]["changes"].size(), 1u);
+  // A steady stream of writes still syncs within maxDebounceMs (10 s).
+  before = a.sent.size();
+  std::int64_t t1 = w.now;
+  for (int i = 0; i < 30 && a.sent.size() == before; ++i) {
+    a.write("UPDATE projects SET name = 'typing " + std::to_string(i) + "'");
+    w.run_for(500);
+  }
+  ASSERT_GT(a.sent.size(), before);
+  EXPECT_EQ(a.sent[before].sent_at, t1 + 10000);
+}
+
+TEST(ClientScheduler, PeriodicSyncPullsEvery30Seconds) {
+  world w;
+  sim_client a(w, "a");
+  a.open();
+  ASSERT_TRUE(w.settle());
+  std::int64_t first = a.sent[0].sent_at;
+  w.run_for(95000);
+  ASSERT_EQ(a.sent.size(), 4u);
+  for (std::size_t i = 1; i < a.sent.size(); ++i)
+    EXPECT_EQ(a.sent[i].sent_at - a.sent[i - 1].sent_at, 30000 + w.latency)
+        << i;
+  EXPECT_EQ(a.sent[0].sent_at, first);
+}
+
+TEST(ClientScheduler, OfflineIsAStateNotAnError) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.send(client::events::connectivity{false});
+  EXPECT_EQ(a.core().current_status().state, sync_state::offline);
+  EXPECT_FALSE(a.core().current_status().last_error.has_value());
+  std::size_t before = a.sent.size();
+  a.write(insert_project("p1", "offline edit"));
+  EXPECT_EQ(a.core().current_status().pending, 1);
+  w.run_for(120000);
+  EXPECT_EQ(a.sent.size(), before)
+      << "no request while offline, no timer either";
+  EXPECT_FALSE(a.timer.has_value());
+  a.send(client::events::connectivity{true});
+  ASSERT_EQ(a.sent.size(), before + 1) << "immediately on online";
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.core().current_status().state, sync_state::idle);
+  EXPECT_EQ(a.core().current_status().pending, 0);
+  EXPECT_EQ(w.server.live_rows("projects").size(), 1u);
+}
+
+TEST(ClientScheduler, NetworkFailuresShowOfflineAndRetryWithTheSameBatch) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.network_down = true;
+  a.write(insert_project("p1", "x"));
+  a.send(client::events::sync_now{});
+  w.run_for(w.latency);
+  const auto& st = a.core().current_status();
+  EXPECT_EQ(st.state, sync_state::offline);
+  ASSERT_TRUE(st.last_error.has_value());
+  EXPECT_EQ(st.last_error->code, "network");
+  ASSERT_TRUE(st.next_retry_at.has_value());
+  w.run_for(5000);
+  a.network_down = false;
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.core().current_status().state, sync_state::idle);
+  EXPECT_FALSE(a.core().current_status().last_error.has_value());
+  // Every attempt carried the same sealed batch.
+  std::set<std::string> batches;
+  for (std::size_t i = 1; i < a.sent.size(); ++i)
+    if (!body(a.sent[i])["batch"].is_null())
+      batches.insert(dump_json(body(a.sent[i])["batch"]));
+  EXPECT_EQ(batches.size(), 1u);
+  EXPECT_GE(a.sent.size(), 3u);
+}
+
+TEST(ClientScheduler, BackoffGrowsWithJitterAndIsCapped) {
+  world w;
+  client::config cfg = quiet_config();
+  cfg.backoff_base_ms = 1000;
+  cfg.backoff_max_ms = 20000;
+  sim_client a(w, "a", cfg);
+  w.server.intercept = [](const json&) {
+    return std::optional<sim_response>(
+        sim_response{503, error_body("unavailable", "db down")});
+  };
+  a.open();
+  w.run_for(200000);
+  ASSERT_GE(a.sent.size(), 10u);
+  std::int64_t max_seen = 0;
+  for (std::size_t n = 1; n < a.sent.size(); ++n) {
+    std::int64_t delay = a.sent[n].sent_at - a.sent[n - 1].sent_at - w.latency;
+    std::int64_t d = std::min<std::int64_t>(
+        20000, std::int64_t{1000} << std::min<std::size_t>(n - 1, 20));
+    EXPECT_GE(delay, d / 2) << "attempt " << n;
+    EXPECT_LE(delay, d) << "attempt " << n;
+    max_seen = std::max(max_seen, delay);
+  }
+  EXPECT_GT(max_seen, 10000) << "reached the cap region";
+  const auto& st = a.core().current_status();
+  EXPECT_EQ(st.state, sync_state::error);
+  ASSERT_TRUE(st.last_error.has_value());
+  EXPECT_EQ(st.last_error->code, "unavailable");
+  EXPECT_EQ(st.last_error->http_status, 503);
+  ASSERT_TRUE(st.next_retry_at.has_value());
+  EXPECT_GT(*st.next_retry_at, w.now - 20000);
+  // Jitter differs between clients with different seeds.
+  sim_client b(w, "bb", cfg);
+  b.open();
+  w.run_for(20000);
+  ASSERT_GE(b.sent.size(), 4u);
+  bool differs = false;
+  for (std::size_t n = 2; n < 4; ++n)
+    differs |= (b.sent[n].sent_at - b.sent[n - 1].sent_at) !=
+               (a.sent[n].sent_at - a.sent[n - 1].sent_at);
+  EXPECT_TRUE(differs);
+  // Recovery: idle again, and the next failure starts from the base delay.
+  w.server.intercept = nullptr;
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.core().current_status().state, sync_state::idle);
+  EXPECT_FALSE(a.core().current_status().last_error.has_value());
+  EXPECT_FALSE(a.core().current_status().next_retry_at.has_value());
+  w.server.intercept = [](const json&) {
+    return std::optional<sim_response>(
+        sim_response{500, error_body("internal", "bug")});
+  };
+  a.send(client::events::sync_now{});
+  w.run_for(w.latency);
+  ASSERT_TRUE(a.core().current_status().next_retry_at.has_value());
+  EXPECT_LE(*a.core().current_status().next_retry_at - w.now, 1000);
+}
+
+TEST(ClientScheduler, RetryAfterFromTheServerIsAFloorForTheBackoff) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  w.server.intercept = [](const json&) {
+    return std::optional<sim_response>(
+        sim_response{503, error_body("unavailable", "db down"), 45000});
+  };
+  a.open();
+  w.run_for(100);
+  ASSERT_TRUE(a.core().current_status().next_retry_at.has_value());
+  EXPECT_EQ(*a.core().current_status().next_retry_at,
+            a.sent[0].sent_at + w.latency + 45000);
+  w.server.intercept = nullptr;
+  ASSERT_TRUE(w.settle());
+  ASSERT_EQ(a.sent.size(), 2u);
+  EXPECT_EQ(a.sent[1].sent_at - a.sent[0].sent_at, w.latency + 45000);
+}
+
+TEST(ClientScheduler, AnEarlyTickReArmsTheTimer) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  w.latency = 100000;
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(a.timer.has_value());
+  std::int64_t deadline = *a.timer;
+  EXPECT_EQ(deadline, w.now + 30000) << "the request timeout";
+  // The host's timer fires early (or for another reason): it must be set
+  // again, or the request would never time out.
+  a.timer.reset();
+  w.now += 10;
+  a.send(client::events::tick{});
+  ASSERT_TRUE(a.timer.has_value());
+  EXPECT_EQ(*a.timer, deadline);
+  w.run_for(30000);
+  EXPECT_EQ(a.aborted.size(), 1u);
+}
+
+TEST(ClientScheduler, UnauthorizedAsksForOneFreshTokenThenReportsAnError) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  w.server.token = "t2";
+  a.refreshed_token = "t2";
+  a.open();
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.token_refreshes, 1);
+  EXPECT_EQ(a.sent.size(), 2u) << "the same request again with the new token";
+  EXPECT_EQ(a.sent[0].body, a.sent[1].body);
+  EXPECT_EQ(a.core().current_status().state, sync_state::idle);
+
+  // The token goes bad and a refresh does not help: one refresh, then error.
+  w.server.token = "t9";
+  a.refreshed_token = "t3";
+  a.write(insert_project("p1", "x"));
+  a.send(client::events::sync_now{});
+  w.run_for(3 * w.latency);
+  EXPECT_EQ(a.token_refreshes, 2);
+  const auto& st = a.core().current_status();
+  EXPECT_EQ(st.state, sync_state::error);
+  ASSERT_TRUE(st.last_error.has_value());
+  EXPECT_EQ(st.last_error->code, "unauthorized");
+  EXPECT_EQ(a.sent.size(), 4u);
+  // A refresh that fails outright also ends in the error state.
+  a.refresh_succeeds = false;
+  a.send(client::events::sync_now{});
+  w.run_for(w.latency);
+  EXPECT_EQ(a.token_refreshes, 3);
+  EXPECT_EQ(a.core().current_status().last_error->code, "unauthorized");
+  // Signing in again (a fresh token) resumes at once.
+  a.refresh_succeeds = true;
+  a.token = "t9";
+  std::size_t before = a.sent.size();
+  a.send(client::events::token_refreshed{});
+  EXPECT_EQ(a.sent.size(), before + 1);
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.core().current_status().state, sync_state::idle);
+  EXPECT_EQ(a.outbox_size(), 0);
+}
+
+TEST(ClientScheduler, NeverTwoRequestsInFlight) {
+  world w;
+  w.latency = 5000;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  for (int i = 0; i < 20; ++i) {
+    a.write(insert_project("p" + std::to_string(i), "x"));
+    a.send(client::events::sync_now{});
+    a.send(client::events::connectivity{true});
+    a.send(client::events::visibility{true});
+    a.send(client::events::visibility{false});
+    w.run_for(700);
+  }
+  ASSERT_TRUE(w.settle());
+  EXPECT_FALSE(a.double_in_flight);
+  for (std::size_t i = 1; i < a.sent.size(); ++i)
+    EXPECT_GE(a.sent[i].sent_at, a.sent[i - 1].sent_at + w.latency);
+  EXPECT_EQ(w.server.live_rows("projects").size(), 20u);
+  EXPECT_EQ(a.outbox_size(), 0);
+}
+
+TEST(ClientScheduler, HidingThePageFlushesWithKeepalive) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  std::size_t before = a.sent.size();
+  a.send(client::events::visibility{false});
+  EXPECT_EQ(a.sent.size(), before) << "nothing to flush";
+  a.write(insert_project("p1", "unsaved"));
+  a.send(client::events::visibility{false});
+  ASSERT_EQ(a.sent.size(), before + 1) << "no debounce on the way out";
+  EXPECT_TRUE(a.sent.back().keepalive);
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(w.server.live_rows("projects").size(), 1u);
+  // A big outbox: the flush batch stays under the keepalive limit.
+  std::string big(1000, 'z');
+  for (int i = 0; i < 200; ++i)
+    a.write(insert_project("q" + std::to_string(i), big));
+  before = a.sent.size();
+  a.send(client::events::visibility{false});
+  ASSERT_EQ(a.sent.size(), before + 1);
+  EXPECT_TRUE(a.sent.back().keepalive);
+  EXPECT_LE(a.sent.back().body.size(), 60000u);
+  EXPECT_GT(a.sent.back().body.size(), 40000u);
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(w.server.live_rows("projects").size(), 201u)
+      << "the rest follows normally";
+  for (std::size_t i = before + 1; i < a.sent.size(); ++i)
+    EXPECT_FALSE(a.sent[i].keepalive);
+}
+
+TEST(ClientScheduler, ARequestThatHangsTimesOutAndIsResentUnchanged) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.write(insert_project("p1", "x"));
+  w.latency = 100000;
+  a.send(client::events::sync_now{});
+  w.run_for(30000);
+  ASSERT_EQ(a.aborted.size(), 1u);
+  EXPECT_EQ(a.core().current_status().last_error->code, "timeout");
+  w.latency = 40;
+  ASSERT_TRUE(w.settle());
+  ASSERT_GE(a.sent.size(), 3u);
+  EXPECT_EQ(a.sent[a.sent.size() - 1].body, a.sent[a.sent.size() - 2].body);
+  EXPECT_EQ(w.server.batches_applied, 1);
+  EXPECT_EQ(w.server.duplicates, 1) << "the hung request had been applied";
+  EXPECT_EQ(a.outbox_size(), 0);
+}
+
+TEST(ClientScheduler, HasMorePullsTheNextPageImmediately) {
+  world w;
+  client::config cfg = quiet_config();
+  cfg.page_size = 100;
+  sim_client a(w, "a", cfg), b(w, "b", cfg);
+  a.open();
+  b.open();
+  ASSERT_TRUE(w.settle());
+  std::string sql = "INSERT INTO settings (key, ownerId, value) VALUES ";
+  for (int i = 0; i < 250; ++i)
+    sql +=
+        std::string(i ? "," : "") + "('k" + std::to_string(i) + "', 'u1', '1')";
+  b.write(sql);
+  b.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  std::size_t before = a.sent.size();
+  std::int64_t t0 = w.now;
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(a.sent.size(), before + 3);
+  EXPECT_EQ(a.sent.back().sent_at, t0 + 2 * w.latency) << "back to back";
+  EXPECT_EQ(a.rows("settings").size(), 250u);
+}
+
+// ------------------------------------------------------------------ errors
+
+TEST(ClientErrors, SchemaVersionMismatchStopsWithAClearStatus) {
+  world w;
+  w.server.schema_version = 2;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  w.run_for(1000);
+  const auto& st = a.core().current_status();
+  EXPECT_EQ(st.state, sync_state::error);
+  ASSERT_TRUE(st.last_error.has_value());
+  EXPECT_EQ(st.last_error->code, "schema_version_mismatch");
+  EXPECT_EQ(st.last_error->http_status, 409);
+  EXPECT_NE(
+      st.last_error->message.find("schema version 1 but the server has 2"),
+      std::string::npos)
+      << st.last_error->message;
+  a.write(insert_project("p1", "kept"));
+  a.send(client::events::sync_now{});
+  w.run_for(120000);
+  EXPECT_EQ(a.sent.size(), 1u) << "stopped: no retries";
+  EXPECT_EQ(a.outbox_size(), 1) << "local changes stay queued";
+  EXPECT_TRUE(a.core().quiescent());
+}
+
+TEST(ClientErrors, ClientIdConflictStops) {
+  world w;
+  w.server.intercept = [](const json&) {
+    return std::optional<sim_response>(
+        sim_response{403, error_body("client_id_conflict",
+                                     "belongs to another user", "clientId")});
+  };
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  w.run_for(100000);
+  EXPECT_EQ(a.sent.size(), 1u);
+  EXPECT_EQ(a.core().current_status().state, sync_state::error);
+  EXPECT_EQ(a.core().current_status().last_error->code, "client_id_conflict");
+}
+
+TEST(ClientErrors, PayloadTooLargeHalvesTheBatchUntilItFits) {
+  world w;
+  w.server.max_changes = 3;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  for (int i = 0; i < 10; ++i)
+    a.write(insert_project("p" + std::to_string(i), "x"));
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(w.server.live_rows("projects").size(), 10u);
+  EXPECT_TRUE(a.rejections.empty());
+  EXPECT_EQ(a.outbox_size(), 0);
+  std::vector<std::size_t> sizes;
+  for (const auto& r : a.sent)
+    if (!body(r)["batch"].is_null())
+      sizes.push_back(body(r)["batch"]["changes"].size());
+  // Each 413 halves the change count and the byte budget of the last body.
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{10, 4, 2, 2, 2, 2, 2}));
+}
+
+TEST(ClientErrors, AChangeTooLargeOnItsOwnIsRejected) {
+  world w;
+  w.server.max_body = 4000;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.write(insert_project("huge", std::string(5000, 'h')));
+  a.write(insert_project("small", "s"));
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  ASSERT_EQ(a.rejections.size(), 1u);
+  EXPECT_EQ(a.rejections[0].pk, json::array({"huge"}));
+  EXPECT_EQ(a.rejections[0].reason, "too_large");
+  EXPECT_EQ(a.rejections[0].code, "payload_too_large");
+  ASSERT_EQ(w.server.live_rows("projects").size(), 1u);
+  EXPECT_EQ(a.outbox_size(), 0);
+}
+
+TEST(ClientErrors, ABatchTheServerAlreadyPassedProbesForAFreshSeq) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  // The server has seen seq 40 from this client id (a restored backup).
+  w.server.clients[a.state("client_id")].last_seq = 40;
+  a.write(insert_project("p1", "x"));
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(w.server.live_rows("projects").size(), 1u);
+  EXPECT_EQ(a.outbox_size(), 0);
+  EXPECT_GT(std::stoll(a.state("seq")), 41);
+  EXPECT_LT(a.sent.size(), 12u) << "exponential probing";
+}
+
+// ------------------------------------------------------------- persistence
+
+TEST(ClientPersistence, SeqAndCursorSurviveAReload) {
+  world w;
+  sim_client a(w, "a", quiet_config()), b(w, "b", quiet_config());
+  a.open();
+  b.open();
+  ASSERT_TRUE(w.settle());
+  for (int i = 0; i < 3; ++i) {
+    a.write(insert_project("p" + std::to_string(i), "x"));
+    b.write("INSERT INTO settings (key, ownerId, value) VALUES ('k" +
+            std::to_string(i) + "', 'u1', '1')");
+    a.send(client::events::sync_now{});
+    b.send(client::events::sync_now{});
+    ASSERT_TRUE(w.settle());
+  }
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  std::int64_t seq = a.core().next_seq();
+  json cursor = a.core().cursor();
+  EXPECT_EQ(seq, 4);
+  EXPECT_EQ(a.state("seq"), "4");
+  EXPECT_EQ(a.state("cursor"), cursor.get<std::string>());
+  a.close();
+  a.open();
+  EXPECT_EQ(a.core().next_seq(), 4);
+  EXPECT_EQ(a.core().cursor(), cursor);
+  ASSERT_TRUE(w.settle());
+  json req = body(a.sent.back());
+  EXPECT_EQ(req["cursor"], cursor) << "continues where it stopped";
+  a.write(insert_project("p9", "after reload"));
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(body(a.sent.back())["batch"]["seq"], 4);
+  EXPECT_EQ(a.rows("settings").size(), 3u);
+  EXPECT_EQ(w.server.duplicates, 0);
+}
+
+TEST(ClientPersistence, ALostResponseIsResentWithTheSameSeqAndAppliedOnce) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.write(
+      "INSERT INTO documents (id, ownerId, title, revision) VALUES (1, 'u1', "
+      "'a', 1)");
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  a.write("UPDATE documents SET title = 'b' WHERE id = 1");
+  a.lose_responses = 1;
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  EXPECT_EQ(w.server.batches_applied, 2);
+  EXPECT_EQ(w.server.duplicates, 1);
+  ASSERT_GE(a.sent.size(), 4u);
+  EXPECT_EQ(body(a.sent[2])["batch"], body(a.sent[3])["batch"]);
+  EXPECT_TRUE(a.rejections.empty())
+      << "a re-applied edit would be stale (reject-stale table)";
+  EXPECT_EQ(a.outbox_size(), 0);
+  EXPECT_EQ(a.db().value("SELECT version FROM sync_rows"),
+            std::to_string(w.server.find("documents", json{1})->version));
+}
+
+TEST(ClientPersistence, AReloadWithABatchInFlightResendsExactlyThatBatch) {
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.write(insert_project("p1", "one"));
+  a.write(insert_project("p2", "two"));
+  a.lose_responses = 1;
+  a.send(client::events::sync_now{});
+  std::string lost = a.in_flight->body;
+  a.close();  // the tab closes before the answer
+  // Edits while closed (another tab wrote to the database).
+  a.db().exec("UPDATE projects SET name = 'one!' WHERE id = 'p1'");
+  a.db().exec(insert_project("p3", "three"));
+  a.open();
+  ASSERT_TRUE(w.settle());
+  json resent = body(a.sent[2]);
+  EXPECT_EQ(resent["batch"], parse_json(lost).value()["batch"])
+      << "same seq, same changes";
+  EXPECT_EQ(w.server.duplicates, 1);
+  EXPECT_EQ(body(a.sent.back())["batch"]["seq"], 2);
+  EXPECT_EQ(a.outbox_size(), 0);
+  EXPECT_EQ(a.rows("projects"), w.server.live_rows("projects"));
+  EXPECT_EQ(w.server.live_rows("projects")[0]["name"], "one!");
+  EXPECT_EQ(w.server.live_rows("projects").size(), 3u);
+}
+
+// ------------------------------------------------------------- convergence
+
+// A small deterministic generator for the convergence run.
+struct lcg {
+  std::uint64_t s;
+  std::uint64_t next(std::uint64_t n) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return (s >> 33) % n;
+  }
+};
+
+std::string random_write(lcg& r, sim_client& c, int step) {
+  static const char* tables[] = {"projects", "workflowNodes", "workflowEdges",
+                                 "settings", "documents"};
+  std::string t = tables[r.next(5)];
+  int key = static_cast<int>(r.next(3));
+  std::string k = std::to_string(key);
+  std::string n = std::to_string(step);
+  bool del = r.next(5) == 0;
+  if (t == "projects") {
+    bool exists = c.db().value("SELECT count(*) FROM projects WHERE id = 'p" +
+                               k + "'") == "1";
+    if (del) return "DELETE FROM projects WHERE id = 'p" + k + "'";
+    if (!exists) return insert_project("p" + k, "n" + n);
+    return "UPDATE projects SET name = 'n" + n +
+           "', archived = " + std::to_string(step % 2) + " WHERE id = 'p" + k +
+           "'";
+  }
+  if (t == "workflowNodes") {
+    bool exists =
+        c.db().value("SELECT count(*) FROM workflowNodes WHERE id = 'n" + k +
+                     "'") == "1";
+    if (del) return "DELETE FROM workflowNodes WHERE id = 'n" + k + "'";
+    if (!exists)
+      return "INSERT INTO workflowNodes (id, projectId, ownerId, label, x, y, "
+             "data) VALUES ('n" +
+             k + "', 'p', 'u1', 'l" + n + "', " + n + ".5, 1, '{\"v\":" + n +
+             "}')";
+    if (r.next(2))
+      return "UPDATE workflowNodes SET label = 'l" + n + "' WHERE id = 'n" + k +
+             "'";
+    return "UPDATE workflowNodes SET x = " + n + ".25, data = '[" + n +
+           "]' WHERE id = 'n" + k + "'";
+  }
+  if (t == "workflowEdges") {
+    if (del) return "DELETE FROM workflowEdges WHERE edgeId = 'e" + k + "'";
+    return "INSERT INTO workflowEdges (projectId, edgeId, ownerId, source, "
+           "target) VALUES "
+           "('p', 'e" +
+           k + "', 'u1', 's', 't" + n +
+           "') ON CONFLICT DO UPDATE SET target = "
+           "excluded.target";
+  }
+  if (t == "settings") {
+    if (del) return "DELETE FROM settings WHERE key = 'k" + k + "'";
+    return "INSERT INTO settings (key, ownerId, value) VALUES ('k" + k +
+           "', 'u1', '" + n +
+           "') ON CONFLICT DO UPDATE SET value = excluded.value";
+  }
+  if (del) return "DELETE FROM documents WHERE id = " + k;
+  return "INSERT INTO documents (id, ownerId, title, revision) VALUES (" + k +
+         ", 'u1', 't" + n + "', " + n +
+         ") ON CONFLICT DO UPDATE SET title = excluded.title, revision = "
+         "excluded.revision";
+}
+
+class ClientConvergence : public ::testing::TestWithParam<int> {};
+
+TEST_P(ClientConvergence, TwoClientsConvergeThroughTheServer) {
+  world w;
+  w.latency = 120;
+  client::config cfg = quiet_config();
+  cfg.debounce_ms = 300;
+  cfg.page_size = 7;
+  cfg.max_batch_changes = 5;
+  sim_client a(w, "a", cfg), b(w, "b", cfg);
+  a.open();
+  b.open();
+  lcg r{static_cast<std::uint64_t>(GetParam())};
+  for (int step = 0; step < 300; ++step) {
+    sim_client& c = r.next(2) ? a : b;
+    switch (r.next(12)) {
+      case 0:
+        c.send(client::events::sync_now{});
+        break;
+      case 1:
+        c.send(client::events::connectivity{false});
+        break;
+      case 2:
+        c.send(client::events::connectivity{true});
+        break;
+      case 3:
+        c.lose_responses = 1;
+        break;
+      case 4:
+        if (r.next(3) == 0) {
+          c.close();
+          c.open();
+        }
+        break;
+      default:
+        c.write(random_write(r, c, step));
+        break;
+    }
+    w.run_for(static_cast<std::int64_t>(r.next(400)));
+  }
+  for (auto* c : {&a, &b}) {
+    c->lose_responses = 0;
+    c->send(client::events::connectivity{true});
+  }
+  ASSERT_TRUE(w.settle());
+  for (int round = 0; round < 2; ++round)
+    for (auto* c : {&a, &b}) {
+      c->send(client::events::sync_now{});
+      ASSERT_TRUE(w.settle());
+    }
+  EXPECT_FALSE(a.double_in_flight || b.double_in_flight);
+  EXPECT_EQ(a.outbox_size(), 0);
+  EXPECT_EQ(b.outbox_size(), 0);
+  for (const char* t : {"projects", "workflowNodes", "workflowEdges",
+                        "settings", "documents"}) {
+    EXPECT_EQ(a.rows(t), w.server.live_rows(t)) << t;
+    EXPECT_EQ(b.rows(t), w.server.live_rows(t)) << t;
+  }
+  EXPECT_GT(w.server.batches_applied, 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, ClientConvergence,
+                         ::testing::Values(1, 2, 3, 4, 5, 6, 7, 8));
+
+}  // namespace
+}  // namespace edgesync
