@@ -42,13 +42,17 @@ string key_of(const table& t) {
   return out + ")";
 }
 
-// Skip rows with pending local edits and items older than what we know.
-string guards(const table& t) {
-  string key = key_of(t);
+// Skip rows with pending local edits: the server's answer to the edit
+// decides what the row becomes.
+string not_pending(const table& t) {
   return "NOT EXISTS (SELECT 1 FROM " + outbox() +
-         " o WHERE o.tbl = " + lit(t.name) + " AND o.pk = " + key +
-         ") AND NOT EXISTS (SELECT 1 FROM " + rows() +
-         " r WHERE r.tbl = " + lit(t.name) + " AND r.pk = " + key +
+         " o WHERE o.tbl = " + lit(t.name) + " AND o.pk = " + key_of(t) + ")";
+}
+
+// Skip items older than the version already known for the row.
+string not_older(const table& t) {
+  return "NOT EXISTS (SELECT 1 FROM " + rows() +
+         " r WHERE r.tbl = " + lit(t.name) + " AND r.pk = " + key_of(t) +
          " AND r.version > " + item(1) + ")";
 }
 
@@ -137,17 +141,20 @@ table_apply_sql apply_sql(const table& t) {
     key_vals += col(t.primary_key[k]);
   }
   string from = " FROM json_each(?1) AS j WHERE ";
-  string g = guards(t);
+  string g = not_pending(t) + " AND " + not_older(t);
   out.upsert = "INSERT INTO " + q(t.name) + " (" + cols + ") SELECT " + vals +
                from + item(0) + " = 0 AND " + g + " ON CONFLICT (" + keys +
                ") DO " + (sets.empty() ? "NOTHING" : "UPDATE SET " + sets);
   out.remove = "DELETE FROM " + q(t.name) + " WHERE (" + keys +
                ") IN (SELECT " + key_vals + from + item(0) + " = 1 AND " + g +
                ")";
-  out.record =
-      "INSERT INTO " + rows() + " (tbl, pk, version) SELECT " + lit(t.name) +
-      ", " + key_of(t) + ", " + item(1) + from + item(1) + " IS NOT NULL AND " +
-      g + " ON CONFLICT (tbl, pk) DO UPDATE SET version = excluded.version";
+  // The "not older" rule is the conditional update here rather than a
+  // guard: the statement then never reads the table it writes.
+  out.record = "INSERT INTO " + rows() + " (tbl, pk, version) SELECT " +
+               lit(t.name) + ", " + key_of(t) + ", " + item(1) + from +
+               item(1) + " IS NOT NULL AND " + not_pending(t) +
+               " ON CONFLICT (tbl, pk) DO UPDATE SET version = "
+               "excluded.version WHERE excluded.version >= version";
   return out;
 }
 
