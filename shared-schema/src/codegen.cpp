@@ -369,11 +369,32 @@ string sqlite_ddl(const schema& s) {
   return out;
 }
 
+// Refuses to run an older schema against a database a newer one has set up.
+string pg_version_guard(std::int64_t version) {
+  string v = std::to_string(version);
+  return string("DO $$ BEGIN IF (SELECT version FROM ") + q(pg_names::schema) +
+         " WHERE id = 1) > " + v +
+         " THEN RAISE EXCEPTION 'edgesync: the database has a newer schema "
+         "version than this server (v" +
+         v + "); deploy the newer server'; END IF; END $$;\n";
+}
+
 string pg_ddl(const schema& s) {
   string out = "-- edgesync PostgreSQL schema v" + std::to_string(s.version) +
                " (generated; idempotent)\n";
   out += pg_bookkeeping();
-  for (const table& t : s.tables) out += pg_create_table(t);
+  out += pg_version_guard(s.version);
+  for (const table& t : s.tables) {
+    out += pg_create_table(t);
+    // A table created by an older schema version gets the columns added
+    // since (additive changes only; they are nullable by the migration rules).
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+      if (t.is_pk(i) || i == t.owner) continue;
+      const column& c = t.columns[i];
+      out += "ALTER TABLE " + q(t.server_name) + " ADD COLUMN IF NOT EXISTS " +
+             q(c.server_name) + " " + pg_type(c.type) + ";\n";
+    }
+  }
   out += pg_record_version(s.version);
   return out;
 }

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS "edgesync_conflicts" (
   server_row jsonb
 );
 CREATE INDEX IF NOT EXISTS "edgesync_conflicts_user" ON "edgesync_conflicts" (user_id, id);
+DO $$ BEGIN IF (SELECT version FROM "edgesync_schema" WHERE id = 1) > 1 THEN RAISE EXCEPTION 'edgesync: the database has a newer schema version than this server (v1); deploy the newer server'; END IF; END $$;
 CREATE TABLE IF NOT EXISTS "projects" (
   "id" text NOT NULL,
   "owner_id" text NOT NULL,
@@ -42,6 +43,9 @@ CREATE TABLE IF NOT EXISTS "projects" (
   PRIMARY KEY ("id")
 );
 CREATE INDEX IF NOT EXISTS "projects__es_pull" ON "projects" ("owner_id", "_es_xid", "_es_version");
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "name" text;
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "archived" boolean;
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "updated_at" timestamptz;
 CREATE TABLE IF NOT EXISTS "workflow_nodes" (
   "id" text NOT NULL,
   "project_id" text NOT NULL,
@@ -60,6 +64,11 @@ CREATE TABLE IF NOT EXISTS "workflow_nodes" (
   PRIMARY KEY ("id")
 );
 CREATE INDEX IF NOT EXISTS "workflow_nodes__es_pull" ON "workflow_nodes" ("owner_id", "_es_xid", "_es_version");
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "project_id" text;
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "label" text;
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "x" double precision;
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "y" double precision;
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "data" jsonb;
 CREATE TABLE IF NOT EXISTS "workflow_edges" (
   "project_id" text NOT NULL,
   "edge_id" text NOT NULL,
@@ -76,6 +85,8 @@ CREATE TABLE IF NOT EXISTS "workflow_edges" (
   PRIMARY KEY ("project_id", "edge_id")
 );
 CREATE INDEX IF NOT EXISTS "workflow_edges__es_pull" ON "workflow_edges" ("owner_id", "_es_xid", "_es_version");
+ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "source" text;
+ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "target" text;
 CREATE TABLE IF NOT EXISTS "settings" (
   "key" text NOT NULL,
   "owner_id" text NOT NULL,
@@ -90,6 +101,7 @@ CREATE TABLE IF NOT EXISTS "settings" (
   PRIMARY KEY ("key")
 );
 CREATE INDEX IF NOT EXISTS "settings__es_pull" ON "settings" ("owner_id", "_es_xid", "_es_version");
+ALTER TABLE "settings" ADD COLUMN IF NOT EXISTS "value" jsonb;
 CREATE TABLE IF NOT EXISTS "documents" (
   "id" bigint NOT NULL,
   "owner_id" text NOT NULL,
@@ -107,5 +119,9 @@ CREATE TABLE IF NOT EXISTS "documents" (
   PRIMARY KEY ("id")
 );
 CREATE INDEX IF NOT EXISTS "documents__es_pull" ON "documents" ("owner_id", "_es_xid", "_es_version");
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "title" text;
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "body" text;
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "revision" bigint;
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "cover_image" text;
 INSERT INTO "edgesync_schema" (id, version) VALUES (1, 1)
   ON CONFLICT (id) DO UPDATE SET version = GREATEST("edgesync_schema".version, EXCLUDED.version), applied_at = now();

@@ -112,3 +112,28 @@ describe('PostgreSQL 15: generated DDL and an additive migration', () => {
     assert.equal(Number(version), 2);
   });
 });
+
+describe('PostgreSQL 15: the idempotent DDL converges older databases', () => {
+  let pg, sql;
+  before(async () => {
+    pg = await startPostgres();
+    sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+  });
+  after(async () => {
+    await sql?.end();
+    await pg?.stop();
+  });
+
+  test('v2 DDL on a v1 database adds the new column and table, keeping the data', async () => {
+    await sql.unsafe(pgDdl(core, v1));
+    await sql`INSERT INTO projects (id, owner_id, name) VALUES ('p1', 'u1', 'Alpha')`;
+    await sql.unsafe(pgDdl(core, v2));
+    const [p] = await sql`SELECT name, color FROM projects`;
+    assert.deepEqual({ ...p }, { name: 'Alpha', color: null });
+    await sql`INSERT INTO tags (id, owner_id, label) VALUES ('t1', 'u1', 'x')`;
+  });
+
+  test('an older server refuses a database set up by a newer schema', async () => {
+    await assert.rejects(sql.unsafe(pgDdl(core, v1)), /newer schema version than this server/);
+  });
+});
