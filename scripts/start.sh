@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh start
 bash scripts/build.sh wasm
+node demo/build.mjs --if-stale   # the demo PWA served at /
 exec node wasm-glue/js/server/main.mjs "$@"

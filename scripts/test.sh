@@ -12,3 +12,7 @@ ctest --test-dir build/native --output-on-failure -j "$(nproc)"
 
 echo "edgesync: node tests (WASM build)"
 node --test --test-concurrency=1 --test-reporter=spec tests/node/
+
+echo "edgesync: browser end-to-end tests (headless Chromium, demo/dist)"
+node demo/build.mjs --if-stale
+node --test --test-concurrency=1 --test-reporter=spec tests/browser/

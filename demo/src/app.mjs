@@ -1,0 +1,365 @@
+// The demo's page: sign-in, the board UI, and the bridge to the data worker
+// (demo/src/worker.mjs), which owns SQLite and edgesync/client.
+const $ = (id) => document.getElementById(id);
+const USER_KEY = 'edgesync-demo:user';
+
+let worker = null;
+let nextId = 0;
+const calls = new Map();
+const state = {
+  user: null, status: null, label: 'Starting', role: null, requests: 0, pending: 0,
+  projects: [], projectId: null, board: { nodes: [], edges: [] }, selected: null, connecting: false,
+  ready: false, notices: [],
+};
+
+// ------------------------------------------------------------- the worker
+
+function call(t, extra = {}) {
+  return new Promise((resolve, reject) => {
+    const id = ++nextId;
+    calls.set(id, { resolve, reject });
+    worker.postMessage({ t, id, ...extra });
+  });
+}
+const op = (name, ...args) => call('op', { op: name, args });
+
+function onWorker({ data: m }) {
+  switch (m.t) {
+    case 'result': {
+      const c = calls.get(m.id);
+      calls.delete(m.id);
+      if (!c) return;
+      if (m.ok) c.resolve(m.value);
+      else c.reject(Object.assign(new Error(m.error), { code: m.code }));
+      break;
+    }
+    case 'status':
+      state.status = m.status;
+      state.label = m.label;
+      state.requests = m.requests;
+      renderStatus();
+      // Acknowledged rows lose their "not synced yet" marks.
+      if (m.status.state !== 'syncing') refresh();
+      else refreshPending();
+      break;
+    case 'role':
+      state.role = m.role;
+      renderStatus();
+      break;
+    case 'ready':
+      state.ready = true;
+      state.role = m.role;
+      state.tab = m.tab;
+      renderStatus();
+      refresh();
+      break;
+    case 'changed':
+      refresh();
+      break;
+    case 'notice':
+      notice(m.kind, m.data);
+      break;
+    case 'log':
+      console.log('[worker]', m.text);
+      break;
+    default:
+      break;
+  }
+}
+
+function startWorker(user) {
+  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  worker.onmessage = onWorker;
+  worker.onerror = (e) => console.error('worker error', e.message);
+  worker.postMessage({ t: 'init', user });
+  // The worker has no document: forward what only the page sees.
+  const visible = () => worker.postMessage({ t: 'visible', visible: document.visibilityState === 'visible' });
+  document.addEventListener('visibilitychange', visible);
+  addEventListener('pagehide', () => worker.postMessage({ t: 'visible', visible: false }));
+  addEventListener('pageshow', (e) => { if (e.persisted) worker.postMessage({ t: 'visible', visible: true }); });
+  addEventListener('online', () => worker.postMessage({ t: 'online', online: true }));
+  addEventListener('offline', () => worker.postMessage({ t: 'online', online: false }));
+}
+
+// ------------------------------------------------------------- rendering
+
+function renderStatus() {
+  const badge = $('status');
+  badge.textContent = state.label;
+  badge.className = `badge ${state.label}`;
+  const s = state.status;
+  badge.title = s?.lastError ? s.lastError.message
+    : s?.lastSyncedAt ? `last synced ${new Date(s.lastSyncedAt).toLocaleTimeString()}` : '';
+  $('pending').textContent = `${state.pending} pending`;
+  $('role').textContent = state.role === 'follower' ? 'another tab syncs' : state.role === 'leader' ? 'this tab syncs' : '';
+}
+
+let pendingTimer = null;
+function refreshPending() {
+  if (pendingTimer || !state.ready) return;
+  pendingTimer = setTimeout(async () => {
+    pendingTimer = null;
+    try {
+      state.pending = await call('pendingCount');
+      renderStatus();
+    } catch { /* no database yet */ }
+  }, 50);
+}
+
+let refreshing = null;
+let again = false;
+async function refresh() {
+  if (!state.ready) return;
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    try {
+      state.projects = await op('listProjects');
+      if (!state.projectId || !state.projects.some((p) => p.id === state.projectId)) {
+        const fromHash = new URLSearchParams(location.hash.slice(1)).get('p');
+        state.projectId = state.projects.some((p) => p.id === fromHash) ? fromHash : state.projects[0]?.id ?? null;
+      }
+      state.board = state.projectId ? await op('board', state.projectId) : { nodes: [], edges: [] };
+      renderProjects();
+      renderBoard();
+      refreshPending();
+    } catch (e) {
+      console.warn('refresh failed:', e.message);
+    } finally {
+      refreshing = null;
+      if (again) {
+        again = false;
+        refresh();
+      }
+    }
+  })();
+  return refreshing;
+}
+
+function renderProjects() {
+  const ul = $('projects');
+  ul.replaceChildren(...state.projects.map((p) => {
+    const li = document.createElement('li');
+    li.dataset.id = p.id;
+    li.className = p.id === state.projectId ? 'selected' : '';
+    const name = document.createElement('span');
+    name.textContent = p.name;
+    if (p.pending) name.append(Object.assign(document.createElement('span'), { className: 'dot', title: 'not synced yet' }));
+    const count = Object.assign(document.createElement('span'), { className: 'count', textContent: `${p.nodes}` });
+    li.append(name, count);
+    li.onclick = () => selectProject(p.id);
+    return li;
+  }));
+}
+
+function selectProject(id) {
+  state.projectId = id;
+  state.selected = null;
+  history.replaceState(null, '', `#p=${encodeURIComponent(id)}`);
+  refresh();
+}
+
+function renderBoard() {
+  const project = state.projects.find((p) => p.id === state.projectId);
+  $('toolbar').hidden = !project;
+  $('empty').hidden = Boolean(project && state.board.nodes.length);
+  $('project-title').textContent = project?.name ?? '';
+  const board = $('board');
+  for (const el of board.querySelectorAll('.node')) el.remove();
+  const byId = new Map();
+  for (const n of state.board.nodes) {
+    const el = document.createElement('div');
+    el.className = `node${n.id === state.selected ? ' selected' : ''}${n.pending ? ' pending' : ''}${state.connecting ? ' connecting' : ''}`;
+    el.dataset.id = n.id;
+    el.dataset.testid = 'node';
+    el.textContent = n.label ?? '';
+    el.style.left = `${n.x ?? 0}px`;
+    el.style.top = `${n.y ?? 0}px`;
+    el.title = n.pending ? 'not synced yet' : 'synced';
+    dragAndClick(el, n);
+    board.append(el);
+    byId.set(n.id, n);
+  }
+  const svg = $('edges');
+  svg.innerHTML = '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#7a8696"/></marker></defs>';
+  for (const e of state.board.edges) {
+    const a = byId.get(e.source);
+    const b = byId.get(e.target);
+    if (!a || !b) continue;
+    const line = document.createElementNS('http://www.w3.org/2000/svg', 'line');
+    line.setAttribute('x1', (a.x ?? 0) + 56);
+    line.setAttribute('y1', (a.y ?? 0) + 18);
+    line.setAttribute('x2', (b.x ?? 0) + 56);
+    line.setAttribute('y2', (b.y ?? 0) + 18);
+    line.dataset.id = e.id;
+    svg.append(line);
+  }
+  $('connect').disabled = !state.selected;
+  $('delete').disabled = !state.selected;
+  $('connect').textContent = state.connecting ? 'Click a target…' : 'Connect…';
+}
+
+function dragAndClick(el, n) {
+  let start = null;
+  el.addEventListener('pointerdown', (e) => {
+    start = { x: e.clientX, y: e.clientY, nx: n.x ?? 0, ny: n.y ?? 0, moved: false };
+    el.setPointerCapture(e.pointerId);
+  });
+  el.addEventListener('pointermove', (e) => {
+    if (!start) return;
+    const dx = e.clientX - start.x;
+    const dy = e.clientY - start.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) start.moved = true;
+    if (start.moved) {
+      el.style.left = `${Math.max(0, start.nx + dx)}px`;
+      el.style.top = `${Math.max(0, start.ny + dy)}px`;
+    }
+  });
+  el.addEventListener('pointerup', async (e) => {
+    const s = start;
+    start = null;
+    if (!s) return;
+    if (s.moved) {
+      await op('moveNode', n.id, Math.round(Math.max(0, s.nx + e.clientX - s.x)), Math.round(Math.max(0, s.ny + e.clientY - s.y)));
+      return;
+    }
+    if (state.connecting && state.selected && state.selected !== n.id) {
+      state.connecting = false;
+      await op('addEdge', state.projectId, state.selected, n.id);
+      return;
+    }
+    state.selected = state.selected === n.id ? null : n.id;
+    state.connecting = false;
+    renderBoard();
+  });
+  el.addEventListener('dblclick', async () => {
+    const label = prompt('Rename node', n.label ?? '');
+    if (label !== null && label.trim()) await op('renameNode', n.id, label.trim());
+  });
+}
+
+function notice(kind, data) {
+  state.notices.push({ kind, data });
+  const text = kind === 'rejected'
+    ? `Change to ${data.table} ${JSON.stringify(data.pk)} was refused (${data.reason}): ${data.message}`
+    : `Conflict on ${data.table} ${JSON.stringify(data.pk)}: the server's version was kept (${data.reason}).`;
+  toast(text);
+}
+
+function toast(text) {
+  const el = Object.assign(document.createElement('div'), { className: 'toast', textContent: text });
+  $('toasts').append(el);
+  setTimeout(() => el.remove(), 6000);
+}
+
+// ------------------------------------------------------------- actions
+
+function show(signedIn) {
+  $('sign-in').hidden = signedIn;
+  $('app').hidden = !signedIn;
+  $('sync').hidden = !signedIn;
+  $('who').hidden = !signedIn;
+}
+
+async function signIn(user) {
+  const res = await fetch(`/dev/token?user=${encodeURIComponent(user)}`, { cache: 'no-store' });
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    throw new Error(res.status === 404
+      ? 'this server has no development sign-in (/dev/token); configure your own auth'
+      : body?.error?.message ?? `sign-in failed (${res.status})`);
+  }
+  localStorage.setItem(USER_KEY, user);
+  begin(user);
+}
+
+function begin(user) {
+  state.user = user;
+  $('user').textContent = user;
+  show(true);
+  startWorker(user);
+}
+
+$('sign-in-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('sign-in-error').textContent = '';
+  try {
+    await signIn($('user-name').value.trim());
+  } catch (err) {
+    $('sign-in-error').textContent = err.message;
+  }
+});
+
+$('sign-out').addEventListener('click', () => {
+  localStorage.removeItem(USER_KEY);
+  location.hash = '';
+  location.reload();
+});
+
+$('sync-now').addEventListener('click', async () => {
+  const btn = $('sync-now');
+  btn.disabled = true;
+  try {
+    await call('syncNow');
+  } catch (e) {
+    toast(`Sync failed: ${e.message}`);
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+$('new-project').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const name = $('project-name').value.trim();
+  if (!name) return;
+  $('project-name').value = '';
+  const id = await op('addProject', name);
+  selectProject(id);
+});
+
+$('new-node').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const label = $('node-label').value.trim();
+  if (!label || !state.projectId) return;
+  $('node-label').value = '';
+  const i = state.board.nodes.length;
+  await op('addNode', state.projectId, label, 40 + (i % 5) * 150, 40 + Math.floor(i / 5) * 90);
+});
+
+$('connect').addEventListener('click', () => {
+  state.connecting = !state.connecting;
+  renderBoard();
+});
+
+$('delete').addEventListener('click', async () => {
+  if (!state.selected) return;
+  const id = state.selected;
+  state.selected = null;
+  await op('deleteNode', id);
+});
+
+$('delete-project').addEventListener('click', async () => {
+  if (!state.projectId || !confirm('Delete this project and its nodes?')) return;
+  const id = state.projectId;
+  state.projectId = null;
+  await op('deleteProject', id);
+});
+
+// For the end-to-end tests and the curious: the page's view and the worker.
+window.demo = {
+  state, op, refresh,
+  syncNow: () => call('syncNow'),
+  pendingCount: () => call('pendingCount'),
+  isPending: (table, pk) => call('isPending', { table, pk }),
+  stats: () => call('stats'),
+};
+
+if ('serviceWorker' in navigator && !new URLSearchParams(location.search).has('nosw')) {
+  navigator.serviceWorker.register('sw.js').catch((e) => console.warn('service worker:', e.message));
+}
+
+const saved = localStorage.getItem(USER_KEY);
+if (saved) begin(saved);
+else show(false);

@@ -1,0 +1,186 @@
+// The demo's data worker: the app's SQLite WASM database (OPFS SAH-pool VFS,
+// one pool per signed-in user) and edgesync/client, exactly as an app would
+// use them.
+//
+// Several tabs: the SAH-pool VFS lets one tab at a time hold the database,
+// so the tab that leads the sync (the Web Lock edgesync/client takes) is
+// also the one that opens the database. The page's operations go to that tab
+// over a BroadcastChannel; the other tabs follow its sync status.
+import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
+import { createSync, statusLabel } from 'edgesync/client';
+import schema from '../schema.json';
+import { OPS, WRITES } from './ops.mjs';
+
+let user;
+let sync;
+let sqlite3;
+let db = null;
+let syncRequests = 0;
+let token = null;
+let channel;
+const pending = new Map(); // request id -> { resolve, reject, msg, timer }
+let seq = 0;
+const tabId = Math.random().toString(36).slice(2, 10);
+
+const post = (msg) => self.postMessage(msg);
+const log = (...a) => post({ t: 'log', text: a.join(' ') });
+
+async function getToken({ refresh } = {}) {
+  if (!refresh && token && token.expiresAt - Date.now() > 60_000) return token.value;
+  const res = await fetch(`/dev/token?user=${encodeURIComponent(user)}`, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`the dev token route answered ${res.status}`);
+  const body = await res.json();
+  token = { value: body.token, expiresAt: Date.now() + body.expiresIn * 1000 };
+  return token.value;
+}
+
+// Opens this user's database on the SAH pool. A tab that just went away may
+// still hold the pool's files for a moment: retry.
+async function openDb() {
+  const name = `edgesync-demo-${user}`;
+  let lastError;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    try {
+      const pool = await sqlite3.installOpfsSAHPoolVfs({
+        name, directory: `.${name}`, initialCapacity: 6, forceReinitIfPreviouslyFailed: true,
+      });
+      db = new pool.OpfsSAHPoolDb('/board.sqlite3');
+      db.exec('PRAGMA foreign_keys = OFF; PRAGMA journal_mode = DELETE;');
+      return db;
+    } catch (e) {
+      lastError = e;
+      await new Promise((r) => setTimeout(r, 100 + attempt * 25));
+    }
+  }
+  throw lastError;
+}
+
+// Runs an app operation where the database is: here when this tab leads,
+// else in the leading tab.
+function run(op, args) {
+  if (db) {
+    const value = OPS[op](db, user, ...args);
+    if (WRITES.has(op)) {
+      channel.postMessage({ t: 'changed' });
+      post({ t: 'changed' });
+    }
+    return Promise.resolve(value);
+  }
+  return new Promise((resolve, reject) => {
+    const id = `${tabId}:${++seq}`;
+    const msg = { t: 'req', id, from: tabId, op, args };
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      reject(new Error('no answer from the tab holding the database'));
+    }, 15000);
+    pending.set(id, { resolve, reject, msg, timer });
+    channel.postMessage(msg);
+  });
+}
+
+function onChannel({ data: m }) {
+  if (m.t === 'req' && db) {
+    let reply;
+    try {
+      const value = OPS[m.op](db, user, ...m.args);
+      reply = { ok: true, value };
+      if (WRITES.has(m.op)) {
+        channel.postMessage({ t: 'changed' });
+        post({ t: 'changed' });
+      }
+    } catch (e) {
+      reply = { ok: false, error: String(e?.message ?? e) };
+    }
+    channel.postMessage({ t: 'res', id: m.id, to: m.from, ...reply });
+  } else if (m.t === 'res' && m.to === tabId) {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    clearTimeout(p.timer);
+    if (m.ok) p.resolve(m.value);
+    else p.reject(new Error(m.error));
+  } else if (m.t === 'changed') {
+    post({ t: 'changed' });
+  } else if (m.t === 'leader' && !db) {
+    for (const p of pending.values()) channel.postMessage(p.msg);
+  }
+}
+
+async function init(msg) {
+  user = msg.user;
+  sqlite3 = await sqlite3InitModule({ print: () => {}, printErr: (...a) => log('sqlite:', ...a) });
+  channel = new BroadcastChannel(`edgesync-demo:${user}`);
+  channel.onmessage = onChannel;
+  sync = createSync({
+    db: openDb,
+    dbName: `board-${user}`,
+    sqlite3,
+    url: '',
+    schema,
+    getToken,
+    wasmUrl: new URL('./edgesync_client.wasm', self.location.href),
+    // Quick pushes, and a pull every 5 s so a second browser's edits show up soon.
+    config: { debounceMs: 300, maxDebounceMs: 3000, periodicMs: 5000 },
+    fetch: (url, init) => {
+      syncRequests++;
+      return fetch(url, init);
+    },
+  });
+  const status = (s) => post({ t: 'status', status: s, label: statusLabel(s), requests: syncRequests });
+  sync.on('status', status);
+  sync.on('changes', (c) => post({ t: 'changed', tables: c.tables }));
+  sync.on('rejected', (r) => post({ t: 'notice', kind: 'rejected', data: r }));
+  sync.on('conflict', (c) => post({ t: 'notice', kind: 'conflict', data: c }));
+  sync.on('error', (e) => log('sync error:', e?.message ?? e));
+  sync.on('role', (role) => {
+    post({ t: 'role', role });
+    if (role === 'leader') {
+      channel.postMessage({ t: 'leader' });
+      // Requests this tab queued while it was following.
+      for (const [id, p] of pending) {
+        pending.delete(id);
+        clearTimeout(p.timer);
+        run(p.msg.op, p.msg.args).then(p.resolve, p.reject);
+      }
+      post({ t: 'changed' });
+    }
+  });
+  await sync.start();
+  post({ t: 'ready', role: sync.role, status: sync.status, tab: tabId });
+}
+
+self.onmessage = async ({ data: m }) => {
+  try {
+    switch (m.t) {
+      case 'init':
+        await init(m);
+        break;
+      case 'op':
+        post({ t: 'result', id: m.id, ok: true, value: await run(m.op, m.args ?? []) });
+        break;
+      case 'syncNow':
+        post({ t: 'result', id: m.id, ok: true, value: await sync.syncNow() });
+        break;
+      case 'pendingCount':
+        post({ t: 'result', id: m.id, ok: true, value: await sync.pendingCount() });
+        break;
+      case 'isPending':
+        post({ t: 'result', id: m.id, ok: true, value: await sync.isPending(m.table, m.pk) });
+        break;
+      case 'visible':
+        sync?.setVisible(m.visible);
+        break;
+      case 'online':
+        sync?.setOnline(m.online);
+        break;
+      case 'stats':
+        post({ t: 'result', id: m.id, ok: true, value: { requests: syncRequests, role: sync?.role, tab: tabId } });
+        break;
+      default:
+        break;
+    }
+  } catch (e) {
+    if (m.id !== undefined) post({ t: 'result', id: m.id, ok: false, error: String(e?.message ?? e), code: e?.code });
+    else log('worker error:', e?.stack ?? e);
+  }
+};

@@ -1,0 +1,183 @@
+// The demo PWA end to end in headless Debian Chromium (playwright-core):
+// PostgreSQL 15 + the node host serving demo/dist, SQLite WASM on the OPFS
+// SAH-pool VFS in a dedicated worker, edgesync/client. Two browsers (contexts)
+// converge; a reload mid-sync loses nothing; offline edits sync when the
+// network returns; two tabs of one browser elect one syncing tab.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startE2E, openDemo, ready, view, waitForLabel } from './harness.mjs';
+
+let e2e;
+before(async () => { e2e = await startE2E(); }, { timeout: 120000 });
+after(() => e2e?.stop(), { timeout: 30000 });
+
+/** Polls the page's data until `check(view)` holds. */
+async function until(page, check, what, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await view(page);
+    if (check(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last view: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function addProject(page, name) {
+  await page.fill('[data-testid=project-name]', name);
+  await page.click('[data-testid=add-project]');
+  await page.waitForFunction((n) => window.demo.state.projects.some((p) => p.name === n)
+    && window.demo.state.projects.find((p) => p.name === n).id === window.demo.state.projectId, name);
+}
+
+async function addNode(page, label) {
+  await page.fill('[data-testid=node-label]', label);
+  await page.click('[data-testid=add-node]');
+  await page.waitForFunction((l) => window.demo.state.board.nodes.some((n) => n.label === l), label);
+}
+
+const pgNodes = async (user) => (await e2e.srv.sql`select label from workflow_nodes where owner_id = ${user} and not _es_deleted order by label`).map((r) => r.label);
+
+describe('the demo in two browsers', () => {
+  test('sign-in, status, Sync now, and edits in one browser appear in the other', { timeout: 90000 }, async () => {
+    const ctxA = await e2e.browser.newContext();
+    const ctxB = await e2e.browser.newContext();
+    try {
+      const a = await openDemo(ctxA, e2e.url, 'ann');
+      const b = await openDemo(ctxB, e2e.url, 'ann');
+      assert.equal(await a.textContent('[data-testid=user]'), 'ann');
+      await waitForLabel(a, 'Synced');
+      await addProject(a, 'Launch');
+      await addNode(a, 'Design');
+      await addNode(a, 'Build');
+      await a.click('[data-testid=sync-now]');
+      await a.waitForFunction(() => window.demo.state.label === 'Synced' && window.demo.state.pending === 0);
+      assert.equal(await a.textContent('[data-testid=pending]'), '0 pending');
+      assert.deepEqual(await pgNodes('ann'), ['Build', 'Design']);
+
+      // B picks them up (Sync now; the periodic pull would too).
+      await b.click('[data-testid=sync-now]');
+      await until(b, (v) => v.nodes.length === 2, 'B to see A\'s nodes');
+      await b.waitForSelector('.node >> text=Design');
+
+      // B edits; A sees it without pressing anything (periodic pull, 5 s).
+      const id = await b.evaluate(() => window.demo.state.board.nodes.find((n) => n.label === 'Design').id);
+      await b.evaluate((nid) => window.demo.op('renameNode', nid, 'Design v2'), id);
+      await b.evaluate((nid) => window.demo.op('moveNode', nid, 300, 200), id);
+      await b.evaluate(() => window.demo.syncNow());
+      const v = await until(a, (x) => x.nodes.some((n) => n.label === 'Design v2'), 'A to see B\'s edit', 30000);
+      assert.deepEqual(v.nodes.find((n) => n.label === 'Design v2'), { project: 'Launch', label: 'Design v2', x: 300, y: 200 });
+      assert.deepEqual(await view(a), await view(b));
+      assert.equal(a.logs.filter((l) => l.startsWith('pageerror')).length, 0, a.logs.join('\n'));
+    } finally {
+      await ctxA.close();
+      await ctxB.close();
+    }
+  });
+
+  test('a page reloaded mid-sync loses nothing (OPFS) and nothing is applied twice', { timeout: 90000 }, async () => {
+    const ctx = await e2e.browser.newContext();
+    const other = await e2e.browser.newContext();
+    try {
+      let page = await openDemo(ctx, e2e.url, 'rita');
+      await waitForLabel(page, 'Synced');
+      await addProject(page, 'Reload');
+      const labels = ['r1', 'r2', 'r3', 'r4', 'r5'];
+      const pushed = page.waitForRequest((r) => new URL(r.url()).pathname === '/sync' && /"batch":\{/.test(r.postData() ?? ''));
+      for (const l of labels) await page.evaluate((x) => window.demo.op('addNode', window.demo.state.projectId, x, 10, 10), l);
+      page.evaluate(() => window.demo.syncNow()).catch(() => {});
+      await pushed; // the batch is on the wire: reload now
+      await page.reload();
+      await ready(page);
+      assert.deepEqual((await view(page)).nodes.map((n) => n.label), labels, 'every node is still in the local database');
+      await page.evaluate(() => window.demo.syncNow());
+      await page.waitForFunction(() => window.demo.state.pending === 0 && window.demo.state.label === 'Synced');
+      assert.deepEqual(await pgNodes('rita'), labels);
+      const [{ n }] = await e2e.srv.sql`select count(*)::int as n from workflow_nodes where owner_id = 'rita'`;
+      assert.equal(n, 5, 'each node written once');
+      const o = await openDemo(other, e2e.url, 'rita');
+      await o.evaluate(() => window.demo.syncNow());
+      assert.deepEqual((await until(o, (v) => v.nodes.length === 5, 'the other browser')).nodes.map((x) => x.label), labels);
+      page = null;
+    } finally {
+      await ctx.close();
+      await other.close();
+    }
+  });
+
+  test('offline edits sync when the network comes back', { timeout: 90000 }, async () => {
+    const ctx = await e2e.browser.newContext();
+    const other = await e2e.browser.newContext();
+    try {
+      const page = await openDemo(ctx, e2e.url, 'olga');
+      await waitForLabel(page, 'Synced');
+      await addProject(page, 'Field work');
+      await page.evaluate(() => window.demo.syncNow());
+      await ctx.setOffline(true);
+      await waitForLabel(page, 'Offline');
+      await addNode(page, 'Written offline');
+      await page.click('[data-testid=sync-now]'); // tries, fails: still offline
+      await page.waitForFunction(() => window.demo.state.label === 'Offline' && window.demo.state.pending > 0);
+      assert.match(await page.textContent('[data-testid=pending]'), /^[1-9]\d* pending$/);
+      assert.deepEqual(await pgNodes('olga'), []);
+      await ctx.setOffline(false);
+      await page.waitForFunction(() => window.demo.state.label === 'Synced' && window.demo.state.pending === 0, null, { timeout: 20000 });
+      assert.deepEqual(await pgNodes('olga'), ['Written offline']);
+      const o = await openDemo(other, e2e.url, 'olga');
+      await o.evaluate(() => window.demo.syncNow());
+      await until(o, (v) => v.nodes.some((n) => n.label === 'Written offline'), 'the other browser');
+    } finally {
+      await ctx.close();
+      await other.close();
+    }
+  });
+});
+
+describe('two tabs of one browser', () => {
+  test('only the leading tab syncs; the other follows, forwards, and takes over', { timeout: 120000 }, async () => {
+    const ctx = await e2e.browser.newContext();
+    try {
+      const t1 = await openDemo(ctx, e2e.url, 'tess');
+      await waitForLabel(t1, 'Synced');
+      const t2 = await openDemo(ctx, e2e.url, 'tess'); // signed in already (localStorage)
+      const roles = await Promise.all([t1, t2].map((p) => p.evaluate(() => window.demo.stats())));
+      assert.deepEqual(roles.map((r) => r.role).sort(), ['follower', 'leader']);
+      const [leader, follower] = roles[0].role === 'leader' ? [t1, t2] : [t2, t1];
+      assert.equal(await follower.textContent('[data-testid=role]'), 'another tab syncs');
+      const leaderBefore = (await leader.evaluate(() => window.demo.stats())).requests;
+
+      // Both tabs edit; the follower's writes go to the leading tab's database.
+      await addProject(follower, 'Shared');
+      await addNode(follower, 'From the follower');
+      // The leading tab's page re-renders after the follower's writes.
+      await leader.waitForFunction(() => window.demo.state.projects.some((p) => p.name === 'Shared'));
+      await leader.evaluate(() => window.demo.op('addNode',
+        window.demo.state.projects.find((p) => p.name === 'Shared').id, 'From the leader', 200, 40));
+      // Sync now from the follower is done by the leader.
+      await follower.click('[data-testid=sync-now]');
+      await follower.waitForFunction(() => window.demo.state.label === 'Synced' && window.demo.state.pending === 0);
+      await leader.waitForFunction(() => window.demo.state.label === 'Synced');
+      assert.deepEqual(await pgNodes('tess'), ['From the follower', 'From the leader']);
+
+      const [ls, fs] = await Promise.all([leader, follower].map((p) => p.evaluate(() => window.demo.stats())));
+      assert.ok(ls.requests > leaderBefore, 'the leader sent /sync requests');
+      assert.equal(fs.requests, 0, 'the follower never sent one');
+      assert.ok(leader.syncRequests > 0, 'the browser saw the leader\'s /sync requests');
+      assert.equal(follower.syncRequests, 0, 'and none from the follower page');
+      console.log(`# /sync requests: leading tab ${leader.syncRequests} (worker count ${ls.requests}), following tab ${follower.syncRequests}`);
+      // Both tabs show the same status (the follower mirrors the leader's).
+      const [a, b] = await Promise.all([leader, follower].map((p) => p.evaluate(() => window.demo.state.status.clientId)));
+      assert.equal(a, b);
+
+      // The leading tab closes: the other takes over the database and the sync.
+      await leader.close();
+      await follower.waitForFunction(() => window.demo.state.role === 'leader', null, { timeout: 30000 });
+      await addNode(follower, 'After takeover');
+      await follower.evaluate(() => window.demo.syncNow());
+      assert.deepEqual(await pgNodes('tess'), ['After takeover', 'From the follower', 'From the leader']);
+      assert.ok((await follower.evaluate(() => window.demo.stats())).requests > 0, 'the new leader syncs');
+    } finally {
+      await ctx.close();
+    }
+  });
+});
