@@ -214,6 +214,27 @@ describe('rejections never block the queue', () => {
   });
 });
 
+describe('page lifecycle', () => {
+  test('hidden (pagehide) flushes the outbox at once with a keepalive request', async () => {
+    const seen = [];
+    const c = await client('kim', {
+      config: { debounceMs: 60000, maxDebounceMs: 60000 },
+      fetch: (url, init) => {
+        seen.push({ keepalive: init.keepalive, batch: JSON.parse(new TextDecoder().decode(init.body)).batch });
+        return fetch(url, init);
+      },
+    });
+    await c.sync.syncNow();
+    project(c, 'k1', 'Flushed on hide');
+    const n = seen.length;
+    c.sync.setVisible(false);
+    await waitFor(() => seen.length > n && c.sync.status.state === 'idle', { what: 'the flush' });
+    assert.equal(seen[n].keepalive, true);
+    assert.equal(seen[n].batch.changes[0].row.name, 'Flushed on hide');
+    assert.equal(await c.sync.pendingCount(), 0);
+  });
+});
+
 describe('exactly once', () => {
   test('a response dropped after the server committed: the same batch is re-sent, applied once', async () => {
     const sent = [];

@@ -8,7 +8,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { sqlite, fakeLocks, waitFor, FAST } from '../harness/client.mjs';
-import { createSync } from '../../wasm-glue/js/client/index.mjs';
+import { createSync, loadClientCore } from '../../wasm-glue/js/client/index.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));
 
@@ -94,6 +94,39 @@ describe('tabs', () => {
     assert.equal(await b.pendingCount(), 0);
     await b.stop();
     shared.close();
+  });
+
+  test('a WebAssembly trap drops the core instance and restarts from the persisted state', async () => {
+    const s3 = await sqlite();
+    const real = await loadClientCore();
+    let trap = false;
+    const core = {
+      call: (...a) => real.call(...a),
+      callFramed(op, meta, segs) {
+        if (trap && op === 'client.handle') {
+          trap = false;
+          throw new WebAssembly.RuntimeError('unreachable (injected)');
+        }
+        return real.callFramed(op, meta, segs);
+      },
+    };
+    const db = new s3.oo1.DB(':memory:', 'c');
+    const s = createSync({ db, url: 'http://sync.test', schema, getToken: () => 't', fetch: fakeServer()('x'), config: FAST, core });
+    const errors = [];
+    s.on('error', (e) => errors.push(e));
+    started.push(s);
+    await s.start();
+    await s.syncNow();
+    const id = s.status.clientId;
+    db.exec(`INSERT INTO projects (id, ownerId, name) VALUES ('t1', 'u', 'before the trap')`);
+    trap = true;
+    s.notifyLocalChange();
+    await waitFor(() => s.status.lastError?.code === 'core_crashed', { what: 'the crash status' });
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof WebAssembly.RuntimeError);
+    await waitFor(() => s.status.state === 'idle' && s.status.pending === 0, { what: 'the restart' });
+    assert.equal(s.status.clientId, id, 'the same client, reloaded from sync_state');
+    assert.equal(await s.pendingCount(), 0);
   });
 
   test('without Web Locks (or for in-memory databases) every instance just runs', async () => {

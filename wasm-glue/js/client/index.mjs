@@ -238,16 +238,21 @@ class Sync {
   notifyLocalChange() {
     if (!this._running || this._notifyQueued) return;
     this._notifyQueued = true;
-    queueMicrotask(() => {
-      this._notifyQueued = false;
-      if (!this._running) return;
-      if (this._handle !== null) this._dispatch({ type: 'local_change' });
-      else if (this._role === 'follower') this._post({ t: 'local_change' });
-    });
+    queueMicrotask(() => this._flushNotify());
+  }
+
+  _flushNotify() {
+    if (!this._notifyQueued) return;
+    this._notifyQueued = false;
+    if (!this._running) return;
+    if (this._handle !== null) this._dispatch({ type: 'local_change' });
+    else if (this._role === 'follower') this._post({ t: 'local_change' });
   }
 
   /** Page visibility (call it from a worker when the page forwards visibilitychange/pagehide). Hidden flushes with keepalive. */
   setVisible(visible) {
+    // A write notified in this same task must be known before the flush.
+    this._flushNotify();
     if (this._handle !== null) this._dispatch({ type: visible ? 'visible' : 'hidden' });
   }
 

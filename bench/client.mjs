@@ -1,0 +1,251 @@
+// Client benchmark (bench/run.mjs calls runClientBench): the browser core
+// (dist/edgesync_client.wasm, the size-optimized build) on the official
+// SQLite WASM build under node, in-memory databases.
+//
+//   apply_rows_per_s        pull-apply of N server rows: the core turns one
+//                           /sync response into its apply transaction (one
+//                           json_each-driven upsert per table + sync_rows),
+//                           run on SQLite WASM by the client host
+//   apply_limit_rows_per_s  the fastest raw bulk insert of the same rows into
+//                           the same table (no triggers, no bookkeeping), best
+//                           of: INSERT … SELECT FROM json_each(?) on object or
+//                           array rows, or a prepared-statement loop over
+//                           pre-built JS arrays — in one transaction
+//   ratio_apply_to_limit    target ≥ 0.8
+//   drain_rows_per_s        N outbox rows (written by the app's triggers) read,
+//                           compacted, cut into one batch and sealed — up to the
+//                           request the core asks to send
+//   client_wasm_bytes, client_instantiate_ms (compile + instantiate, cold; warm: median)
+//
+// Every figure is the best of `repeats` fresh runs.
+//
+//   node bench/client.mjs [--quick]
+import { readFileSync, statSync } from 'node:fs';
+import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
+import createClientModule from '../wasm-glue/dist/edgesync_client.mjs';
+import { loadCoreWith } from '../wasm-glue/js/core-base.mjs';
+import { runSqlEffect } from '../wasm-glue/js/client/sqlite.mjs';
+
+const wasmPath = new URL('../wasm-glue/dist/edgesync_client.wasm', import.meta.url);
+const schema = JSON.parse(readFileSync(new URL('../demo/schema.json', import.meta.url), 'utf8'));
+const node = schema.tables.find((t) => t.name === 'workflowNodes');
+const cols = node.columns.map((c) => c.name);
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** N workflow nodes of ~150 bytes of JSON each (a JSON `data` column). */
+function makeRows(n) {
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    rows.push({
+      id: `n${String(i).padStart(7, '0')}`, projectId: `p${i % 50}`, ownerId: 'bench', label: `Step ${i}`,
+      x: (i % 40) * 25.5, y: Math.floor(i / 40) * 12.25, data: { kind: 'task', w: 120, tags: ['a', 'b'] },
+    });
+  }
+  return rows;
+}
+
+/**
+ * A minimal host loop (the same effect handling as edgesync/client, inline so
+ * the phases can be timed): performs effects in order, answers sql effects,
+ * stops at an http effect. Returns { http, coreMs, sqlMs }.
+ */
+function drive(core, handle, db, first, timing) {
+  const fx = [];
+  const inbox = [];
+  const queue = (out) => { for (const f of out.meta.effects) fx.push({ f, segs: out.segments }); };
+  queue(first);
+  for (;;) {
+    if (fx.length) {
+      const { f, segs } = fx.shift();
+      if (f.type === 'sql') {
+        const t = performance.now();
+        const r = runSqlEffect(db, f, segs);
+        timing.sqlMs += performance.now() - t;
+        if (!r.ok) throw new Error(`sql effect ${f.purpose} failed: ${r.message}`);
+        inbox.push([{ type: 'sql_done', id: f.id }, r.values]);
+      } else if (f.type === 'http') {
+        return { id: f.id, body: segs[f.body.seg] };
+      }
+      continue;
+    }
+    if (!inbox.length) return null;
+    const [ev, segs] = inbox.shift();
+    const t = performance.now();
+    const out = core.callFramed('client.handle', { ...ev, client: handle, now: Date.now() }, segs);
+    timing.coreMs += performance.now() - t;
+    queue(out);
+  }
+}
+
+function freshClient(core, sqlite3, config) {
+  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  db.exec(core.call('schema.sqlite_ddl', schema));
+  const out = core.callFramed('client.open', { schema, config, seed: '0123456789abcdef0123456789abcdef', now: Date.now() });
+  const timing = { coreMs: 0, sqlMs: 0 };
+  const http = drive(core, out.meta.client, db, out, timing);
+  return { db, handle: out.meta.client, http };
+}
+
+function benchApply(core, sqlite3, rows, body) {
+  const c = freshClient(core, sqlite3, {});
+  const timing = { coreMs: 0, sqlMs: 0 };
+  const t = performance.now();
+  const out = core.callFramed('client.handle', { type: 'http_response', id: c.http.id, status: 200, client: c.handle, now: Date.now() }, [body]);
+  timing.coreMs += performance.now() - t;
+  drive(core, c.handle, c.db, out, timing);
+  const ms = timing.coreMs + timing.sqlMs;
+  const n = Number(c.db.selectValue('SELECT count(*) FROM "workflowNodes"'));
+  if (n !== rows.length) throw new Error(`apply wrote ${n} rows, expected ${rows.length}`);
+  const outbox = Number(c.db.selectValue('SELECT count(*) FROM sync_outbox'));
+  if (outbox !== 0) throw new Error('applied rows entered the outbox');
+  core.callFramed('client.close', { client: c.handle });
+  c.db.close();
+  return { ms, ...timing };
+}
+
+const CREATE = `CREATE TABLE "workflowNodes" ("id" TEXT NOT NULL, "projectId" TEXT NOT NULL, "ownerId" TEXT NOT NULL,
+  "label" TEXT, "x" REAL, "y" REAL, "data" TEXT, PRIMARY KEY ("id"))`;
+
+function timeRaw(sqlite3, fn) {
+  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  db.exec(CREATE);
+  const t = performance.now();
+  db.exec('BEGIN');
+  fn(db);
+  db.exec('COMMIT');
+  const ms = performance.now() - t;
+  db.close();
+  return ms;
+}
+
+/** The raw bulk inserts of the same rows; returns { variant: ms }. */
+function benchLimit(sqlite3, rows, objectsJson, arraysJson, arrays) {
+  const colList = cols.map((c) => `"${c}"`).join(', ');
+  return {
+    json_each_objects: timeRaw(sqlite3, (db) => db.exec({
+      sql: `INSERT INTO "workflowNodes" (${colList}) SELECT ${cols.map((c) => (c === 'data' ? `json(value -> '$.${c}')` : `value ->> '$.${c}'`)).join(', ')} FROM json_each(?)`,
+      bind: [objectsJson],
+    })),
+    json_each_arrays: timeRaw(sqlite3, (db) => db.exec({
+      sql: `INSERT INTO "workflowNodes" (${colList}) SELECT ${cols.map((_, i) => `value ->> ${i}`).join(', ')} FROM json_each(?)`,
+      bind: [arraysJson],
+    })),
+    prepared_loop: timeRaw(sqlite3, (db) => {
+      const st = db.prepare(`INSERT INTO "workflowNodes" (${colList}) VALUES (${cols.map(() => '?').join(', ')})`);
+      try {
+        for (const a of arrays) {
+          st.bind(a);
+          st.step();
+          st.reset(true);
+        }
+      } finally {
+        st.finalize();
+      }
+    }),
+  };
+}
+
+function benchDrain(core, sqlite3, rows) {
+  const c = freshClient(core, sqlite3, { maxBatchChanges: rows.length, maxBatchBytes: 256 << 20 });
+  // Finish the first (pull) round with an empty answer, so the client idles.
+  const empty = encoder.encode(JSON.stringify({ protocol: 1, serverTime: Date.now(), ack: null, results: [], changes: [], cursor: '0:0', hasMore: false }));
+  drive(core, c.handle, c.db, core.callFramed('client.handle', { type: 'http_response', id: c.http.id, status: 200, client: c.handle, now: Date.now() }, [empty]), { coreMs: 0, sqlMs: 0 });
+  // The app writes N rows (triggers fill the outbox); not timed.
+  c.db.exec('BEGIN');
+  const st = c.db.prepare(`INSERT INTO "workflowNodes" (${cols.map((x) => `"${x}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+  for (const r of rows) {
+    st.bind(cols.map((k) => (k === 'data' ? JSON.stringify(r[k]) : r[k])));
+    st.step();
+    st.reset(true);
+  }
+  st.finalize();
+  c.db.exec('COMMIT');
+  const timing = { coreMs: 0, sqlMs: 0 };
+  const t = performance.now();
+  const out = core.callFramed('client.handle', { type: 'sync_now', client: c.handle, now: Date.now() }, []);
+  timing.coreMs += performance.now() - t;
+  const http = drive(core, c.handle, c.db, out, timing);
+  if (!http) throw new Error('the core asked for no request');
+  const sent = JSON.parse(decoder.decode(http.body));
+  if (sent.batch?.changes?.length !== rows.length) throw new Error(`batch of ${sent.batch?.changes?.length} changes, expected ${rows.length}`);
+  core.callFramed('client.close', { client: c.handle });
+  c.db.close();
+  return { ms: timing.coreMs + timing.sqlMs, ...timing, bodyBytes: http.body.length };
+}
+
+const best = (runs, key = 'ms') => runs.reduce((a, b) => (b[key] < a[key] ? b : a));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round = (x, d = 0) => Number(x.toFixed(d));
+
+export async function runClientBench({ quick = false, rows: n, repeats } = {}) {
+  n ??= quick ? 5_000 : 50_000;
+  repeats ??= quick ? 2 : 3;
+  const bytes = readFileSync(wasmPath);
+  const inst = [];
+  let core;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    core = await loadCoreWith(createClientModule, bytes);
+    inst.push(performance.now() - t);
+  }
+  const sqlite3 = await sqlite3InitModule({ print: () => {}, printErr: console.error });
+
+  const rows = makeRows(n);
+  const body = encoder.encode(JSON.stringify({
+    protocol: 1, serverTime: Date.now(), ack: null, results: [],
+    changes: rows.map((row, i) => ({ table: 'workflowNodes', op: 'upsert', version: i + 1, row })),
+    cursor: `1:${n}`, hasMore: false,
+  }));
+  const objectsJson = JSON.stringify(rows);
+  const arrays = rows.map((r) => cols.map((k) => (k === 'data' ? JSON.stringify(r[k]) : r[k])));
+  const arraysJson = JSON.stringify(arrays);
+
+  // Warm up (WASM tier-up of the core and of SQLite) on a small run.
+  {
+    const few = makeRows(500);
+    benchApply(core, sqlite3, few, encoder.encode(JSON.stringify({
+      protocol: 1, serverTime: Date.now(), ack: null, results: [],
+      changes: few.map((row, i) => ({ table: 'workflowNodes', op: 'upsert', version: i + 1, row })), cursor: '1:500', hasMore: false,
+    })));
+    benchDrain(core, sqlite3, few);
+  }
+  const apply = [];
+  const limits = [];
+  const drain = [];
+  for (let i = 0; i < repeats; i++) {
+    apply.push(benchApply(core, sqlite3, rows, body));
+    limits.push(benchLimit(sqlite3, rows, objectsJson, arraysJson, arrays));
+    drain.push(benchDrain(core, sqlite3, rows));
+  }
+  const a = best(apply);
+  const variants = Object.keys(limits[0]).map((k) => [k, Math.min(...limits.map((l) => l[k]))]);
+  const [limitName, limitMs] = variants.reduce((x, y) => (y[1] < x[1] ? y : x));
+  const d = best(drain);
+  const figures = {
+    client_rows: n,
+    apply_rows_per_s: round(n / (a.ms / 1000)),
+    apply_core_ms: round(a.coreMs, 1),
+    apply_sql_ms: round(a.sqlMs, 1),
+    apply_limit_rows_per_s: round(n / (limitMs / 1000)),
+    ratio_apply_to_limit: round(limitMs / a.ms, 3),
+    drain_rows_per_s: round(n / (d.ms / 1000)),
+    drain_core_ms: round(d.coreMs, 1),
+    drain_sql_ms: round(d.sqlMs, 1),
+    client_wasm_bytes: statSync(wasmPath).size,
+    // The first load is the cold one (V8 reuses compiled code for identical bytes afterwards).
+    client_instantiate_ms: round(inst[0], 1),
+    client_instantiate_warm_ms: round(median(inst.slice(1)), 1),
+  };
+  for (const [k, ms] of variants) figures[`apply_limit_${k}_ms`] = round(ms, 1);
+  if (!quick || process.env.BENCH_VERBOSE) {
+    console.log(`client bench: ${n} rows (${round(body.length / n)} B/row in the response); limit = ${limitName}; ` +
+      `apply ${round(a.ms, 1)} ms (core ${round(a.coreMs, 1)}, sql ${round(a.sqlMs, 1)}), drain ${round(d.ms, 1)} ms`);
+  }
+  return figures;
+}
+
+if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
+  const figures = await runClientBench({ quick: process.argv.includes('--quick') });
+  console.table(Object.entries(figures).map(([figure, value]) => ({ figure, value })));
+}
