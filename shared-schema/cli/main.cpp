@@ -44,12 +44,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string op, input = a;
-  if (cmd == "validate") op = "schema.validate";
-  else if (cmd == "sqlite-ddl") op = "schema.sqlite_ddl";
-  else if (cmd == "pg-ddl") op = "schema.pg_ddl";
-  else if (cmd == "sqlite-migration") op = "schema.sqlite_migration";
-  else if (cmd == "pg-migration") op = "schema.pg_migration";
-  else return usage();
+  if (cmd == "validate")
+    op = "schema.validate";
+  else if (cmd == "sqlite-ddl")
+    op = "schema.sqlite_ddl";
+  else if (cmd == "pg-ddl")
+    op = "schema.pg_ddl";
+  else if (cmd == "sqlite-migration")
+    op = "schema.sqlite_migration";
+  else if (cmd == "pg-migration")
+    op = "schema.pg_migration";
+  else
+    return usage();
   if (pair) input = "{\"from\":" + a + ",\"to\":" + b + "}";
 
   auto env = edgesync::parse_json(edgesync::control(op, input));
@@ -64,7 +70,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto& r = j["result"];
-  if (r.is_string()) std::cout << r.get<std::string>();
-  else std::cout << r.dump(2) << "\n";
+  if (r.is_string())
+    std::cout << r.get<std::string>();
+  else
+    std::cout << r.dump(2) << "\n";
   return 0;
 }

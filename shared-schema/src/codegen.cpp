@@ -9,21 +9,30 @@ namespace edgesync {
 const char* sqlite_type(column_type t) {
   switch (t) {
     case column_type::integer:
-    case column_type::boolean: return "INTEGER";
-    case column_type::real: return "REAL";
-    default: return "TEXT";
+    case column_type::boolean:
+      return "INTEGER";
+    case column_type::real:
+      return "REAL";
+    default:
+      return "TEXT";
   }
 }
 
 const char* pg_type(column_type t) {
   switch (t) {
     case column_type::text:
-    case column_type::blob_ref: return "text";
-    case column_type::integer: return "bigint";
-    case column_type::real: return "double precision";
-    case column_type::boolean: return "boolean";
-    case column_type::timestamp: return "timestamptz";
-    case column_type::json_doc: return "jsonb";
+    case column_type::blob_ref:
+      return "text";
+    case column_type::integer:
+      return "bigint";
+    case column_type::real:
+      return "double precision";
+    case column_type::boolean:
+      return "boolean";
+    case column_type::timestamp:
+      return "timestamptz";
+    case column_type::json_doc:
+      return "jsonb";
   }
   return "text";
 }
@@ -56,8 +65,10 @@ string sqlite_json_value(const column& c, const char* rec) {
     case column_type::boolean:
       return "CASE WHEN " + ref + " IS NULL THEN NULL WHEN " + ref +
              " THEN json('true') ELSE json('false') END";
-    case column_type::json_doc: return "json(" + ref + ")";
-    default: return ref;
+    case column_type::json_doc:
+      return "json(" + ref + ")";
+    default:
+      return ref;
   }
 }
 
@@ -83,8 +94,8 @@ string sqlite_row_json(const table& t, const char* rec) {
 // rolls into the next millisecond rather than overflowing its 5 digits.
 string sqlite_clock_tick() {
   string now = sqlite_now_ms;
-  return string("  UPDATE ") + q(sqlite_names::clock) +
-         " SET ms = CASE WHEN " + now + " > ms THEN " + now +
+  return string("  UPDATE ") + q(sqlite_names::clock) + " SET ms = CASE WHEN " +
+         now + " > ms THEN " + now +
          " WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN " + now +
          " > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;\n";
 }
@@ -98,8 +109,8 @@ string sqlite_outbox_insert(const table& t, const char* op, const char* rec,
          lit(t.name) + ", " + pk + ", '" + op + "', " + row + ", " + changed +
          ",\n      printf('%015d:%05d:%s', ms, ctr, node),\n      (SELECT "
          "version FROM " +
-         q(sqlite_names::rows) + " WHERE tbl = " + lit(t.name) + " AND pk = " +
-         pk + "),\n      " + sqlite_now_ms + "\n    FROM " +
+         q(sqlite_names::rows) + " WHERE tbl = " + lit(t.name) +
+         " AND pk = " + pk + "),\n      " + sqlite_now_ms + "\n    FROM " +
          q(sqlite_names::clock) + ";\n";
 }
 
@@ -123,11 +134,11 @@ string sqlite_triggers(const table& t) {
   auto trig = [&](const string& suffix) { return q(base + "_" + suffix); };
 
   out += "DROP TRIGGER IF EXISTS " + trig("insert") + ";\n";
-  out += "CREATE TRIGGER " + trig("insert") + " AFTER INSERT ON " + q(t.name) +
-         "\nWHEN " + sqlite_guard() + "\nBEGIN\n" + sqlite_clock_tick() +
-         sqlite_outbox_insert(t, "I", "NEW", sqlite_row_json(t, "NEW"),
-                              "NULL") +
-         "END;\n";
+  out +=
+      "CREATE TRIGGER " + trig("insert") + " AFTER INSERT ON " + q(t.name) +
+      "\nWHEN " + sqlite_guard() + "\nBEGIN\n" + sqlite_clock_tick() +
+      sqlite_outbox_insert(t, "I", "NEW", sqlite_row_json(t, "NEW"), "NULL") +
+      "END;\n";
 
   // A no-op UPDATE records nothing; `changed` lists the columns that moved
   // so lww-field can merge per column.
@@ -142,26 +153,25 @@ string sqlite_triggers(const table& t) {
     any_changed += diff;
     changed_list += "SELECT " + lit(n) + " AS c WHERE " + diff;
   }
-  string changed =
-      "(SELECT json_group_array(c) FROM (" + changed_list + "))";
+  string changed = "(SELECT json_group_array(c) FROM (" + changed_list + "))";
   out += "DROP TRIGGER IF EXISTS " + trig("update") + ";\n";
-  out += "CREATE TRIGGER " + trig("update") + " AFTER UPDATE ON " + q(t.name) +
-         "\nWHEN " + sqlite_guard() + " AND (" + sqlite_pk_same(t) +
-         ") AND (" + any_changed + ")\nBEGIN\n" + sqlite_clock_tick() +
-         sqlite_outbox_insert(t, "U", "NEW", sqlite_row_json(t, "NEW"),
-                              changed) +
-         "END;\n";
+  out +=
+      "CREATE TRIGGER " + trig("update") + " AFTER UPDATE ON " + q(t.name) +
+      "\nWHEN " + sqlite_guard() + " AND (" + sqlite_pk_same(t) + ") AND (" +
+      any_changed + ")\nBEGIN\n" + sqlite_clock_tick() +
+      sqlite_outbox_insert(t, "U", "NEW", sqlite_row_json(t, "NEW"), changed) +
+      "END;\n";
 
   // Changing a key is a delete of the old row and an insert of the new one.
   out += "DROP TRIGGER IF EXISTS " + trig("rekey") + ";\n";
-  out += "CREATE TRIGGER " + trig("rekey") + " AFTER UPDATE ON " + q(t.name) +
-         "\nWHEN " + sqlite_guard() + " AND NOT (" + sqlite_pk_same(t) +
-         ")\nBEGIN\n" + sqlite_clock_tick() +
-         sqlite_outbox_insert(t, "D", "OLD", "NULL", "NULL") +
-         sqlite_clock_tick() +
-         sqlite_outbox_insert(t, "I", "NEW", sqlite_row_json(t, "NEW"),
-                              "NULL") +
-         "END;\n";
+  out +=
+      "CREATE TRIGGER " + trig("rekey") + " AFTER UPDATE ON " + q(t.name) +
+      "\nWHEN " + sqlite_guard() + " AND NOT (" + sqlite_pk_same(t) +
+      ")\nBEGIN\n" + sqlite_clock_tick() +
+      sqlite_outbox_insert(t, "D", "OLD", "NULL", "NULL") +
+      sqlite_clock_tick() +
+      sqlite_outbox_insert(t, "I", "NEW", sqlite_row_json(t, "NEW"), "NULL") +
+      "END;\n";
 
   out += "DROP TRIGGER IF EXISTS " + trig("delete") + ";\n";
   out += "CREATE TRIGGER " + trig("delete") + " AFTER DELETE ON " + q(t.name) +
@@ -197,8 +207,8 @@ string sqlite_bookkeeping(std::int64_t version) {
          "  base_version INTEGER,\n"
          "  created_at INTEGER NOT NULL\n"
          ");\n";
-  out += string("CREATE INDEX IF NOT EXISTS ") + q("sync_outbox_row") +
-         " ON " + q(sqlite_names::outbox) + " (tbl, pk);\n";
+  out += string("CREATE INDEX IF NOT EXISTS ") + q("sync_outbox_row") + " ON " +
+         q(sqlite_names::outbox) + " (tbl, pk);\n";
   out += string("CREATE TABLE IF NOT EXISTS ") + q(sqlite_names::state) +
          " (key TEXT PRIMARY KEY, value) WITHOUT ROWID;\n";
   out += string("CREATE TABLE IF NOT EXISTS ") + q(sqlite_names::clock) +
@@ -297,8 +307,8 @@ string pg_bookkeeping() {
 std::vector<error> check_additive(const schema& from, const schema& to) {
   std::vector<error> errs;
   auto fail = [&](string path, string msg) {
-    errs.push_back({error_code::destructive_migration, std::move(path),
-                    std::move(msg)});
+    errs.push_back(
+        {error_code::destructive_migration, std::move(path), std::move(msg)});
   };
   if (to.version <= from.version)
     fail("version", "the new schema version (" + std::to_string(to.version) +

@@ -12,15 +12,18 @@ result<frame_in> parse_frame(std::string_view input) {
   frame_in out;
   out.meta = std::move(meta.value());
   if (!out.meta.is_object())
-    return error{error_code::invalid_request, "", "frame metadata must be an object"};
+    return error{error_code::invalid_request, "",
+                 "frame metadata must be an object"};
   std::size_t pos = nl + 1;
   auto segs = out.meta.find("segments");
   if (segs != out.meta.end()) {
     if (!segs->is_array())
-      return error{error_code::invalid_request, "segments", "expected an array"};
+      return error{error_code::invalid_request, "segments",
+                   "expected an array"};
     for (std::size_t i = 0; i < segs->size(); ++i) {
       const json& len = (*segs)[i];
-      if (!len.is_number_unsigned() || len.get<std::size_t>() > input.size() - pos)
+      if (!len.is_number_unsigned() ||
+          len.get<std::size_t>() > input.size() - pos)
         return error{error_code::invalid_request, path_index("segments", i),
                      "segment length missing or past the end of the input"};
       out.segments.push_back(input.substr(pos, len.get<std::size_t>()));
@@ -51,7 +54,9 @@ std::string build_frame(json meta, const std::vector<std::string>& segments) {
 std::string error_frame(const std::vector<error>& errs) {
   json list = json::array();
   for (const auto& e : errs)
-    list.push_back({{"code", to_string(e.code)}, {"path", e.path}, {"message", e.message}});
+    list.push_back({{"code", to_string(e.code)},
+                    {"path", e.path},
+                    {"message", e.message}});
   return build_frame({{"ok", false}, {"errors", std::move(list)}}, {});
 }
 

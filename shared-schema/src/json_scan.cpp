@@ -41,7 +41,8 @@ void json_scanner::ws() {
 }
 
 bool json_scanner::fail(const char* why) {
-  if (err_.empty()) err_ = "malformed JSON at byte " + std::to_string(p_) + ": " + why;
+  if (err_.empty())
+    err_ = "malformed JSON at byte " + std::to_string(p_) + ": " + why;
   return false;
 }
 
@@ -59,15 +60,21 @@ json_kind_t json_scanner::peek() {
   ws();
   if (p_ >= s_.size()) return json_kind_t::invalid;
   switch (s_[p_]) {
-    case '{': return json_kind_t::object;
-    case '[': return json_kind_t::array;
-    case '"': return json_kind_t::string;
+    case '{':
+      return json_kind_t::object;
+    case '[':
+      return json_kind_t::array;
+    case '"':
+      return json_kind_t::string;
     case 't':
-    case 'f': return json_kind_t::boolean;
-    case 'n': return json_kind_t::null;
+    case 'f':
+      return json_kind_t::boolean;
+    case 'n':
+      return json_kind_t::null;
     default:
-      return (s_[p_] == '-' || (s_[p_] >= '0' && s_[p_] <= '9')) ? json_kind_t::number
-                                                                 : json_kind_t::invalid;
+      return (s_[p_] == '-' || (s_[p_] >= '0' && s_[p_] <= '9'))
+                 ? json_kind_t::number
+                 : json_kind_t::invalid;
   }
 }
 
@@ -184,14 +191,30 @@ bool json_scanner::scan_string(std::string* out) {
       char e = s_[p_ + 1];
       p_ += 2;
       switch (e) {
-        case '"': if (out) *out += '"'; break;
-        case '\\': if (out) *out += '\\'; break;
-        case '/': if (out) *out += '/'; break;
-        case 'b': if (out) *out += '\b'; break;
-        case 'f': if (out) *out += '\f'; break;
-        case 'n': if (out) *out += '\n'; break;
-        case 'r': if (out) *out += '\r'; break;
-        case 't': if (out) *out += '\t'; break;
+        case '"':
+          if (out) *out += '"';
+          break;
+        case '\\':
+          if (out) *out += '\\';
+          break;
+        case '/':
+          if (out) *out += '/';
+          break;
+        case 'b':
+          if (out) *out += '\b';
+          break;
+        case 'f':
+          if (out) *out += '\f';
+          break;
+        case 'n':
+          if (out) *out += '\n';
+          break;
+        case 'r':
+          if (out) *out += '\r';
+          break;
+        case 't':
+          if (out) *out += '\t';
+          break;
         case 'u': {
           auto read4 = [&](std::uint32_t& v) {
             if (p_ + 4 > s_.size()) return false;
@@ -208,17 +231,21 @@ bool json_scanner::scan_string(std::string* out) {
           if (!read4(cp)) return fail("bad \\u escape");
           if (cp >= 0xD800 && cp <= 0xDBFF) {
             std::uint32_t lo = 0;
-            if (s_.substr(p_, 2) != "\\u" || (p_ += 2, !read4(lo)) || lo < 0xDC00 || lo > 0xDFFF)
+            if (s_.substr(p_, 2) != "\\u" || (p_ += 2, !read4(lo)) ||
+                lo < 0xDC00 || lo > 0xDFFF)
               return fail("unpaired surrogate in \\u escape");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             return fail("unpaired surrogate in \\u escape");
           }
-          if (cp == 0) return fail("\\u0000 is not allowed (PostgreSQL text cannot hold it)");
+          if (cp == 0)
+            return fail(
+                "\\u0000 is not allowed (PostgreSQL text cannot hold it)");
           if (out) put_utf8(*out, cp);
           break;
         }
-        default: return fail("invalid escape");
+        default:
+          return fail("invalid escape");
       }
       run = p_;
       continue;
@@ -231,18 +258,23 @@ bool json_scanner::scan_string(std::string* out) {
     // Multi-byte UTF-8: check lead byte, continuation bytes, overlongs.
     int n = 0;
     std::uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
-    else return fail("invalid UTF-8");
+    if ((c & 0xE0) == 0xC0)
+      n = 1, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+      n = 2, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+      n = 3, cp = c & 0x07;
+    else
+      return fail("invalid UTF-8");
     if (p_ + n >= s_.size()) return fail("truncated UTF-8");
     for (int i = 1; i <= n; ++i) {
       auto cc = static_cast<unsigned char>(s_[p_ + i]);
       if ((cc & 0xC0) != 0x80) return fail("invalid UTF-8");
       cp = (cp << 6) | (cc & 0x3F);
     }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+        (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
       return fail("invalid UTF-8");
     p_ += n + 1;
   }
@@ -253,7 +285,8 @@ bool json_scanner::scan_number(bool* is_integer, std::int64_t* value) {
   std::size_t from = p_;
   bool neg = false;
   if (p_ < s_.size() && s_[p_] == '-') neg = true, ++p_;
-  if (p_ >= s_.size() || s_[p_] < '0' || s_[p_] > '9') return fail("invalid number");
+  if (p_ >= s_.size() || s_[p_] < '0' || s_[p_] > '9')
+    return fail("invalid number");
   bool integer = true;
   bool overflow = false;
   std::uint64_t acc = 0;
@@ -270,24 +303,28 @@ bool json_scanner::scan_number(bool* is_integer, std::int64_t* value) {
   if (p_ < s_.size() && s_[p_] == '.') {
     integer = false;
     ++p_;
-    if (p_ >= s_.size() || s_[p_] < '0' || s_[p_] > '9') return fail("invalid number");
+    if (p_ >= s_.size() || s_[p_] < '0' || s_[p_] > '9')
+      return fail("invalid number");
     while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') ++p_;
   }
   if (p_ < s_.size() && (s_[p_] == 'e' || s_[p_] == 'E')) {
     integer = false;
     ++p_;
     if (p_ < s_.size() && (s_[p_] == '+' || s_[p_] == '-')) ++p_;
-    if (p_ >= s_.size() || s_[p_] < '0' || s_[p_] > '9') return fail("invalid number");
+    if (p_ >= s_.size() || s_[p_] < '0' || s_[p_] > '9')
+      return fail("invalid number");
     while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') ++p_;
   }
   (void)from;
   if (integer) {
-    std::uint64_t limit = neg ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1;
+    std::uint64_t limit =
+        neg ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1;
     if (overflow || acc > limit) integer = false;
   }
   if (is_integer) *is_integer = integer;
   if (value && integer)
-    *value = neg ? static_cast<std::int64_t>(~acc + 1) : static_cast<std::int64_t>(acc);
+    *value = neg ? static_cast<std::int64_t>(~acc + 1)
+                 : static_cast<std::int64_t>(acc);
   return true;
 }
 
@@ -303,8 +340,10 @@ bool json_scanner::skip(int depth) {
     if (p_ < s_.size() && s_[p_] == '}') return ++p_, true;
     for (;;) {
       ws();
-      if (p_ >= s_.size() || s_[p_] != '"') return fail("expected a key string");
-      if (!scan_string(nullptr) || !expect(':') || !skip(depth + 1)) return false;
+      if (p_ >= s_.size() || s_[p_] != '"')
+        return fail("expected a key string");
+      if (!scan_string(nullptr) || !expect(':') || !skip(depth + 1))
+        return false;
       ws();
       if (p_ < s_.size() && s_[p_] == ',') {
         ++p_;

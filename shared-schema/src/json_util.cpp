@@ -41,9 +41,9 @@ result<json> parse_json(std::string_view text) {
   std::string msg = finder.message.empty() ? "malformed JSON" : finder.message;
   // nlohmann prefixes "[json.exception.parse_error.101] "; keep the reason.
   if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
-  return error{error_code::invalid_json, "",
-               "malformed JSON at byte " + std::to_string(finder.position) +
-                   ": " + msg};
+  return error{
+      error_code::invalid_json, "",
+      "malformed JSON at byte " + std::to_string(finder.position) + ": " + msg};
 }
 
 std::string dump_json(const json& j) {
@@ -67,15 +67,23 @@ std::string path_index(std::string_view base, std::size_t i) {
 
 const char* json_kind(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "object";
-    case json::value_t::array: return "array";
-    case json::value_t::string: return "string";
-    case json::value_t::boolean: return "boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::boolean:
+      return "boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "number";
-    default: return "value";
+    case json::value_t::number_unsigned:
+      return "integer";
+    case json::value_t::number_float:
+      return "number";
+    default:
+      return "value";
   }
 }
 

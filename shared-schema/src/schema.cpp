@@ -11,21 +11,36 @@ namespace edgesync {
 
 const char* to_string(error_code code) {
   switch (code) {
-    case error_code::ok: return "ok";
-    case error_code::invalid_json: return "invalid_json";
-    case error_code::invalid_schema: return "invalid_schema";
-    case error_code::invalid_request: return "invalid_request";
-    case error_code::unknown_table: return "unknown_table";
-    case error_code::unknown_column: return "unknown_column";
-    case error_code::type_mismatch: return "type_mismatch";
-    case error_code::missing_primary_key: return "missing_primary_key";
-    case error_code::duplicate_row: return "duplicate_row";
-    case error_code::schema_version_mismatch: return "schema_version_mismatch";
-    case error_code::destructive_migration: return "destructive_migration";
-    case error_code::payload_too_large: return "payload_too_large";
-    case error_code::client_id_conflict: return "client_id_conflict";
-    case error_code::unauthorized: return "unauthorized";
-    case error_code::internal: return "internal";
+    case error_code::ok:
+      return "ok";
+    case error_code::invalid_json:
+      return "invalid_json";
+    case error_code::invalid_schema:
+      return "invalid_schema";
+    case error_code::invalid_request:
+      return "invalid_request";
+    case error_code::unknown_table:
+      return "unknown_table";
+    case error_code::unknown_column:
+      return "unknown_column";
+    case error_code::type_mismatch:
+      return "type_mismatch";
+    case error_code::missing_primary_key:
+      return "missing_primary_key";
+    case error_code::duplicate_row:
+      return "duplicate_row";
+    case error_code::schema_version_mismatch:
+      return "schema_version_mismatch";
+    case error_code::destructive_migration:
+      return "destructive_migration";
+    case error_code::payload_too_large:
+      return "payload_too_large";
+    case error_code::client_id_conflict:
+      return "client_id_conflict";
+    case error_code::unauthorized:
+      return "unauthorized";
+    case error_code::internal:
+      return "internal";
   }
   return "internal";
 }
@@ -74,8 +89,8 @@ class checker {
   std::vector<error> errors;
 
   void fail(std::string path, std::string message) {
-    errors.push_back({error_code::invalid_schema, std::move(path),
-                      std::move(message)});
+    errors.push_back(
+        {error_code::invalid_schema, std::move(path), std::move(message)});
   }
 
   // Rejects keys outside `allowed` so typos ("primaryKeys") are caught.
@@ -124,7 +139,8 @@ class checker {
       fail(path, std::string("expected an object, got ") + json_kind(c));
       return col;
     }
-    only_keys(c, path, {"name", "serverName", "type", "nullable", "description"});
+    only_keys(c, path,
+              {"name", "serverName", "type", "nullable", "description"});
     col.name = ident(c, path, "name", true);
     col.server_name = ident(c, path, "serverName", false);
     if (col.server_name.empty() && !col.name.empty())
@@ -214,7 +230,8 @@ class checker {
     if (pk == tj.end()) {
       fail(pkpath, "is required");
     } else if (pk->is_string()) {
-      if (int i = column_ref(t, *pk, pkpath); i >= 0) t.primary_key.push_back(i);
+      if (int i = column_ref(t, *pk, pkpath); i >= 0)
+        t.primary_key.push_back(i);
     } else if (pk->is_array() && !pk->empty()) {
       for (std::size_t i = 0; i < pk->size(); ++i) {
         int ci = column_ref(t, (*pk)[i], path_index(pkpath, i));
@@ -355,10 +372,9 @@ std::string to_snake_case(std::string_view name) {
   for (std::size_t i = 0; i < name.size(); ++i) {
     unsigned char c = name[i];
     if (std::isupper(c)) {
-      bool prev_lower = i > 0 && (std::islower(static_cast<unsigned char>(
-                                      name[i - 1])) ||
-                                  std::isdigit(static_cast<unsigned char>(
-                                      name[i - 1])));
+      bool prev_lower =
+          i > 0 && (std::islower(static_cast<unsigned char>(name[i - 1])) ||
+                    std::isdigit(static_cast<unsigned char>(name[i - 1])));
       bool next_lower = i + 1 < name.size() &&
                         std::islower(static_cast<unsigned char>(name[i + 1]));
       bool prev_upper =

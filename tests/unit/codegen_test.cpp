@@ -1,8 +1,9 @@
 // Generated SQL: golden files (shared with the WASM node test) and execution
 // of the SQLite DDL and triggers against real SQLite.
+#include "edgesync/codegen.h"
+
 #include <gtest/gtest.h>
 
-#include "edgesync/codegen.h"
 #include "edgesync/json_util.h"
 #include "edgesync/schema.h"
 #include "support.h"
@@ -93,8 +94,9 @@ TEST_F(SqliteOutbox, CompositeKeysJsonAndBaseVersion) {
   ASSERT_EQ(db_.exec("INSERT INTO sync_rows VALUES ('workflowEdges', "
                      "'[\"p1\",\"e1\"]', 42)"),
             "");
-  ASSERT_EQ(db_.exec("INSERT INTO workflowEdges VALUES ('p1','e1','u1','a','b')"),
-            "");
+  ASSERT_EQ(
+      db_.exec("INSERT INTO workflowEdges VALUES ('p1','e1','u1','a','b')"),
+      "");
   ASSERT_EQ(db_.exec("INSERT INTO workflowNodes (id, projectId, ownerId, data) "
                      "VALUES ('n1','p1','u1','{\"k\":[1,2]}')"),
             "");

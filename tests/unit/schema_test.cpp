@@ -1,10 +1,11 @@
 // Schema parsing and validation: good schemas parse, bad ones report every
 // error with a JSON path and never crash.
+#include "edgesync/schema.h"
+
 #include <gtest/gtest.h>
 
 #include "edgesync/control.h"
 #include "edgesync/json_util.h"
-#include "edgesync/schema.h"
 #include "support.h"
 
 namespace edgesync {
@@ -103,8 +104,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "must have type text"},
         bad_case{"unknown-policy.json", "invalid_schema", "tables[0].conflict",
                  "unknown conflict policy \"newest\""},
-        bad_case{"unknown-key.json", "invalid_schema",
-                 "tables[0].primaryKeys", "unknown key"},
+        bad_case{"unknown-key.json", "invalid_schema", "tables[0].primaryKeys",
+                 "unknown key"},
         bad_case{"reserved-name.json", "invalid_schema", "tables[0].name",
                  "reserved prefix"},
         bad_case{"column-not-object.json", "invalid_schema",

@@ -9,7 +9,8 @@ namespace edgesync {
 namespace {
 
 schema test_schema() {
-  auto r = parse_schema(testing::read_repo_file("tests/fixtures/schema.v1.json"));
+  auto r =
+      parse_schema(testing::read_repo_file("tests/fixtures/schema.v1.json"));
   EXPECT_TRUE(r.ok());
   return r.value();
 }
@@ -21,7 +22,8 @@ std::string hlc(std::int64_t ms) {
   return std::string(15 - d.size(), '0') + d + ":00000:client-a1";
 }
 
-std::string body_with(const std::string& changes, const std::string& extra = "") {
+std::string body_with(const std::string& changes,
+                      const std::string& extra = "") {
   return R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"batch":{"seq":3,"changes":)" +
          changes + "}" + extra + "}";
 }
@@ -34,22 +36,24 @@ request_error expect_error(const std::string& body, server_limits limits = {}) {
 }
 
 TEST(Validate, AcceptsAWellFormedBatch) {
-  std::string b = body_with(R"([{"id":1,"table":"projects","op":"upsert","row":{"id":"p1","name":"A","ownerId":"evil"},"hlc":")" +
-                            hlc(kNow) + R"(","baseVersion":null},
+  std::string b = body_with(
+      R"([{"id":1,"table":"projects","op":"upsert","row":{"id":"p1","name":"A","ownerId":"evil"},"hlc":")" +
+          hlc(kNow) + R"(","baseVersion":null},
       {"id":2,"table":"workflowEdges","op":"delete","row":{"projectId":"p1","edgeId":"e1"},"hlc":")" +
-                            hlc(kNow) + R"(","baseVersion":5}])",
-                            R"(,"cursor":"42:7","pageSize":10)");
+          hlc(kNow) + R"(","baseVersion":5}])",
+      R"(,"cursor":"42:7","pageSize":10)");
   auto v = validate_request(test_schema(), {}, b, kNow);
   ASSERT_TRUE(std::holds_alternative<sync_request>(v));
   const auto& r = std::get<sync_request>(v);
   EXPECT_EQ(r.seq, 3);
   ASSERT_EQ(r.changes.size(), 2u);
   ASSERT_EQ(r.groups.size(), 2u);
-  EXPECT_EQ(r.groups[0].input, R"([{"id":"p1","name":"A","_es_i":0,"_es_h":")" + hlc(kNow) +
-                                   R"(","_es_b":null}])")
+  EXPECT_EQ(r.groups[0].input, R"([{"id":"p1","name":"A","_es_i":0,"_es_h":")" +
+                                   hlc(kNow) + R"(","_es_b":null}])")
       << "the client's bytes pass through; the owner comes from the token";
-  EXPECT_EQ(r.groups[1].input, R"([{"projectId":"p1","edgeId":"e1","_es_i":1,"_es_h":")" +
-                                   hlc(kNow) + R"(","_es_b":5}])");
+  EXPECT_EQ(r.groups[1].input,
+            R"([{"projectId":"p1","edgeId":"e1","_es_i":1,"_es_h":")" +
+                hlc(kNow) + R"(","_es_b":5}])");
   EXPECT_EQ(r.changes[1].op, change_op::remove);
   EXPECT_EQ(r.cursor.xid, 42u);
   EXPECT_EQ(r.cursor.version, 7);
@@ -71,13 +75,15 @@ TEST_P(BadRequest, ReportsStatusCodeAndPath) {
   request_error e = expect_error(c.body);
   EXPECT_EQ(e.status, c.status) << c.name;
   ASSERT_FALSE(e.errors.empty());
-  EXPECT_STREQ(to_string(e.errors[0].code), c.code) << c.name << ": " << e.errors[0].to_string();
+  EXPECT_STREQ(to_string(e.errors[0].code), c.code)
+      << c.name << ": " << e.errors[0].to_string();
   EXPECT_EQ(e.errors[0].path, c.path) << c.name;
 }
 
-std::string change(const std::string& table, const std::string& row, const std::string& op = "upsert") {
-  return R"([{"id":1,"table":")" + table + R"(","op":")" + op + R"(","row":)" + row +
-         R"(,"hlc":")" + hlc(kNow) + R"("}])";
+std::string change(const std::string& table, const std::string& row,
+                   const std::string& op = "upsert") {
+  return R"([{"id":1,"table":")" + table + R"(","op":")" + op + R"(","row":)" +
+         row + R"(,"hlc":")" + hlc(kNow) + R"("}])";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -85,37 +91,66 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         bad_request{"not json", "{", 400, "invalid_json", ""},
         bad_request{"array", "[]", 400, "invalid_request", ""},
-        bad_request{"protocol", R"({"protocol":2})", 400, "invalid_request", "protocol"},
-        bad_request{"client id", R"({"protocol":1,"clientId":"x","schemaVersion":1})", 400,
+        bad_request{"protocol", R"({"protocol":2})", 400, "invalid_request",
+                    "protocol"},
+        bad_request{"client id",
+                    R"({"protocol":1,"clientId":"x","schemaVersion":1})", 400,
                     "invalid_request", "clientId"},
-        bad_request{"schema version", R"({"protocol":1,"clientId":"client-a1","schemaVersion":2})",
-                    409, "schema_version_mismatch", "schemaVersion"},
-        bad_request{"unknown field", R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"lastSyncAt":1})",
-                    400, "invalid_request", "lastSyncAt"},
-        bad_request{"unknown table", body_with(change("users", R"({"id":"u"})")), 400,
+        bad_request{
+            "schema version",
+            R"({"protocol":1,"clientId":"client-a1","schemaVersion":2})", 409,
+            "schema_version_mismatch", "schemaVersion"},
+        bad_request{
+            "unknown field",
+            R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"lastSyncAt":1})",
+            400, "invalid_request", "lastSyncAt"},
+        bad_request{"unknown table",
+                    body_with(change("users", R"({"id":"u"})")), 400,
                     "unknown_table", "batch.changes[0].table"},
-        bad_request{"unknown column", body_with(change("projects", R"({"id":"p","name":"n","x":1})")),
-                    400, "unknown_column", "batch.changes[0].row.x"},
-        bad_request{"integer as string", body_with(change("documents", R"({"id":"7"})")), 400,
+        bad_request{
+            "unknown column",
+            body_with(change("projects", R"({"id":"p","name":"n","x":1})")),
+            400, "unknown_column", "batch.changes[0].row.x"},
+        bad_request{"integer as string",
+                    body_with(change("documents", R"({"id":"7"})")), 400,
                     "type_mismatch", "batch.changes[0].row.id"},
-        bad_request{"boolean as number", body_with(change("projects", R"({"id":"p","name":"n","archived":1})")),
+        bad_request{"boolean as number",
+                    body_with(change("projects",
+                                     R"({"id":"p","name":"n","archived":1})")),
                     400, "type_mismatch", "batch.changes[0].row.archived"},
-        bad_request{"local timestamp", body_with(change("projects", R"({"id":"p","name":"n","updatedAt":"2026-01-01T10:00:00"})")),
-                    400, "type_mismatch", "batch.changes[0].row.updatedAt"},
-        bad_request{"missing key", body_with(change("workflowEdges", R"({"projectId":"p"})", "delete")),
+        bad_request{
+            "local timestamp",
+            body_with(change(
+                "projects",
+                R"({"id":"p","name":"n","updatedAt":"2026-01-01T10:00:00"})")),
+            400, "type_mismatch", "batch.changes[0].row.updatedAt"},
+        bad_request{"missing key",
+                    body_with(change("workflowEdges", R"({"projectId":"p"})",
+                                     "delete")),
                     400, "missing_primary_key", "batch.changes[0].row.edgeId"},
-        bad_request{"not null", body_with(change("projects", R"({"id":"p"})")), 400,
-                    "type_mismatch", "batch.changes[0].row.name"},
-        bad_request{"bad op", body_with(change("projects", R"({"id":"p","name":"n"})", "merge")),
-                    400, "invalid_request", "batch.changes[0].op"},
-        bad_request{"bad hlc", body_with(R"([{"id":1,"table":"settings","op":"upsert","row":{"key":"k"},"hlc":"yesterday"}])"),
-                    400, "invalid_request", "batch.changes[0].hlc"},
-        bad_request{"bad seq", R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"batch":{"seq":0,"changes":[]}})",
-                    400, "invalid_request", "batch.seq"},
-        bad_request{"bad page size", R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"pageSize":0})",
-                    400, "invalid_request", "pageSize"},
-        bad_request{"bad cursor", R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"cursor":"12"})",
-                    400, "invalid_request", "cursor"}),
+        bad_request{"not null", body_with(change("projects", R"({"id":"p"})")),
+                    400, "type_mismatch", "batch.changes[0].row.name"},
+        bad_request{
+            "bad op",
+            body_with(change("projects", R"({"id":"p","name":"n"})", "merge")),
+            400, "invalid_request", "batch.changes[0].op"},
+        bad_request{
+            "bad hlc",
+            body_with(
+                R"([{"id":1,"table":"settings","op":"upsert","row":{"key":"k"},"hlc":"yesterday"}])"),
+            400, "invalid_request", "batch.changes[0].hlc"},
+        bad_request{
+            "bad seq",
+            R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"batch":{"seq":0,"changes":[]}})",
+            400, "invalid_request", "batch.seq"},
+        bad_request{
+            "bad page size",
+            R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"pageSize":0})",
+            400, "invalid_request", "pageSize"},
+        bad_request{
+            "bad cursor",
+            R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"cursor":"12"})",
+            400, "invalid_request", "cursor"}),
     [](const auto& p) {
       std::string n = p.param.name;
       for (char& ch : n)
@@ -126,8 +161,11 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Validate, TooManyChangesIs413) {
   server_limits l;
   l.max_changes = 1;
-  std::string two = R"([{"id":1,"table":"settings","op":"upsert","row":{"key":"a"},"hlc":")" + hlc(kNow) +
-                    R"("},{"id":2,"table":"settings","op":"upsert","row":{"key":"b"},"hlc":")" + hlc(kNow) + R"("}])";
+  std::string two =
+      R"([{"id":1,"table":"settings","op":"upsert","row":{"key":"a"},"hlc":")" +
+      hlc(kNow) +
+      R"("},{"id":2,"table":"settings","op":"upsert","row":{"key":"b"},"hlc":")" +
+      hlc(kNow) + R"("}])";
   request_error e = expect_error(body_with(two), l);
   EXPECT_EQ(e.status, 413);
   EXPECT_EQ(e.errors[0].code, error_code::payload_too_large);
@@ -141,20 +179,26 @@ TEST(Validate, OversizeBodyIs413BeforeParsing) {
 }
 
 TEST(Validate, ClocksFarAheadAreClamped) {
-  auto v = validate_request(test_schema(), {},
-                            body_with(change("settings", R"({"key":"k"})").replace(
-                                change("settings", R"({"key":"k"})").find(hlc(kNow)), hlc(kNow).size(),
-                                hlc(kNow + 3'600'000))),
-                            kNow);
+  auto v = validate_request(
+      test_schema(), {},
+      body_with(
+          change("settings", R"({"key":"k"})")
+              .replace(change("settings", R"({"key":"k"})").find(hlc(kNow)),
+                       hlc(kNow).size(), hlc(kNow + 3'600'000))),
+      kNow);
   ASSERT_TRUE(std::holds_alternative<sync_request>(v));
-  EXPECT_NE(std::get<sync_request>(v).groups[0].input.find(hlc(kNow + 60'000)), std::string::npos);
-  auto near = validate_request(test_schema(), {}, body_with(change("settings", R"({"key":"k"})")), kNow);
-  EXPECT_NE(std::get<sync_request>(near).groups[0].input.find(hlc(kNow)), std::string::npos)
+  EXPECT_NE(std::get<sync_request>(v).groups[0].input.find(hlc(kNow + 60'000)),
+            std::string::npos);
+  auto near = validate_request(
+      test_schema(), {}, body_with(change("settings", R"({"key":"k"})")), kNow);
+  EXPECT_NE(std::get<sync_request>(near).groups[0].input.find(hlc(kNow)),
+            std::string::npos)
       << "near clocks are kept";
 }
 
 TEST(Validate, ErrorBodyCarriesAllErrors) {
-  std::string b = body_with(R"([{"id":1,"table":"nope","op":"upsert","row":{},"hlc":"x"}])");
+  std::string b = body_with(
+      R"([{"id":1,"table":"nope","op":"upsert","row":{},"hlc":"x"}])");
   request_error e = expect_error(b);
   EXPECT_GE(e.errors.size(), 2u);
   auto body = parse_json(error_body(e.errors));
@@ -168,10 +212,14 @@ class ServerMachine : public ::testing::Test {
  protected:
   server srv_{test_schema(), {}};
   std::string batch_ = body_with(
-      R"([{"id":10,"table":"projects","op":"upsert","row":{"id":"p1","name":"A"},"hlc":")" + hlc(kNow) +
-      R"("},{"id":11,"table":"projects","op":"upsert","row":{"id":"p2","name":"B"},"hlc":")" + hlc(kNow) +
-      R"("},{"id":12,"table":"projects","op":"delete","row":{"id":"p0"},"hlc":")" + hlc(kNow) +
-      R"("},{"id":13,"table":"documents","op":"upsert","row":{"id":1},"hlc":")" + hlc(kNow) + R"("}])");
+      R"([{"id":10,"table":"projects","op":"upsert","row":{"id":"p1","name":"A"},"hlc":")" +
+      hlc(kNow) +
+      R"("},{"id":11,"table":"projects","op":"upsert","row":{"id":"p2","name":"B"},"hlc":")" +
+      hlc(kNow) +
+      R"("},{"id":12,"table":"projects","op":"delete","row":{"id":"p0"},"hlc":")" +
+      hlc(kNow) +
+      R"("},{"id":13,"table":"documents","op":"upsert","row":{"id":1},"hlc":")" +
+      hlc(kNow) + R"("}])");
 };
 
 TEST_F(ServerMachine, ABatchTakesOneStatementPerTableAndOp) {
@@ -181,16 +229,20 @@ TEST_F(ServerMachine, ABatchTakesOneStatementPerTableAndOp) {
   std::int64_t st = srv_.last_state();
   o = srv_.step(st, {R"({"user":"u1","lastSeq":2,"lastResults":null})"}, kNow);
   ASSERT_FALSE(o.done);
-  // projects upsert, projects delete, documents upsert: 3 statements for 4 changes.
+  // projects upsert, projects delete, documents upsert: 3 statements for 4
+  // changes.
   ASSERT_EQ(o.statements.size(), 3u);
-  EXPECT_NE(o.statements[0].sql.find("INSERT INTO \"projects\""), std::string::npos);
+  EXPECT_NE(o.statements[0].sql.find("INSERT INTO \"projects\""),
+            std::string::npos);
   EXPECT_NE(o.statements[1].sql.find("UPDATE \"projects\""), std::string::npos);
-  EXPECT_NE(o.statements[2].sql.find("INSERT INTO \"documents\""), std::string::npos);
-  o = srv_.step(st,
-                {R"([{"i":0,"s":"applied","v":5,"d":null,"r":null},{"i":1,"s":"forbidden","v":null,"d":null,"r":null}])",
-                 R"([{"i":2,"s":"applied","v":null,"d":true,"r":null}])",
-                 R"([{"i":3,"s":"lost","v":4,"d":false,"r":{"id":1,"body":"server"}}])"},
-                kNow);
+  EXPECT_NE(o.statements[2].sql.find("INSERT INTO \"documents\""),
+            std::string::npos);
+  o = srv_.step(
+      st,
+      {R"([{"i":0,"s":"applied","v":5,"d":null,"r":null},{"i":1,"s":"forbidden","v":null,"d":null,"r":null}])",
+       R"([{"i":2,"s":"applied","v":null,"d":true,"r":null}])",
+       R"([{"i":3,"s":"lost","v":4,"d":false,"r":{"id":1,"body":"server"}}])"},
+      kNow);
   ASSERT_FALSE(o.done);
   // Bookkeeping, the conflict log (2 entries) and the pull.
   ASSERT_EQ(o.statements.size(), 3u);
@@ -198,9 +250,12 @@ TEST_F(ServerMachine, ABatchTakesOneStatementPerTableAndOp) {
   ASSERT_TRUE(results.ok());
   EXPECT_EQ(results.value()[1]["status"], "rejected");
   EXPECT_EQ(results.value()[1]["reason"], "forbidden");
-  EXPECT_EQ(results.value()[3]["status"], "rejected") << "documents is reject-stale";
+  EXPECT_EQ(results.value()[3]["status"], "rejected")
+      << "documents is reject-stale";
   EXPECT_EQ(results.value()[3]["row"]["body"], "server");
-  o = srv_.step(st, {"1", "2", "[]\n{\"xmin\":\"900\",\"n\":0,\"lx\":null,\"lv\":null}"}, kNow + 5);
+  o = srv_.step(
+      st, {"1", "2", "[]\n{\"xmin\":\"900\",\"n\":0,\"lx\":null,\"lv\":null}"},
+      kNow + 5);
   ASSERT_TRUE(o.done);
   EXPECT_EQ(o.status, 200);
   EXPECT_FALSE(o.rollback);
@@ -215,7 +270,10 @@ TEST_F(ServerMachine, ABatchTakesOneStatementPerTableAndOp) {
 TEST_F(ServerMachine, ARetriedBatchSkipsTheWritesAndRepeatsTheResults) {
   srv_.begin("u1", batch_, kNow);
   std::int64_t st = srv_.last_state();
-  step_output o = srv_.step(st, {R"({"user":"u1","lastSeq":3,"lastResults":[{"id":10,"status":"applied","version":5}]})"}, kNow);
+  step_output o = srv_.step(
+      st,
+      {R"({"user":"u1","lastSeq":3,"lastResults":[{"id":10,"status":"applied","version":5}]})"},
+      kNow);
   ASSERT_EQ(o.statements.size(), 1u) << "only the pull";
   o = srv_.step(st, {"[]\n{\"xmin\":\"1\",\"n\":0}"}, kNow);
   auto body = parse_json(o.segments[0]);
@@ -225,7 +283,9 @@ TEST_F(ServerMachine, ARetriedBatchSkipsTheWritesAndRepeatsTheResults) {
 
 TEST_F(ServerMachine, AnotherUsersClientIdRollsBackWith403) {
   srv_.begin("u2", batch_, kNow);
-  step_output o = srv_.step(srv_.last_state(), {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
+  step_output o =
+      srv_.step(srv_.last_state(),
+                {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
   ASSERT_TRUE(o.done);
   EXPECT_EQ(o.status, 403);
   EXPECT_TRUE(o.rollback);
@@ -233,13 +293,19 @@ TEST_F(ServerMachine, AnotherUsersClientIdRollsBackWith403) {
 }
 
 TEST_F(ServerMachine, PagesAdvanceTheCursorAndNeverGoBack) {
-  std::string pull_only = R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"cursor":"500:3","pageSize":2})";
+  std::string pull_only =
+      R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"cursor":"500:3","pageSize":2})";
   srv_.begin("u1", pull_only, kNow);
   std::int64_t st = srv_.last_state();
-  step_output o = srv_.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
+  step_output o =
+      srv_.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
   ASSERT_EQ(o.statements.size(), 1u);
-  EXPECT_EQ(o.statements[0].params[4], "3") << "page size + 1 detects more pages";
-  o = srv_.step(st, {"[{\"a\":1},{\"a\":2}]\n{\"xmin\":\"990\",\"n\":3,\"lx\":\"600\",\"lv\":9}"}, kNow);
+  EXPECT_EQ(o.statements[0].params[4], "3")
+      << "page size + 1 detects more pages";
+  o = srv_.step(st,
+                {"[{\"a\":1},{\"a\":2}]\n{\"xmin\":\"990\",\"n\":3,\"lx\":"
+                 "\"600\",\"lv\":9}"},
+                kNow);
   auto body = parse_json(o.segments[0]);
   EXPECT_EQ(body.value()["cursor"], "600:9");
   EXPECT_EQ(body.value()["hasMore"], true);
@@ -249,7 +315,8 @@ TEST_F(ServerMachine, PagesAdvanceTheCursorAndNeverGoBack) {
   st = srv_.last_state();
   srv_.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
   o = srv_.step(st, {"[]\n{\"xmin\":\"400\",\"n\":0}"}, kNow);
-  EXPECT_EQ(parse_json(o.segments[0]).value()["cursor"], "500:3") << "xmin below the cursor";
+  EXPECT_EQ(parse_json(o.segments[0]).value()["cursor"], "500:3")
+      << "xmin below the cursor";
 }
 
 TEST_F(ServerMachine, GarbageResultsFailCleanly) {
@@ -265,12 +332,16 @@ TEST_F(ServerMachine, GarbageResultsFailCleanly) {
 TEST(Sql, IdentifiersAreQuotedAndParametersUsed) {
   schema s = test_schema();
   std::string up = sql::upsert(s.tables[2]);  // composite key, server-wins
-  EXPECT_NE(up.find("ON CONFLICT (\"project_id\", \"edge_id\")"), std::string::npos);
-  EXPECT_NE(up.find("x.\"_es_b\" IS NOT DISTINCT FROM c.\"_es_version\""), std::string::npos);
+  EXPECT_NE(up.find("ON CONFLICT (\"project_id\", \"edge_id\")"),
+            std::string::npos);
+  EXPECT_NE(up.find("x.\"_es_b\" IS NOT DISTINCT FROM c.\"_es_version\""),
+            std::string::npos);
   EXPECT_NE(up.find("jsonb_to_recordset($1::text::jsonb)"), std::string::npos);
   std::string pull = sql::pull(s);
-  EXPECT_NE(pull.find("pg_snapshot_xmin(pg_current_snapshot())"), std::string::npos);
-  EXPECT_EQ(pull.find("'u1'"), std::string::npos) << "values travel as parameters";
+  EXPECT_NE(pull.find("pg_snapshot_xmin(pg_current_snapshot())"),
+            std::string::npos);
+  EXPECT_EQ(pull.find("'u1'"), std::string::npos)
+      << "values travel as parameters";
 }
 
 }  // namespace
@@ -284,7 +355,7 @@ struct policy_case {
   const char* table;    // one table per policy in the fixture schema
   const char* outcome;  // what the merge statement reported
   const char* status;
-  const char* reason;   // "" when none
+  const char* reason;  // "" when none
 };
 
 class PolicyMatrix : public ::testing::TestWithParam<policy_case> {};
@@ -292,16 +363,18 @@ class PolicyMatrix : public ::testing::TestWithParam<policy_case> {};
 TEST_P(PolicyMatrix, MapsMergeOutcomes) {
   const auto& c = GetParam();
   server srv{test_schema(), {}};
-  std::string row = std::string(c.table) == "workflowEdges"
-                        ? R"({"projectId":"p","edgeId":"e","source":"a","target":"b"})"
-                    : std::string(c.table) == "documents" ? R"({"id":1})"
-                    : std::string(c.table) == "settings"  ? R"({"key":"k"})"
-                    : std::string(c.table) == "workflowNodes"
-                        ? R"({"id":"n","projectId":"p"})"
-                        : R"({"id":"p","name":"n"})";
+  std::string row =
+      std::string(c.table) == "workflowEdges"
+          ? R"({"projectId":"p","edgeId":"e","source":"a","target":"b"})"
+      : std::string(c.table) == "documents" ? R"({"id":1})"
+      : std::string(c.table) == "settings"  ? R"({"key":"k"})"
+      : std::string(c.table) == "workflowNodes"
+          ? R"({"id":"n","projectId":"p"})"
+          : R"({"id":"p","name":"n"})";
   srv.begin("u1", body_with(change(c.table, row)), kNow);
   std::int64_t st = srv.last_state();
-  step_output o = srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
+  step_output o =
+      srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
   ASSERT_EQ(o.statements.size(), 1u);
   std::string r = std::string(R"([{"i":0,"s":")") + c.outcome +
                   R"(","v":9,"d":false,"r":{"id":"server"}}])";
@@ -314,7 +387,8 @@ TEST_P(PolicyMatrix, MapsMergeOutcomes) {
     EXPECT_EQ(res["reason"], c.reason) << c.table << "/" << c.outcome;
   }
   bool logged = std::string(c.status) != "applied";
-  EXPECT_EQ(o.statements.size(), logged ? 3u : 2u) << "conflicts are logged in the same transaction";
+  EXPECT_EQ(o.statements.size(), logged ? 3u : 2u)
+      << "conflicts are logged in the same transaction";
   if (std::string(c.outcome) == "forbidden") {
     EXPECT_FALSE(res.contains("row")) << "no leak";
   }

@@ -129,9 +129,9 @@ std::string control(std::string_view op, std::string_view input) {
   if (worker_control(op, input, out)) return out;
 #endif
   if (client_control(op, input, out)) return out;
-  return error_envelope({error{error_code::invalid_request, "op",
-                               "unknown operation \"" + std::string(op) +
-                                   "\""}});
+  return error_envelope(
+      {error{error_code::invalid_request, "op",
+             "unknown operation \"" + std::string(op) + "\""}});
 }
 
 }  // namespace edgesync

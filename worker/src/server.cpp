@@ -13,7 +13,8 @@ namespace {
 // A change's own object, as written into its group's input, without the
 // bookkeeping keys: the client row for the conflict log.
 json client_row(const change_group& g, const change& c) {
-  auto parsed = parse_json(std::string_view(g.input).substr(c.from, c.to - c.from));
+  auto parsed =
+      parse_json(std::string_view(g.input).substr(c.from, c.to - c.from));
   if (!parsed || !parsed.value().is_object()) return nullptr;
   json row = std::move(parsed.value());
   for (const char* k : {"_es_i", "_es_h", "_es_b", "_es_c"}) row.erase(k);
@@ -56,7 +57,8 @@ step_output server::fail(std::int64_t id, int status, std::vector<error> errs) {
 step_output server::begin(std::string_view user_id, std::string_view body,
                           std::int64_t now_ms) {
   if (user_id.empty())
-    return fail(0, 401, {{error_code::unauthorized, "", "no authenticated user"}});
+    return fail(0, 401,
+                {{error_code::unauthorized, "", "no authenticated user"}});
   auto v = validate_request(schema_, limits_, body, now_ms);
   if (auto* e = std::get_if<request_error>(&v)) {
     step_output out;
@@ -74,13 +76,15 @@ step_output server::begin(std::string_view user_id, std::string_view body,
   out.statements.push_back(
       {sql::claim(),
        json::array({st->req.client_id, st->user_id,
-                    st->req.has_batch ? std::to_string(st->req.seq) : std::string("-1")})});
+                    st->req.has_batch ? std::to_string(st->req.seq)
+                                      : std::string("-1")})});
   states_[id] = std::move(st);
   out.segments.clear();
   return out;
 }
 
-step_output server::step(std::int64_t state, const std::vector<std::string_view>& results,
+step_output server::step(std::int64_t state,
+                         const std::vector<std::string_view>& results,
                          std::int64_t now_ms) {
   auto it = states_.find(state);
   if (it == states_.end())
@@ -97,20 +101,26 @@ step_output server::step(std::int64_t state, const std::vector<std::string_view>
       if (results.empty()) break;
       return after_pull(state, st, results.back());
   }
-  return fail(state, 500, {{error_code::internal, "", "unexpected number of results"}});
+  return fail(state, 500,
+              {{error_code::internal, "", "unexpected number of results"}});
 }
 
-step_output server::after_claim(std::int64_t id, request_state& st, std::string_view j) {
+step_output server::after_claim(std::int64_t id, request_state& st,
+                                std::string_view j) {
   auto parsed = parse_json(j);
   if (!parsed || !parsed.value().is_object())
     return fail(id, 500, {{error_code::internal, "", "bad claim result"}});
   const json& claim = parsed.value();
-  if (!claim["user"].is_string() || claim["user"].get<std::string>() != st.user_id)
-    return fail(id, 403,
-                {{error_code::client_id_conflict, "clientId",
-                  "this client id belongs to another user; generate a new client id "
-                  "(a fresh local database) for this user"}});
-  std::int64_t last_seq = claim["lastSeq"].is_number_integer() ? claim["lastSeq"].get<std::int64_t>() : 0;
+  if (!claim["user"].is_string() ||
+      claim["user"].get<std::string>() != st.user_id)
+    return fail(
+        id, 403,
+        {{error_code::client_id_conflict, "clientId",
+          "this client id belongs to another user; generate a new client id "
+          "(a fresh local database) for this user"}});
+  std::int64_t last_seq = claim["lastSeq"].is_number_integer()
+                              ? claim["lastSeq"].get<std::int64_t>()
+                              : 0;
   step_output out;
   if (st.req.has_batch && st.req.seq <= last_seq) {
     st.duplicate = true;
@@ -123,7 +133,8 @@ step_output server::after_claim(std::int64_t id, request_state& st, std::string_
       const table& tb = schema_.tables[g.table];
       out.statements.push_back(
           {g.op == change_op::upsert ? sql::upsert(tb) : sql::remove(tb),
-           json::array({json{{"seg", out.segments.size()}}, st.user_id, st.req.client_id})});
+           json::array({json{{"seg", out.segments.size()}}, st.user_id,
+                        st.req.client_id})});
       out.segments.push_back(g.input);
     }
     st.result_spans.assign(st.req.changes.size(), {0, 0});
@@ -135,7 +146,8 @@ step_output server::after_claim(std::int64_t id, request_state& st, std::string_
   }
   if (st.req.has_batch && !st.duplicate)
     out.statements.push_back(
-        {sql::record_batch(), json::array({st.req.client_id, std::to_string(st.req.seq), "[]"})});
+        {sql::record_batch(),
+         json::array({st.req.client_id, std::to_string(st.req.seq), "[]"})});
   add_pull(st, out);
   return out;
 }
@@ -143,7 +155,8 @@ step_output server::after_claim(std::int64_t id, request_state& st, std::string_
 step_output server::after_merge(std::int64_t id, request_state& st,
                                 const std::vector<std::string_view>& results) {
   if (results.size() != st.req.groups.size())
-    return fail(id, 500, {{error_code::internal, "", "merge result count mismatch"}});
+    return fail(id, 500,
+                {{error_code::internal, "", "merge result count mismatch"}});
   json conflicts = json::array();
   std::string& buf = st.result_buf;
   buf.reserve(st.req.changes.size() * 64);
@@ -161,15 +174,22 @@ step_output server::after_merge(std::int64_t id, request_state& st,
       s_val.clear();
       while (js.next_key(key)) {
         bool is_int = false;
-        if (key == "i") js.read_number(is_int, idx);
-        else if (key == "s") js.read_string(s_val);
-        else if (key == "v") v = js.skip_value();
-        else if (key == "d") d = js.skip_value();
-        else if (key == "r") r = js.skip_value();
-        else js.skip_value();
+        if (key == "i")
+          js.read_number(is_int, idx);
+        else if (key == "s")
+          js.read_string(s_val);
+        else if (key == "v")
+          v = js.skip_value();
+        else if (key == "d")
+          d = js.skip_value();
+        else if (key == "r")
+          r = js.skip_value();
+        else
+          js.skip_value();
         if (js.failed()) break;
       }
-      if (js.failed() || idx < 0 || static_cast<std::size_t>(idx) >= st.req.changes.size())
+      if (js.failed() || idx < 0 ||
+          static_cast<std::size_t>(idx) >= st.req.changes.size())
         return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
       auto i = static_cast<std::size_t>(idx);
       const change& c = st.req.changes[i];
@@ -187,16 +207,21 @@ step_output server::after_merge(std::int64_t id, request_state& st,
       } else if (s_val == "forbidden") {
         status = "rejected";
         reason = "forbidden";
-        buf += ",\"status\":\"rejected\",\"reason\":\"forbidden\",\"message\":\"the row belongs to "
-               "another user\"";
+        buf +=
+            ",\"status\":\"rejected\",\"reason\":\"forbidden\",\"message\":"
+            "\"the row belongs to "
+            "another user\"";
       } else {
-        bool reject = s_val == "lost" && t.policy == conflict_policy::reject_stale;
+        bool reject =
+            s_val == "lost" && t.policy == conflict_policy::reject_stale;
         status = reject ? "rejected" : "conflict";
         reason = s_val == "race" ? "race"
-                 : (t.policy == conflict_policy::lww || t.policy == conflict_policy::lww_field)
+                 : (t.policy == conflict_policy::lww ||
+                    t.policy == conflict_policy::lww_field)
                      ? "older"
                      : "stale";
-        buf += ",\"status\":\"" + status + "\",\"reason\":\"" + reason + "\",\"version\":";
+        buf += ",\"status\":\"" + status + "\",\"reason\":\"" + reason +
+               "\",\"version\":";
         buf += v;
         buf += ",\"deleted\":";
         buf += d == "true" ? "true" : "false";
@@ -217,11 +242,13 @@ step_output server::after_merge(std::int64_t id, request_state& st,
              {"pk", std::move(pk)},
              {"policy", to_string(t.policy)},
              {"outcome", status + ":" + reason},
-             {"client_row", c.op == change_op::upsert ? std::move(row) : json(nullptr)},
+             {"client_row",
+              c.op == change_op::upsert ? std::move(row) : json(nullptr)},
              {"server_row", server_row ? server_row.value() : json(nullptr)}});
       }
     }
-    if (js.failed()) return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
+    if (js.failed())
+      return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
   }
   std::string& text = st.results_text;
   text.clear();
@@ -229,20 +256,24 @@ step_output server::after_merge(std::int64_t id, request_state& st,
   text += '[';
   for (std::size_t i = 0; i < st.result_spans.size(); ++i) {
     const auto& [from, to] = st.result_spans[i];
-    if (to == 0) return fail(id, 500, {{error_code::internal, "", "a change has no result"}});
+    if (to == 0)
+      return fail(id, 500,
+                  {{error_code::internal, "", "a change has no result"}});
     if (i) text += ',';
     text.append(buf, from, to - from);
   }
   text += ']';
   std::string().swap(buf);
   step_output out;
-  out.statements.push_back({sql::record_batch(),
-                            json::array({st.req.client_id, std::to_string(st.req.seq),
-                                         json{{"seg", 0}}})});
+  out.statements.push_back(
+      {sql::record_batch(),
+       json::array(
+           {st.req.client_id, std::to_string(st.req.seq), json{{"seg", 0}}})});
   out.segments.push_back(text);
   if (!conflicts.empty()) {
-    out.statements.push_back({sql::log_conflicts(), json::array({json{{"seg", 1}}, st.user_id,
-                                                                 st.req.client_id})});
+    out.statements.push_back(
+        {sql::log_conflicts(),
+         json::array({json{{"seg", 1}}, st.user_id, st.req.client_id})});
     out.segments.push_back(dump_json(conflicts));
   }
   add_pull(st, out);
@@ -258,7 +289,8 @@ void server::add_pull(request_state& st, step_output& out) const {
   st.at = request_state::phase::pulled;
 }
 
-step_output server::after_pull(std::int64_t id, request_state& st, std::string_view j) {
+step_output server::after_pull(std::int64_t id, request_state& st,
+                               std::string_view j) {
   // `<changes JSON>\n<meta JSON>`: the changes pass through untouched.
   auto nl = j.rfind('\n');
   if (nl == std::string_view::npos)
@@ -273,7 +305,8 @@ step_output server::after_pull(std::int64_t id, request_state& st, std::string_v
   auto parse_u64 = [](const json& v, std::uint64_t& out) {
     if (!v.is_string()) return false;
     const std::string& s = v.get_ref<const std::string&>();
-    return std::from_chars(s.data(), s.data() + s.size(), out).ec == std::errc();
+    return std::from_chars(s.data(), s.data() + s.size(), out).ec ==
+           std::errc();
   };
   if (has_more) {
     if (!parse_u64(m["lx"], next.xid) || !m["lv"].is_number_integer())

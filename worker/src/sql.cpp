@@ -41,8 +41,9 @@ string row_json(const table& t, const string& alias, bool key_only) {
 
 // x("_es_i" int, …, "clientName" type, …): the recordset definition.
 string recordset(const table& t, bool key_only, bool with_changed) {
-  string out = "jsonb_to_recordset($1::text::jsonb) AS x(\"_es_i\" int, \"_es_h\" text, "
-               "\"_es_b\" bigint";
+  string out =
+      "jsonb_to_recordset($1::text::jsonb) AS x(\"_es_i\" int, \"_es_h\" text, "
+      "\"_es_b\" bigint";
   if (with_changed) out += ", \"_es_c\" jsonb";
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
     if (i == t.owner || (key_only && !t.is_pk(i))) continue;
@@ -52,7 +53,8 @@ string recordset(const table& t, bool key_only, bool with_changed) {
 }
 
 // a."pk_server" = b."pk_client" AND … (client names on the input side).
-string key_join(const table& t, const string& server_alias, const string& input_alias,
+string key_join(const table& t, const string& server_alias,
+                const string& input_alias,
                 bool input_uses_server_names = false) {
   string out;
   for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
@@ -64,7 +66,9 @@ string key_join(const table& t, const string& server_alias, const string& input_
   return out;
 }
 
-string hlc_of(const string& alias) { return alias + ".\"_es_h\" COLLATE \"C\""; }
+string hlc_of(const string& alias) {
+  return alias + ".\"_es_h\" COLLATE \"C\"";
+}
 
 // The policy decision for a change against the locked current row `c`
 // (absent row: always accepted). Owner mismatch is never accepted.
@@ -79,7 +83,8 @@ string accept(const table& t, bool is_delete) {
       // Per-column merge happens in the values; a tombstone only yields to a
       // newer change.
       cond = is_delete ? hlc_of("x") + " > c.\"_es_hlc\""
-                       : "(NOT c.\"_es_deleted\" OR " + hlc_of("x") + " > c.\"_es_hlc\")";
+                       : "(NOT c.\"_es_deleted\" OR " + hlc_of("x") +
+                             " > c.\"_es_hlc\")";
       break;
     case conflict_policy::client_wins:
       cond = "true";
@@ -94,52 +99,68 @@ string accept(const table& t, bool is_delete) {
 
 // Whether lww-field column `name` of the change beats the stored one.
 string field_wins(const column& c) {
-  return "((d.\"_es_c\" IS NULL OR d.\"_es_c\" ? " + lit(c.name) + ") AND " + hlc_of("d") +
-         " > COALESCE(d.\"_es_cur_fh\" ->> " + lit(c.name) + ", d.\"_es_cur_hlc\"))";
+  return "((d.\"_es_c\" IS NULL OR d.\"_es_c\" ? " + lit(c.name) + ") AND " +
+         hlc_of("d") + " > COALESCE(d.\"_es_cur_fh\" ->> " + lit(c.name) +
+         ", d.\"_es_cur_hlc\"))";
 }
 
 // The per-change result object of a merge statement; `u` is the written set.
-string result_json(const table& t, const string& written_key_col, bool with_row) {
+string result_json(const table& t, const string& written_key_col,
+                   bool with_row) {
   string own = "d.\"_es_cur_owner\"";
-  return "json_build_object('i', d.\"_es_i\", 's', CASE WHEN u." + written_key_col +
-         " IS NOT NULL THEN 'applied' WHEN d.\"_es_cur_v\" IS NULL THEN 'race' WHEN " + own +
-         " <> $2 THEN 'forbidden' ELSE 'lost' END, 'v', COALESCE(u.\"_es_version\", CASE WHEN " +
+  return "json_build_object('i', d.\"_es_i\", 's', CASE WHEN u." +
+         written_key_col +
+         " IS NOT NULL THEN 'applied' WHEN d.\"_es_cur_v\" IS NULL THEN 'race' "
+         "WHEN " +
+         own +
+         " <> $2 THEN 'forbidden' ELSE 'lost' END, 'v', "
+         "COALESCE(u.\"_es_version\", CASE WHEN " +
          own + " = $2 THEN d.\"_es_cur_v\" END), 'd', CASE WHEN " + own +
-         " = $2 THEN d.\"_es_cur_deleted\" END, 'r', CASE WHEN u." + written_key_col +
-         " IS NOT NULL THEN " + (with_row ? string("u.\"_es_row\"") : string("NULL")) +
-         " WHEN " + own + " = $2 AND NOT d.\"_es_cur_deleted\" THEN d.\"_es_cur_row\" END)";
+         " = $2 THEN d.\"_es_cur_deleted\" END, 'r', CASE WHEN u." +
+         written_key_col + " IS NOT NULL THEN " +
+         (with_row ? string("u.\"_es_row\"") : string("NULL")) + " WHEN " +
+         own +
+         " = $2 AND NOT d.\"_es_cur_deleted\" THEN d.\"_es_cur_row\" END)";
   (void)t;
 }
 
 // The input joined with the locked current rows: the facts every policy needs.
 string decided(const table& t, bool is_delete, bool field_values) {
-  string out = "SELECT x.*, c.\"_es_version\" AS \"_es_cur_v\", c." +
-               q(t.columns[t.owner].server_name) +
-               " AS \"_es_cur_owner\", c.\"_es_deleted\" AS \"_es_cur_deleted\", "
-               "c.\"_es_hlc\" AS \"_es_cur_hlc\", c.\"_es_field_hlc\" AS \"_es_cur_fh\", " +
-               row_json(t, "c", false) + " AS \"_es_cur_row\", " + accept(t, is_delete) +
-               " AS \"_es_ok\"";
+  string out =
+      "SELECT x.*, c.\"_es_version\" AS \"_es_cur_v\", c." +
+      q(t.columns[t.owner].server_name) +
+      " AS \"_es_cur_owner\", c.\"_es_deleted\" AS \"_es_cur_deleted\", "
+      "c.\"_es_hlc\" AS \"_es_cur_hlc\", c.\"_es_field_hlc\" AS "
+      "\"_es_cur_fh\", " +
+      row_json(t, "c", false) + " AS \"_es_cur_row\", " + accept(t, is_delete) +
+      " AS \"_es_ok\"";
   if (field_values) {
     for (std::size_t i = 0; i < t.columns.size(); ++i)
-      out += ", c." + q(t.columns[i].server_name) + " AS \"_es_k" + std::to_string(i) + "\"";
+      out += ", c." + q(t.columns[i].server_name) + " AS \"_es_k" +
+             std::to_string(i) + "\"";
   }
   return out + " FROM x LEFT JOIN c ON " + key_join(t, "c", "x");
 }
 
 string locked_current(const table& t) {
-  return "SELECT t.* FROM " + q(t.server_name) + " t JOIN x ON " + key_join(t, "t", "x") +
-         " FOR UPDATE OF t";
+  return "SELECT t.* FROM " + q(t.server_name) + " t JOIN x ON " +
+         key_join(t, "t", "x") + " FOR UPDATE OF t";
 }
 
-string first_key(const table& t) { return q(t.columns[t.primary_key[0]].server_name); }
+string first_key(const table& t) {
+  return q(t.columns[t.primary_key[0]].server_name);
+}
 
 }  // namespace
 
 string claim() {
   return string("WITH c AS (INSERT INTO ") + q(pg_names::clients) +
-         " AS c (client_id, user_id) VALUES ($1, $2) ON CONFLICT (client_id) DO UPDATE SET "
-         "seen_at = now() RETURNING c.user_id, c.last_seq, c.last_results) SELECT "
-         "json_build_object('user', user_id, 'lastSeq', last_seq, 'lastResults', CASE WHEN "
+         " AS c (client_id, user_id) VALUES ($1, $2) ON CONFLICT (client_id) "
+         "DO UPDATE SET "
+         "seen_at = now() RETURNING c.user_id, c.last_seq, c.last_results) "
+         "SELECT "
+         "json_build_object('user', user_id, 'lastSeq', last_seq, "
+         "'lastResults', CASE WHEN "
          "last_seq = $3::bigint THEN last_results END)::text AS j FROM c";
 }
 
@@ -159,8 +180,9 @@ string upsert(const table& t) {
     }
     string incoming = "d." + q(c.name);
     if (lwwf && !t.is_pk(i)) {
-      vals += "CASE WHEN d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\" OR " + field_wins(c) +
-              " THEN " + incoming + " ELSE d.\"_es_k" + std::to_string(i) + "\" END";
+      vals += "CASE WHEN d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\" OR " +
+              field_wins(c) + " THEN " + incoming + " ELSE d.\"_es_k" +
+              std::to_string(i) + "\" END";
     } else {
       vals += incoming;
     }
@@ -172,8 +194,9 @@ string upsert(const table& t) {
   string hlc = hlc_of("d");
   string field_hlc = "'{}'::jsonb";
   if (lwwf) {
-    hlc = "CASE WHEN d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\" THEN " + hlc_of("d") +
-          " ELSE GREATEST(" + hlc_of("d") + ", d.\"_es_cur_hlc\") END";
+    hlc = "CASE WHEN d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\" THEN " +
+          hlc_of("d") + " ELSE GREATEST(" + hlc_of("d") +
+          ", d.\"_es_cur_hlc\") END";
     // Every column carries its own clock from the first write on, so a later
     // edit of one column never makes the others look newer than they are.
     string won, all;
@@ -183,22 +206,27 @@ string upsert(const table& t) {
         won += ", ";
         all += ", ";
       }
-      won += lit(t.columns[i].name) + ", CASE WHEN " + field_wins(t.columns[i]) +
-             " THEN d.\"_es_h\" END";
+      won += lit(t.columns[i].name) + ", CASE WHEN " +
+             field_wins(t.columns[i]) + " THEN d.\"_es_h\" END";
       all += lit(t.columns[i].name) + ", d.\"_es_h\"";
     }
-    field_hlc = "CASE WHEN d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\" THEN " +
-                (all.empty() ? string("'{}'::jsonb") : "jsonb_build_object(" + all + ")");
+    field_hlc =
+        "CASE WHEN d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\" THEN " +
+        (all.empty() ? string("'{}'::jsonb")
+                     : "jsonb_build_object(" + all + ")");
     field_hlc += won.empty() ? " ELSE d.\"_es_cur_fh\" END"
-                             : " ELSE d.\"_es_cur_fh\" || jsonb_strip_nulls(jsonb_build_object(" +
+                             : " ELSE d.\"_es_cur_fh\" || "
+                               "jsonb_strip_nulls(jsonb_build_object(" +
                                    won + ")) END";
   }
   if (!sets.empty()) sets += ", ";
   // The version guard makes a concurrent insert of the same new key lose
   // (reported as 'race') instead of bypassing the policy.
   sets +=
-      "\"_es_version\" = nextval('edgesync_version_seq'), \"_es_xid\" = EXCLUDED.\"_es_xid\", "
-      "\"_es_deleted\" = false, \"_es_hlc\" = EXCLUDED.\"_es_hlc\", \"_es_field_hlc\" = "
+      "\"_es_version\" = nextval('edgesync_version_seq'), \"_es_xid\" = "
+      "EXCLUDED.\"_es_xid\", "
+      "\"_es_deleted\" = false, \"_es_hlc\" = EXCLUDED.\"_es_hlc\", "
+      "\"_es_field_hlc\" = "
       "EXCLUDED.\"_es_field_hlc\", \"_es_origin\" = EXCLUDED.\"_es_origin\", "
       "\"_es_updated_at\" = EXCLUDED.\"_es_updated_at\"";
   string returning = "t." + first_key(t) + " AS \"_es_key\", t.\"_es_version\"";
@@ -214,55 +242,73 @@ string upsert(const table& t) {
   return "WITH x AS (SELECT * FROM " + recordset(t, false, true) + "), c AS (" +
          locked_current(t) + "), d AS (" + decided(t, false, lwwf) +
          "), u AS (INSERT INTO " + q(t.server_name) + " AS t (" + cols +
-         ", \"_es_version\", \"_es_xid\", \"_es_deleted\", \"_es_hlc\", \"_es_field_hlc\", "
+         ", \"_es_version\", \"_es_xid\", \"_es_deleted\", \"_es_hlc\", "
+         "\"_es_field_hlc\", "
          "\"_es_origin\", \"_es_updated_at\") SELECT " +
-         vals + ", COALESCE(d.\"_es_cur_v\", nextval('edgesync_version_seq')), "
-                "pg_current_xact_id(), false, " +
-         hlc + ", " + field_hlc + ", $3, now() FROM d WHERE d.\"_es_ok\" ON CONFLICT (" + pkcols +
-         ") DO UPDATE SET " + sets + " WHERE t.\"_es_version\" = EXCLUDED.\"_es_version\" AND t." +
-         q(t.columns[t.owner].server_name) + " = EXCLUDED." + q(t.columns[t.owner].server_name) +
-         " RETURNING " + returning + ") SELECT COALESCE(json_agg(" +
-         result_json(t, "\"_es_key\"", lwwf) + "), '[]')::text AS j FROM d LEFT JOIN u ON " +
-         key_join(t, "u", "d") + "";
+         vals +
+         ", COALESCE(d.\"_es_cur_v\", nextval('edgesync_version_seq')), "
+         "pg_current_xact_id(), false, " +
+         hlc + ", " + field_hlc +
+         ", $3, now() FROM d WHERE d.\"_es_ok\" ON CONFLICT (" + pkcols +
+         ") DO UPDATE SET " + sets +
+         " WHERE t.\"_es_version\" = EXCLUDED.\"_es_version\" AND t." +
+         q(t.columns[t.owner].server_name) + " = EXCLUDED." +
+         q(t.columns[t.owner].server_name) + " RETURNING " + returning +
+         ") SELECT COALESCE(json_agg(" + result_json(t, "\"_es_key\"", lwwf) +
+         "), '[]')::text AS j FROM d LEFT JOIN u ON " + key_join(t, "u", "d") +
+         "";
 }
 
 string remove(const table& t) {
   string own = q(t.columns[t.owner].server_name);
   return "WITH x AS (SELECT * FROM " + recordset(t, true, false) + "), c AS (" +
-         locked_current(t) + "), d AS (" + decided(t, true, false) + "), u AS (UPDATE " +
-         q(t.server_name) +
-         " t SET \"_es_deleted\" = true, \"_es_version\" = nextval('edgesync_version_seq'), "
-         "\"_es_xid\" = pg_current_xact_id(), \"_es_hlc\" = GREATEST(t.\"_es_hlc\", " +
+         locked_current(t) + "), d AS (" + decided(t, true, false) +
+         "), u AS (UPDATE " + q(t.server_name) +
+         " t SET \"_es_deleted\" = true, \"_es_version\" = "
+         "nextval('edgesync_version_seq'), "
+         "\"_es_xid\" = pg_current_xact_id(), \"_es_hlc\" = "
+         "GREATEST(t.\"_es_hlc\", " +
          hlc_of("d") +
          "), \"_es_origin\" = $3, \"_es_updated_at\" = now() FROM d WHERE " +
-         key_join(t, "t", "d") + " AND d.\"_es_ok\" AND d.\"_es_cur_v\" IS NOT NULL AND NOT "
-                                 "d.\"_es_cur_deleted\" AND t." +
-         own + " = $2 RETURNING t." + first_key(t) + " AS \"_es_key\", t.\"_es_version\"" +
+         key_join(t, "t", "d") +
+         " AND d.\"_es_ok\" AND d.\"_es_cur_v\" IS NOT NULL AND NOT "
+         "d.\"_es_cur_deleted\" AND t." +
+         own + " = $2 RETURNING t." + first_key(t) +
+         " AS \"_es_key\", t.\"_es_version\"" +
          [&] {
            string extra;
            for (std::size_t k = 0; k < t.primary_key.size(); ++k)
              extra += ", t." + q(t.columns[t.primary_key[k]].server_name);
            return extra;
          }() +
-         ") SELECT COALESCE(json_agg(CASE WHEN u.\"_es_key\" IS NULL AND (d.\"_es_cur_v\" IS "
-         "NULL OR (d.\"_es_cur_owner\" = $2 AND d.\"_es_cur_deleted\")) THEN json_build_object("
-         "'i', d.\"_es_i\", 's', 'applied', 'v', d.\"_es_cur_v\", 'd', true, 'r', NULL) ELSE " +
-         result_json(t, "\"_es_key\"", false) + " END), '[]')::text AS j FROM d LEFT JOIN u ON " +
+         ") SELECT COALESCE(json_agg(CASE WHEN u.\"_es_key\" IS NULL AND "
+         "(d.\"_es_cur_v\" IS "
+         "NULL OR (d.\"_es_cur_owner\" = $2 AND d.\"_es_cur_deleted\")) THEN "
+         "json_build_object("
+         "'i', d.\"_es_i\", 's', 'applied', 'v', d.\"_es_cur_v\", 'd', true, "
+         "'r', NULL) ELSE " +
+         result_json(t, "\"_es_key\"", false) +
+         " END), '[]')::text AS j FROM d LEFT JOIN u ON " +
          key_join(t, "u", "d") + "";
 }
 
 string record_batch() {
   return string("WITH u AS (UPDATE ") + q(pg_names::clients) +
-         " SET last_seq = $2::bigint, last_results = $3::text::jsonb, seen_at = now() WHERE "
+         " SET last_seq = $2::bigint, last_results = $3::text::jsonb, seen_at "
+         "= now() WHERE "
          "client_id = $1 RETURNING 1) SELECT count(*)::text AS j FROM u";
 }
 
 string log_conflicts() {
   return string("WITH i AS (INSERT INTO ") + q(pg_names::conflicts) +
-         " (user_id, client_id, table_name, pk, policy, outcome, client_row, server_row) "
-         "SELECT $2, $3, x.table_name, x.pk, x.policy, x.outcome, x.client_row, x.server_row "
-         "FROM jsonb_to_recordset($1::text::jsonb) AS x(table_name text, pk jsonb, policy text, "
-         "outcome text, client_row jsonb, server_row jsonb) RETURNING 1) SELECT "
+         " (user_id, client_id, table_name, pk, policy, outcome, client_row, "
+         "server_row) "
+         "SELECT $2, $3, x.table_name, x.pk, x.policy, x.outcome, "
+         "x.client_row, x.server_row "
+         "FROM jsonb_to_recordset($1::text::jsonb) AS x(table_name text, pk "
+         "jsonb, policy text, "
+         "outcome text, client_row jsonb, server_row jsonb) RETURNING 1) "
+         "SELECT "
          "count(*)::text AS j FROM i";
 }
 
@@ -270,26 +316,37 @@ string pull(const schema& s) {
   string branches;
   for (const table& t : s.tables) {
     if (!branches.empty()) branches += " UNION ALL ";
-    branches += "(SELECT x.\"_es_xid\" AS xid, x.\"_es_version\" AS v, json_build_object('table', " +
-                lit(t.name) +
-                ", 'op', CASE WHEN x.\"_es_deleted\" THEN 'delete' ELSE 'upsert' END, "
-                "'version', x.\"_es_version\", 'row', CASE WHEN x.\"_es_deleted\" THEN " +
-                row_json(t, "x", true) + " ELSE " + row_json(t, "x", false) + " END) AS c FROM " +
-                q(t.server_name) + " x, s WHERE x." + q(t.columns[t.owner].server_name) +
-                " = $1 AND (x.\"_es_xid\", x.\"_es_version\") > ($2::xid8, $3::bigint) AND "
-                "x.\"_es_xid\" < s.xmin AND x.\"_es_origin\" IS DISTINCT FROM $4 ORDER BY "
-                "x.\"_es_xid\", x.\"_es_version\" LIMIT $5::int)";
+    branches +=
+        "(SELECT x.\"_es_xid\" AS xid, x.\"_es_version\" AS v, "
+        "json_build_object('table', " +
+        lit(t.name) +
+        ", 'op', CASE WHEN x.\"_es_deleted\" THEN 'delete' ELSE 'upsert' END, "
+        "'version', x.\"_es_version\", 'row', CASE WHEN x.\"_es_deleted\" "
+        "THEN " +
+        row_json(t, "x", true) + " ELSE " + row_json(t, "x", false) +
+        " END) AS c FROM " + q(t.server_name) + " x, s WHERE x." +
+        q(t.columns[t.owner].server_name) +
+        " = $1 AND (x.\"_es_xid\", x.\"_es_version\") > ($2::xid8, $3::bigint) "
+        "AND "
+        "x.\"_es_xid\" < s.xmin AND x.\"_es_origin\" IS DISTINCT FROM $4 ORDER "
+        "BY "
+        "x.\"_es_xid\", x.\"_es_version\" LIMIT $5::int)";
   }
   // One statement, one snapshot: the rows and the xmin bounding them must
   // come from the same snapshot or a row could slip behind the cursor.
-  return "WITH s AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin), "
+  return "WITH s AS MATERIALIZED (SELECT "
+         "pg_snapshot_xmin(pg_current_snapshot()) AS xmin), "
          "p AS (" +
          branches +
-         "), q AS (SELECT xid, v, c, row_number() OVER (ORDER BY xid, v) AS n FROM (SELECT * "
-         "FROM p ORDER BY xid, v LIMIT $5::int) p2) SELECT COALESCE((SELECT json_agg(c ORDER "
+         "), q AS (SELECT xid, v, c, row_number() OVER (ORDER BY xid, v) AS n "
+         "FROM (SELECT * "
+         "FROM p ORDER BY xid, v LIMIT $5::int) p2) SELECT COALESCE((SELECT "
+         "json_agg(c ORDER "
          "BY n) FROM q WHERE n < $5::int), '[]'::json)::text || chr(10) || "
-         "json_build_object('xmin', (SELECT xmin FROM s)::text, 'n', (SELECT count(*) FROM q), "
-         "'lx', (SELECT xid::text FROM q WHERE n = $5::int - 1), 'lv', (SELECT v FROM q WHERE "
+         "json_build_object('xmin', (SELECT xmin FROM s)::text, 'n', (SELECT "
+         "count(*) FROM q), "
+         "'lx', (SELECT xid::text FROM q WHERE n = $5::int - 1), 'lv', (SELECT "
+         "v FROM q WHERE "
          "n = $5::int - 1))::text AS j";
 }
 

@@ -17,12 +17,18 @@ std::string pull_cursor::to_string() const {
 
 int http_status(error_code code) {
   switch (code) {
-    case error_code::unauthorized: return 401;
-    case error_code::client_id_conflict: return 403;
-    case error_code::schema_version_mismatch: return 409;
-    case error_code::payload_too_large: return 413;
-    case error_code::internal: return 500;
-    default: return 400;
+    case error_code::unauthorized:
+      return 401;
+    case error_code::client_id_conflict:
+      return 403;
+    case error_code::schema_version_mismatch:
+      return 409;
+    case error_code::payload_too_large:
+      return 413;
+    case error_code::internal:
+      return 500;
+    default:
+      return 400;
   }
 }
 
@@ -34,29 +40,34 @@ std::string error_body(const std::vector<error>& errs,
     if (!e.path.empty()) item["path"] = e.path;
     list.push_back(std::move(item));
   }
-  json err = list.empty() ? json{{"code", "internal"}, {"message", "unknown error"}}
-                          : list[0];
+  json err = list.empty()
+                 ? json{{"code", "internal"}, {"message", "unknown error"}}
+                 : list[0];
   err["errors"] = std::move(list);
   json body = {{"protocol", protocol_version}, {"error", std::move(err)}};
-  if (server_schema_version) body["serverSchemaVersion"] = *server_schema_version;
+  if (server_schema_version)
+    body["serverSchemaVersion"] = *server_schema_version;
   return dump_json(body);
 }
 
 result<server_limits> parse_limits(const json& j) {
   server_limits l;
   if (j.is_null()) return l;
-  if (!j.is_object()) return error{error_code::invalid_request, "limits", "expected an object"};
+  if (!j.is_object())
+    return error{error_code::invalid_request, "limits", "expected an object"};
   std::vector<error> errs;
   auto read = [&](const char* key, auto& field, long long lo, long long hi) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return;
-    if (!it->is_number_integer() || it->get<long long>() < lo || it->get<long long>() > hi) {
+    if (!it->is_number_integer() || it->get<long long>() < lo ||
+        it->get<long long>() > hi) {
       errs.push_back({error_code::invalid_request, path_key("limits", key),
-                      "expected an integer between " + std::to_string(lo) + " and " +
-                          std::to_string(hi)});
+                      "expected an integer between " + std::to_string(lo) +
+                          " and " + std::to_string(hi)});
       return;
     }
-    field = static_cast<std::remove_reference_t<decltype(field)>>(it->get<long long>());
+    field = static_cast<std::remove_reference_t<decltype(field)>>(
+        it->get<long long>());
   };
   read("maxBodyBytes", l.max_body_bytes, 1024, 1LL << 30);
   read("maxChanges", l.max_changes, 1, 1000000);
@@ -99,7 +110,8 @@ bool is_timestamp(std::string_view s) {
       s[7] != '-' || !digits(s, 8, 2) || (s[10] != 'T' && s[10] != ' ') ||
       !digits(s, 11, 2) || s[13] != ':' || !digits(s, 14, 2))
     return false;
-  int mo = num(s, 5, 2), d = num(s, 8, 2), h = num(s, 11, 2), mi = num(s, 14, 2);
+  int mo = num(s, 5, 2), d = num(s, 8, 2), h = num(s, 11, 2),
+      mi = num(s, 14, 2);
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return false;
   std::size_t i = 16;
   if (i < s.size() && s[i] == ':') {
@@ -107,7 +119,8 @@ bool is_timestamp(std::string_view s) {
     i += 3;
     if (i < s.size() && s[i] == '.') {
       std::size_t j = i + 1;
-      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j])))
+        ++j;
       if (j == i + 1 || j - i - 1 > 9) return false;
       i = j;
     }
@@ -125,8 +138,8 @@ bool is_timestamp(std::string_view s) {
 
 // HLC stamps: 15-digit ms, 5-digit counter, node id.
 bool parse_hlc(std::string_view s, std::int64_t& ms) {
-  if (s.size() < 23 || s.size() > 22 + 64 || !digits(s, 0, 15) || s[15] != ':' ||
-      !digits(s, 16, 5) || s[21] != ':')
+  if (s.size() < 23 || s.size() > 22 + 64 || !digits(s, 0, 15) ||
+      s[15] != ':' || !digits(s, 16, 5) || s[21] != ':')
     return false;
   for (std::size_t i = 22; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
@@ -144,12 +157,18 @@ std::string pad15(std::int64_t v) {
 
 const char* expected_kind(column_type t) {
   switch (t) {
-    case column_type::integer: return "an integer";
-    case column_type::real: return "a number";
-    case column_type::boolean: return "a boolean";
-    case column_type::timestamp: return "an ISO-8601 timestamp string with a UTC offset";
-    case column_type::json_doc: return "a JSON value";
-    default: return "a string";
+    case column_type::integer:
+      return "an integer";
+    case column_type::real:
+      return "a number";
+    case column_type::boolean:
+      return "a boolean";
+    case column_type::timestamp:
+      return "an ISO-8601 timestamp string with a UTC offset";
+    case column_type::json_doc:
+      return "a JSON value";
+    default:
+      return "a string";
   }
 }
 
@@ -160,10 +179,13 @@ struct key_hash {
   bool operator==(const key_hash& o) const { return a == o.a && b == o.b; }
 };
 struct key_hash_fn {
-  std::size_t operator()(const key_hash& h) const { return static_cast<std::size_t>(h.a); }
+  std::size_t operator()(const key_hash& h) const {
+    return static_cast<std::size_t>(h.a);
+  }
 };
 key_hash hash_key(std::size_t table, const std::string& key) {
-  std::uint64_t a = 1469598103934665603ULL ^ table, b = 0x84222325cbf29ce4ULL + table;
+  std::uint64_t a = 1469598103934665603ULL ^ table,
+                b = 0x84222325cbf29ce4ULL + table;
   for (unsigned char ch : key) {
     a = (a ^ ch) * 1099511628211ULL;
     b = (b ^ ch) * 0x100000001b3ULL ^ (b >> 29);
@@ -173,13 +195,20 @@ key_hash hash_key(std::size_t table, const std::string& key) {
 
 const char* kind_name(json_kind_t k) {
   switch (k) {
-    case json_kind_t::object: return "object";
-    case json_kind_t::array: return "array";
-    case json_kind_t::string: return "string";
-    case json_kind_t::number: return "number";
-    case json_kind_t::boolean: return "boolean";
-    case json_kind_t::null: return "null";
-    default: return "invalid value";
+    case json_kind_t::object:
+      return "object";
+    case json_kind_t::array:
+      return "array";
+    case json_kind_t::string:
+      return "string";
+    case json_kind_t::number:
+      return "number";
+    case json_kind_t::boolean:
+      return "boolean";
+    case json_kind_t::null:
+      return "null";
+    default:
+      return "invalid value";
   }
 }
 
@@ -196,14 +225,16 @@ class request_validator {
   bool syntax_error = false;
 
   void fail(error_code code, std::string path, std::string msg) {
-    if (errs.size() < 100) errs.push_back({code, std::move(path), std::move(msg)});
+    if (errs.size() < 100)
+      errs.push_back({code, std::move(path), std::move(msg)});
   }
 
   void check(json_scanner& js, sync_request& out) {
     if (js.peek() != json_kind_t::object) {
       if (js.peek() == json_kind_t::invalid) return syntax(js);
       fail(error_code::invalid_request, "",
-           std::string("the body must be a JSON object, got ") + kind_name(js.peek()));
+           std::string("the body must be a JSON object, got ") +
+               kind_name(js.peek()));
       return;
     }
     js.begin_object();
@@ -215,28 +246,36 @@ class request_validator {
     while (js.next_key(key)) {
       std::size_t from = js.mark();
       if (key == "protocol") {
-        have_protocol = js.peek() == json_kind_t::number && js.read_number(is_int, iv) &&
-                        is_int && iv == protocol_version;
-        if (!have_protocol && !js.failed() && js.offset() == from) js.skip_value();
+        have_protocol = js.peek() == json_kind_t::number &&
+                        js.read_number(is_int, iv) && is_int &&
+                        iv == protocol_version;
+        if (!have_protocol && !js.failed() && js.offset() == from)
+          js.skip_value();
       } else if (key == "clientId") {
-        if (js.peek() == json_kind_t::string && js.read_string(str) && is_client_id(str)) {
+        if (js.peek() == json_kind_t::string && js.read_string(str) &&
+            is_client_id(str)) {
           out.client_id = str;
           have_client = true;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
-          fail(error_code::invalid_request, "clientId", "expected 8-64 characters of [A-Za-z0-9_-]");
+          fail(error_code::invalid_request, "clientId",
+               "expected 8-64 characters of [A-Za-z0-9_-]");
         }
       } else if (key == "schemaVersion") {
-        if (js.peek() == json_kind_t::number && js.read_number(is_int, iv) && is_int) {
+        if (js.peek() == json_kind_t::number && js.read_number(is_int, iv) &&
+            is_int) {
           have_version = true;
           version = iv;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
-          fail(error_code::invalid_request, "schemaVersion", "expected an integer");
+          fail(error_code::invalid_request, "schemaVersion",
+               "expected an integer");
         }
       } else if (key == "cursor") {
-        if (js.peek() == json_kind_t::null) js.read_null();
-        else if (js.peek() == json_kind_t::string && js.read_string(str)) check_cursor(str, out);
+        if (js.peek() == json_kind_t::null)
+          js.read_null();
+        else if (js.peek() == json_kind_t::string && js.read_string(str))
+          check_cursor(str, out);
         else if (!js.failed()) {
           js.skip_value();
           fail(error_code::invalid_request, "cursor", kCursorMsg);
@@ -244,45 +283,53 @@ class request_validator {
       } else if (key == "pageSize") {
         if (js.peek() == json_kind_t::null) {
           js.read_null();
-        } else if (js.peek() == json_kind_t::number && js.read_number(is_int, iv) && is_int &&
-                   iv >= 1 && iv <= limits_.max_page_size) {
+        } else if (js.peek() == json_kind_t::number &&
+                   js.read_number(is_int, iv) && is_int && iv >= 1 &&
+                   iv <= limits_.max_page_size) {
           out.page_size = static_cast<int>(iv);
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
           fail(error_code::invalid_request, "pageSize",
-               "expected an integer between 1 and " + std::to_string(limits_.max_page_size));
+               "expected an integer between 1 and " +
+                   std::to_string(limits_.max_page_size));
         }
       } else if (key == "batch") {
-        if (js.peek() == json_kind_t::null) js.read_null();
-        else check_batch(js, out);
+        if (js.peek() == json_kind_t::null)
+          js.read_null();
+        else
+          check_batch(js, out);
       } else {
         js.skip_value();
         fail(error_code::invalid_request, key, "unknown field \"" + key + "\"");
       }
       if (js.failed()) return syntax(js);
     }
-    if (js.failed() || !js.at_end()) return syntax(js, "trailing characters after the body");
+    if (js.failed() || !js.at_end())
+      return syntax(js, "trailing characters after the body");
     // The protocol and schema checks decide alone: other errors would only
     // be noise from a client speaking something else.
     if (!have_protocol) {
       errs.clear();
       status = 400;
-      return fail(error_code::invalid_request, "protocol",
-                  "this server speaks protocol 1; upgrade the client or the server");
+      return fail(
+          error_code::invalid_request, "protocol",
+          "this server speaks protocol 1; upgrade the client or the server");
     }
     if (!have_client && errs.empty())
       fail(error_code::invalid_request, "clientId", "is required");
     if (!have_version) {
       if (errs.empty() || errs.back().path != "schemaVersion")
-        fail(error_code::invalid_request, "schemaVersion", "is required (an integer)");
+        fail(error_code::invalid_request, "schemaVersion",
+             "is required (an integer)");
     } else if (version != s_.version) {
       errs.clear();
       status = 409;
       server_schema_version = s_.version;
-      return fail(error_code::schema_version_mismatch, "schemaVersion",
-                  "the client has schema version " + std::to_string(version) +
-                      " but the server serves version " + std::to_string(s_.version) +
-                      "; update the app (or the server) so both use the same schema");
+      return fail(
+          error_code::schema_version_mismatch, "schemaVersion",
+          "the client has schema version " + std::to_string(version) +
+              " but the server serves version " + std::to_string(s_.version) +
+              "; update the app (or the server) so both use the same schema");
     }
     out.schema_version = s_.version;
   }
@@ -295,16 +342,20 @@ class request_validator {
     errs.clear();
     syntax_error = true;
     status = 400;
-    fail(error_code::invalid_json, "", js.failed() ? js.error() : std::string("malformed JSON: ") + fallback);
+    fail(error_code::invalid_json, "",
+         js.failed() ? js.error() : std::string("malformed JSON: ") + fallback);
   }
 
   void check_cursor(const std::string& s, sync_request& out) {
     auto colon = s.find(':');
-    if (colon == std::string::npos) return fail(error_code::invalid_request, "cursor", kCursorMsg);
+    if (colon == std::string::npos)
+      return fail(error_code::invalid_request, "cursor", kCursorMsg);
     auto r1 = std::from_chars(s.data(), s.data() + colon, out.cursor.xid);
-    auto r2 = std::from_chars(s.data() + colon + 1, s.data() + s.size(), out.cursor.version);
-    if (r1.ec != std::errc() || r1.ptr != s.data() + colon || r2.ec != std::errc() ||
-        r2.ptr != s.data() + s.size() || out.cursor.version < 0)
+    auto r2 = std::from_chars(s.data() + colon + 1, s.data() + s.size(),
+                              out.cursor.version);
+    if (r1.ec != std::errc() || r1.ptr != s.data() + colon ||
+        r2.ec != std::errc() || r2.ptr != s.data() + s.size() ||
+        out.cursor.version < 0)
       fail(error_code::invalid_request, "cursor", kCursorMsg);
   }
 
@@ -312,7 +363,8 @@ class request_validator {
     if (js.peek() != json_kind_t::object) {
       std::string k = kind_name(js.peek());
       js.skip_value();
-      return fail(error_code::invalid_request, "batch", "expected an object or null, got " + k);
+      return fail(error_code::invalid_request, "batch",
+                  "expected an object or null, got " + k);
     }
     js.begin_object();
     std::string key;
@@ -322,30 +374,38 @@ class request_validator {
       if (key == "seq") {
         bool is_int = false;
         std::int64_t v = 0;
-        if (js.peek() == json_kind_t::number && js.read_number(is_int, v) && is_int && v >= 1) {
+        if (js.peek() == json_kind_t::number && js.read_number(is_int, v) &&
+            is_int && v >= 1) {
           out.seq = v;
           have_seq = true;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
-          fail(error_code::invalid_request, "batch.seq", "expected an integer >= 1");
+          fail(error_code::invalid_request, "batch.seq",
+               "expected an integer >= 1");
           have_seq = true;
         }
       } else if (key == "changes") {
         have_changes = true;
         if (js.peek() != json_kind_t::array) {
           js.skip_value();
-          fail(error_code::invalid_request, "batch.changes", "expected an array");
+          fail(error_code::invalid_request, "batch.changes",
+               "expected an array");
           continue;
         }
         check_changes(js, out);
       } else {
         js.skip_value();
-        fail(error_code::invalid_request, path_key("batch", key), "unknown field \"" + key + "\"");
+        fail(error_code::invalid_request, path_key("batch", key),
+             "unknown field \"" + key + "\"");
       }
       if (js.failed()) return;
     }
-    if (!have_seq) fail(error_code::invalid_request, "batch.seq", "is required (an integer >= 1)");
-    if (!have_changes) fail(error_code::invalid_request, "batch.changes", "is required (an array)");
+    if (!have_seq)
+      fail(error_code::invalid_request, "batch.seq",
+           "is required (an integer >= 1)");
+    if (!have_changes)
+      fail(error_code::invalid_request, "batch.changes",
+           "is required (an array)");
     out.has_batch = true;
   }
 
@@ -358,7 +418,8 @@ class request_validator {
       if (i == limits_.max_changes) {
         status = 413;
         fail(error_code::payload_too_large, "batch.changes",
-             "a batch may carry at most " + std::to_string(limits_.max_changes) +
+             "a batch may carry at most " +
+                 std::to_string(limits_.max_changes) +
                  " changes; send smaller batches");
       }
       change c;
@@ -425,7 +486,8 @@ class request_validator {
     in += hlc_;  // validated: digits, ':' and [A-Za-z0-9_-]
     in += "\",\"_es_b\":";
     in += base_ ? std::to_string(*base_) : "null";
-    if (c.op == change_op::upsert && s_.tables[c.table].policy == conflict_policy::lww_field) {
+    if (c.op == change_op::upsert &&
+        s_.tables[c.table].policy == conflict_policy::lww_field) {
       in += ",\"_es_c\":";
       in += changed_raw_.empty() ? "null" : changed_raw_;
     }
@@ -435,7 +497,9 @@ class request_validator {
   }
 
   // Undoes open_object after a validation error.
-  void drop_object(const change& c) { out_->groups[c.group].input.resize(c.from); }
+  void drop_object(const change& c) {
+    out_->groups[c.group].input.resize(c.from);
+  }
 
   bool check_change(json_scanner& js, std::size_t i, change& c) {
     std::size_t before = errs.size();
@@ -465,7 +529,8 @@ class request_validator {
       std::size_t from = js.mark();
       if (k_ == "id") {
         have_id = true;
-        if (js.peek() == json_kind_t::number && js.read_number(is_int, iv) && is_int) {
+        if (js.peek() == json_kind_t::number && js.read_number(is_int, iv) &&
+            is_int) {
           c.id = iv;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
@@ -474,12 +539,14 @@ class request_validator {
       } else if (k_ == "table") {
         if (js.peek() != json_kind_t::string) {
           js.skip_value();
-          fail(error_code::invalid_request, at(".table"), "expected a table name");
+          fail(error_code::invalid_request, at(".table"),
+               "expected a table name");
         } else if (js.read_string(str_)) {
           int ti = s_.table_index(str_);
           if (ti < 0) {
             fail(error_code::unknown_table, at(".table"),
-                 "\"" + str_ + "\" is not a synced table of schema v" + std::to_string(s_.version));
+                 "\"" + str_ + "\" is not a synced table of schema v" +
+                     std::to_string(s_.version));
           } else {
             c.table = static_cast<std::size_t>(ti);
             t = &s_.tables[c.table];
@@ -492,35 +559,41 @@ class request_validator {
           c.op = str_ == "upsert" ? change_op::upsert : change_op::remove;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
-          fail(error_code::invalid_request, at(".op"), "expected \"upsert\" or \"delete\"");
+          fail(error_code::invalid_request, at(".op"),
+               "expected \"upsert\" or \"delete\"");
         }
       } else if (k_ == "hlc") {
         have_hlc = true;
         std::int64_t ms = 0;
-        if (js.peek() == json_kind_t::string && js.read_string(hlc_) && parse_hlc(hlc_, ms)) {
+        if (js.peek() == json_kind_t::string && js.read_string(hlc_) &&
+            parse_hlc(hlc_, ms)) {
           // A client clock far ahead must not win every future conflict.
           std::int64_t limit = now_ms_ + limits_.max_clock_skew_ms;
           if (ms > limit) hlc_ = pad15(limit) + hlc_.substr(15);
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
           fail(error_code::invalid_request, at(".hlc"),
-               "expected a hybrid logical clock stamp MMMMMMMMMMMMMMM:CCCCC:node");
+               "expected a hybrid logical clock stamp "
+               "MMMMMMMMMMMMMMM:CCCCC:node");
         }
       } else if (k_ == "baseVersion") {
         if (js.peek() == json_kind_t::null) {
           js.read_null();
-        } else if (js.peek() == json_kind_t::number && js.read_number(is_int, iv) && is_int) {
+        } else if (js.peek() == json_kind_t::number &&
+                   js.read_number(is_int, iv) && is_int) {
           base_ = iv;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
-          fail(error_code::invalid_request, at(".baseVersion"), "expected an integer or null");
+          fail(error_code::invalid_request, at(".baseVersion"),
+               "expected an integer or null");
         }
       } else if (k_ == "changed") {
         if (js.peek() == json_kind_t::null) {
           js.read_null();
         } else if (js.peek() != json_kind_t::array) {
           js.skip_value();
-          fail(error_code::invalid_request, at(".changed"), "expected an array of column names");
+          fail(error_code::invalid_request, at(".changed"),
+               "expected an array of column names");
         } else {
           has_changed = true;
           js.begin_array();
@@ -530,7 +603,8 @@ class request_validator {
             } else if (!js.failed()) {
               js.skip_value();
               fail(error_code::invalid_request,
-                   path_index(at(".changed"), changed.size()), "expected a column name");
+                   path_index(at(".changed"), changed.size()),
+                   "expected a column name");
             }
           }
         }
@@ -545,22 +619,29 @@ class request_validator {
         }
       } else {
         js.skip_value();
-        fail(error_code::invalid_request, path_key(at(""), k_), "unknown field \"" + k_ + "\"");
+        fail(error_code::invalid_request, path_key(at(""), k_),
+             "unknown field \"" + k_ + "\"");
       }
       if (js.failed()) return false;
     }
-    bool ok = finish_change(js, i, c, t, before, have_id, have_op, have_hlc, have_row,
-                            deferred_row, opened, changed, has_changed);
+    bool ok =
+        finish_change(js, i, c, t, before, have_id, have_op, have_hlc, have_row,
+                      deferred_row, opened, changed, has_changed);
     return ok;
   }
 
   bool finish_change(json_scanner& js, std::size_t i, change& c, const table* t,
-                     std::size_t before, bool have_id, bool have_op, bool have_hlc,
-                     bool have_row, std::string_view deferred_row, bool opened,
-                     const std::vector<std::string>& changed, bool has_changed) {
+                     std::size_t before, bool have_id, bool have_op,
+                     bool have_hlc, bool have_row,
+                     std::string_view deferred_row, bool opened,
+                     const std::vector<std::string>& changed,
+                     bool has_changed) {
     (void)js;
-    auto at = [i](const char* suffix) { return path_index("batch.changes", i) + suffix; };
-    if (!have_id) fail(error_code::invalid_request, at(".id"), "is required (an integer)");
+    auto at = [i](const char* suffix) {
+      return path_index("batch.changes", i) + suffix;
+    };
+    if (!have_id)
+      fail(error_code::invalid_request, at(".id"), "is required (an integer)");
     if (t == nullptr && errs.size() == before)
       fail(error_code::invalid_request, at(".table"), "is required");
     if (!have_op) fail(error_code::invalid_request, at(".op"), "is required");
@@ -593,11 +674,13 @@ class request_validator {
     return true;
   }
 
-  void check_row(json_scanner& js, const table& t, std::size_t i, change& c, std::string& buf) {
+  void check_row(json_scanner& js, const table& t, std::size_t i, change& c,
+                 std::string& buf) {
     std::string rp = path_index("batch.changes", i) + ".row";
     if (js.peek() != json_kind_t::object) {
       js.skip_value();
-      return fail(error_code::invalid_request, rp, "expected an object of column values");
+      return fail(error_code::invalid_request, rp,
+                  "expected an object of column values");
     }
     js.begin_object();
     std::string& key = k_;
@@ -619,7 +702,8 @@ class request_validator {
       auto idx = static_cast<std::size_t>(ci);
       if (seen[idx]) {
         js.skip_value();
-        fail(error_code::invalid_request, path_key(rp, key), "column given twice");
+        fail(error_code::invalid_request, path_key(rp, key),
+             "column given twice");
         continue;
       }
       seen[idx] = true;
@@ -652,14 +736,17 @@ class request_validator {
           break;
         }
         case column_type::timestamp:
-          ok = k == json_kind_t::string && js.read_string(str) && is_timestamp(str);
+          ok = k == json_kind_t::string && js.read_string(str) &&
+               is_timestamp(str);
           break;
         case column_type::json_doc:
           js.skip_value();
           break;
         default:
-          if (t.is_pk(idx)) ok = k == json_kind_t::string && js.read_string(str);
-          else ok = k == json_kind_t::string && !js.skip_value().empty();
+          if (t.is_pk(idx))
+            ok = k == json_kind_t::string && js.read_string(str);
+          else
+            ok = k == json_kind_t::string && !js.skip_value().empty();
           break;
       }
       if (js.failed()) return;
@@ -668,10 +755,12 @@ class request_validator {
         if (to == from) js.skip_value();  // the value was not consumed yet
         fail(error_code::type_mismatch, path_key(rp, key),
              std::string("expected ") + expected_kind(col.type) + ", got " +
-                 (k == json_kind_t::number ? "a non-integer number" : kind_name(k)));
+                 (k == json_kind_t::number ? "a non-integer number"
+                                           : kind_name(k)));
         continue;
       }
-      if (idx == t.owner) continue;  // set from the token, never from the payload
+      if (idx == t.owner)
+        continue;  // set from the token, never from the payload
       std::string_view raw = js.slice(from, to);
       if (t.is_pk(idx)) {
         for (std::size_t q = 0; q < t.primary_key.size(); ++q)
@@ -679,7 +768,8 @@ class request_validator {
         key_ += str;  // decoded, so equal keys compare equal however escaped
         key_ += '\x1f';
       }
-      if (c.op == change_op::remove && !t.is_pk(idx)) continue;  // deletes need the key only
+      if (c.op == change_op::remove && !t.is_pk(idx))
+        continue;  // deletes need the key only
       if (!first) buf += ',';
       first = false;
       buf += '"';
@@ -721,17 +811,17 @@ class request_validator {
 
 }  // namespace
 
-std::variant<sync_request, request_error> validate_request(const schema& s,
-                                                           const server_limits& limits,
-                                                           std::string_view body,
-                                                           std::int64_t now_ms) {
+std::variant<sync_request, request_error> validate_request(
+    const schema& s, const server_limits& limits, std::string_view body,
+    std::int64_t now_ms) {
   if (body.size() > limits.max_body_bytes)
-    return request_error{413,
-                         {{error_code::payload_too_large, "",
-                           "the body has " + std::to_string(body.size()) +
-                               " bytes; the limit is " + std::to_string(limits.max_body_bytes) +
-                               ". Send smaller batches"}},
-                         {}};
+    return request_error{
+        413,
+        {{error_code::payload_too_large, "",
+          "the body has " + std::to_string(body.size()) +
+              " bytes; the limit is " + std::to_string(limits.max_body_bytes) +
+              ". Send smaller batches"}},
+        {}};
   request_validator v(s, limits, now_ms);
   v.body_size_ = body.size();
   sync_request req;

@@ -11,7 +11,15 @@
 namespace edgesync {
 
 /// The kind of the next JSON value.
-enum class json_kind_t { object, array, string, number, boolean, null, invalid };
+enum class json_kind_t {
+  object,
+  array,
+  string,
+  number,
+  boolean,
+  null,
+  invalid
+};
 
 /// A cursor over JSON text. Every method validates what it consumes; after a
 /// failure `failed()` is true and `error()` says where and why.

@@ -12,20 +12,20 @@ namespace edgesync {
 /// machine-readable `code` carried in HTTP error bodies and JS exceptions.
 enum class error_code {
   ok = 0,
-  invalid_json,            ///< input is not well-formed JSON
-  invalid_schema,          ///< the schema document breaks a rule; see path
-  invalid_request,         ///< a request field is missing or has the wrong shape
-  unknown_table,           ///< a change names a table the schema does not sync
-  unknown_column,          ///< a row carries a column the table does not have
-  type_mismatch,           ///< a value does not match its column type
-  missing_primary_key,     ///< a change lacks (part of) the primary key
-  duplicate_row,           ///< two changes in one batch target the same row
-  schema_version_mismatch, ///< client and server schema versions differ
-  destructive_migration,   ///< a schema change would drop or alter data
-  payload_too_large,       ///< body or batch exceeds the configured limit
-  client_id_conflict,      ///< the client id belongs to another user
-  unauthorized,            ///< missing or invalid credentials (hosts only)
-  internal,                ///< a bug or an unexpected database answer
+  invalid_json,         ///< input is not well-formed JSON
+  invalid_schema,       ///< the schema document breaks a rule; see path
+  invalid_request,      ///< a request field is missing or has the wrong shape
+  unknown_table,        ///< a change names a table the schema does not sync
+  unknown_column,       ///< a row carries a column the table does not have
+  type_mismatch,        ///< a value does not match its column type
+  missing_primary_key,  ///< a change lacks (part of) the primary key
+  duplicate_row,        ///< two changes in one batch target the same row
+  schema_version_mismatch,  ///< client and server schema versions differ
+  destructive_migration,    ///< a schema change would drop or alter data
+  payload_too_large,        ///< body or batch exceeds the configured limit
+  client_id_conflict,       ///< the client id belongs to another user
+  unauthorized,             ///< missing or invalid credentials (hosts only)
+  internal,                 ///< a bug or an unexpected database answer
 };
 
 /// The stable snake_case name of an error code.
@@ -45,7 +45,8 @@ struct error {
 template <typename T>
 class result {
  public:
-  result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  result(T value)
+      : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   result(error e) : v_(std::vector<error>{std::move(e)}) {}  // NOLINT
   result(std::vector<error> errs) : v_(std::move(errs)) {}   // NOLINT
 

@@ -25,11 +25,11 @@ enum class column_type {
 
 /// Per-table conflict policies, resolved on the server.
 enum class conflict_policy {
-  lww,          ///< last writer wins by row hybrid logical clock
-  lww_field,    ///< last writer wins per column
-  server_wins,  ///< a stale change (base version moved) is dropped
-  client_wins,  ///< every change is applied
-  reject_stale, ///< a stale change is rejected and surfaced to the app
+  lww,           ///< last writer wins by row hybrid logical clock
+  lww_field,     ///< last writer wins per column
+  server_wins,   ///< a stale change (base version moved) is dropped
+  client_wins,   ///< every change is applied
+  reject_stale,  ///< a stale change is rejected and surfaced to the app
 };
 
 /// The schema spelling of a type ("text", "blob_ref", ...).
@@ -42,7 +42,7 @@ struct column {
   std::string name;         ///< client (camelCase) name
   std::string server_name;  ///< server (snake_case) name
   column_type type = column_type::text;
-  bool nullable = true;     ///< false: inserts must carry a non-null value
+  bool nullable = true;  ///< false: inserts must carry a non-null value
 };
 
 /// One synced table.

@@ -8,12 +8,12 @@
 //   state      | on input                | emits                         | next
 //   -----------+-------------------------+-------------------------------+---------
 //   (begin)    | invalid body            | error response, no statements | done
-//   (begin)    | valid body              | claim client id               | claimed
-//   claimed    | other user's client id  | 403, rollback                 | done
-//   claimed    | duplicate batch / none  | pull (+ nothing else)         | pulled
-//   claimed    | new batch               | one merge per table and op    | merged
-//   merged     | merge results           | bookkeeping, conflict log,pull| pulled
-//   pulled     | pull page               | 200 response, commit          | done
+//   (begin)    | valid body              | claim client id               |
+//   claimed claimed    | other user's client id  | 403, rollback | done claimed
+//   | duplicate batch / none  | pull (+ nothing else)         | pulled claimed
+//   | new batch               | one merge per table and op    | merged merged
+//   | merge results           | bookkeeping, conflict log,pull| pulled pulled
+//   | pull page               | 200 response, commit          | done
 #pragma once
 
 #include <cstdint>
@@ -39,8 +39,9 @@ struct server_limits {
   std::size_t max_body_bytes = 8u << 20;  ///< 413 above this
   std::size_t max_changes = 10000;        ///< 413 above this many changes
   int max_page_size = 5000;               ///< upper bound for pageSize
-  int default_page_size = 500;            ///< pageSize when the client sends none
-  std::int64_t max_clock_skew_ms = 60000; ///< client HLCs beyond now+skew are clamped
+  int default_page_size = 500;  ///< pageSize when the client sends none
+  std::int64_t max_clock_skew_ms =
+      60000;  ///< client HLCs beyond now+skew are clamped
 };
 
 /// Parses limits from JSON (camelCase keys; missing keys keep defaults).
@@ -51,11 +52,11 @@ enum class change_op { upsert, remove };
 
 /// One validated change of a batch. Its values live in its group's input.
 struct change {
-  std::int64_t id = 0;        ///< the client's id for the change
-  std::size_t table = 0;      ///< index into schema::tables
+  std::int64_t id = 0;    ///< the client's id for the change
+  std::size_t table = 0;  ///< index into schema::tables
   change_op op = change_op::upsert;
-  std::size_t group = 0;      ///< index into sync_request::groups
-  std::size_t from = 0;       ///< its object's span in the group's input
+  std::size_t group = 0;  ///< index into sync_request::groups
+  std::size_t from = 0;   ///< its object's span in the group's input
   std::size_t to = 0;
 };
 
@@ -66,8 +67,8 @@ struct change {
 struct change_group {
   std::size_t table = 0;
   change_op op = change_op::upsert;
-  std::string input;                  ///< `[{…},{…}` (closed by the planner)
-  std::vector<std::size_t> changes;   ///< indexes into sync_request::changes
+  std::string input;                 ///< `[{…},{…}` (closed by the planner)
+  std::vector<std::size_t> changes;  ///< indexes into sync_request::changes
 };
 
 /// A pull position: (transaction id, version), both as stored in PostgreSQL.
@@ -138,7 +139,8 @@ class server {
   step_output begin(std::string_view user_id, std::string_view body,
                     std::int64_t now_ms);
   /// Feeds the `j` results of the previous step's statements.
-  step_output step(std::int64_t state, const std::vector<std::string_view>& results,
+  step_output step(std::int64_t state,
+                   const std::vector<std::string_view>& results,
                    std::int64_t now_ms);
   /// Forgets a request (the host hit a database error).
   void abort(std::int64_t state);
@@ -153,10 +155,12 @@ class server {
  private:
   struct request_state;
   step_output fail(std::int64_t id, int status, std::vector<error> errs);
-  step_output after_claim(std::int64_t id, request_state& st, std::string_view j);
+  step_output after_claim(std::int64_t id, request_state& st,
+                          std::string_view j);
   step_output after_merge(std::int64_t id, request_state& st,
                           const std::vector<std::string_view>& results);
-  step_output after_pull(std::int64_t id, request_state& st, std::string_view j);
+  step_output after_pull(std::int64_t id, request_state& st,
+                         std::string_view j);
   void add_pull(request_state& st, step_output& out) const;
 
   edgesync::schema schema_;

@@ -8,6 +8,7 @@
 namespace edgesync {
 
 /// Runs a `worker.*` operation. Returns false when `op` is not one of them.
-bool worker_control(std::string_view op, std::string_view input, std::string& out);
+bool worker_control(std::string_view op, std::string_view input,
+                    std::string& out);
 
 }  // namespace edgesync
