@@ -107,6 +107,35 @@ bool json_scanner::next_key(std::string& key) {
   return expect(':');
 }
 
+bool json_scanner::next_key(std::string_view& key) {
+  if (failed()) return false;
+  ws();
+  if (p_ < s_.size() && s_[p_] == '}') {
+    ++p_;
+    first_ = false;
+    return false;
+  }
+  if (!first_ && !expect(',')) return false;
+  first_ = false;
+  ws();
+  if (p_ >= s_.size() || s_[p_] != '"') return fail("expected a key string");
+  std::size_t from = p_ + 1;
+  std::size_t end = from;
+  while (end < s_.size() && s_[end] != '"' && s_[end] != '\\' &&
+         static_cast<unsigned char>(s_[end]) >= 0x20 &&
+         static_cast<unsigned char>(s_[end]) < 0x80)
+    ++end;
+  if (end < s_.size() && s_[end] == '"') {
+    key = s_.substr(from, end - from);  // plain ASCII: view the input
+    p_ = end + 1;
+  } else {
+    key_buf_.clear();
+    if (!scan_string(&key_buf_)) return false;
+    key = key_buf_;
+  }
+  return expect(':');
+}
+
 bool json_scanner::next_element() {
   if (failed()) return false;
   ws();

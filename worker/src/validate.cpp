@@ -525,9 +525,10 @@ class request_validator {
     hlc_.clear();
     changed_raw_.clear();
     key_.clear();
-    while (js.next_key(k_)) {
+    std::string_view kv;
+    while (js.next_key(kv)) {
       std::size_t from = js.mark();
-      if (k_ == "id") {
+      if (kv == "id") {
         have_id = true;
         if (js.peek() == json_kind_t::number && js.read_number(is_int, iv) &&
             is_int) {
@@ -536,7 +537,7 @@ class request_validator {
           if (js.offset() == from) js.skip_value();
           fail(error_code::invalid_request, at(".id"), "expected an integer");
         }
-      } else if (k_ == "table") {
+      } else if (kv == "table") {
         if (js.peek() != json_kind_t::string) {
           js.skip_value();
           fail(error_code::invalid_request, at(".table"),
@@ -552,7 +553,7 @@ class request_validator {
             t = &s_.tables[c.table];
           }
         }
-      } else if (k_ == "op") {
+      } else if (kv == "op") {
         have_op = true;
         if (js.peek() == json_kind_t::string && js.read_string(str_) &&
             (str_ == "upsert" || str_ == "delete")) {
@@ -562,7 +563,7 @@ class request_validator {
           fail(error_code::invalid_request, at(".op"),
                "expected \"upsert\" or \"delete\"");
         }
-      } else if (k_ == "hlc") {
+      } else if (kv == "hlc") {
         have_hlc = true;
         std::int64_t ms = 0;
         if (js.peek() == json_kind_t::string && js.read_string(hlc_) &&
@@ -576,7 +577,7 @@ class request_validator {
                "expected a hybrid logical clock stamp "
                "MMMMMMMMMMMMMMM:CCCCC:node");
         }
-      } else if (k_ == "baseVersion") {
+      } else if (kv == "baseVersion") {
         if (js.peek() == json_kind_t::null) {
           js.read_null();
         } else if (js.peek() == json_kind_t::number &&
@@ -587,7 +588,7 @@ class request_validator {
           fail(error_code::invalid_request, at(".baseVersion"),
                "expected an integer or null");
         }
-      } else if (k_ == "changed") {
+      } else if (kv == "changed") {
         if (js.peek() == json_kind_t::null) {
           js.read_null();
         } else if (js.peek() != json_kind_t::array) {
@@ -608,7 +609,7 @@ class request_validator {
             }
           }
         }
-      } else if (k_ == "row") {
+      } else if (kv == "row") {
         have_row = true;
         if (t != nullptr && have_op && errs.size() == before) {
           open_object(c);
@@ -683,7 +684,7 @@ class request_validator {
                   "expected an object of column values");
     }
     js.begin_object();
-    std::string& key = k_;
+    std::string_view key;
     std::string& str = str_;
     std::vector<bool>& seen = seen_;
     std::vector<bool>& pk_seen = pk_seen_;
@@ -695,7 +696,8 @@ class request_validator {
       if (ci < 0) {
         js.skip_value();
         fail(error_code::unknown_column, path_key(rp, key),
-             "table \"" + t.name + "\" has no column \"" + key + "\"");
+             "table \"" + t.name + "\" has no column \"" + std::string(key) +
+                 "\"");
         if (js.failed()) return;
         continue;
       }

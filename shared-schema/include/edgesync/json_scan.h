@@ -36,6 +36,9 @@ class json_scanner {
   /// Inside an object: reads the next key into `key` and the `:` after it.
   /// Returns false at `}` (consumed) or on error.
   bool next_key(std::string& key);
+  /// Like next_key, but `key` views the input (or, for a key with escapes,
+  /// an internal buffer valid until the next call): no copy on the hot path.
+  bool next_key(std::string_view& key);
   /// Inside an array: true if another element follows, false at `]`
   /// (consumed) or on error.
   bool next_element();
@@ -82,6 +85,7 @@ class json_scanner {
   std::size_t p_ = 0;
   std::string err_;
   bool first_ = true;  // no comma before the first member/element
+  std::string key_buf_;
 };
 
 }  // namespace edgesync
