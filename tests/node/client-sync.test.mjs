@@ -111,6 +111,25 @@ describe('two devices of one user', () => {
     assert.equal(srv.name, pa[0].name);
   });
 
+  test('an older edit arriving second is a conflict: the app is told and gets the server row', async () => {
+    a.sync.setOnline(false); // A holds its edit back until B's newer one is on the server
+    a.db.exec(`UPDATE projects SET name = 'older (A)' WHERE id = 'p1'`);
+    await new Promise((r) => setTimeout(r, 15));
+    b.db.exec(`UPDATE projects SET name = 'newer (B)' WHERE id = 'p1'`);
+    await b.sync.syncNow();
+    const before = a.events.conflict.length;
+    a.sync.setOnline(true);
+    await a.sync.syncNow();
+    const conflicts = a.events.conflict.slice(before);
+    assert.equal(conflicts.length, 1, JSON.stringify(a.events.conflict));
+    assert.equal(conflicts[0].table, 'projects');
+    assert.deepEqual(conflicts[0].pk, ['p1']);
+    assert.equal(conflicts[0].reason, 'older');
+    assert.equal(conflicts[0].row.name, 'newer (B)');
+    assert.deepEqual(a.rows(`SELECT name FROM projects WHERE id = 'p1'`), [{ name: 'newer (B)' }]);
+    assert.equal(await a.sync.isPending('projects', 'p1'), false);
+  });
+
   test('deletes propagate (tombstones)', async () => {
     node(b, 'n2', 'p1', 'Temp');
     await b.sync.syncNow();

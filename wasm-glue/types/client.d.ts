@@ -140,7 +140,7 @@ export interface CreateSyncOptions {
   /** The name tabs coordinate on (lock and channel `edgesync:<dbName>`); default db.filename. */
   dbName?: string;
   /** Multi-tab coordination; false: every instance syncs on its own. Injectable for tests. */
-  tabs?: false | { locks?: LockManager; BroadcastChannel?: typeof BroadcastChannel; name?: string };
+  tabs?: false | { locks?: { request(name: string, ...args: any[]): Promise<any> }; BroadcastChannel?: new (name: string) => any; name?: string };
   /** Listen to online/offline (and visibilitychange/pagehide in a page). Default true. */
   wire?: boolean;
   /** Auto-detect local writes when `sqlite3` is given. Default true. */
