@@ -161,7 +161,11 @@ export interface Sync {
   readonly db: Oo1Database | null;
   /** Installs the schema (idempotent), elects the leading tab, opens the core. */
   start(): Promise<Sync>;
-  /** Stops syncing; the database stays open (it is the app's). */
+  /**
+   * Stops syncing and releases the tab lock; the database stays open (it is
+   * the app's — with the SAH-pool VFS close it, or pause the pool, so that the
+   * next tab can open it; closing the tab does that by itself).
+   */
   stop(): Promise<void>;
   /**
    * Syncs now. Resolves with the status once a round that started after the

@@ -636,7 +636,10 @@ class Sync {
     // Leads while holding the lock; the lock is released by stop() (or when
     // the tab goes away).
     const lead = async (first, onReady) => {
-      if (gen !== this._gen) return;
+      if (gen !== this._gen) {
+        onReady?.(null); // stopped meanwhile
+        return;
+      }
       try {
         await this._lead('leader');
       } catch (e) {
