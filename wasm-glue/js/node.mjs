@@ -11,3 +11,8 @@ export function nodeCore() {
   shared ??= readFile(new URL('../dist/edgesync_core.wasm', import.meta.url)).then(loadCore);
   return shared;
 }
+
+/** A new, independent core instance (e.g. to replace one that trapped). */
+export async function loadFreshCore() {
+  return loadCore(await readFile(new URL('../dist/edgesync_core.wasm', import.meta.url)));
+}

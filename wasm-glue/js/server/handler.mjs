@@ -34,12 +34,25 @@ const ROLLBACK = Symbol('edgesync.rollback');
  * @param {(req: Request, url: URL) => Promise<Response|null|undefined>} [o.fallback] other routes (static files, /dev/token)
  * @param {{error: Function, warn?: Function}} [o.logger=console]
  * @param {number} [o.healthTimeoutMs=5000]
+ * @param {() => Promise<{core: object, handle: number}>} [o.reloadCore] after a
+ *   WebAssembly.RuntimeError the instance may be corrupt: the handler answers
+ *   500 and swaps in the fresh instance this returns (workers-rs does the same)
  * @returns {(req: Request) => Promise<Response>}
  */
 export function createHandler({
   core, handle, sql, verifier, limits = {}, schemaVersion, corsOrigin = '*', fallback,
-  logger = console, healthTimeoutMs = 5000,
+  logger = console, healthTimeoutMs = 5000, reloadCore,
 }) {
+  // Replaced after a trap in the core; requests already running keep theirs.
+  let current = { core, handle };
+  let reloading = null;
+  function coreCrashed(e) {
+    if (!(e instanceof WebAssembly.RuntimeError) || !reloadCore || reloading) return;
+    logger.error(`edgesync: the WASM core trapped (${e.message}); loading a fresh instance`);
+    reloading = reloadCore().then((fresh) => { current = fresh; }, (err) => {
+      logger.error(`edgesync: reloading the core failed: ${err?.message ?? err}`);
+    }).finally(() => { reloading = null; });
+  }
   const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes;
   const origins = Array.isArray(corsOrigin) ? corsOrigin : [corsOrigin];
 
@@ -106,7 +119,14 @@ export function createHandler({
         `the request body is larger than ${maxBodyBytes} bytes; send fewer changes per batch`);
     }
 
-    let out = core.callFramed('server.begin', { handle, userId, nowMs: Date.now() }, [body]);
+    const { core, handle } = current;
+    let out;
+    try {
+      out = core.callFramed('server.begin', { handle, userId, nowMs: Date.now() }, [body]);
+    } catch (e) {
+      coreCrashed(e);
+      throw e;
+    }
     if (out.meta.done) return json(request, out.meta.status, out.segments[0]);
 
     let state = out.meta.state;
@@ -140,6 +160,7 @@ export function createHandler({
       });
     } catch (e) {
       if (e !== ROLLBACK) {
+        coreCrashed(e);
         try { core.call('server.abort', { state }); } catch { /* the state may already be gone */ }
         return databaseFailure(request, e);
       }

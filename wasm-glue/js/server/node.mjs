@@ -4,7 +4,7 @@ import http from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve, join, extname, sep } from 'node:path';
 import postgres from 'postgres';
-import { nodeCore } from '../node.mjs';
+import { nodeCore, loadFreshCore } from '../node.mjs';
 import { createVerifier, signDevToken } from '../auth.mjs';
 import { createHandler, openServer, applyDdl, errorBody, POSTGRES_OPTIONS } from './handler.mjs';
 
@@ -54,6 +54,10 @@ export async function startServer({
     const handler = createHandler({
       core, handle: opened.handle, sql, verifier, limits: opened.limits, schemaVersion: opened.schemaVersion,
       corsOrigin, logger,
+      reloadCore: async () => {
+        const fresh = await loadFreshCore();
+        return { core: fresh, handle: openServer(fresh, schema, limits).handle };
+      },
       fallback: async (request, url) => {
         for (const route of routes) {
           const response = await route(request, url);

@@ -66,6 +66,12 @@ export default {
       const handler = createHandler({
         core, handle: opened.handle, sql, verifier, limits: opened.limits, schemaVersion: opened.schemaVersion,
         corsOrigin: cfg.corsOrigin,
+        // A trapped core is dropped with its isolate state; the next request
+        // instantiates a fresh one.
+        reloadCore: async () => {
+          isolate = undefined;
+          return { core, handle: opened.handle };
+        },
       });
       return await handler(request);
     } finally {
