@@ -38,9 +38,11 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "client_sql.h"
 #include "edgesync/client_hlc.h"
+#include "edgesync/json_scan.h"
 
 namespace edgesync::client {
 
@@ -186,7 +188,11 @@ struct engine::impl {
     std::int64_t id = 0;  // the change id sent (its first outbox id)
     std::string tbl;
     std::string pk;  // exact outbox pk text
-    json pk_values;  // parsed key, in key order
+    /// The parsed key, in key order (an empty array when unreadable).
+    json pk_values() const {
+      auto v = parse_json(pk);
+      return v ? std::move(v.value()) : json::array();
+    }
     row_op op = row_op::insert;
     std::vector<std::int64_t> covers;
   };
@@ -207,6 +213,8 @@ struct engine::impl {
   edgesync::schema schema_;
   config cfg_;
   std::vector<detail::table_apply_sql> table_sql_;
+  bool jsonb_ = false;  // SQLite >= 3.45: jsonb_each
+  std::vector<std::optional<detail::table_apply_sql>> pulled_sql_[2];
   std::uint64_t rng_ = 0;
   std::string seed_;
   std::optional<std::string> proposed_id_;
@@ -273,7 +281,7 @@ struct engine::impl {
     max_changes_ = std::max<std::size_t>(1, cfg_.max_batch_changes);
     max_bytes_ = std::max<std::size_t>(1, cfg_.max_batch_bytes);
     for (const auto& t : schema_.tables)
-      table_sql_.push_back(detail::apply_sql(t));
+      table_sql_.push_back(detail::apply_sql(t, jsonb_));
     begin_load();
     finish_step();
   }
@@ -497,6 +505,17 @@ struct engine::impl {
           restore_sealed(*seq, at(st, "inflight_batch").get<std::string>(),
                          at(st, "inflight_meta").get_ref<const std::string&>());
     }
+    bool jsonb = at(doc.value(), "sqlite").is_string() &&
+                 detail::sqlite_has_jsonb(
+                     at(doc.value(), "sqlite").get_ref<const std::string&>());
+    if (jsonb != jsonb_) {
+      jsonb_ = jsonb;
+      table_sql_.clear();
+      for (const auto& t : schema_.tables)
+        table_sql_.push_back(detail::apply_sql(t, jsonb_));
+      pulled_sql_[0].clear();
+      pulled_sql_[1].clear();
+    }
     loaded_ = true;
     if (save) {
       phase_ = phase::saving_id;
@@ -532,8 +551,6 @@ struct engine::impl {
       c.id = at(m, "id").get<std::int64_t>();
       c.tbl = at(m, "tbl").get<std::string>();
       c.pk = at(m, "pk").get<std::string>();
-      auto pkv = parse_json(c.pk);
-      c.pk_values = pkv ? pkv.value() : json::array();
       const std::string& op = at(m, "op").get_ref<const std::string&>();
       c.op = op == "D"   ? row_op::remove
              : op == "U" ? row_op::update
@@ -684,7 +701,6 @@ struct engine::impl {
       sc.id = ch.ids.front();
       sc.tbl = ch.tbl;
       sc.pk = ch.pk;
-      sc.pk_values = pkv.value();
       sc.op = ch.op;
       sc.covers = ch.ids;
       batch.changes.push_back(std::move(sc));
@@ -838,7 +854,7 @@ struct engine::impl {
           const sealed_change& c = sealed_->changes[ci];
           idx.push_back(ci);
           evs.push_back(
-              {c.tbl, c.pk_values, op_name(c.op), c.covers, "invalid",
+              {c.tbl, c.pk_values(), op_name(c.op), c.covers, "invalid",
                e.codes[ei].empty() ? code : e.codes[ei],
                e.paths[ei].second.empty() ? message : e.paths[ei].second,
                e.paths[ei].first, nullptr, false, std::nullopt});
@@ -902,7 +918,7 @@ struct engine::impl {
         return;
       }
       const sealed_change& c = sealed_->changes[0];
-      drop_changes({0}, {{c.tbl, c.pk_values, op_name(c.op), c.covers,
+      drop_changes({0}, {{c.tbl, c.pk_values(), op_name(c.op), c.covers,
                           "too_large", "payload_too_large",
                           "this change alone is larger than the server accepts",
                           "", nullptr, false, std::nullopt}});
@@ -967,22 +983,250 @@ struct engine::impl {
     return it;
   }
 
+  // ---- pulled changes passed through as their original bytes
+
+  // The pulled changes of one table, as the element texts of `changes`.
+  struct pulled_table {
+    std::vector<std::string_view> elems;  // empty once dropped
+    std::vector<std::optional<std::int64_t>> versions;
+    std::vector<bool> deleted;
+    std::int64_t rows = 0, deletes = 0;
+    // key text (as dump_json(pk) writes it) -> element index
+    std::unordered_map<std::string, std::size_t> keys;
+    void drop(std::size_t e) {
+      elems[e] = {};
+      --rows;
+      if (deleted[e]) --deletes;
+    }
+  };
+  struct pulled_changes {
+    std::map<std::size_t, pulled_table> tables;
+    std::int64_t rows = 0;
+    bool all_used = true;  // every element belongs to the one table
+  };
+
+  // Scans the `changes` array without building a DOM: per element only the
+  // table, op, version and the key values are looked at. Elements the DOM
+  // path skips (not an object, unknown table, no row, a key column missing)
+  // are left out the same way. Returns false for anything where passing the
+  // bytes to SQLite could differ from the DOM path (a duplicate member, a
+  // key value with escapes or in a non-canonical spelling, a version that is
+  // not an integer, the same row twice); the caller then takes the DOM path.
+  bool scan_pulled(std::string_view text, pulled_changes& out) {
+    json_scanner s(text);
+    if (!s.begin_array()) return false;
+    std::vector<std::pair<std::string_view, std::string_view>> members;
+    std::vector<std::string> escaped;  // member names that had escapes
+    std::string name, key;
+    std::vector<std::string_view> pk_spans;
+    while (s.next_element()) {
+      std::size_t from = s.mark();
+      if (s.peek() != json_kind_t::object) {
+        s.skip_value();
+        out.all_used = false;
+        continue;
+      }
+      s.begin_object();
+      bool has_table = false, table_ok = false, has_op = false,
+           has_version = false, has_row = false, row_ok = false,
+           is_delete = false;
+      std::string table_name;
+      std::optional<std::int64_t> version;
+      members.clear();
+      escaped.clear();
+      std::string_view k;
+      while (s.next_key(k)) {
+        if (k == "table") {
+          if (has_table) return false;
+          has_table = true;
+          if (s.peek() == json_kind_t::string) {
+            if (!s.read_string(table_name)) return false;
+            table_ok = true;
+          } else {
+            s.skip_value();
+          }
+        } else if (k == "op") {
+          if (has_op) return false;
+          has_op = true;
+          if (s.peek() == json_kind_t::string) {
+            if (!s.read_string(name)) return false;
+            is_delete = name == "delete";
+          } else {
+            s.skip_value();
+          }
+        } else if (k == "version") {
+          if (has_version) return false;
+          has_version = true;
+          auto kind = s.peek();
+          if (kind == json_kind_t::number) {
+            bool is_int = false;
+            std::int64_t v = 0;
+            if (!s.read_number(is_int, v) || !is_int) return false;
+            version = v;
+          } else if (kind == json_kind_t::null) {
+            s.read_null();
+          } else {
+            return false;
+          }
+        } else if (k == "row") {
+          if (has_row) return false;
+          has_row = true;
+          if (s.peek() != json_kind_t::object) {
+            s.skip_value();
+            continue;
+          }
+          row_ok = true;
+          s.begin_object();
+          std::string_view m;
+          while (s.next_key(m)) {
+            if (m.data() < text.data() ||
+                m.data() >= text.data() + text.size()) {
+              escaped.emplace_back(m);
+              m = escaped.back();
+            }
+            std::string_view v = s.skip_value();
+            if (s.failed()) return false;
+            members.emplace_back(m, v);
+          }
+          // The escaped names' storage may have moved: re-point them.
+          if (!escaped.empty()) {
+            std::size_t e = 0;
+            for (auto& [mn, mv] : members)
+              if (mn.data() < text.data() ||
+                  mn.data() >= text.data() + text.size())
+                mn = escaped[e++];
+          }
+        } else {
+          s.skip_value();
+        }
+        if (s.failed()) return false;
+      }
+      if (s.failed()) return false;
+      std::string_view elem = s.slice(from, s.offset());
+      int ti = table_ok ? schema_.table_index(table_name) : -1;
+      if (ti < 0 || !row_ok) {
+        out.all_used = false;
+        continue;
+      }
+      const table& t = schema_.tables[static_cast<std::size_t>(ti)];
+      // A column named twice: the DOM keeps the last, SQLite the first.
+      for (std::size_t a = 0; a < members.size(); ++a)
+        for (std::size_t b = a + 1; b < members.size(); ++b)
+          if (members[a].first == members[b].first &&
+              t.column_index(members[a].first) >= 0)
+            return false;
+      pk_spans.clear();
+      for (auto kc : t.primary_key) {
+        const std::string& cn = t.columns[kc].name;
+        for (auto& [mn, mv] : members)
+          if (mn == cn) {
+            pk_spans.push_back(mv);
+            break;
+          }
+      }
+      if (pk_spans.size() != t.primary_key.size()) {
+        out.all_used = false;  // the DOM path skips a row without its key
+        continue;
+      }
+      key = "[";
+      for (std::size_t i = 0; i < pk_spans.size(); ++i) {
+        if (!canonical_scalar(pk_spans[i])) return false;
+        if (i) key += ',';
+        key += pk_spans[i];
+      }
+      key += ']';
+      pulled_table& pt = out.tables[static_cast<std::size_t>(ti)];
+      if (!pt.keys.emplace(key, pt.elems.size()).second)
+        return false;  // the same row twice
+      pt.elems.push_back(elem);
+      pt.versions.push_back(version);
+      pt.deleted.push_back(is_delete);
+      ++pt.rows;
+      if (is_delete) ++pt.deletes;
+      ++out.rows;
+    }
+    if (s.failed() || !s.at_end()) return false;
+    if (out.tables.size() > 1) out.all_used = false;
+    return true;
+  }
+
+  // A key value whose bytes are exactly what dump_json writes for it: a
+  // string without escapes, or an integer in int64 range.
+  static bool canonical_scalar(std::string_view v) {
+    if (v.size() >= 2 && v.front() == '"')
+      return v.find('\\') == std::string_view::npos;
+    std::size_t i = v.size() > 0 && v[0] == '-' ? 1 : 0;
+    if (i >= v.size() || v.size() - i > 18) return false;
+    if (v[i] == '0' && (v.size() - i > 1 || i == 1)) return false;
+    for (; i < v.size(); ++i)
+      if (v[i] < '0' || v[i] > '9') return false;
+    return true;
+  }
+
+  // The /sync answer: every member but `changes` parsed (they are small),
+  // `changes` kept as its raw text. False when the text is not one valid
+  // JSON object (the DOM path then reports why).
+  static bool scan_response(std::string_view body, json& top,
+                            std::optional<std::string_view>& changes) {
+    json_scanner s(body);
+    if (!s.begin_object()) return false;
+    top = json::object();
+    std::string_view k;
+    while (s.next_key(k)) {
+      std::string key(k);
+      std::string_view v = s.skip_value();
+      if (s.failed()) return false;
+      if (key == "changes") {
+        changes = v;  // a repeated member: the last wins, as in the DOM
+        continue;
+      }
+      auto j = parse_json(v);
+      if (!j) return false;
+      top[key] = std::move(j.value());
+    }
+    return !s.failed() && s.at_end();
+  }
+
+  const detail::table_apply_sql& pulled_sql(std::size_t ti, bool deletes) {
+    auto& slot = pulled_sql_[deletes ? 1 : 0];
+    if (slot.size() != schema_.tables.size())
+      slot.resize(schema_.tables.size());
+    if (!slot[ti])
+      slot[ti] = detail::pulled_sql(schema_.tables[ti], jsonb_, deletes);
+    return *slot[ti];
+  }
+
   void on_ok(const std::string& body) {
-    auto doc = parse_json(body);
+    json doc;
+    std::optional<std::string_view> changes_raw;
+    bool scanned = scan_response(body, doc, changes_raw);
+    if (!scanned) {
+      auto parsed = parse_json(body);
+      if (parsed) doc = std::move(parsed.value());
+      changes_raw.reset();
+      if (!parsed) doc = nullptr;
+    }
     auto bad = [&](const std::string& why) {
       fail(fail_kind::error, "invalid_response",
            "the server's answer is malformed: " + why, 200);
     };
-    if (!doc || !doc.value().is_object()) return bad("not a JSON object");
-    json& r = doc.value();
+    if (!doc.is_object()) return bad("not a JSON object");
+    json& r = doc;
     if (!at(r, "protocol").is_number_integer() ||
         at(r, "protocol").get<int>() != kProtocol)
       return bad("protocol is not 1");
     const json& results = at(r, "results");
-    const json& changes = at(r, "changes");
+    // `changes` is an array, null (or absent), or malformed.
+    char changes_first = 0;
+    if (changes_raw) {
+      changes_first = changes_raw->empty() ? 0 : changes_raw->front();
+    } else {
+      const json& c = at(r, "changes");
+      changes_first = c.is_array() ? '[' : c.is_null() ? 'n' : 0;
+    }
     if (!results.is_null() && !results.is_array())
       return bad("results is not an array");
-    if (!changes.is_null() && !changes.is_array())
+    if (changes_first != '[' && changes_first != 'n')
       return bad("changes is not an array");
     const json& ack = at(r, "ack");
     commit_ = commit_plan{};
@@ -1037,19 +1281,20 @@ struct engine::impl {
           if (st == "applied") {
             if (v) own.push_back(json::array({c.tbl, c.pk, *v}));
             if (row.is_object() && c.op != row_op::remove)
-              add_item(items, ti, c.pk_values, row_item(*t, row, v));
+              add_item(items, ti, c.pk_values(), row_item(*t, row, v));
             continue;
           }
           std::string reason = at(res, "reason").is_string()
                                    ? at(res, "reason").get<std::string>()
                                    : "";
           if (deleted)
-            add_item(items, ti, c.pk_values, delete_item(*t, c.pk_values, v));
+            add_item(items, ti, c.pk_values(),
+                     delete_item(*t, c.pk_values(), v));
           else if (row.is_object())
-            add_item(items, ti, c.pk_values, row_item(*t, row, v));
+            add_item(items, ti, c.pk_values(), row_item(*t, row, v));
           if (st == "conflict") {
             evs.push_back(effects::conflict{
-                c.tbl, c.pk_values, op_name(c.op), c.covers, reason,
+                c.tbl, c.pk_values(), op_name(c.op), c.covers, reason,
                 row.is_object() ? row : json(nullptr), deleted, v});
           } else {
             std::string msg =
@@ -1059,7 +1304,7 @@ struct engine::impl {
                     ? "the row changed on the server since this edit was made"
                     : "the server refused this change";
             evs.push_back(effects::rejected{
-                c.tbl, c.pk_values, op_name(c.op), c.covers, reason,
+                c.tbl, c.pk_values(), op_name(c.op), c.covers, reason,
                 reason == "forbidden" ? "forbidden" : "stale", msg, "",
                 row.is_object() ? row : json(nullptr), deleted, v});
           }
@@ -1067,24 +1312,64 @@ struct engine::impl {
       }
     }
 
-    std::int64_t pulled = 0;
-    if (changes.is_array()) {
-      for (const json& ch : changes) {
-        if (!ch.is_object() || !at(ch, "table").is_string() ||
-            !at(ch, "row").is_object())
-          continue;
-        int ti =
-            schema_.table_index(at(ch, "table").get_ref<const std::string&>());
-        if (ti < 0) continue;  // a table this app version does not know
-        const table& t = schema_.tables[static_cast<std::size_t>(ti)];
-        json pkv = key_values(t, at(ch, "row"));
-        if (pkv.is_null()) continue;
-        std::optional<std::int64_t> v = opt_int(at(ch, "version"));
-        bool del = at(ch, "op").is_string() &&
-                   at(ch, "op").get_ref<const std::string&>() == "delete";
-        add_item(items, static_cast<std::size_t>(ti), pkv,
-                 del ? delete_item(t, pkv, v) : row_item(t, at(ch, "row"), v));
-        ++pulled;
+    // Pulled changes: passed to SQLite as the server's bytes when nothing
+    // about them needs the DOM path's judgement (see scan_pulled).
+    pulled_changes pulled;
+    bool fast = changes_raw && changes_first == '[' &&
+                scan_pulled(*changes_raw, pulled);
+    if (fast) {
+      // A row both in the results and pulled: the newer server row wins,
+      // the pulled one on a tie (as add_item decides on the DOM path).
+      for (auto& [ti, rows] : items) {
+        auto pt = pulled.tables.find(ti);
+        if (pt == pulled.tables.end()) continue;
+        for (auto it = rows.begin(); it != rows.end();) {
+          auto k = pt->second.keys.find(it->first);
+          if (k == pt->second.keys.end()) {
+            ++it;
+            continue;
+          }
+          std::size_t e = k->second;
+          const auto& pv = pt->second.versions[e];
+          if (it->second.version && pv && *it->second.version > *pv) {
+            pt->second.drop(e);
+            pulled.all_used = false;
+            --pulled.rows;
+            ++it;
+          } else {
+            it = rows.erase(it);
+          }
+        }
+      }
+    }
+    if (!fast) {
+      pulled = pulled_changes{};
+      json parsed;
+      const json* changes = &at(r, "changes");
+      if (changes_raw && changes_first == '[') {
+        auto p = parse_json(*changes_raw);
+        if (!p) return bad("changes is not an array");
+        parsed = std::move(p.value());
+        changes = &parsed;
+      }
+      if (changes->is_array()) {
+        for (const json& ch : *changes) {
+          if (!ch.is_object() || !at(ch, "table").is_string() ||
+              !at(ch, "row").is_object())
+            continue;
+          int ti = schema_.table_index(
+              at(ch, "table").get_ref<const std::string&>());
+          if (ti < 0) continue;  // a table this app version does not know
+          const table& t = schema_.tables[static_cast<std::size_t>(ti)];
+          json pkv = key_values(t, at(ch, "row"));
+          if (pkv.is_null()) continue;
+          std::optional<std::int64_t> v = opt_int(at(ch, "version"));
+          bool del = at(ch, "op").is_string() &&
+                     at(ch, "op").get_ref<const std::string&>() == "delete";
+          add_item(
+              items, static_cast<std::size_t>(ti), pkv,
+              del ? delete_item(t, pkv, v) : row_item(t, at(ch, "row"), v));
+        }
       }
     }
 
@@ -1099,23 +1384,61 @@ struct engine::impl {
           {detail::rebase_outbox_sql(), {effects::raw_text{own_text}}});
     }
     effects::changes_applied applied;
-    for (auto& [ti, rows] : items) {
-      json arr = json::array();
-      bool any_upsert = false, any_delete = false;
-      for (auto& [key, it] : rows) {
-        any_upsert |= !it.deleted;
-        any_delete |= it.deleted;
-        json e = json::array({it.deleted ? 1 : 0,
-                              it.version ? json(*it.version) : json(nullptr)});
-        for (auto& v : it.values) e.push_back(std::move(v));
-        arr.push_back(std::move(e));
-        ++applied.rows;
+    std::set<std::size_t> touched;
+    for (const auto& [ti, rows] : items) touched.insert(ti);
+    for (const auto& [ti, pt] : pulled.tables) touched.insert(ti);
+    for (std::size_t ti : touched) {
+      if (auto found = items.find(ti);
+          found != items.end() && !found->second.empty()) {
+        json arr = json::array();
+        bool any_upsert = false, any_delete = false;
+        for (auto& [key, it] : found->second) {
+          any_upsert |= !it.deleted;
+          any_delete |= it.deleted;
+          json e =
+              json::array({it.deleted ? 1 : 0,
+                           it.version ? json(*it.version) : json(nullptr)});
+          for (auto& v : it.values) e.push_back(std::move(v));
+          arr.push_back(std::move(e));
+          ++applied.rows;
+        }
+        std::string text = dump_json(arr);
+        const auto& sql = table_sql_[ti];
+        if (any_upsert)
+          stmts.push_back({sql.upsert, {effects::raw_text{text}}});
+        if (any_delete)
+          stmts.push_back({sql.remove, {effects::raw_text{text}}});
+        stmts.push_back({sql.record, {effects::raw_text{std::move(text)}}});
       }
-      std::string text = dump_json(arr);
-      const auto& sql = table_sql_[ti];
-      if (any_upsert) stmts.push_back({sql.upsert, {effects::raw_text{text}}});
-      if (any_delete) stmts.push_back({sql.remove, {effects::raw_text{text}}});
-      stmts.push_back({sql.record, {effects::raw_text{std::move(text)}}});
+      if (auto found = pulled.tables.find(ti);
+          found != pulled.tables.end() && found->second.rows > 0) {
+        const pulled_table& pt = found->second;
+        std::string text;
+        if (pulled.all_used) {
+          text = std::string(*changes_raw);
+        } else {
+          std::size_t size = 2;
+          for (auto e : pt.elems) size += e.size() + 1;
+          text.reserve(size);
+          text += '[';
+          bool first = true;
+          for (auto e : pt.elems) {
+            if (e.empty()) continue;  // dropped: a newer row from results
+            if (!first) text += ',';
+            first = false;
+            text += e;
+          }
+          text += ']';
+        }
+        std::int64_t n = pt.rows;
+        const auto& sql = pulled_sql(ti, pt.deletes > 0);
+        if (pt.deletes < n)
+          stmts.push_back({sql.upsert, {effects::raw_text{text}}});
+        if (pt.deletes > 0)
+          stmts.push_back({sql.remove, {effects::raw_text{text}}});
+        stmts.push_back({sql.record, {effects::raw_text{std::move(text)}}});
+        applied.rows += n;
+      }
       applied.tables.push_back(schema_.tables[ti].name);
     }
     if (server_time) stmts.push_back({sqlite_absorb_sql(), {*server_time}});
@@ -1138,7 +1461,6 @@ struct engine::impl {
     }
     stmts.push_back({detail::guard_off_sql(), {}});
     stmts.push_back({detail::pending_count_sql(), {}, true});
-    (void)pulled;
     for (auto& e : evs) after_commit_.push_back(std::move(e));
     if (applied.rows > 0) after_commit_.push_back(std::move(applied));
     phase_ = phase::applying;

@@ -196,6 +196,11 @@ std::pair<json, std::vector<std::string>> encode_effects(
   json list = json::array();
   std::vector<std::string> segs;
   auto seg = [&](const std::string& text) {
+    // The same document bound by several statements (the pulled rows feed
+    // the upsert and the sync_rows record) travels once.
+    for (std::size_t i = segs.size(); i-- > 0;)
+      if (segs[i].size() == text.size() && segs[i] == text)
+        return json{{"seg", i}};
     segs.push_back(text);
     return json{{"seg", segs.size() - 1}};
   };

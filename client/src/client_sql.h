@@ -6,12 +6,14 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "edgesync/schema.h"
 
 namespace edgesync::client::detail {
 
-/// One query: {"state": {key: value…}, "clock": {ms, ctr, node}, "pending": n}.
+/// One query: {"state": {key: value…}, "clock": {ms, ctr, node}, "pending": n,
+/// "sqlite": sqlite_version()}.
 std::string load_sql();
 
 /// One query, ?1 = row limit: {"pending": n, "rows": [[id, tbl, pk, op,
@@ -58,7 +60,18 @@ struct table_apply_sql {
   std::string record;  ///< versions of the applied items into sync_rows
 };
 
-/// Builds the apply statements for `t`.
-table_apply_sql apply_sql(const table& t);
+/// Builds the apply statements for `t`; `jsonb` uses jsonb_each (SQLite >=
+/// 3.45: elements arrive as JSONB, so reading their members parses nothing).
+table_apply_sql apply_sql(const table& t, bool jsonb);
+
+/// The same three statements over the server's own change objects: ?1 is a
+/// JSON array of `changes` elements of the /sync response ({table, op,
+/// version, row}), all of table `t`, passed through without re-encoding.
+/// Values are read from `row` with the same meaning as apply_sql's items.
+/// Without `has_deletes` the upsert does not test `op`.
+table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes);
+
+/// True when `version` (sqlite_version()) is at least 3.45 (jsonb_each).
+bool sqlite_has_jsonb(std::string_view version);
 
 }  // namespace edgesync::client::detail
