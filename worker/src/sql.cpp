@@ -119,9 +119,8 @@ string result_json(const table& t, const string& written_key_col,
          " = $2 THEN d.\"_es_cur_deleted\" END, 'r', CASE WHEN u." +
          written_key_col + " IS NOT NULL THEN " +
          (with_row ? string("u.\"_es_row\"") : string("NULL")) + " WHEN " +
-         own +
-         " = $2 AND NOT d.\"_es_cur_deleted\" THEN d.\"_es_cur_row\" END)";
-  (void)t;
+         own + " = $2 AND NOT d.\"_es_cur_deleted\" THEN " +
+         row_json(t, "c", false) + " END)";
 }
 
 // The input joined with the locked current rows: the facts every policy needs.
@@ -132,8 +131,7 @@ string decided(const table& t, bool is_delete, bool field_values) {
       " AS \"_es_cur_owner\", c.\"_es_deleted\" AS \"_es_cur_deleted\", "
       "c.\"_es_hlc\" AS \"_es_cur_hlc\", c.\"_es_field_hlc\" AS "
       "\"_es_cur_fh\", " +
-      row_json(t, "c", false) + " AS \"_es_cur_row\", " + accept(t, is_delete) +
-      " AS \"_es_ok\"";
+      accept(t, is_delete) + " AS \"_es_ok\"";
   if (field_values) {
     for (std::size_t i = 0; i < t.columns.size(); ++i)
       out += ", c." + q(t.columns[i].server_name) + " AS \"_es_k" +
@@ -256,7 +254,8 @@ string upsert(const table& t) {
          q(t.columns[t.owner].server_name) + " RETURNING " + returning +
          ") SELECT COALESCE(json_agg(" + result_json(t, "\"_es_key\"", lwwf) +
          "), '[]')::text AS j FROM d LEFT JOIN u ON " + key_join(t, "u", "d") +
-         "";
+         // The current row is built only for the changes that lost.
+         " LEFT JOIN c ON " + key_join(t, "c", "d") + "";
 }
 
 string remove(const table& t) {
@@ -288,8 +287,9 @@ string remove(const table& t) {
          "'i', d.\"_es_i\", 's', 'applied', 'v', d.\"_es_cur_v\", 'd', true, "
          "'r', NULL) ELSE " +
          result_json(t, "\"_es_key\"", false) +
-         " END), '[]')::text AS j FROM d LEFT JOIN u ON " +
-         key_join(t, "u", "d") + "";
+         " END), '[]')::text AS j FROM d LEFT JOIN c ON " +
+         key_join(t, "c", "d") + " LEFT JOIN u ON " + key_join(t, "u", "d") +
+         "";
 }
 
 string record_batch() {
