@@ -603,19 +603,249 @@ struct engine::impl {
     return o;
   }
 
+  // Reads the outbox document without a DOM: rows keep their JSON text
+  // (`row_text`, viewing `text`), which goes into the batch as it is. False
+  // when anything would need the DOM path's judgement (a malformed row, an
+  // unknown table, a key that does not fit the schema); nothing is changed
+  // then.
+  bool scan_outbox(std::string_view text, std::vector<outbox_row>& rows,
+                   std::optional<std::int64_t>& pending, std::size_t& count) {
+    json_scanner s(text);
+    if (!s.begin_object()) return false;
+    bool seen_rows = false, seen_pending = false;
+    std::string_view k;
+    std::string op;
+    while (s.next_key(k)) {
+      if (k == "pending") {
+        if (seen_pending) return false;
+        seen_pending = true;
+        bool is_int = false;
+        std::int64_t v = 0;
+        if (s.peek() != json_kind_t::number || !s.read_number(is_int, v) ||
+            !is_int)
+          return false;
+        pending = v;
+        continue;
+      }
+      if (k != "rows") {
+        s.skip_value();
+        if (s.failed()) return false;
+        continue;
+      }
+      if (seen_rows || !s.begin_array()) return false;
+      seen_rows = true;
+      while (s.next_element()) {
+        outbox_row o;
+        bool is_int = false;
+        std::int64_t v = 0;
+        if (!s.begin_array() || !s.next_element() ||
+            s.peek() != json_kind_t::number || !s.read_number(is_int, v) ||
+            !is_int)
+          return false;
+        o.id = v;
+        if (!s.next_element() || !s.read_string(o.tbl) || !s.next_element() ||
+            !s.read_string(o.pk) || !s.next_element() || !s.read_string(op) ||
+            !s.next_element())
+          return false;
+        o.op = op == "D"   ? row_op::remove
+               : op == "U" ? row_op::update
+                           : row_op::insert;
+        auto kind = s.peek();
+        if (kind == json_kind_t::object)
+          o.row_text = s.skip_value();
+        else if (kind != json_kind_t::null || !s.read_null())
+          return false;
+        if (o.op != row_op::remove && o.row_text.empty()) return false;
+        if (!s.next_element()) return false;
+        if (s.peek() == json_kind_t::array) {
+          std::vector<std::string> ch;
+          s.begin_array();
+          while (s.next_element()) {
+            if (s.peek() == json_kind_t::string) {
+              ch.emplace_back();
+              if (!s.read_string(ch.back())) return false;
+            } else {
+              s.skip_value();
+            }
+          }
+          o.changed = std::move(ch);
+        } else {
+          s.skip_value();
+        }
+        if (s.failed() || !s.next_element() || !s.read_string(o.hlc) ||
+            !s.next_element())
+          return false;
+        kind = s.peek();
+        if (kind == json_kind_t::number) {
+          if (!s.read_number(is_int, v) || !is_int) return false;
+          o.base_version = v;
+        } else if (kind != json_kind_t::null || !s.read_null()) {
+          return false;
+        }
+        if (s.next_element() || s.failed()) return false;  // exactly 8
+        const table* t = schema_.find_table(o.tbl);
+        if (t == nullptr || key_spans(o.pk).size() != t->primary_key.size())
+          return false;
+        rows.push_back(std::move(o));
+        ++count;
+      }
+      if (s.failed()) return false;
+    }
+    return seen_rows && !s.failed() && s.at_end();
+  }
+
+  // The value texts of a key array (["a",1]); empty when it is not one.
+  static std::vector<std::string_view> key_spans(std::string_view pk) {
+    std::vector<std::string_view> out;
+    json_scanner s(pk);
+    if (!s.begin_array()) return {};
+    while (s.next_element()) {
+      auto kind = s.peek();
+      if (kind == json_kind_t::object || kind == json_kind_t::array) return {};
+      out.push_back(s.skip_value());
+      if (s.failed()) return {};
+    }
+    if (s.failed() || !s.at_end()) return {};
+    return out;
+  }
+
+  // One compacted change as the protocol's JSON text, with the row's bytes
+  // as the triggers wrote them (members in the order change_json sorts).
+  std::string change_text(const table& t, const compacted_change& c) {
+    std::string o;
+    o.reserve(c.row_text.size() + c.hlc.size() + c.tbl.size() + 96);
+    o += "{\"baseVersion\":";
+    o += c.base_version ? std::to_string(*c.base_version) : "null";
+    if (t.policy == conflict_policy::lww_field && c.op == row_op::update &&
+        c.changed) {
+      o += ",\"changed\":[";
+      for (std::size_t i = 0; i < c.changed->size(); ++i) {
+        if (i) o += ',';
+        append_json_string(o, (*c.changed)[i]);
+      }
+      o += ']';
+    }
+    o += ",\"hlc\":";
+    // Writes made before the client id existed carry an empty node.
+    auto h = parse_hlc(c.hlc);
+    if (h && h.value().node.empty()) {
+      h.value().node = client_id_;
+      append_json_string(o, format_hlc(h.value()));
+    } else {
+      append_json_string(o, c.hlc);
+    }
+    o += ",\"id\":";
+    o += std::to_string(c.ids.front());
+    o += ",\"op\":\"";
+    o += op_name(c.op);
+    o += "\",\"row\":";
+    if (c.op == row_op::remove) {
+      auto spans = key_spans(c.pk);
+      o += '{';
+      for (std::size_t k = 0; k < t.primary_key.size() && k < spans.size();
+           ++k) {
+        if (k) o += ',';
+        append_json_string(o, t.columns[t.primary_key[k]].name);
+        o += ':';
+        o += spans[k];
+      }
+      o += '}';
+    } else {
+      o += c.row_text;
+    }
+    o += ",\"table\":";
+    append_json_string(o, c.tbl);
+    o += '}';
+    return o;
+  }
+
+  static void append_json_string(std::string& out, std::string_view v) {
+    static const char* hex = "0123456789abcdef";
+    out += '"';
+    for (char ch : v) {
+      auto u = static_cast<unsigned char>(ch);
+      if (u == '"' || u == '\\') {
+        out += '\\';
+        out += ch;
+      } else if (u < 0x20) {
+        switch (u) {
+          case '\b':
+            out += "\\b";
+            break;
+          case '\f':
+            out += "\\f";
+            break;
+          case '\n':
+            out += "\\n";
+            break;
+          case '\r':
+            out += "\\r";
+            break;
+          case '\t':
+            out += "\\t";
+            break;
+          default:
+            out += "\\u00";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+      } else {
+        out += ch;
+      }
+    }
+    out += '"';
+  }
+
+  // Appends one change to the batch unless the byte budget is spent (the
+  // first change always goes in); false when it did not fit.
+  bool add_to_batch(sealed_batch& batch, std::string& body, std::size_t budget,
+                    const std::string& one, const compacted_change& ch) {
+    // ~200 bytes of envelope: protocol, clientId, cursor, pageSize.
+    if (!batch.changes.empty() && body.size() + one.size() + 220 > budget) {
+      more_outbox_ = true;
+      return false;
+    }
+    if (!batch.changes.empty()) body += ',';
+    body += one;
+    sealed_change sc;
+    sc.id = ch.ids.front();
+    sc.tbl = ch.tbl;
+    sc.pk = ch.pk;
+    sc.op = ch.op;
+    sc.covers = ch.ids;
+    batch.changes.push_back(std::move(sc));
+    return true;
+  }
+
   void on_read(const std::string& text) {
+    std::vector<outbox_row> rows;
+    std::vector<std::int64_t> drop_ids;
+    std::vector<effects::rejected> drops;
+    std::optional<std::int64_t> fast_pending;
+    std::size_t fast_count = 0;
+    bool fast = scan_outbox(text, rows, fast_pending, fast_count);
+    if (fast) {
+      if (fast_pending) pending_ = *fast_pending;
+      if (fast_count >= max_changes_) more_outbox_ = true;
+    } else {
+      rows.clear();
+      if (!read_outbox_dom(text, rows, drop_ids, drops)) return;
+    }
+    finish_read(std::move(rows), std::move(drop_ids), std::move(drops), fast);
+  }
+
+  bool read_outbox_dom(const std::string& text, std::vector<outbox_row>& rows,
+                       std::vector<std::int64_t>& drop_ids,
+                       std::vector<effects::rejected>& drops) {
     auto doc = parse_json(text);
     if (!doc || !doc.value().is_object() ||
         !at(doc.value(), "rows").is_array()) {
       fail(fail_kind::error, "sql_failed",
            "the outbox query returned no rows document", 0);
-      return;
+      return false;
     }
     const json& d = doc.value();
     if (auto p = opt_int(at(d, "pending"))) pending_ = *p;
-    std::vector<outbox_row> rows;
-    std::vector<std::int64_t> drop_ids;
-    std::vector<effects::rejected> drops;
     for (const json& r : at(d, "rows")) {
       if (!r.is_array() || r.size() != 8 || !r[0].is_number_integer()) continue;
       outbox_row o;
@@ -658,7 +888,12 @@ struct engine::impl {
       rows.push_back(std::move(o));
     }
     if (at(d, "rows").size() >= max_changes_) more_outbox_ = true;
+    return true;
+  }
 
+  void finish_read(std::vector<outbox_row> rows,
+                   std::vector<std::int64_t> drop_ids,
+                   std::vector<effects::rejected> drops, bool fast) {
     compaction c = compact_outbox(std::move(rows));
     drop_ids.insert(drop_ids.end(), c.noop_ids.begin(), c.noop_ids.end());
 
@@ -675,6 +910,12 @@ struct engine::impl {
     bool full = false;
     for (auto& ch : c.changes) {
       const table* t = schema_.find_table(ch.tbl);
+      if (fast) {  // table and key checked while scanning
+        if (full) continue;
+        std::string one = change_text(*t, ch);
+        if (!add_to_batch(batch, body, budget, one, ch)) full = true;
+        continue;
+      }
       auto pkv = parse_json(ch.pk);
       if (t == nullptr || !pkv || !pkv.value().is_array() ||
           pkv.value().size() != t->primary_key.size()) {
@@ -689,34 +930,30 @@ struct engine::impl {
       }
       if (full) continue;
       std::string one = dump_json(change_json(*t, ch, pkv.value()));
-      // ~200 bytes of envelope: protocol, clientId, cursor, pageSize.
-      if (!batch.changes.empty() && body.size() + one.size() + 220 > budget) {
-        full = true;
-        more_outbox_ = true;
-        continue;
-      }
-      if (!batch.changes.empty()) body += ',';
-      body += one;
-      sealed_change sc;
-      sc.id = ch.ids.front();
-      sc.tbl = ch.tbl;
-      sc.pk = ch.pk;
-      sc.op = ch.op;
-      sc.covers = ch.ids;
-      batch.changes.push_back(std::move(sc));
+      if (!add_to_batch(batch, body, budget, one, ch)) full = true;
     }
     body += "]}";
     batch.text = std::move(body);
 
     std::vector<effects::statement> stmts;
     if (!batch.changes.empty()) {
-      json meta = json::array();
-      for (const auto& sc : batch.changes)
-        meta.push_back({{"id", sc.id},
-                        {"tbl", sc.tbl},
-                        {"pk", sc.pk},
-                        {"op", std::string(1, static_cast<char>(sc.op))},
-                        {"covers", sc.covers}});
+      std::string meta = "[";
+      for (const auto& sc : batch.changes) {
+        if (meta.size() > 1) meta += ',';
+        meta += "{\"covers\":[";
+        for (std::size_t i = 0; i < sc.covers.size(); ++i) {
+          if (i) meta += ',';
+          meta += std::to_string(sc.covers[i]);
+        }
+        meta += "],\"id\":" + std::to_string(sc.id) + ",\"op\":\"";
+        meta += static_cast<char>(sc.op);
+        meta += "\",\"pk\":";
+        append_json_string(meta, sc.pk);
+        meta += ",\"tbl\":";
+        append_json_string(meta, sc.tbl);
+        meta += '}';
+      }
+      meta += ']';
       stmts.push_back(
           {detail::set_state_sql(), {std::string("inflight_seq"), batch.seq}});
       stmts.push_back(
@@ -724,7 +961,7 @@ struct engine::impl {
            {std::string("inflight_batch"), effects::raw_text{batch.text}}});
       stmts.push_back(
           {detail::set_state_sql(),
-           {std::string("inflight_meta"), effects::raw_text{dump_json(meta)}}});
+           {std::string("inflight_meta"), effects::raw_text{std::move(meta)}}});
       to_seal_ = std::move(batch);
     } else {
       to_seal_.reset();

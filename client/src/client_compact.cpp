@@ -39,6 +39,7 @@ void fold(group& g, const outbox_row& r) {
     c.pk = r.pk;
     c.base_version = r.base_version;
     c.row = r.op == row_op::remove ? json(nullptr) : r.row;
+    c.row_text = r.op == row_op::remove ? std::string_view() : r.row_text;
     c.changed = r.op == row_op::update ? r.changed : std::nullopt;
     g.state = r.op == row_op::insert   ? net::insert
               : r.op == row_op::update ? net::update
@@ -53,26 +54,32 @@ void fold(group& g, const outbox_row& r) {
       c.changed = std::nullopt;
       if (r.op == row_op::remove) {
         c.row = nullptr;
+        c.row_text = {};
       } else {
         c.row = r.row;
+        c.row_text = r.row_text;
         g.state = net::insert;
       }
       return;
     case net::insert:
       if (r.op == row_op::remove) {
         c.row = nullptr;
+        c.row_text = {};
         g.state = c.base_version ? net::remove : net::none;
       } else {
         c.row = r.row;  // I + U and I + I stay an insert of the latest row
+        c.row_text = r.row_text;
       }
       return;
     case net::update:
       if (r.op == row_op::remove) {
         c.row = nullptr;
+        c.row_text = {};
         c.changed = std::nullopt;
         g.state = net::remove;
       } else {
         c.row = r.row;
+        c.row_text = r.row_text;
         c.changed = r.op == row_op::update ? union_changed(c.changed, r.changed)
                                            : std::nullopt;
       }
@@ -80,6 +87,7 @@ void fold(group& g, const outbox_row& r) {
     case net::remove:
       if (r.op != row_op::remove) {
         c.row = r.row;
+        c.row_text = r.row_text;
         c.changed = std::nullopt;  // the whole row is written again
         g.state = net::update;
       }

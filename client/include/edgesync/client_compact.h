@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgesync/json_util.h"
@@ -52,6 +53,9 @@ struct outbox_row {
   std::optional<std::vector<std::string>> changed;  ///< nullopt = all columns
   std::string hlc;
   std::optional<std::int64_t> base_version;
+  /// The row as JSON text, when the reader kept the bytes instead of `row`
+  /// (it views the read document; empty for deletes). Folded like `row`.
+  std::string_view row_text;
 };
 
 /// One compacted change: what the batch sends for one table row.
@@ -64,6 +68,7 @@ struct compacted_change {
   std::string hlc;                                  ///< latest stamp
   std::optional<std::int64_t> base_version;         ///< of the first edit
   std::vector<std::int64_t> ids;  ///< every outbox id folded in, ascending
+  std::string_view row_text;      ///< the latest row's text (see outbox_row)
 };
 
 /// The result of compacting a run of outbox rows.
