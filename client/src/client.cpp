@@ -1230,6 +1230,7 @@ struct engine::impl {
     std::int64_t rows = 0, deletes = 0;
     // key text (as dump_json(pk) writes it) -> element index
     std::unordered_map<std::string, std::size_t> keys;
+    std::vector<const std::string*> key_of;  // per element, into `keys`
     void drop(std::size_t e) {
       elems[e] = {};
       --rows;
@@ -1249,8 +1250,10 @@ struct engine::impl {
   // bytes to SQLite could differ from the DOM path (a duplicate member, a
   // key value with escapes or in a non-canonical spelling, a version that is
   // not an integer, the same row twice); the caller then takes the DOM path.
-  bool scan_pulled(std::string_view text, pulled_changes& out) {
-    json_scanner s(text);
+  // `s` is at the array, `text` the whole document s scans. On false
+  // without s.failed() the scanner stopped somewhere inside the array.
+  bool scan_pulled(json_scanner& s, std::string_view text,
+                   pulled_changes& out) {
     if (!s.begin_array()) return false;
     std::vector<std::pair<std::string_view, std::string_view>> members;
     std::vector<std::string> escaped;  // member names that had escapes
@@ -1373,8 +1376,9 @@ struct engine::impl {
       }
       key += ']';
       pulled_table& pt = out.tables[static_cast<std::size_t>(ti)];
-      if (!pt.keys.emplace(key, pt.elems.size()).second)
-        return false;  // the same row twice
+      auto [slot, added] = pt.keys.emplace(key, pt.elems.size());
+      if (!added) return false;  // the same row twice
+      pt.key_of.push_back(&slot->first);
       pt.elems.push_back(elem);
       pt.versions.push_back(version);
       pt.deleted.push_back(is_delete);
@@ -1382,7 +1386,7 @@ struct engine::impl {
       if (is_delete) ++pt.deletes;
       ++out.rows;
     }
-    if (s.failed() || !s.at_end()) return false;
+    if (s.failed()) return false;
     if (out.tables.size() > 1) out.all_used = false;
     return true;
   }
@@ -1400,28 +1404,43 @@ struct engine::impl {
     return true;
   }
 
+  enum class scanned { ok, again, invalid };
+
   // The /sync answer: every member but `changes` parsed (they are small),
-  // `changes` kept as its raw text. False when the text is not one valid
-  // JSON object (the DOM path then reports why).
-  static bool scan_response(std::string_view body, json& top,
-                            std::optional<std::string_view>& changes) {
+  // `changes` kept as its raw text and, with `pulled`, scanned in the same
+  // pass (scan_pulled). `again`: the changes need the DOM path, scan once
+  // more without `pulled`. `invalid`: not one valid JSON object (the DOM
+  // path then reports why).
+  scanned scan_response(std::string_view body, json& top,
+                        std::optional<std::string_view>& changes,
+                        pulled_changes* pulled) {
     json_scanner s(body);
-    if (!s.begin_object()) return false;
+    if (!s.begin_object()) return scanned::invalid;
     top = json::object();
     std::string_view k;
     while (s.next_key(k)) {
-      std::string key(k);
-      std::string_view v = s.skip_value();
-      if (s.failed()) return false;
-      if (key == "changes") {
-        changes = v;  // a repeated member: the last wins, as in the DOM
+      if (k == "changes") {
+        // A repeated member: the last wins, as in the DOM.
+        std::size_t from = s.mark();
+        if (pulled != nullptr && s.peek() == json_kind_t::array) {
+          *pulled = pulled_changes{};
+          if (!scan_pulled(s, body, *pulled))
+            return s.failed() ? scanned::invalid : scanned::again;
+        } else {
+          s.skip_value();
+        }
+        if (s.failed()) return scanned::invalid;
+        changes = s.slice(from, s.offset());
         continue;
       }
+      std::string key(k);
+      std::string_view v = s.skip_value();
+      if (s.failed()) return scanned::invalid;
       auto j = parse_json(v);
-      if (!j) return false;
+      if (!j) return scanned::invalid;
       top[key] = std::move(j.value());
     }
-    return !s.failed() && s.at_end();
+    return !s.failed() && s.at_end() ? scanned::ok : scanned::invalid;
   }
 
   const detail::table_apply_sql& pulled_sql(std::size_t ti, bool deletes) {
@@ -1436,8 +1455,15 @@ struct engine::impl {
   void on_ok(const std::string& body) {
     json doc;
     std::optional<std::string_view> changes_raw;
-    bool scanned = scan_response(body, doc, changes_raw);
-    if (!scanned) {
+    pulled_changes pulled;
+    bool fast = true;
+    scanned how = scan_response(body, doc, changes_raw, &pulled);
+    if (how == scanned::again) {
+      fast = false;
+      changes_raw.reset();
+      how = scan_response(body, doc, changes_raw, nullptr);
+    }
+    if (how != scanned::ok) {
       auto parsed = parse_json(body);
       if (parsed) doc = std::move(parsed.value());
       changes_raw.reset();
@@ -1551,9 +1577,7 @@ struct engine::impl {
 
     // Pulled changes: passed to SQLite as the server's bytes when nothing
     // about them needs the DOM path's judgement (see scan_pulled).
-    pulled_changes pulled;
-    bool fast = changes_raw && changes_first == '[' &&
-                scan_pulled(*changes_raw, pulled);
+    fast = fast && changes_raw && changes_first == '[';
     if (fast) {
       // A row both in the results and pulled: the newer server row wins,
       // the pulled one on a tie (as add_item decides on the DOM path).
@@ -1667,13 +1691,30 @@ struct engine::impl {
           }
           text += ']';
         }
+        // The versions: [[version, key value…], …] from the scanned keys.
+        std::string versions = "[";
+        for (std::size_t e = 0; e < pt.elems.size(); ++e) {
+          if (pt.elems[e].empty() || !pt.versions[e]) continue;
+          if (versions.size() > 1) versions += ',';
+          versions += '[';
+          versions += std::to_string(*pt.versions[e]);
+          versions += ',';
+          const std::string& k = *pt.key_of[e];  // "[v1,v2]"
+          versions.append(k, 1, k.size() - 1);
+        }
+        versions += ']';
         std::int64_t n = pt.rows;
         const auto& sql = pulled_sql(ti, pt.deletes > 0);
+        bool deletes = pt.deletes > 0;
         if (pt.deletes < n)
-          stmts.push_back({sql.upsert, {effects::raw_text{text}}});
-        if (pt.deletes > 0)
-          stmts.push_back({sql.remove, {effects::raw_text{text}}});
-        stmts.push_back({sql.record, {effects::raw_text{std::move(text)}}});
+          stmts.push_back(
+              {sql.upsert,
+               {effects::raw_text{deletes ? text : std::move(text)}}});
+        if (deletes)
+          stmts.push_back({sql.remove, {effects::raw_text{std::move(text)}}});
+        if (versions.size() > 2)
+          stmts.push_back(
+              {sql.record, {effects::raw_text{std::move(versions)}}});
         applied.rows += n;
       }
       applied.tables.push_back(schema_.tables[ti].name);

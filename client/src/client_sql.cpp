@@ -178,6 +178,21 @@ table_apply_sql apply_sql(const table& t, bool jsonb) {
       item(0) + " = 0");
 }
 
+string pulled_record_sql(const table& t, bool jsonb) {
+  string key = "json_array(";
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    if (k) key += ", ";
+    key += item(k + 1);
+  }
+  key += ")";
+  return "INSERT INTO " + rows() + " (tbl, pk, version) SELECT " + lit(t.name) +
+         ", " + key + ", " + item(0) + " FROM " +
+         (jsonb ? "jsonb_each" : "json_each") + "(?1) AS j WHERE " + item(0) +
+         " IS NOT NULL AND " + not_pending(t, key) +
+         " ON CONFLICT (tbl, pk) DO UPDATE SET version = excluded.version "
+         "WHERE excluded.version >= version";
+}
+
 table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
   // Values exactly as the item path stores them: JSON null -> NULL,
   // booleans 1/0, objects and arrays as their text, JSON columns as the
@@ -188,10 +203,12 @@ table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
       return "NULLIF(j.value -> '$.row." + c.name + "', 'null')";
     return "j.value ->> '$.row." + c.name + "'";
   };
-  return build_apply(t, jsonb ? "jsonb_each" : "json_each", val,
-                     "(j.value ->> '$.version')",
-                     "j.value ->> '$.op' = 'delete'",
-                     has_deletes ? "j.value ->> '$.op' IS NOT 'delete'" : "");
+  table_apply_sql out =
+      build_apply(t, jsonb ? "jsonb_each" : "json_each", val,
+                  "(j.value ->> '$.version')", "j.value ->> '$.op' = 'delete'",
+                  has_deletes ? "j.value ->> '$.op' IS NOT 'delete'" : "");
+  out.record = pulled_record_sql(t, jsonb);
+  return out;
 }
 
 bool sqlite_has_jsonb(std::string_view version) {

@@ -68,8 +68,13 @@ table_apply_sql apply_sql(const table& t, bool jsonb);
 /// JSON array of `changes` elements of the /sync response ({table, op,
 /// version, row}), all of table `t`, passed through without re-encoding.
 /// Values are read from `row` with the same meaning as apply_sql's items.
-/// Without `has_deletes` the upsert does not test `op`.
+/// Without `has_deletes` the upsert does not test `op`. Its `record` is
+/// pulled_record_sql: the versions travel apart, in a much smaller document.
 table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes);
+
+/// Records the versions of pulled rows in sync_rows like apply_sql's
+/// `record`: ?1 = [[version, key value…], …] (key values in key order).
+std::string pulled_record_sql(const table& t, bool jsonb);
 
 /// True when `version` (sqlite_version()) is at least 3.45 (jsonb_each).
 bool sqlite_has_jsonb(std::string_view version);
