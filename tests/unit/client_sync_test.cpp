@@ -5,6 +5,8 @@
 #include <set>
 
 #include "client_sim.h"
+#include "edgesync/codegen.h"
+#include "support.h"
 
 namespace edgesync {
 namespace {
@@ -1002,6 +1004,256 @@ TEST_P(ClientConvergence, TwoClientsConvergeThroughTheServer) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, ClientConvergence,
                          ::testing::Values(1, 2, 3, 4, 5, 6, 7, 8));
+
+// ------------------------------------------- server bytes vs the DOM path
+
+// One engine on its own database, driven by hand so that a test can answer
+// its requests with exact bytes and look at the sql effects it asks for.
+struct driven {
+  explicit driven(const schema& s) {
+    EXPECT_EQ(db.exec(sqlite_ddl(s)), "");
+    client::open_options o;
+    o.schema = s;
+    o.seed = "0123456789abcdef";
+    o.now_ms = now;
+    core = std::make_unique<client::engine>(std::move(o));
+    run();
+  }
+  // Performs effects until the core waits for an HTTP answer (or is idle).
+  void run() {
+    std::vector<client::event> events;
+    for (;;) {
+      for (auto& f : core->poll()) {
+        if (auto* q = std::get_if<client::effects::run_sql>(&f)) {
+          sqls.push_back(*q);
+          events.push_back(db.run(*q));
+        } else if (auto* h = std::get_if<client::effects::send_http>(&f)) {
+          http = *h;
+        } else if (auto* a =
+                       std::get_if<client::effects::changes_applied>(&f)) {
+          applied.push_back(*a);
+        } else if (auto* r = std::get_if<client::effects::rejected>(&f)) {
+          rejected.push_back(*r);
+        }
+      }
+      if (events.empty()) return;
+      client::event e = std::move(events.front());
+      events.erase(events.begin());
+      core->handle(now, e);
+    }
+  }
+  void answer(const std::string& body) {
+    ASSERT_TRUE(http.has_value());
+    std::uint64_t id = http->id;
+    http.reset();
+    core->handle(now, client::events::http_response{id, 200, body, {}});
+    run();
+  }
+  const client::effects::run_sql& last(const std::string& purpose) {
+    for (auto it = sqls.rbegin(); it != sqls.rend(); ++it)
+      if (it->purpose == purpose) return *it;
+    ADD_FAILURE() << "no " << purpose << " effect";
+    return sqls.front();
+  }
+  // The local tables and sync_rows as text. JSON columns are compared as
+  // documents: the server-bytes path keeps the server's member order where
+  // the DOM path re-serialized them (alphabetically).
+  std::string dump(const schema& s) {
+    std::string out;
+    for (const auto& t : s.tables)
+      for (auto r : db.query("SELECT * FROM " + quote_ident(t.name) +
+                             " ORDER BY 1, 2")) {
+        for (std::size_t i = 0; i < r.size() && i < t.columns.size(); ++i)
+          if (t.columns[i].type == column_type::json_doc && r[i] != "<null>")
+            r[i] = dump_json(parse_json(r[i]).value());
+        out += t.name + ": " + dump_json(r) + "\n";
+      }
+    for (const auto& r :
+         db.query("SELECT tbl, pk, version FROM sync_rows ORDER BY 1, 2"))
+      out += "sync_rows: " + dump_json(r) + "\n";
+    return out;
+  }
+
+  std::int64_t now = 1'763'798'400'000;
+  testing::sql_conn db;
+  std::unique_ptr<client::engine> core;
+  std::optional<client::effects::send_http> http;
+  std::vector<client::effects::run_sql> sqls;
+  std::vector<client::effects::changes_applied> applied;
+  std::vector<client::effects::rejected> rejected;
+};
+
+std::string pull_body(const std::string& changes, const std::string& cursor) {
+  return "{\"protocol\":1,\"serverTime\":1763798400000,\"ack\":null,"
+         "\"results\":[],\"changes\":" +
+         changes + ",\"cursor\":\"" + cursor + "\",\"hasMore\":false}";
+}
+
+bool binds_server_rows(const client::effects::run_sql& fx) {
+  for (const auto& st : fx.statements)
+    if (st.sql.find("'$.row.") != std::string::npos) return true;
+  return false;
+}
+
+TEST(ClientApply, ServerBytesApplyExactlyLikeTheDomPath) {
+  schema s =
+      parse_schema(testing::read_repo_file("tests/fixtures/schema.v1.json"))
+          .value();
+  const std::string first =
+      "[{\"table\":\"projects\",\"op\":\"upsert\",\"version\":10,\"row\":"
+      "{\"id\":\"p1\",\"ownerId\":\"u1\",\"name\":\"one\",\"archived\":false,"
+      "\"updatedAt\":\"2026-11-22T08:00:00.000Z\"}},"
+      "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":11,\"row\":"
+      "{\"id\":\"p2\",\"ownerId\":\"u1\",\"name\":\"two\"}},"
+      "{\"table\":\"workflowNodes\",\"op\":\"upsert\",\"version\":12,\"row\":"
+      "{\"id\":\"n1\",\"projectId\":\"p1\",\"ownerId\":\"u1\",\"x\":1.5,"
+      "\"data\":{\"z\":1,\"a\":[1,2]}}}]";
+  // Every kind of element: older than known (skipped), a row with a pending
+  // local edit (skipped), new rows, a tombstone, a JSON column holding a
+  // string / null / an object, a composite and an integer key, no version,
+  // an unknown table, a non-object, a row without its key, members in any
+  // order, booleans and whitespace.
+  const std::string second =
+      "[ {\"table\":\"projects\",\"op\":\"upsert\",\"version\":5,\"row\":"
+      "{\"id\":\"p1\",\"ownerId\":\"u1\",\"name\":\"older\"}},"
+      "{\"version\":21,\"row\":{\"id\":\"p2\",\"ownerId\":\"u1\",\"name\":"
+      "\"server\"},\"table\":\"projects\",\"op\":\"upsert\"},"
+      "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":22,\"row\":"
+      "{\"id\":\"p3\",\"ownerId\":\"u1\",\"name\":\"th\\u00e9 \\\"3\\\"\","
+      "\"archived\":true}},"
+      "{\"table\":\"workflowNodes\",\"op\":\"delete\",\"version\":23,\"row\":"
+      "{\"id\":\"n1\"}},"
+      "{\"table\":\"settings\",\"op\":\"upsert\",\"version\":24,\"row\":"
+      "{\"key\":\"a\",\"ownerId\":\"u1\",\"value\":{\"b\":1,\"a\":[true,null]}}"
+      "},"
+      "{\"table\":\"settings\",\"op\":\"upsert\",\"version\":25,\"row\":"
+      "{\"key\":\"b\",\"ownerId\":\"u1\",\"value\":\"dark\"}},"
+      "{\"table\":\"settings\",\"op\":\"upsert\",\"version\":26,\"row\":"
+      "{\"key\":\"c\",\"ownerId\":\"u1\",\"value\":null}},"
+      "{\"table\":\"workflowEdges\",\"op\":\"upsert\",\"version\":27,\"row\":"
+      "{\"projectId\":\"p\",\"edgeId\":\"e1\",\"ownerId\":\"u1\",\"source\":"
+      "\"s\",\"target\":\"t\"}},"
+      "{\"table\":\"documents\",\"op\":\"upsert\",\"version\":28,\"row\":"
+      "{\"id\":7,\"ownerId\":\"u1\",\"title\":\"doc\",\"revision\":3}},"
+      "{\"table\":\"documents\",\"op\":\"upsert\",\"version\":null,\"row\":"
+      "{\"id\":-8,\"ownerId\":\"u1\",\"title\":\"unversioned\"}},"
+      "{\"table\":\"nope\",\"op\":\"upsert\",\"version\":29,\"row\":{\"id\":1}}"
+      ","
+      "42,"
+      "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":30,\"row\":"
+      "{\"ownerId\":\"u1\",\"name\":\"no key\"}} ]";
+  // The same changes plus an element only the DOM path can judge (a member
+  // named twice) that it then skips: this answer takes the DOM path.
+  std::string second_dom = second;
+  second_dom.insert(second_dom.rfind(']'),
+                    ",{\"table\":\"nope\",\"op\":\"a\",\"op\":\"b\"}");
+
+  std::string dumps[2];
+  for (int dom = 0; dom < 2; ++dom) {
+    driven d(s);
+    d.answer(pull_body(first, "1:12"));
+    EXPECT_TRUE(binds_server_rows(d.last("apply")));
+    ASSERT_TRUE(d.http.has_value() == false);
+    d.core->handle(d.now, client::events::sync_now{});
+    d.run();
+    ASSERT_TRUE(d.http.has_value());
+    // Edited locally while the pull is on its way.
+    EXPECT_EQ(d.db.exec("UPDATE projects SET name = 'local' WHERE id = 'p2'"),
+              "");
+    d.answer(pull_body(dom ? second_dom : second, "1:30"));
+    EXPECT_EQ(binds_server_rows(d.last("apply")), dom == 0);
+    ASSERT_EQ(d.applied.size(), 2u);
+    EXPECT_EQ(d.applied.back().rows, 10);
+    EXPECT_EQ(
+        d.applied.back().tables,
+        (std::vector<std::string>{"projects", "workflowNodes", "workflowEdges",
+                                  "settings", "documents"}));
+    EXPECT_EQ(d.core->cursor(), "1:30");
+    dumps[dom] = d.dump(s);
+  }
+  EXPECT_EQ(dumps[0], dumps[1]);
+  for (const char* expected :
+       {"projects: [\"p1\",\"u1\",\"one\",\"0\"",
+        "projects: [\"p2\",\"u1\",\"local\"", "th\xc3\xa9 ", "[\"a\",\"u1\",",
+        "[\"b\",\"u1\",\"\\\"dark\\\"\"]", "[\"c\",\"u1\",\"<null>\"]",
+        "documents: [\"-8\"", "sync_rows: [\"documents\",\"[7]\",\"28\"]",
+        "sync_rows: [\"projects\",\"[\\\"p1\\\"]\",\"10\"]",
+        "sync_rows: [\"projects\",\"[\\\"p2\\\"]\",\"11\"]",
+        "sync_rows: [\"workflowEdges\",\"[\\\"p\\\",\\\"e1\\\"]\",\"27\"]"})
+    EXPECT_NE(dumps[0].find(expected), std::string::npos) << expected << "\n"
+                                                          << dumps[0];
+  EXPECT_EQ(dumps[0].find("workflowNodes: "), std::string::npos) << dumps[0];
+  EXPECT_EQ(dumps[0].find("[-8]"), std::string::npos) << "no version";
+}
+
+TEST(ClientApply, RowsTheDomPathMustJudgeStillApply) {
+  schema s =
+      parse_schema(testing::read_repo_file("tests/fixtures/schema.v1.json"))
+          .value();
+  // The same row twice (the newer wins), a key with escapes, a column named
+  // twice (the last wins), a float version (not recorded).
+  const std::string changes =
+      "[{\"table\":\"projects\",\"op\":\"upsert\",\"version\":12,\"row\":"
+      "{\"id\":\"p1\",\"ownerId\":\"u1\",\"name\":\"newer\"}},"
+      "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":11,\"row\":"
+      "{\"id\":\"p1\",\"ownerId\":\"u1\",\"name\":\"older\"}},"
+      "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":13,\"row\":"
+      "{\"id\":\"p\\u0032\",\"ownerId\":\"u1\",\"name\":\"a\",\"name\":\"b\"}},"
+      "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":14.5,\"row\":"
+      "{\"id\":\"p3\",\"ownerId\":\"u1\",\"name\":\"c\"}}]";
+  driven d(s);
+  d.answer(pull_body(changes, "1:14"));
+  EXPECT_FALSE(binds_server_rows(d.last("apply")));
+  EXPECT_EQ(d.dump(s),
+            "projects: [\"p1\",\"u1\",\"newer\",\"<null>\",\"<null>\"]\n"
+            "projects: [\"p2\",\"u1\",\"b\",\"<null>\",\"<null>\"]\n"
+            "projects: [\"p3\",\"u1\",\"c\",\"<null>\",\"<null>\"]\n"
+            "sync_rows: [\"projects\",\"[\\\"p1\\\"]\",\"12\"]\n"
+            "sync_rows: [\"projects\",\"[\\\"p2\\\"]\",\"13\"]\n");
+}
+
+TEST(ClientApply, AMalformedAnswerIsAnErrorWithoutSql) {
+  schema s =
+      parse_schema(testing::read_repo_file("tests/fixtures/schema.v1.json"))
+          .value();
+  for (std::string bad :
+       {pull_body("[{\"table\":\"projects\",\"row\":{\"id\":\"p1\"}", "1:1"),
+        pull_body("[{\"table\":\"projects\",\"row\":{\"id\":\"\xff\"}}]",
+                  "1:1"),
+        pull_body("{}", "1:1"), std::string("{\"protocol\":1} x")}) {
+    driven d(s);
+    std::size_t before = d.sqls.size();
+    d.answer(bad);
+    EXPECT_EQ(d.sqls.size(), before) << bad;
+    ASSERT_TRUE(d.core->current_status().last_error.has_value()) << bad;
+    EXPECT_EQ(d.core->current_status().last_error->code, "invalid_response")
+        << bad;
+  }
+}
+
+TEST(ClientSync, OutboxRowsTheSchemaDoesNotKnowAreRejectedTheRestIsSent) {
+  schema s =
+      parse_schema(testing::read_repo_file("tests/fixtures/schema.v1.json"))
+          .value();
+  driven d(s);
+  d.answer(pull_body("[]", "1:0"));
+  EXPECT_EQ(d.db.exec(insert_project("p1", "kept")), "");
+  EXPECT_EQ(d.db.exec("INSERT INTO sync_outbox (tbl, pk, op, row, changed, "
+                      "hlc, base_version, created_at) VALUES ('gone', "
+                      "'[\"x\"]', 'I', '{\"id\":\"x\"}', NULL, "
+                      "'001763798400000:00000:c_0123456789abcdef', NULL, 0)"),
+            "");
+  d.core->handle(d.now, client::events::sync_now{});
+  d.run();
+  ASSERT_TRUE(d.http.has_value());
+  json sent = parse_json(d.http->body).value();
+  ASSERT_EQ(sent["batch"]["changes"].size(), 1u);
+  EXPECT_EQ(sent["batch"]["changes"][0]["row"]["name"], "kept");
+  ASSERT_EQ(d.rejected.size(), 1u);
+  EXPECT_EQ(d.rejected[0].code, "unknown_table");
+  EXPECT_EQ(d.db.value("SELECT count(*) FROM sync_outbox WHERE tbl = 'gone'"),
+            "0");
+}
 
 }  // namespace
 }  // namespace edgesync
