@@ -1,12 +1,26 @@
 #include "edgesync/client_compact.h"
 
 #include <algorithm>
-#include <map>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 namespace edgesync::client {
 
 namespace {
+
+// A table row: `tbl` and `pk` of its outbox rows.
+struct row_key {
+  std::string_view tbl, pk;
+  bool operator==(const row_key&) const = default;
+};
+struct row_key_hash {
+  std::size_t operator()(const row_key& k) const {
+    std::size_t h = std::hash<std::string_view>()(k.pk);
+    return h ^ (std::hash<std::string_view>()(k.tbl) + 0x9e3779b9u + (h << 6) +
+                (h >> 2));
+  }
+};
 
 // The folded state of one table row while scanning its outbox rows.
 enum class net { none, insert, update, remove };
@@ -101,13 +115,14 @@ compaction compact_outbox(std::vector<outbox_row> rows) {
   std::sort(
       rows.begin(), rows.end(),
       [](const outbox_row& a, const outbox_row& b) { return a.id < b.id; });
-  std::map<std::pair<std::string, std::string>, std::size_t> index;
+  // Keys view the rows' own strings (alive until the end).
+  std::unordered_map<row_key, std::size_t, row_key_hash> index;
+  index.reserve(rows.size());
   std::vector<group> groups;
+  groups.reserve(rows.size());
   for (const auto& r : rows) {
-    auto key = std::make_pair(r.tbl, r.pk);
-    auto it = index.find(key);
-    if (it == index.end()) {
-      it = index.emplace(std::move(key), groups.size()).first;
+    auto [it, added] = index.emplace(row_key{r.tbl, r.pk}, groups.size());
+    if (added) {
       groups.push_back(group{});
       groups.back().first_id = r.id;
     }
