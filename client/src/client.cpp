@@ -1264,7 +1264,6 @@ struct engine::impl {
                    pulled_changes& out) {
     if (!s.begin_array()) return false;
     std::vector<std::pair<std::string_view, std::string_view>> members;
-    std::vector<std::string> escaped;  // member names that had escapes
     std::string name, key;
     std::vector<std::string_view> pk_spans;
     while (s.next_element()) {
@@ -1281,9 +1280,11 @@ struct engine::impl {
       std::string table_name;
       std::optional<std::int64_t> version;
       members.clear();
-      escaped.clear();
       std::string_view k;
       while (s.next_key(k)) {
+        // A member name with escapes (or beyond ASCII) arrives unescaped;
+        // SQLite's JSON paths may not match it the same way: DOM path.
+        if (!views(text, k)) return false;
         if (k == "table") {
           if (has_table) return false;
           has_table = true;
@@ -1327,22 +1328,10 @@ struct engine::impl {
           s.begin_object();
           std::string_view m;
           while (s.next_key(m)) {
-            if (m.data() < text.data() ||
-                m.data() >= text.data() + text.size()) {
-              escaped.emplace_back(m);
-              m = escaped.back();
-            }
+            if (!views(text, m)) return false;
             std::string_view v = s.skip_value();
             if (s.failed()) return false;
             members.emplace_back(m, v);
-          }
-          // The escaped names' storage may have moved: re-point them.
-          if (!escaped.empty()) {
-            std::size_t e = 0;
-            for (auto& [mn, mv] : members)
-              if (mn.data() < text.data() ||
-                  mn.data() >= text.data() + text.size())
-                mn = escaped[e++];
           }
         } else {
           s.skip_value();
@@ -1397,6 +1386,12 @@ struct engine::impl {
     if (s.failed()) return false;
     if (out.tables.size() > 1) out.all_used = false;
     return true;
+  }
+
+  // True when `part` views `text` (a member name read without unescaping).
+  static bool views(std::string_view text, std::string_view part) {
+    return part.data() >= text.data() &&
+           part.data() + part.size() <= text.data() + text.size();
   }
 
   // A key value whose bytes are exactly what dump_json writes for it: a

@@ -1191,7 +1191,8 @@ TEST(ClientApply, RowsTheDomPathMustJudgeStillApply) {
       parse_schema(testing::read_repo_file("tests/fixtures/schema.v1.json"))
           .value();
   // The same row twice (the newer wins), a key with escapes, a column named
-  // twice (the last wins), a float version (not recorded).
+  // twice (the last wins), a float version (not recorded), member names
+  // with escapes.
   const std::string changes =
       "[{\"table\":\"projects\",\"op\":\"upsert\",\"version\":12,\"row\":"
       "{\"id\":\"p1\",\"ownerId\":\"u1\",\"name\":\"newer\"}},"
@@ -1200,7 +1201,9 @@ TEST(ClientApply, RowsTheDomPathMustJudgeStillApply) {
       "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":13,\"row\":"
       "{\"id\":\"p\\u0032\",\"ownerId\":\"u1\",\"name\":\"a\",\"name\":\"b\"}},"
       "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":14.5,\"row\":"
-      "{\"id\":\"p3\",\"ownerId\":\"u1\",\"name\":\"c\"}}]";
+      "{\"id\":\"p3\",\"ownerId\":\"u1\",\"name\":\"c\"}},"
+      "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":15,"
+      "\"\\u0072ow\":{\"id\":\"p4\",\"ownerId\":\"u1\",\"n\\u0061me\":\"d\"}}]";
   driven d(s);
   d.answer(pull_body(changes, "1:14"));
   EXPECT_FALSE(binds_server_rows(d.last("apply")));
@@ -1208,8 +1211,10 @@ TEST(ClientApply, RowsTheDomPathMustJudgeStillApply) {
             "projects: [\"p1\",\"u1\",\"newer\",\"<null>\",\"<null>\"]\n"
             "projects: [\"p2\",\"u1\",\"b\",\"<null>\",\"<null>\"]\n"
             "projects: [\"p3\",\"u1\",\"c\",\"<null>\",\"<null>\"]\n"
+            "projects: [\"p4\",\"u1\",\"d\",\"<null>\",\"<null>\"]\n"
             "sync_rows: [\"projects\",\"[\\\"p1\\\"]\",\"12\"]\n"
-            "sync_rows: [\"projects\",\"[\\\"p2\\\"]\",\"13\"]\n");
+            "sync_rows: [\"projects\",\"[\\\"p2\\\"]\",\"13\"]\n"
+            "sync_rows: [\"projects\",\"[\\\"p4\\\"]\",\"15\"]\n");
 }
 
 TEST(ClientApply, AMalformedAnswerIsAnErrorWithoutSql) {
