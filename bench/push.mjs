@@ -58,12 +58,12 @@ export async function runPushBench({ sizes = [10_000, 100_000], baselineRows = 1
   // raw call (copying the frame into WASM memory, the core, copying out).
   let coreMs = 0;
   let coreBytes = 0;
-  const original = Core.prototype.callBytes;
-  Core.prototype.callBytes = function timed(op, bytes) {
+  const original = Core.prototype.callParts;
+  Core.prototype.callParts = function timed(op, parts) {
     const t0 = performance.now();
-    try { return original.call(this, op, bytes); } finally {
+    try { return original.call(this, op, parts); } finally {
       if (op.startsWith('server.')) coreMs += performance.now() - t0;
-      if (op === 'server.begin') coreBytes += bytes.length;
+      if (op === 'server.begin') coreBytes += parts.reduce((n, p) => n + p.length, 0);
     }
   };
   const server = await startServer({
@@ -113,7 +113,7 @@ export async function runPushBench({ sizes = [10_000, 100_000], baselineRows = 1
     Object.assign(results, await bareTxLatency(pg.url, clients, Math.min(latencySeconds, 5)));
     results.ratio_p99_to_bare_tx_p99 = round(results.latency_p99_ms / results.bare_tx_p99_ms, 2);
   } finally {
-    Core.prototype.callBytes = original;
+    Core.prototype.callParts = original;
     await server.close();
     await sql.end();
     await pg.stop();

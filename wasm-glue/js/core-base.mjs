@@ -57,12 +57,8 @@ export class Core {
   callFramed(op, meta, segments = []) {
     const parts = segments.map((s) => (typeof s === 'string' ? encoder.encode(s) : s));
     const head = encoder.encode(JSON.stringify({ ...meta, segments: parts.map((p) => p.length) }) + '\n');
-    const total = parts.reduce((n, p) => n + p.length, head.length);
-    const buf = new Uint8Array(total);
-    buf.set(head, 0);
-    let off = head.length;
-    for (const p of parts) { buf.set(p, off); off += p.length; }
-    const out = this.callBytes(op, buf);
+    parts.unshift(head);
+    const out = this.callParts(op, parts);
     const nl = out.indexOf(10);
     const outMeta = JSON.parse(decoder.decode(out.subarray(0, nl < 0 ? out.length : nl)));
     if (outMeta.ok === false) throw new EdgesyncError(outMeta.errors);
@@ -74,14 +70,26 @@ export class Core {
 
   /** Runs `op` on raw bytes and returns a copy of the raw output bytes. */
   callBytes(op, bytes) {
+    return this.callParts(op, [bytes]);
+  }
+
+  /**
+   * Runs `op` on the concatenation of `parts` (byte arrays), written straight
+   * into WASM memory — no joined copy in JS — and returns a copy of the output.
+   */
+  callParts(op, parts) {
     const m = this.m;
     const opBytes = encoder.encode(op);
+    let total = 0;
+    for (const p of parts) total += p.length;
     const opPtr = m._es_alloc(opBytes.length);
-    const inPtr = m._es_alloc(bytes.length);
+    const inPtr = m._es_alloc(total);
     try {
-      m.HEAPU8.set(opBytes, opPtr);
-      m.HEAPU8.set(bytes, inPtr);
-      const len = m._es_call(opPtr, opBytes.length, inPtr, bytes.length);
+      const heap = m.HEAPU8; // read after both allocations: memory may have grown
+      heap.set(opBytes, opPtr);
+      let off = inPtr;
+      for (const p of parts) { heap.set(p, off); off += p.length; }
+      const len = m._es_call(opPtr, opBytes.length, inPtr, total);
       const ptr = m._es_out_ptr();
       const out = m.HEAPU8.slice(ptr, ptr + len);
       if (len > 1 << 20) m._es_out_clear();

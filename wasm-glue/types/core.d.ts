@@ -18,6 +18,8 @@ export class Core {
   callFramed(op: string, meta: object, segments?: (string | Uint8Array)[]): { meta: any; segments: Uint8Array[] };
   /** Runs an operation on raw bytes and returns a copy of the raw output. */
   callBytes(op: string, bytes: Uint8Array): Uint8Array;
+  /** Runs an operation on the concatenation of byte arrays, written straight into WASM memory. */
+  callParts(op: string, parts: Uint8Array[]): Uint8Array;
 }
 
 /** What loadCore accepts: a compiled module, bytes, or a URL/Response to stream. */
