@@ -52,12 +52,7 @@ std::string build_frame(json meta, const std::vector<std::string>& segments) {
 }
 
 std::string error_frame(const std::vector<error>& errs) {
-  json list = json::array();
-  for (const auto& e : errs)
-    list.push_back({{"code", to_string(e.code)},
-                    {"path", e.path},
-                    {"message", e.message}});
-  return build_frame({{"ok", false}, {"errors", std::move(list)}}, {});
+  return build_frame({{"ok", false}, {"errors", errors_json(errs)}}, {});
 }
 
 }  // namespace edgesync

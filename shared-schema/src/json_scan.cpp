@@ -91,20 +91,10 @@ bool json_scanner::begin_array() {
 }
 
 bool json_scanner::next_key(std::string& key) {
-  if (failed()) return false;
-  ws();
-  if (p_ < s_.size() && s_[p_] == '}') {
-    ++p_;
-    first_ = false;
-    return false;
-  }
-  if (!first_ && !expect(',')) return false;
-  first_ = false;
-  ws();
-  if (p_ >= s_.size() || s_[p_] != '"') return fail("expected a key string");
-  key.clear();
-  if (!scan_string(&key)) return false;
-  return expect(':');
+  std::string_view view;
+  if (!next_key(view)) return false;
+  key.assign(view.data(), view.size());
+  return true;
 }
 
 bool json_scanner::next_key(std::string_view& key) {

@@ -65,6 +65,19 @@ std::string path_index(std::string_view base, std::size_t i) {
   return out;
 }
 
+json errors_json(const std::vector<error>& errs) {
+  json list = json::array();
+  for (const auto& e : errs)
+    list.push_back({{"code", to_string(e.code)},
+                    {"path", e.path},
+                    {"message", e.message}});
+  return list;
+}
+
+std::string error_envelope(const std::vector<error>& errs) {
+  return dump_json({{"ok", false}, {"errors", errors_json(errs)}});
+}
+
 const char* json_kind(const json& j) {
   switch (j.type()) {
     case json::value_t::null:

@@ -20,16 +20,6 @@ std::string ok_envelope(const json& value) {
   return dump_json(env);
 }
 
-std::string error_envelope(const std::vector<error>& errs) {
-  json list = json::array();
-  for (const auto& e : errs)
-    list.push_back({{"code", to_string(e.code)},
-                    {"path", e.path},
-                    {"message", e.message}});
-  json env = {{"ok", false}, {"errors", std::move(list)}};
-  return dump_json(env);
-}
-
 // Parses {"from": <schema>, "to": <schema>} for the migration operations.
 result<std::pair<schema, schema>> parse_schema_pair(std::string_view input) {
   auto doc = parse_json(input);

@@ -25,17 +25,8 @@ std::map<std::int64_t, std::unique_ptr<server>>& servers() {
   return s;
 }
 
-std::string envelope_error(const std::vector<error>& errs) {
-  json list = json::array();
-  for (const auto& e : errs)
-    list.push_back({{"code", to_string(e.code)},
-                    {"path", e.path},
-                    {"message", e.message}});
-  return dump_json({{"ok", false}, {"errors", std::move(list)}});
-}
-
 std::string bad(const std::string& path, const std::string& msg) {
-  return envelope_error({{error_code::invalid_request, path, msg}});
+  return error_envelope({{error_code::invalid_request, path, msg}});
 }
 
 std::string output_frame(const step_output& o, std::int64_t state) {
@@ -74,7 +65,7 @@ bool worker_control(std::string_view op, std::string_view input,
                     std::string& out) {
   if (op == "server.open") {
     auto doc = parse_json(input);
-    if (!doc) return out = envelope_error(doc.errors()), true;
+    if (!doc) return out = error_envelope(doc.errors()), true;
     const json& j = doc.value();
     if (!j.is_object() || !j.contains("schema"))
       return out = bad("schema", "expected {\"schema\": …, \"limits\": …}"),
@@ -83,11 +74,11 @@ bool worker_control(std::string_view op, std::string_view input,
     if (!s) {
       std::vector<error> errs = s.errors();
       for (auto& e : errs) e.path = path_key("schema", e.path);
-      return out = envelope_error(errs), true;
+      return out = error_envelope(errs), true;
     }
     auto limits =
         parse_limits(j.contains("limits") ? j["limits"] : json(nullptr));
-    if (!limits) return out = envelope_error(limits.errors()), true;
+    if (!limits) return out = error_envelope(limits.errors()), true;
     static std::int64_t next_handle = 1;
     std::int64_t handle = next_handle++;
     std::string ddl = pg_ddl(s.value());

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "edgesync/result.h"
 
@@ -22,6 +23,12 @@ std::string dump_json(const json& j);
 std::string path_key(std::string_view base, std::string_view key);
 /// `base[i]`.
 std::string path_index(std::string_view base, std::size_t i);
+
+/// `[{"code","path","message"},…]`: errors as the control envelopes carry them.
+json errors_json(const std::vector<error>& errs);
+
+/// `{"ok":false,"errors":[…]}` serialized: the error envelope of control ops.
+std::string error_envelope(const std::vector<error>& errs);
 
 /// The short name of a JSON value's kind, for "expected X, got Y" messages.
 const char* json_kind(const json& j);
