@@ -44,7 +44,8 @@ server::~server() = default;
 
 void server::abort(std::int64_t state) { states_.erase(state); }
 
-step_output server::fail(std::int64_t id, int status, std::vector<error> errs) {
+step_output server::fail(std::int64_t id, int status,
+                         const std::vector<error>& errs) {
   if (id != 0) states_.erase(id);
   step_output out;
   out.done = true;

@@ -154,7 +154,7 @@ class server {
 
  private:
   struct request_state;
-  step_output fail(std::int64_t id, int status, std::vector<error> errs);
+  step_output fail(std::int64_t id, int status, const std::vector<error>& errs);
   step_output after_claim(std::int64_t id, request_state& st,
                           std::string_view j);
   step_output after_merge(std::int64_t id, request_state& st,
