@@ -27,6 +27,30 @@ void put_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
+// The character a one-letter escape stands for (\n -> newline), or 0.
+char simple_escape(char e) {
+  switch (e) {
+    case '"':
+      return '"';
+    case '\\':
+      return '\\';
+    case '/':
+      return '/';
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    default:
+      return 0;
+  }
+}
+
 int hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -209,31 +233,12 @@ bool json_scanner::scan_string(std::string* out) {
       if (p_ + 1 >= s_.size()) return fail("unterminated escape");
       char e = s_[p_ + 1];
       p_ += 2;
+      if (char plain = simple_escape(e)) {
+        if (out) *out += plain;
+        run = p_;
+        continue;
+      }
       switch (e) {
-        case '"':
-          if (out) *out += '"';
-          break;
-        case '\\':
-          if (out) *out += '\\';
-          break;
-        case '/':
-          if (out) *out += '/';
-          break;
-        case 'b':
-          if (out) *out += '\b';
-          break;
-        case 'f':
-          if (out) *out += '\f';
-          break;
-        case 'n':
-          if (out) *out += '\n';
-          break;
-        case 'r':
-          if (out) *out += '\r';
-          break;
-        case 't':
-          if (out) *out += '\t';
-          break;
         case 'u': {
           auto read4 = [&](std::uint32_t& v) {
             if (p_ + 4 > s_.size()) return false;

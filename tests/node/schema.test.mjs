@@ -75,16 +75,21 @@ describe('SQLite WASM: triggers fill sync_outbox', () => {
   });
 });
 
+// One PostgreSQL cluster for the file; each suite gets its own database.
+let pg;
+let databases = 0;
+async function freshDatabase() {
+  pg ??= await startPostgres();
+  const name = `schema_test_${++databases}`;
+  pg.psql(`CREATE DATABASE ${name} OWNER edgesync`);
+  return postgres(pg.url.replace(/\/edgesync$/, `/${name}`), { max: 1, onnotice: () => {} });
+}
+after(async () => { await pg?.stop(); });
+
 describe('PostgreSQL 15: generated DDL and an additive migration', () => {
-  let pg, sql;
-  before(async () => {
-    pg = await startPostgres();
-    sql = postgres(pg.url, { max: 1, onnotice: () => {} });
-  });
-  after(async () => {
-    await sql?.end();
-    await pg?.stop();
-  });
+  let sql;
+  before(async () => { sql = await freshDatabase(); });
+  after(async () => { await sql?.end(); });
 
   test('v1 DDL applies twice (idempotent)', async () => {
     await sql.unsafe(pgDdl(core, v1));
@@ -114,15 +119,9 @@ describe('PostgreSQL 15: generated DDL and an additive migration', () => {
 });
 
 describe('PostgreSQL 15: the idempotent DDL converges older databases', () => {
-  let pg, sql;
-  before(async () => {
-    pg = await startPostgres();
-    sql = postgres(pg.url, { max: 1, onnotice: () => {} });
-  });
-  after(async () => {
-    await sql?.end();
-    await pg?.stop();
-  });
+  let sql;
+  before(async () => { sql = await freshDatabase(); });
+  after(async () => { await sql?.end(); });
 
   test('v2 DDL on a v1 database adds the new column and table, keeping the data', async () => {
     await sql.unsafe(pgDdl(core, v1));

@@ -74,43 +74,8 @@ json key_of(const table& t, const json& row) {
 
 // ---------------------------------------------------------------- sql_conn
 
-sql_conn::sql_conn(bool virtual_clock) {
-  sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                  virtual_clock ? virtual_clock_vfs() : nullptr);
-}
-sql_conn::~sql_conn() { sqlite3_close(db_); }
-
-std::string sql_conn::exec(const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return msg;
-  }
-  return "";
-}
-
-std::vector<std::vector<std::string>> sql_conn::query(const std::string& sql) {
-  std::vector<std::vector<std::string>> rows;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-    return {{std::string("ERROR: ") + sqlite3_errmsg(db_)}};
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::vector<std::string> row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      const unsigned char* t = sqlite3_column_text(st, i);
-      row.emplace_back(t ? reinterpret_cast<const char*>(t) : "<null>");
-    }
-    rows.push_back(std::move(row));
-  }
-  sqlite3_finalize(st);
-  return rows;
-}
-
-std::string sql_conn::value(const std::string& sql) {
-  auto rows = query(sql);
-  return rows.empty() || rows[0].empty() ? "" : rows[0][0];
-}
+sql_conn::sql_conn(bool virtual_clock)
+    : sqlite_db(virtual_clock ? virtual_clock_vfs() : nullptr) {}
 
 client::event sql_conn::run(const client::effects::run_sql& fx) {
   ++effects_run;
@@ -126,8 +91,9 @@ client::event sql_conn::run(const client::effects::run_sql& fx) {
   for (const auto& s : fx.statements) {
     sqlite3_stmt* st = nullptr;
     const char* tail = nullptr;
-    if (sqlite3_prepare_v2(db_, s.sql.c_str(), -1, &st, &tail) != SQLITE_OK)
-      return failed(std::string(sqlite3_errmsg(db_)) + " in: " + s.sql);
+    if (sqlite3_prepare_v2(handle(), s.sql.c_str(), -1, &st, &tail) !=
+        SQLITE_OK)
+      return failed(std::string(sqlite3_errmsg(handle())) + " in: " + s.sql);
     EXPECT_TRUE(tail == nullptr || *tail == '\0')
         << "one statement per entry: " << s.sql;
     int i = 1;
@@ -159,7 +125,7 @@ client::event sql_conn::run(const client::effects::run_sql& fx) {
       }
     }
     if (rc != SQLITE_DONE) {
-      std::string msg = std::string(sqlite3_errmsg(db_)) + " in: " + s.sql;
+      std::string msg = std::string(sqlite3_errmsg(handle())) + " in: " + s.sql;
       sqlite3_finalize(st);
       return failed(msg);
     }

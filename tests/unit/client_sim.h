@@ -17,32 +17,21 @@
 #include "edgesync/client.h"
 #include "edgesync/json_util.h"
 #include "edgesync/schema.h"
+#include "support.h"
 
 namespace edgesync::testing {
 
-/// A native SQLite connection that can run the core's sql effects.
-class sql_conn {
+/// A native SQLite connection (support.h) that can run the core's sql effects.
+class sql_conn : public sqlite_db {
  public:
   /// Opens an in-memory database; `virtual_clock` makes SQLite's 'now'
   /// (the triggers' HLC and created_at) read the running world's clock.
   explicit sql_conn(bool virtual_clock = false);
-  ~sql_conn();
-  sql_conn(const sql_conn&) = delete;
-  sql_conn& operator=(const sql_conn&) = delete;
 
-  /// Runs statements without parameters; returns the error or "".
-  std::string exec(const std::string& sql);
-  /// Rows of text cells (NULL as "<null>").
-  std::vector<std::vector<std::string>> query(const std::string& sql);
-  /// The first cell of the first row ("" when none).
-  std::string value(const std::string& sql);
   /// Runs one sql effect like a host would; returns the completion event.
   client::event run(const client::effects::run_sql& fx);
   /// Number of sql effects run.
   int effects_run = 0;
-
- private:
-  sqlite3* db_ = nullptr;
 };
 
 /// A canned HTTP answer.

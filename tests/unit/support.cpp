@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 
 namespace edgesync::testing {
 
@@ -31,7 +30,10 @@ bool update_golden() {
   return v != nullptr && std::string(v) == "1";
 }
 
-sqlite_db::sqlite_db() { sqlite3_open(":memory:", &db_); }
+sqlite_db::sqlite_db(const char* vfs) {
+  sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                  vfs);
+}
 sqlite_db::~sqlite_db() { sqlite3_close(db_); }
 
 std::string sqlite_db::exec(const std::string& sql) {
@@ -59,6 +61,11 @@ std::vector<std::vector<std::string>> sqlite_db::query(const std::string& sql) {
   }
   sqlite3_finalize(st);
   return rows;
+}
+
+std::string sqlite_db::value(const std::string& sql) {
+  auto rows = query(sql);
+  return rows.empty() || rows[0].empty() ? "" : rows[0][0];
 }
 
 }  // namespace edgesync::testing

@@ -18,7 +18,8 @@ bool update_golden();
 /// An in-memory SQLite database for executing generated SQL.
 class sqlite_db {
  public:
-  sqlite_db();
+  /// Opens an in-memory database, through the named VFS when given.
+  explicit sqlite_db(const char* vfs = nullptr);
   ~sqlite_db();
   sqlite_db(const sqlite_db&) = delete;
   sqlite_db& operator=(const sqlite_db&) = delete;
@@ -27,6 +28,10 @@ class sqlite_db {
   std::string exec(const std::string& sql);
   /// Runs a query and returns rows of text cells (NULL as "<null>").
   std::vector<std::vector<std::string>> query(const std::string& sql);
+  /// The first cell of the first row ("" when none).
+  std::string value(const std::string& sql);
+  /// The raw connection, for tests that bind parameters themselves.
+  sqlite3* handle() const { return db_; }
 
  private:
   sqlite3* db_ = nullptr;

@@ -38,7 +38,16 @@ struct server::request_state {
 };
 
 server::server(edgesync::schema s, server_limits limits)
-    : schema_(std::move(s)), limits_(limits) {}
+    : schema_(std::move(s)), limits_(limits) {
+  sql_.claim = sql::claim();
+  sql_.record_batch = sql::record_batch();
+  sql_.log_conflicts = sql::log_conflicts();
+  sql_.pull = sql::pull(schema_);
+  for (const table& t : schema_.tables) {
+    sql_.upsert.push_back(sql::upsert(t));
+    sql_.remove.push_back(sql::remove(t));
+  }
+}
 
 server::~server() = default;
 
@@ -75,10 +84,9 @@ step_output server::begin(std::string_view user_id, std::string_view body,
 
   step_output out;
   out.statements.push_back(
-      {sql::claim(),
-       json::array({st->req.client_id, st->user_id,
-                    st->req.has_batch ? std::to_string(st->req.seq)
-                                      : std::string("-1")})});
+      {sql_.claim, json::array({st->req.client_id, st->user_id,
+                                st->req.has_batch ? std::to_string(st->req.seq)
+                                                  : std::string("-1")})});
   states_[id] = std::move(st);
   out.segments.clear();
   return out;
@@ -131,11 +139,11 @@ step_output server::after_claim(std::int64_t id, request_state& st,
       st.stored_results = "[]";
   } else if (st.req.has_batch && !st.req.changes.empty()) {
     for (auto& g : st.req.groups) {
-      const table& tb = schema_.tables[g.table];
-      out.statements.push_back(
-          {g.op == change_op::upsert ? sql::upsert(tb) : sql::remove(tb),
-           json::array({json{{"seg", out.segments.size()}}, st.user_id,
-                        st.req.client_id})});
+      out.statements.push_back({g.op == change_op::upsert
+                                    ? sql_.upsert[g.table]
+                                    : sql_.remove[g.table],
+                                json::array({json{{"seg", out.segments.size()}},
+                                             st.user_id, st.req.client_id})});
       out.segments.push_back(g.input);
     }
     st.result_spans.assign(st.req.changes.size(), {0, 0});
@@ -147,7 +155,7 @@ step_output server::after_claim(std::int64_t id, request_state& st,
   }
   if (st.req.has_batch && !st.duplicate)
     out.statements.push_back(
-        {sql::record_batch(),
+        {sql_.record_batch,
          json::array({st.req.client_id, std::to_string(st.req.seq), "[]"})});
   add_pull(st, out);
   return out;
@@ -267,13 +275,13 @@ step_output server::after_merge(std::int64_t id, request_state& st,
   std::string().swap(buf);
   step_output out;
   out.statements.push_back(
-      {sql::record_batch(),
+      {sql_.record_batch,
        json::array(
            {st.req.client_id, std::to_string(st.req.seq), json{{"seg", 0}}})});
   out.segments.push_back(text);
   if (!conflicts.empty()) {
     out.statements.push_back(
-        {sql::log_conflicts(),
+        {sql_.log_conflicts,
          json::array({json{{"seg", 1}}, st.user_id, st.req.client_id})});
     out.segments.push_back(dump_json(conflicts));
   }
@@ -283,7 +291,7 @@ step_output server::after_merge(std::int64_t id, request_state& st,
 
 void server::add_pull(request_state& st, step_output& out) const {
   out.statements.push_back(
-      {sql::pull(schema_),
+      {sql_.pull,
        json::array({st.user_id, std::to_string(st.req.cursor.xid),
                     std::to_string(st.req.cursor.version), st.req.client_id,
                     std::to_string(st.req.page_size + 1)})});

@@ -165,6 +165,11 @@ class server {
 
   edgesync::schema schema_;
   server_limits limits_;
+  // The statements depend only on the schema: built once, not per request.
+  struct statements {
+    std::string claim, record_batch, log_conflicts, pull;
+    std::vector<std::string> upsert, remove;  // per table
+  } sql_;
   std::int64_t next_state_ = 1;
   std::map<std::int64_t, std::unique_ptr<request_state>> states_;
 };
