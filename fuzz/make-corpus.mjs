@@ -56,6 +56,10 @@ add('validate_request', 'errors.json', body([
   { id: 2, table: 'projects', op: 'upsert', row: { id: 1, name: null, ownerId: 'u9' }, hlc: hlc(2) },
 ], { unknown: true }));
 add('validate_request', 'wrong-schema-version.json', JSON.stringify({ protocol: 1, clientId: 'client-a1', schemaVersion: 2, batch: null }));
+// Close to the error cap (100): 90 unknown fields, a change with 5 errors,
+// then a valid change.
+const unknown = Array.from({ length: 90 }, (_, i) => `"x${i}":${i}`).join(',');
+add('validate_request', 'many-errors.json', `{${unknown},"protocol":1,"clientId":"client-a1","schemaVersion":1,"batch":{"seq":1,"changes":[{"id":"x"},{"id":2,"table":"settings","op":"upsert","row":{"key":"k"},"hlc":"${hlc(1)}"}]}}`);
 add('validate_request', 'table-after-row.json', '{"protocol":1,"clientId":"client-a1","schemaVersion":1,"batch":{"seq":1,"changes":[{"id":1,"row":{"id":"p1","name":"n"},"op":"upsert","hlc":"' + hlc(1) + '","table":"projects"}]}}');
 
 // ---- schema_codegen: every fixture schema, good and bad
@@ -63,6 +67,15 @@ for (const f of readdirSync(join(root, 'tests/fixtures')).filter((f) => f.endsWi
   add('schema_codegen', f, utf8(read(`tests/fixtures/${f}`)));
 for (const f of readdirSync(join(root, 'tests/fixtures/bad-schemas')).sort())
   add('schema_codegen', `bad-${f}`, utf8(read(`tests/fixtures/bad-schemas/${f}`)));
+
+// Near the naming limits: 62-byte names, explicit server names,
+// a composite key, names close to reserved prefixes and to each other.
+const col = (name, type, extra = {}) => ({ name, type, ...extra });
+add('schema_codegen', 'near-limits.json', JSON.stringify({ version: 3, tables: [
+  { name: 'T'.repeat(62), columns: [col('id', 'integer'), col('ownerId', 'text'), col('Pg', 'json')], primaryKey: ['id'], owner: 'ownerId', conflict: 'reject-stale' },
+  { name: 'Syncs', serverName: 'v'.repeat(62), columns: [col('a', 'text'), col('b', 'integer'), col('ownerId', 'text'), col('sqlitex', 'real', { nullable: false })], primaryKey: ['a', 'b'], owner: 'ownerId', conflict: 'server-wins' },
+  { name: 'vx', columns: [col('id', 'text', { serverName: 'ID' }), col('userId', 'text'), col('Es', 'timestamp')], primaryKey: 'id', owner: 'userId', conflict: 'client-wins' },
+] }));
 
 // ---- control: call sequences ("\0" between calls, "\x01" after the op)
 const calls = (list) => list.map(([op, input]) => `${op}\x01${input}`).join('\0');

@@ -169,6 +169,13 @@ TEST(FuzzRegression, SchemaF9DerivedNamePgClass) {
                     "f9-derived-name-pg-class");
 }
 
+// A column "sqliteX" is served as "sqlite_x", a reserved prefix (found by
+// the seed near-limits.json).
+TEST(FuzzRegression, SchemaF9DerivedColumnNameSqliteX) {
+  replay_regression(es_fuzz_schema_codegen, "schema_codegen",
+                    "f9-derived-column-name-sqlite-x");
+}
+
 TEST(FuzzRegression, SchemaF9DerivedNameSyncOutbox) {
   replay_regression(es_fuzz_schema_codegen, "schema_codegen",
                     "f9-derived-name-sync-outbox");
