@@ -127,6 +127,20 @@ TEST(FuzzRegression, ControlClientTickNowInt64Max) {
   replay_regression(es_fuzz_control, "control", "client-tick-now-int64-max");
 }
 
+// A claim result without "user" (from the database, through the host):
+// server.cpp reads missing members with the asserting const operator[]
+// (undefined behaviour with NDEBUG, as in the WASM build).
+TEST(FuzzRegression, ControlServerStepClaimResultWithoutUser) {
+  replay_regression(es_fuzz_control, "control",
+                    "server-step-claim-result-without-user");
+}
+
+// The same in the pull page's metadata ({} instead of {xmin, n, lx, lv}).
+TEST(FuzzRegression, ControlServerStepPullResultWithoutMembers) {
+  replay_regression(es_fuzz_control, "control",
+                    "server-step-pull-result-without-members");
+}
+
 // ---- validate_request (worker/src/validate.cpp; issue 7)
 
 // F1: after 100 errors the error cap hid failures; close_object indexed an
@@ -190,6 +204,13 @@ TEST(FuzzRegression, SchemaF9NamesDifferInCaseOnly) {
 TEST(FuzzRegression, SchemaF9OwnerInKey) {
   replay_regression(es_fuzz_schema_codegen, "schema_codegen",
                     "f9-owner-in-key");
+}
+
+// Found by the fuzzer: a 62-byte client name whose derived server name has
+// 63 bytes, so its pull index name is the table's own name.
+TEST(FuzzRegression, SchemaF9DerivedName63Bytes) {
+  replay_regression(es_fuzz_schema_codegen, "schema_codegen",
+                    "f9-derived-name-63-bytes");
 }
 
 // A 63-byte server name: its pull index name truncates to the table's own
