@@ -11,6 +11,8 @@
 // of tests/golden/transcripts replays as one seed.
 //
 // Properties:
+//  - a frame parse_frame accepts is its metadata line and then exactly its
+//    segments;
 //  - every answer is a JSON envelope {"ok":…} or, for the framed operations
 //    (server.begin/step, client.*), a frame whose metadata is a JSON object;
 //    a refusal (ok:false) carries a non-empty error list;
@@ -93,6 +95,24 @@ void check_refusal(const json& meta, const std::string& where) {
                   where + ": a refusal without errors");
 }
 
+// parse_frame on a call's input: a frame it accepts is the metadata line
+// followed by exactly its segments, back to back.
+void check_frame_input(std::string_view input) {
+  auto f = edgesync::parse_frame(input);
+  if (!f) {
+    ES_FUZZ_CHECK(!f.errors().empty(), "a refused frame without errors");
+    return;
+  }
+  std::size_t pos = input.find('\n') + 1;
+  for (std::string_view seg : f.value().segments) {
+    ES_FUZZ_CHECK(seg.data() == input.data() + pos,
+                  "a segment is not where the previous one ended");
+    pos += seg.size();
+  }
+  ES_FUZZ_CHECK(pos == input.size(), "the segments do not end the input");
+  ES_FUZZ_CHECK(f.value().meta.is_object(), "frame metadata not an object");
+}
+
 void check_answer(const call& c, const std::string& out) {
   std::string where = "op \"" + excerpt(c.op, 40) + "\"";
   if (framed(c.op)) {
@@ -131,6 +151,7 @@ ES_FUZZ_TARGET(control) {
     for (std::size_t i = 0; i < calls.size(); ++i) {
       std::string out = edgesync::control(calls[i].op, calls[i].input);
       if (pass == 0) {
+        if (framed(calls[i].op)) check_frame_input(calls[i].input);
         check_answer(calls[i], out);
         first.push_back(std::move(out));
       } else {
