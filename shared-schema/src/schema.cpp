@@ -41,6 +41,8 @@ const char* to_string(error_code code) {
       return "unauthorized";
     case error_code::internal:
       return "internal";
+    case error_code::unavailable:
+      return "unavailable";
   }
   return "internal";
 }

@@ -394,21 +394,71 @@ TEST_P(PolicyMatrix, MapsMergeOutcomes) {
   }
 }
 
+// A change that raced with a concurrent insert of its new key is merged
+// again, alone, so its table's policy decides; it never reaches the client
+// as an outcome of its own.
+TEST(MergeRace, RacedChangesAreMergedAgainAlone) {
+  server srv{test_schema(), {}};
+  std::string two =
+      R"([{"id":1,"table":"projects","op":"upsert","row":{"id":"p1","name":"a"},"hlc":")" +
+      hlc(kNow) +
+      R"("},{"id":2,"table":"projects","op":"upsert","row":{"id":"p2","name":"b"},"hlc":")" +
+      hlc(kNow) + R"("}])";
+  srv.begin("u1", body_with(two), kNow);
+  std::int64_t st = srv.last_state();
+  step_output o =
+      srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
+  ASSERT_EQ(o.statements.size(), 1u);
+  o = srv.step(st,
+               {R"([{"i":0,"s":"applied","v":5,"d":false,"r":null},)"
+                R"({"i":1,"s":"race","v":null,"d":null,"r":null}])"},
+               kNow);
+  ASSERT_FALSE(o.done);
+  ASSERT_EQ(o.statements.size(), 1u) << "only the raced group again";
+  auto again = parse_json(o.segments[0]);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again.value().size(), 1u);
+  EXPECT_EQ(again.value()[0]["id"], "p2");
+  EXPECT_EQ(again.value()[0]["_es_i"], 1);
+  o = srv.step(st, {R"([{"i":1,"s":"lost","v":8,"d":false,"r":{"id":"p2"}}])"},
+               kNow);
+  ASSERT_EQ(o.statements.size(), 3u) << "record, conflict log, pull";
+  auto results = parse_json(o.segments[0]);
+  ASSERT_TRUE(results.ok());
+  EXPECT_EQ(results.value()[0]["status"], "applied");
+  EXPECT_EQ(results.value()[1]["status"], "conflict");
+  EXPECT_EQ(results.value()[1]["reason"], "older");
+}
+
+TEST(MergeRace, EndlessRacesAnswer503) {
+  server srv{test_schema(), {}};
+  srv.begin("u1", body_with(change("projects", R"({"id":"p1","name":"a"})")),
+            kNow);
+  std::int64_t st = srv.last_state();
+  step_output o =
+      srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
+  for (int pass = 0; pass < 10 && !o.done; ++pass)
+    o = srv.step(st, {R"([{"i":0,"s":"race","v":null,"d":null,"r":null}])"},
+                 kNow);
+  ASSERT_TRUE(o.done);
+  EXPECT_EQ(o.status, 503);
+  EXPECT_TRUE(o.rollback);
+  EXPECT_EQ(srv.in_flight(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Policies, PolicyMatrix,
     ::testing::Values(
         policy_case{"projects", "applied", "applied", ""},
         policy_case{"projects", "lost", "conflict", "older"},
-        policy_case{"projects", "race", "conflict", "race"},
         policy_case{"projects", "forbidden", "rejected", "forbidden"},
         policy_case{"workflowNodes", "applied", "applied", ""},
         policy_case{"workflowNodes", "lost", "conflict", "older"},
         policy_case{"workflowEdges", "lost", "conflict", "stale"},
         policy_case{"workflowEdges", "forbidden", "rejected", "forbidden"},
         policy_case{"settings", "applied", "applied", ""},
-        policy_case{"settings", "race", "conflict", "race"},
+        policy_case{"settings", "forbidden", "rejected", "forbidden"},
         policy_case{"documents", "lost", "rejected", "stale"},
-        policy_case{"documents", "race", "conflict", "race"},
         policy_case{"documents", "forbidden", "rejected", "forbidden"}));
 
 }  // namespace

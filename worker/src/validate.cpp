@@ -27,6 +27,8 @@ int http_status(error_code code) {
       return 413;
     case error_code::internal:
       return 500;
+    case error_code::unavailable:
+      return 503;
     default:
       return 400;
   }

@@ -26,6 +26,7 @@ enum class error_code {
   client_id_conflict,       ///< the client id belongs to another user
   unauthorized,             ///< missing or invalid credentials (hosts only)
   internal,                 ///< a bug or an unexpected database answer
+  unavailable,  ///< transient (database down, contention): retry with backoff
 };
 
 /// The stable snake_case name of an error code.

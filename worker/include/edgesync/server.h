@@ -5,15 +5,20 @@
 //
 // A request runs as a small table-driven state machine:
 //
-//   state      | on input                | emits                         | next
-//   -----------+-------------------------+-------------------------------+---------
-//   (begin)    | invalid body            | error response, no statements | done
-//   (begin)    | valid body              | claim client id               |
-//   claimed claimed    | other user's client id  | 403, rollback | done claimed
-//   | duplicate batch / none  | pull (+ nothing else)         | pulled claimed
-//   | new batch               | one merge per table and op    | merged merged
-//   | merge results           | bookkeeping, conflict log,pull| pulled pulled
-//   | pull page               | 200 response, commit          | done
+// clang-format off
+//   state   | on input                  | emits                              | next
+//   --------+---------------------------+------------------------------------+--------
+//   (begin) | invalid body              | error response, no statements      | done
+//   (begin) | valid body                | claim client id                    | claimed
+//   claimed | other user's client id    | 403, rollback                      | done
+//   claimed | duplicate batch / none    | pull (+ nothing else)              | pulled
+//   claimed | new batch                 | one merge per table and op         | merged
+//   merged  | some changes raced        | merge those again (fresh snapshot) | merged
+//   merged  | every change resolved     | bookkeeping, conflict log, pull    | pulled
+//   pulled  | pull page                 | 200 response, commit               | done
+// clang-format on
+//
+// Who wins a merge is each policy's rule (edgesync/policy.h), applied in SQL.
 #pragma once
 
 #include <cstdint>
@@ -162,6 +167,8 @@ class server {
   step_output after_pull(std::int64_t id, request_state& st,
                          std::string_view j);
   void add_pull(request_state& st, step_output& out) const;
+  void add_merge(request_state& st, step_output& out, std::size_t group,
+                 std::string input) const;
 
   edgesync::schema schema_;
   server_limits limits_;
