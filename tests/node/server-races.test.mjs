@@ -219,4 +219,24 @@ describe('locks', () => {
     }));
     for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
   });
+
+  test('batches mixing upserts and deletes of one table in opposite orders do not deadlock', async () => {
+    const keys = ['mx-a', 'mx-b', 'mx-c', 'mx-d', 'mx-e', 'mx-f'];
+    for (const k of keys) await driveSync(core, handle, sql, 'u1', body('client-ma1', [up('settings', { key: k, value: 0 }, clock + 1, 'client-ma1')]));
+    // Device i upserts one half of the keys and deletes the other half; the
+    // halves swap between devices, so the two statements of one batch would
+    // lock in the opposite order of the other batch's.
+    const batch = (i) => {
+      const node = `client-mx${i}`;
+      const [ups, dels] = i % 2 ? [keys.slice(3), keys.slice(0, 3)] : [keys.slice(0, 3), keys.slice(3)];
+      return [
+        ...ups.map((k, j) => ({ ...up('settings', { key: k, value: i }, clock + 20 + j, node), id: j + 1 })),
+        ...dels.map((k, j) => ({ id: 10 + j, table: 'settings', op: 'delete', row: { key: k }, hlc: hlc(clock + 30 + j, node), baseVersion: null })),
+      ];
+    };
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.all([0, 1, 2, 3].map((i) => driveSync(core, handle, sql, 'u1', body(`client-mx${i}`, batch(i)))));
+      for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+  });
 });

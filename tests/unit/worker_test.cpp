@@ -229,17 +229,22 @@ TEST_F(ServerMachine, ABatchTakesOneStatementPerTableAndOp) {
   std::int64_t st = srv_.last_state();
   o = srv_.step(st, {R"({"user":"u1","lastSeq":2,"lastResults":null})"}, kNow);
   ASSERT_FALSE(o.done);
-  // projects upsert, projects delete, documents upsert: 3 statements for 4
-  // changes.
-  ASSERT_EQ(o.statements.size(), 3u);
-  EXPECT_NE(o.statements[0].sql.find("INSERT INTO \"projects\""),
+  // projects upsert and delete (locked first by one statement in key
+  // order), documents upsert: 4 statements for 4 changes.
+  ASSERT_EQ(o.statements.size(), 4u);
+  EXPECT_NE(o.statements[0].sql.find("FOR UPDATE"), std::string::npos);
+  EXPECT_EQ(o.statements[0].sql.find("INSERT"), std::string::npos);
+  EXPECT_EQ(o.statements[0].params[0], (json{{"seg", 0}}));
+  EXPECT_EQ(o.statements[0].params[2], (json{{"seg", 1}}));
+  EXPECT_NE(o.statements[1].sql.find("INSERT INTO \"projects\""),
             std::string::npos);
-  EXPECT_NE(o.statements[1].sql.find("UPDATE \"projects\""), std::string::npos);
-  EXPECT_NE(o.statements[2].sql.find("INSERT INTO \"documents\""),
+  EXPECT_NE(o.statements[2].sql.find("UPDATE \"projects\""), std::string::npos);
+  EXPECT_NE(o.statements[3].sql.find("INSERT INTO \"documents\""),
             std::string::npos);
   o = srv_.step(
       st,
-      {R"([{"i":0,"s":"applied","v":5,"d":null,"r":null},{"i":1,"s":"forbidden","v":null,"d":null,"r":null}])",
+      {"2",
+       R"([{"i":0,"s":"applied","v":5,"d":null,"r":null},{"i":1,"s":"forbidden","v":null,"d":null,"r":null}])",
        R"([{"i":2,"s":"applied","v":null,"d":true,"r":null}])",
        R"([{"i":3,"s":"lost","v":4,"d":false,"r":{"id":1,"body":"server"}}])"},
       kNow);

@@ -27,6 +27,9 @@ json client_row(const change_group& g, const change& c) {
 // same new key between two statements, so a third pass is already rare.
 constexpr int max_merge_passes = 4;
 
+// The pass_groups entry of a statement that merges nothing (a lock).
+constexpr std::size_t no_group = static_cast<std::size_t>(-1);
+
 }  // namespace
 
 struct server::request_state {
@@ -56,6 +59,7 @@ server::server(edgesync::schema s, server_limits limits)
   for (const table& t : schema_.tables) {
     sql_.upsert.push_back(sql::upsert(t));
     sql_.remove.push_back(sql::remove(t));
+    sql_.lock_keys.push_back(sql::lock_keys(t));
   }
 }
 
@@ -150,6 +154,20 @@ step_output server::after_claim(std::int64_t id, request_state& st,
   } else if (st.req.has_batch && !st.req.changes.empty()) {
     for (std::size_t gi = 0; gi < st.req.groups.size(); ++gi)
       add_merge(st, out, gi, st.req.groups[gi].input);
+    // A table with both upserts and deletes is locked by one statement
+    // first, in key order over both sets: two statements each locking in
+    // key order could still take two batches' rows in opposite orders.
+    // (Groups are sorted by (table, op): upserts right before deletes.)
+    for (std::size_t gi = 0; gi + 1 < st.req.groups.size(); ++gi) {
+      const change_group& g = st.req.groups[gi];
+      const change_group& next = st.req.groups[gi + 1];
+      if (g.table != next.table || g.op != change_op::upsert) continue;
+      out.statements.insert(
+          out.statements.begin(),
+          {sql_.lock_keys[g.table], json::array({json{{"seg", gi}}, st.user_id,
+                                                 json{{"seg", gi + 1}}})});
+      st.pass_groups.insert(st.pass_groups.begin(), no_group);
+    }
     st.merge_passes = 1;
     st.result_spans.assign(st.req.changes.size(), {0, 0});
     st.at = request_state::phase::merged;
@@ -189,6 +207,7 @@ step_output server::after_merge(std::int64_t id, request_state& st,
   // Per group: the changes to merge again (`race`), as a JSON array.
   std::vector<std::string> again(st.req.groups.size());
   for (std::size_t p = 0; p < st.pass_groups.size(); ++p) {
+    if (st.pass_groups[p] == no_group) continue;
     const change_group& g = st.req.groups[st.pass_groups[p]];
     const table& t = schema_.tables[g.table];
     const policy_rule& rule = rule_of(t.policy);

@@ -319,6 +319,21 @@ string remove(const table& t) {
          key_join(t, "c", "d") + " LEFT JOIN u ON " + key_join(t, "u", "d");
 }
 
+string lock_keys(const table& t) {
+  string cols;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    const column& c = t.columns[t.primary_key[k]];
+    cols += (k ? ", " : "") + q(c.name) + " " + pg_type(c.type);
+  }
+  string keys = key_list(t, "y", true);
+  return "WITH x AS (SELECT " + keys +
+         " FROM jsonb_to_recordset($1::text::jsonb) AS y(" + cols +
+         ") UNION SELECT " + keys +
+         " FROM jsonb_to_recordset($3::text::jsonb) AS y(" + cols +
+         ")), c AS (" + locked_current(t) +
+         ") SELECT count(*)::text AS j FROM c";
+}
+
 string record_batch() {
   return string("WITH u AS (UPDATE ") + q(pg_names::clients) +
          " SET last_seq = $2::bigint, last_results = $3::text::jsonb, seen_at "

@@ -175,7 +175,7 @@ class server {
   // The statements depend only on the schema: built once, not per request.
   struct statements {
     std::string claim, record_batch, log_conflicts, pull;
-    std::vector<std::string> upsert, remove;  // per table
+    std::vector<std::string> upsert, remove, lock_keys;  // per table
   } sql_;
   std::int64_t next_state_ = 1;
   std::map<std::int64_t, std::unique_ptr<request_state>> states_;
@@ -189,6 +189,9 @@ std::string claim();
 std::string upsert(const table& t);
 /// Deletes (tombstones) for one table: $1 input JSON, $2 user, $3 client.
 std::string remove(const table& t);
+/// Locks the caller's rows of one table in key order: $1 upserts, $2 user,
+/// $3 deletes (the inputs of the two merge statements).
+std::string lock_keys(const table& t);
 /// Records the applied batch: $1 client, $2 seq, $3 results JSON.
 std::string record_batch();
 /// Appends to the conflict log: $1 entries JSON, $2 user, $3 client.
