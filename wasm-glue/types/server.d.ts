@@ -30,6 +30,8 @@ export interface VerifierOptions {
   clockToleranceSec?: number;
   /** Refuse tokens without exp (default true). */
   requireExp?: boolean;
+  /** Accepted `role` claims (default ["authenticated"]); any other role is refused, a token without one passes. */
+  roles?: string[];
 }
 
 export interface Verifier {

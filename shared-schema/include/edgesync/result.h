@@ -18,6 +18,7 @@ enum class error_code {
   unknown_table,        ///< a change names a table the schema does not sync
   unknown_column,       ///< a row carries a column the table does not have
   type_mismatch,        ///< a value does not match its column type
+  value_out_of_range,   ///< a well-typed value PostgreSQL cannot store
   missing_primary_key,  ///< a change lacks (part of) the primary key
   duplicate_row,        ///< two changes in one batch target the same row
   schema_version_mismatch,  ///< client and server schema versions differ
