@@ -17,10 +17,14 @@ json opt_json(const std::optional<std::int64_t>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-// Reads an integer field (JS numbers may arrive as doubles).
+// Reads an integer field (JS numbers may arrive as doubles) within
+// +-9e15: clocks, delays and ids the engine adds together never overflow.
 bool read_int(const json& j, std::int64_t& out) {
+  constexpr std::int64_t kMax = 9'000'000'000'000'000;
   if (j.is_number_integer()) {
+    if (j.is_number_unsigned() && j.get<std::uint64_t>() > kMax) return false;
     out = j.get<std::int64_t>();
+    if (out > kMax || out < -kMax) return false;
     return true;
   }
   if (j.is_number_float()) {
