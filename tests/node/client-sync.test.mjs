@@ -182,7 +182,11 @@ describe('rejections never block the queue', () => {
     assert.equal(r.table, 'projects');
     assert.deepEqual(r.pk, ['shared-id']);
     assert.equal(r.reason, 'forbidden');
+    assert.equal(r.restored, true);
+    assert.equal(r.deleted, true, 'Bob may not see the server row');
+    assert.equal(r.row, null);
     assert.equal(await bob.sync.pendingCount(), 0, 'the rejected change left the queue');
+    assert.deepEqual(bob.rows('SELECT id FROM projects'), [], 'the refused row left Bob\'s device');
     project(bob, 'bob-1', 'Bob\'s own');
     await bob.sync.syncNow();
     const rows = await stack.sql`select id, name, owner_id from projects where id in ('shared-id', 'bob-1') order by id`;
@@ -205,6 +209,7 @@ describe('rejections never block the queue', () => {
     assert.equal(b.events.rejected.length, 1, JSON.stringify(b.events));
     const r = b.events.rejected[0];
     assert.equal(r.reason, 'stale');
+    assert.equal(r.restored, true);
     assert.equal(r.row.body, 'v2 from A');
     assert.deepEqual(b.rows('SELECT body FROM notes'), [{ body: 'v2 from A' }]);
     b.db.exec(`UPDATE notes SET body = 'v3 from B' WHERE id = 'note1'`);
@@ -226,7 +231,10 @@ describe('rejections never block the queue', () => {
     assert.equal(r.code, 'type_mismatch');
     assert.deepEqual(r.pk, ['bad']);
     assert.match(r.path, /^batch\.changes\[\d+\]\.row\.x$/);
+    assert.equal(r.restored, true);
+    assert.equal(r.deleted, true, 'the server never had the row');
     assert.equal(await c.sync.pendingCount(), 0);
+    assert.deepEqual(c.rows('SELECT id FROM workflowNodes ORDER BY id'), [{ id: 'good' }], 'the refused row was rolled back');
     const ids = (await stack.sql`select id from workflow_nodes where owner_id = 'dave' order by id`).map((x) => x.id);
     assert.deepEqual(ids, ['good']);
     assert.equal((await stack.sql`select count(*)::int as n from projects where id = 'd1'`)[0].n, 1);

@@ -62,10 +62,16 @@ export interface RejectedEvent {
   message: string;
   /** The error path for `invalid`, e.g. `batch.changes[3].row.x`. */
   path: string | null;
-  /** The server's copy when sent (it was applied locally). */
+  /**
+   * With `restored`: the server's row the local row was rolled back to (null
+   * with `deleted`: the row was removed — the server has none the user may
+   * see). Without: the server's copy when it sent one.
+   */
   row: Record<string, unknown> | null;
   deleted: boolean;
   version: number | null;
+  /** True when no later local edit of the row is pending, so the local row now is the server's. */
+  restored: boolean;
 }
 
 /** The server resolved a conflict in favour of (part of) its row, applied locally. */
@@ -79,6 +85,20 @@ export interface ConflictEvent {
   row: Record<string, unknown> | null;
   deleted: boolean;
   version: number | null;
+  /** As in RejectedEvent: the local row now is `row` (or gone when `deleted`). */
+  restored: boolean;
+}
+
+/** The server applied a local change (one per change sent). */
+export interface AckedEvent {
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  op: 'upsert' | 'delete';
+  /** The row's server version; null for a delete of a row the server never had. */
+  version: number | null;
+  /** The outbox ids it covered. */
+  ids: number[];
 }
 
 /** Rows were written locally from the server: refresh these tables. */
@@ -89,6 +109,7 @@ export interface ChangesEvent {
 
 export interface SyncEvents {
   status: SyncStatus;
+  acked: AckedEvent;
   rejected: RejectedEvent;
   conflict: ConflictEvent;
   changes: ChangesEvent;

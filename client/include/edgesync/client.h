@@ -246,8 +246,12 @@ struct status_changed {
   client::status status;
 };
 /// A change the server (or validation) refused for good; it left the
-/// queue. The local row keeps the app's version unless `row`/`deleted`
-/// carried the server's copy, which was applied.
+/// queue. When no later local change of the row is pending (`restored`),
+/// the local row was rolled back to the server's row as last known —
+/// `row`, or removed when `deleted` (the server has no row the user may
+/// see) — at `version`. Otherwise `row`/`deleted`/`version` are the
+/// server's copy when it sent one, and the row is reconciled when its
+/// queue ends.
 struct rejected {
   std::string table;
   json pk;                        ///< primary key values, in key order
@@ -257,12 +261,14 @@ struct rejected {
   std::string code;               ///< error code for invalid/too_large
   std::string message;
   std::string path;      ///< the error path for invalid
-  json row;              ///< the server's copy, when sent
-  bool deleted = false;  ///< the server's copy is a tombstone
+  json row;              ///< the restored row / the server's copy
+  bool deleted = false;  ///< …is no row (removed locally when restored)
   std::optional<std::int64_t> version;
+  bool restored = false;  ///< the local row is now the server's
 };
 /// The server resolved a conflict in favour of (part of) its row, which is
-/// applied locally unless newer local edits are pending.
+/// applied locally unless newer local edits are pending (`restored` as in
+/// rejected).
 struct conflict {
   std::string table;
   json pk;
@@ -272,6 +278,16 @@ struct conflict {
   json row;
   bool deleted = false;
   std::optional<std::int64_t> version;
+  bool restored = false;
+};
+/// The server applied a change of this client: it is durable on the server
+/// at `version` (null for a delete of a row the server never had).
+struct acked {
+  std::string table;
+  json pk;                        ///< primary key values, in key order
+  std::string op;                 ///< upsert or delete
+  std::optional<std::int64_t> version;
+  std::vector<std::int64_t> ids;  ///< the outbox ids it covered
 };
 /// Rows were written locally from the server: refresh these tables.
 struct changes_applied {
@@ -285,7 +301,7 @@ using effect =
     std::variant<effects::run_sql, effects::send_http, effects::abort_http,
                  effects::set_timer, effects::refresh_token,
                  effects::status_changed, effects::rejected, effects::conflict,
-                 effects::changes_applied>;
+                 effects::acked, effects::changes_applied>;
 
 /// What the host passes to open a client.
 struct open_options {

@@ -22,7 +22,7 @@
 //   refresh_token  | getToken({ refresh: true }); answers token_refreshed or
 //                  | token_failed
 //   status         | `status` event (and the `status` getter)
-//   rejected, conflict, changes | the events of the same names
+//   acked, rejected, conflict, changes | the events of the same names
 //
 // Events the host sends on its own: local_change (notifyLocalChange(), or
 // automatically from an update hook on sync_outbox when `sqlite3` is given),
@@ -54,7 +54,7 @@ export class SyncError extends Error {
 const STOPPED = Object.freeze({
   state: 'stopped', pending: 0, lastSyncedAt: null, lastError: null, nextRetryAt: null, clientId: '', role: null,
 });
-const EVENTS = new Set(['status', 'rejected', 'conflict', 'changes', 'role', 'error']);
+const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'role', 'error']);
 const MAX_KICKS = 10;
 const RPC_TIMEOUT_MS = 15000;
 
@@ -142,7 +142,7 @@ class Sync {
     return this._db;
   }
 
-  /** Subscribes to 'status', 'rejected', 'conflict', 'changes', 'role' or 'error'; returns an unsubscribe function. */
+  /** Subscribes to 'status', 'acked', 'rejected', 'conflict', 'changes', 'role' or 'error'; returns an unsubscribe function. */
   on(event, fn) {
     if (!EVENTS.has(event)) throw new TypeError(`createSync: unknown event "${event}"`);
     if (!this._listeners.has(event)) this._listeners.set(event, new Set());
@@ -399,6 +399,7 @@ class Sync {
         this._setStatus(fx.status);
         this._post({ t: 'status', status: fx.status });
         break;
+      case 'acked':
       case 'rejected':
       case 'conflict':
       case 'changes': {
