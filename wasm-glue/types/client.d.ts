@@ -168,11 +168,29 @@ export interface CreateSyncOptions {
   autoNotify?: boolean;
 }
 
-/** A sync failure surfaced by syncNow(). */
+/** A sync failure surfaced by syncNow() or whenSynced(). */
 export class SyncError extends Error {
   code: string;
   status: number | null;
   at: number | null;
+  /** whenSynced(): why the server (or validation) refused the change. */
+  reason?: 'forbidden' | 'stale' | 'invalid' | 'too_large' | string;
+  /** whenSynced(): the rejected event of the refused change. */
+  rejected?: RejectedEvent;
+}
+
+/** What whenSynced() resolves with. */
+export interface WhenSyncedResult {
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  /**
+   * applied: the server applied the row's changes; conflict: it kept its own
+   * row (now on the device too, see the conflict event); none: nothing was pending.
+   */
+  status: 'applied' | 'conflict' | 'none';
+  /** The row's server version after the last answer (null for none, or a delete of a row the server never had). */
+  version: number | null;
 }
 
 export interface Sync {
@@ -207,6 +225,13 @@ export interface Sync {
   isPending(table: string, pk: unknown | unknown[]): Promise<boolean>;
   /** Outbox rows (local changes not yet acknowledged). */
   pendingCount(): Promise<number>;
+  /**
+   * Resolves once every local change of the row made before the call has been
+   * answered by the server (immediately when none is pending). Rejects with a
+   * SyncError (`reason`, `code`, `rejected`) when one was refused, with code
+   * `stopped` on stop(), or `timeout` after `timeoutMs`. Works in follower tabs.
+   */
+  whenSynced(table: string, pk: unknown | unknown[], o?: { timeoutMs?: number }): Promise<WhenSyncedResult>;
   on<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): () => void;
   off<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): void;
 }
