@@ -1,25 +1,24 @@
 // The client state machine. docs/client.md has the transition table; the
 // short version:
 //
-//   phase          | on                          | does | next
-//   ---------------+-----------------------------+-----------------------------+---------------
-//   loading        | sql_done(load)              | read id, seq, cursor, seal
-//   | saving_id/idle saving_id      | sql_done                    | (client id
-//   persisted)       | idle + round idle           | a trigger (see below) |
-//   sealed batch? send : read   | requesting/reading reading        |
-//   sql_done(read)              | compact, cut, seal          |
-//   sealing/requesting sealing        | sql_done                    | send
-//   (keepalive on a flush) | requesting requesting     | 200 | one apply
-//   transaction       | applying requesting     | 400 at batch.changes[i]     |
-//   drop those changes          | dropping requesting     | 401 (first) |
-//   refresh_token               | awaiting_token requesting     | 409 schema /
-//   403 client id  | stop                        | stopped requesting     | 413
-//   | halve limits (or drop one)  | idle + round requesting     | other /
-//   network / timeout   | back off                    | idle awaiting_token |
-//   token_refreshed             | resend the same body        | requesting
-//   applying       | sql_done                    | events; hasMore → again |
-//   idle (+ round) dropping       | sql_done                    | rejected
-//   events             | idle + round
+// clang-format off
+//   phase          | on                           | does                          | next
+//   ---------------+------------------------------+-------------------------------+------------------
+//   loading        | sql_done(load)               | read id, seq, cursor, seal    | saving_id / idle
+//   saving_id      | sql_done                     | (client id persisted)         | idle + round
+//   idle           | a trigger (see below)        | sealed batch? send : read     | requesting / reading
+//   reading        | sql_done(read)               | compact, cut, seal            | sealing / requesting
+//   sealing        | sql_done                     | send (keepalive on a flush)   | requesting
+//   requesting     | 200                          | one apply transaction         | applying
+//   requesting     | 400 at batch.changes[i]      | drop those changes            | dropping
+//   requesting     | 401 (first)                  | refresh_token                 | awaiting_token
+//   requesting     | 409 schema / 403 client id   | stop                          | stopped
+//   requesting     | 413                          | halve limits (or drop one)    | idle + round
+//   requesting     | other / network / timeout    | back off                      | idle
+//   awaiting_token | token_refreshed              | resend the same body          | requesting
+//   applying       | sql_done                     | events; hasMore → again       | idle (+ round)
+//   dropping       | sql_done                     | rejected events               | idle + round
+// clang-format on
 //
 // Triggers of a round: load, debounce after local_change, periodic, retry
 // after backoff, online, visible, sync_now, hidden (a keepalive flush),
