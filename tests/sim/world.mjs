@@ -24,12 +24,38 @@ const SETTLE_LIMIT_MS = 20000; // real ms one settle may take before the seed is
 const macrotask = () => new Promise((resolve) => setImmediate(resolve));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What a core statement does: claim, upsert, delete, record, conflicts, pull (or sql). */
+export function statementKind(text) {
+  if (/pg_snapshot_xmin/.test(text)) return 'pull';
+  if (/INSERT INTO "edgesync_clients"/.test(text)) return 'claim';
+  if (/edgesync_conflicts/.test(text)) return 'conflicts';
+  if (/last_seq = \$2/.test(text)) return 'record';
+  if (/"_es_deleted" = true/.test(text)) return 'delete';
+  if (/jsonb_to_recordset/.test(text)) return 'upsert';
+  return 'sql';
+}
+
 /** Thrown into the statements of a request when the server crashes. */
 export class SimCrash extends Error {
   constructor() {
     super('simulated server crash');
     this.name = 'SimCrash';
   }
+}
+
+/** True when the wait-for graph (pid -> pids it waits for) has a cycle. */
+function hasCycle(map) {
+  const state = new Map();
+  const visit = (p) => {
+    if (state.get(p) === 1) return true;
+    if (state.get(p) === 2) return false;
+    state.set(p, 1);
+    for (const q of map.get(p) ?? []) if (visit(q)) return true;
+    state.set(p, 2);
+    return false;
+  };
+  for (const p of map.keys()) if (visit(p)) return true;
+  return false;
 }
 
 /** One run of the real handler for one copy of a request. */
@@ -48,6 +74,24 @@ export class Exec {
     this.response = null; // {status, headers, bytes}
     this.serverNow = world.now;
     this.stmts = 0;
+    // The rows this request's statements lock: its client id (claim, record)
+    // and the keys of its changes (merges).
+    let body = null;
+    try { body = req.body ? JSON.parse(new TextDecoder().decode(req.body)) : null; } catch { /* not JSON */ }
+    this.clientKey = `client:${body?.clientId ?? ''}`;
+    const tables = new Map(world.env.normalized.tables.map((t) => [t.name, t]));
+    this.rowKeys = (body?.batch?.changes ?? []).map((c) => {
+      const t = tables.get(c.table);
+      return `row:${c.table}:${JSON.stringify(t ? t.primaryKey.map((k) => c.row?.[k]) : c.row)}`;
+    });
+  }
+
+  /** The row locks a statement of this exec may wait for. */
+  lockKeys(text) {
+    const kind = statementKind(text);
+    if (kind === 'claim' || kind === 'record') return [this.clientKey];
+    if (kind === 'upsert' || kind === 'delete' || kind === 'sql') return this.rowKeys;
+    return [];
   }
 
   get state() {
@@ -251,6 +295,7 @@ export class World {
         stable = false;
         continue;
       }
+      cur.blockers = b;
       const sig = b.slice().sort((x, y) => x - y).join(',');
       if (sig !== cur.sig) {
         cur.sig = sig;
@@ -263,6 +308,8 @@ export class World {
         stable = false;
       }
     }
+    // A lock cycle is PostgreSQL's to break (deadlock_timeout): not stable yet.
+    if (stable && hasCycle(map)) stable = false;
     if (!stable) await Promise.race([this.changed(), sleep(BLOCK_STABLE_MS)]);
     return stable && this.liveExecs().every((e) => e.state !== 'running' && (!e.current || e.current.blocked));
   }
