@@ -131,7 +131,7 @@ export async function check(world, { schema, rules, maxSkew }) {
   const seqs = new Map();
   const perKey = new Map(); // "table key" -> [{user, change, result, hlc, order}]
   let order = 0;
-  for (const c of world.committed) {
+  for (const c of [...world.committed].sort((a, b) => Number(a.exec.slice(1)) - Number(b.exec.slice(1)))) {
     const id = `${c.device.clientId}#${c.request.batch.seq}`;
     if (seqs.has(id)) add('applied-twice', `batch ${id} committed twice (${seqs.get(id)} and ${c.exec})`);
     seqs.set(id, c.exec);

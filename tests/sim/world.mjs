@@ -179,6 +179,7 @@ export class World {
     this.server = null;
     this.execStore = new AsyncLocalStorage();
     this.trace = [];
+    this.deferred = [];
     this.hash = createHash('sha256');
     this.stats = { steps: 0, writes: 0, requests: 0, execs: 0, statements: 0, faults: 0, faultKinds: {} };
     this.committed = []; // server-side log: committed batches (see recordExec)
@@ -201,6 +202,16 @@ export class World {
     this.trace.push(text);
     if (this.trace.length > 4000) this.trace.shift();
     if (this.verbose) this.log(text);
+  }
+
+  deferNote(order, line) {
+    this.deferred.push({ order, line });
+  }
+
+  flushNotes() {
+    const d = this.deferred.sort((a, b) => a.order - b.order);
+    this.deferred = [];
+    for (const { line } of d) this.note(line);
   }
 
   fault(kind, line) {
@@ -239,6 +250,11 @@ export class World {
    * timeout) or is done.
    */
   async settle() {
+    await this.settleInner();
+    this.flushNotes();
+  }
+
+  async settleInner() {
     const started = Date.now();
     for (;;) {
       await macrotask();
@@ -433,7 +449,9 @@ export class World {
     const results = body?.results ? body.results.map((r) => `${r.status}${r.reason ? `/${r.reason}` : ''}`).join(',') : '';
     // Execs killed by a crash wind down in whatever order PostgreSQL rolls
     // them back: the crash itself is in the trace, their ends are not.
-    if (!exec.crashed) this.note(`${exec.name} (${req.id}${exec.primary ? '' : ' copy'}) answered ${response.status}`
+    // Execs that finish during the same settle may finish in any order: their
+    // lines wait for the end of the settle and go in exec order.
+    if (!exec.crashed) this.deferNote(exec.id, `${exec.name} (${req.id}${exec.primary ? '' : ' copy'}) answered ${response.status}`
       + `${body?.ack ? ` ack ${body.ack.seq}${body.ack.duplicate ? ' dup' : ''}` : ''}${n ? ` [${results}]` : ''}`
       + `${body?.changes?.length ? ` +${body.changes.length} pulled` : ''}${body?.error ? ` ${body.error.code}` : ''}`);
     exec.body = body;
