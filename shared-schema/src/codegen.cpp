@@ -253,8 +253,9 @@ string pg_create_table(const table& t) {
          "  \"_es_origin\" text,\n"
          "  \"_es_updated_at\" timestamptz NOT NULL DEFAULT now(),\n";
   out += "  PRIMARY KEY (" + column_list(t, t.primary_key, true) + ")\n);\n";
-  out += "CREATE INDEX IF NOT EXISTS " + q(t.server_name + "__es_pull") +
-         " ON " + q(t.server_name) + " (" + q(t.columns[t.owner].server_name) +
+  out += "CREATE INDEX IF NOT EXISTS " +
+         q(t.server_name + pg_names::pull_index_suffix) + " ON " +
+         q(t.server_name) + " (" + q(t.columns[t.owner].server_name) +
          ", \"_es_xid\", \"_es_version\");\n";
   return out;
 }

@@ -197,6 +197,9 @@ export function createSync(options: CreateSyncOptions): Sync;
 /** "Synced", "Saving", "Offline", "Error" or "Stopped". */
 export function statusLabel(status: SyncStatus | null | undefined): 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Stopped';
 
+/** A `Retry-After` header (delay-seconds or HTTP-date) in ms from `nowMs`; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null | undefined, nowMs: number): number | undefined;
+
 /** Loads the size-optimized client core (cached per URL). */
 export function loadClientCore(wasm?: WasmSource): Promise<Core>;
 

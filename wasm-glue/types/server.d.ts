@@ -32,6 +32,8 @@ export interface VerifierOptions {
   requireExp?: boolean;
   /** The clock exp/nbf are checked against, in ms (default: the wall clock). */
   now?: () => number;
+  /** Accepted `role` claims (default ["authenticated"]); any other role is refused, a token without one passes. */
+  roles?: string[];
 }
 
 export interface Verifier {

@@ -25,6 +25,9 @@ inline constexpr const char* clients = "edgesync_clients";
 inline constexpr const char* schema = "edgesync_schema";
 inline constexpr const char* conflicts = "edgesync_conflicts";
 inline constexpr const char* version_seq = "edgesync_version_seq";
+/// Appended to a table's server name to name its pull index; the schema
+/// rules keep the result within PostgreSQL's 63-byte identifiers.
+inline constexpr const char* pull_index_suffix = "__es_pull";
 }  // namespace pg_names
 
 /// SQLite DDL: app tables, outbox, clock, guard and triggers. Idempotent.

@@ -71,6 +71,18 @@ export function statusLabel(s) {
   return 'Synced';
 }
 
+/**
+ * A `Retry-After` header in milliseconds from `nowMs`: delay-seconds or an
+ * HTTP-date (RFC 9110 §10.2.3); undefined when absent or unreadable.
+ */
+export function retryAfterMs(header, nowMs) {
+  const v = header?.trim();
+  if (!v) return undefined;
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, Number.MAX_SAFE_INTEGER);
+  const at = /[A-Za-z]{3}/.test(v) ? Date.parse(v) : NaN; // dates name the month
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
 /** Creates a sync client; nothing happens until start(). */
 export function createSync(options) {
   return new Sync(options);
@@ -482,7 +494,9 @@ class Sync {
         cache: 'no-store',
       });
       const body = new Uint8Array(await res.arrayBuffer());
-      answer({ type: 'http_response', id: fx.id, status: res.status }, body);
+      // The core waits at least this long before the next request.
+      const wait = retryAfterMs(res.headers.get('retry-after'), this._now());
+      answer({ type: 'http_response', id: fx.id, status: res.status, ...(wait === undefined ? {} : { retryAfterMs: wait }) }, body);
     } catch (e) {
       answer({ type: 'http_failed', id: fx.id, message: String(e?.message ?? e) });
     }
