@@ -161,18 +161,24 @@ void check_client_sql(db& d, const edgesync::schema& s,
   compiles(detail::read_outbox_sql(), "read_outbox");
   compiles(detail::rebase_outbox_sql(), "rebase_outbox");
   compiles(detail::record_own_versions_sql(), "record_own_versions");
+  compiles(detail::base_results_sql(), "base_results");
+  compiles(detail::reconcile_versions_sql(), "reconcile_versions");
+  compiles(detail::drop_ended_bases_sql(), "drop_ended_bases");
+  std::vector<detail::table_reconcile_sql> reconcile;
   for (const auto& t : s.tables) {
-    auto a = detail::apply_sql(t, false);
-    compiles(a.upsert, t.name + " apply upsert");
-    compiles(a.remove, t.name + " apply remove");
-    compiles(a.record, t.name + " apply record");
     for (bool deletes : {false, true}) {
       auto p = detail::pulled_sql(t, false, deletes);
       compiles(p.upsert, t.name + " pulled upsert");
       compiles(p.remove, t.name + " pulled remove");
       compiles(p.record, t.name + " pulled record");
+      compiles(p.base, t.name + " pulled base");
     }
+    compiles(detail::pulled_record_sql(t, false), t.name + " pulled record");
+    reconcile.push_back(detail::reconcile_sql(t));
+    compiles(reconcile.back().restore, t.name + " reconcile restore");
+    compiles(reconcile.back().remove, t.name + " reconcile remove");
   }
+  compiles(detail::reconciled_rows_sql(reconcile), "reconciled_rows");
 }
 
 }  // namespace

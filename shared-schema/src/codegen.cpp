@@ -91,13 +91,14 @@ string sqlite_row_json(const table& t, const char* rec) {
 }
 
 // Advances the hybrid logical clock: max(physical, last) with a counter that
-// rolls into the next millisecond rather than overflowing its 5 digits.
+// rolls into the next millisecond rather than overflowing its 5 digits. The
+// host's clock function is read once per tick.
 string sqlite_clock_tick() {
-  string now = sqlite_now_ms;
-  return string("  UPDATE ") + q(sqlite_names::clock) + " SET ms = CASE WHEN " +
-         now + " > ms THEN " + now +
-         " WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN " + now +
-         " > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;\n";
+  return string("  UPDATE ") + q(sqlite_names::clock) +
+         " SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 "
+         "THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 "
+         "THEN 0 ELSE ctr + 1 END FROM (SELECT " +
+         sqlite_now_ms + " AS n));\n";
 }
 
 string sqlite_outbox_insert(const table& t, const char* op, const char* rec,

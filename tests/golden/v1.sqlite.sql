@@ -46,55 +46,55 @@ DROP TRIGGER IF EXISTS "sync_projects_insert";
 CREATE TRIGGER "sync_projects_insert" AFTER INSERT ON "projects"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'projects', json_array(NEW."id"), 'I', json_object('id', NEW."id", 'ownerId', NEW."ownerId", 'name', NEW."name", 'archived', CASE WHEN NEW."archived" IS NULL THEN NULL WHEN NEW."archived" THEN json('true') ELSE json('false') END, 'updatedAt', NEW."updatedAt"), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(NEW."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_projects_update";
 CREATE TRIGGER "sync_projects_update" AFTER UPDATE ON "projects"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."id" IS NEW."id") AND (OLD."id" IS NOT NEW."id" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."name" IS NOT NEW."name" OR OLD."archived" IS NOT NEW."archived" OR OLD."updatedAt" IS NOT NEW."updatedAt")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'projects', json_array(NEW."id"), 'U', json_object('id', NEW."id", 'ownerId', NEW."ownerId", 'name', NEW."name", 'archived', CASE WHEN NEW."archived" IS NULL THEN NULL WHEN NEW."archived" THEN json('true') ELSE json('false') END, 'updatedAt', NEW."updatedAt"), (SELECT json_group_array(c) FROM (SELECT 'id' AS c WHERE OLD."id" IS NOT NEW."id" UNION ALL SELECT 'ownerId' AS c WHERE OLD."ownerId" IS NOT NEW."ownerId" UNION ALL SELECT 'name' AS c WHERE OLD."name" IS NOT NEW."name" UNION ALL SELECT 'archived' AS c WHERE OLD."archived" IS NOT NEW."archived" UNION ALL SELECT 'updatedAt' AS c WHERE OLD."updatedAt" IS NOT NEW."updatedAt")),
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(NEW."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_projects_rekey";
 CREATE TRIGGER "sync_projects_rekey" AFTER UPDATE ON "projects"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND NOT (OLD."id" IS NEW."id")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'projects', json_array(OLD."id"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(OLD."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'projects', json_array(NEW."id"), 'I', json_object('id', NEW."id", 'ownerId', NEW."ownerId", 'name', NEW."name", 'archived', CASE WHEN NEW."archived" IS NULL THEN NULL WHEN NEW."archived" THEN json('true') ELSE json('false') END, 'updatedAt', NEW."updatedAt"), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(NEW."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_projects_delete";
 CREATE TRIGGER "sync_projects_delete" AFTER DELETE ON "projects"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'projects', json_array(OLD."id"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(OLD."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_projects_base_insert";
@@ -143,55 +143,55 @@ DROP TRIGGER IF EXISTS "sync_workflowNodes_insert";
 CREATE TRIGGER "sync_workflowNodes_insert" AFTER INSERT ON "workflowNodes"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowNodes', json_array(NEW."id"), 'I', json_object('id', NEW."id", 'projectId', NEW."projectId", 'ownerId', NEW."ownerId", 'label', NEW."label", 'x', NEW."x", 'y', NEW."y", 'data', json(NEW."data")), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_workflowNodes_update";
 CREATE TRIGGER "sync_workflowNodes_update" AFTER UPDATE ON "workflowNodes"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."id" IS NEW."id") AND (OLD."id" IS NOT NEW."id" OR OLD."projectId" IS NOT NEW."projectId" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."label" IS NOT NEW."label" OR OLD."x" IS NOT NEW."x" OR OLD."y" IS NOT NEW."y" OR OLD."data" IS NOT NEW."data")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowNodes', json_array(NEW."id"), 'U', json_object('id', NEW."id", 'projectId', NEW."projectId", 'ownerId', NEW."ownerId", 'label', NEW."label", 'x', NEW."x", 'y', NEW."y", 'data', json(NEW."data")), (SELECT json_group_array(c) FROM (SELECT 'id' AS c WHERE OLD."id" IS NOT NEW."id" UNION ALL SELECT 'projectId' AS c WHERE OLD."projectId" IS NOT NEW."projectId" UNION ALL SELECT 'ownerId' AS c WHERE OLD."ownerId" IS NOT NEW."ownerId" UNION ALL SELECT 'label' AS c WHERE OLD."label" IS NOT NEW."label" UNION ALL SELECT 'x' AS c WHERE OLD."x" IS NOT NEW."x" UNION ALL SELECT 'y' AS c WHERE OLD."y" IS NOT NEW."y" UNION ALL SELECT 'data' AS c WHERE OLD."data" IS NOT NEW."data")),
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_workflowNodes_rekey";
 CREATE TRIGGER "sync_workflowNodes_rekey" AFTER UPDATE ON "workflowNodes"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND NOT (OLD."id" IS NEW."id")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowNodes', json_array(OLD."id"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(OLD."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowNodes', json_array(NEW."id"), 'I', json_object('id', NEW."id", 'projectId', NEW."projectId", 'ownerId', NEW."ownerId", 'label', NEW."label", 'x', NEW."x", 'y', NEW."y", 'data', json(NEW."data")), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_workflowNodes_delete";
 CREATE TRIGGER "sync_workflowNodes_delete" AFTER DELETE ON "workflowNodes"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowNodes', json_array(OLD."id"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(OLD."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_workflowNodes_base_insert";
@@ -238,55 +238,55 @@ DROP TRIGGER IF EXISTS "sync_workflowEdges_insert";
 CREATE TRIGGER "sync_workflowEdges_insert" AFTER INSERT ON "workflowEdges"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowEdges', json_array(NEW."projectId", NEW."edgeId"), 'I', json_object('projectId', NEW."projectId", 'edgeId', NEW."edgeId", 'ownerId', NEW."ownerId", 'source', NEW."source", 'target', NEW."target"), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_workflowEdges_update";
 CREATE TRIGGER "sync_workflowEdges_update" AFTER UPDATE ON "workflowEdges"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."projectId" IS NEW."projectId" AND OLD."edgeId" IS NEW."edgeId") AND (OLD."projectId" IS NOT NEW."projectId" OR OLD."edgeId" IS NOT NEW."edgeId" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."source" IS NOT NEW."source" OR OLD."target" IS NOT NEW."target")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowEdges', json_array(NEW."projectId", NEW."edgeId"), 'U', json_object('projectId', NEW."projectId", 'edgeId', NEW."edgeId", 'ownerId', NEW."ownerId", 'source', NEW."source", 'target', NEW."target"), (SELECT json_group_array(c) FROM (SELECT 'projectId' AS c WHERE OLD."projectId" IS NOT NEW."projectId" UNION ALL SELECT 'edgeId' AS c WHERE OLD."edgeId" IS NOT NEW."edgeId" UNION ALL SELECT 'ownerId' AS c WHERE OLD."ownerId" IS NOT NEW."ownerId" UNION ALL SELECT 'source' AS c WHERE OLD."source" IS NOT NEW."source" UNION ALL SELECT 'target' AS c WHERE OLD."target" IS NOT NEW."target")),
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_workflowEdges_rekey";
 CREATE TRIGGER "sync_workflowEdges_rekey" AFTER UPDATE ON "workflowEdges"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND NOT (OLD."projectId" IS NEW."projectId" AND OLD."edgeId" IS NEW."edgeId")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowEdges', json_array(OLD."projectId", OLD."edgeId"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(OLD."projectId", OLD."edgeId")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowEdges', json_array(NEW."projectId", NEW."edgeId"), 'I', json_object('projectId', NEW."projectId", 'edgeId', NEW."edgeId", 'ownerId', NEW."ownerId", 'source', NEW."source", 'target', NEW."target"), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_workflowEdges_delete";
 CREATE TRIGGER "sync_workflowEdges_delete" AFTER DELETE ON "workflowEdges"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'workflowEdges', json_array(OLD."projectId", OLD."edgeId"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(OLD."projectId", OLD."edgeId")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_workflowEdges_base_insert";
@@ -331,55 +331,55 @@ DROP TRIGGER IF EXISTS "sync_settings_insert";
 CREATE TRIGGER "sync_settings_insert" AFTER INSERT ON "settings"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'settings', json_array(NEW."key"), 'I', json_object('key', NEW."key", 'ownerId', NEW."ownerId", 'value', json(NEW."value")), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(NEW."key")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_settings_update";
 CREATE TRIGGER "sync_settings_update" AFTER UPDATE ON "settings"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."key" IS NEW."key") AND (OLD."key" IS NOT NEW."key" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."value" IS NOT NEW."value")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'settings', json_array(NEW."key"), 'U', json_object('key', NEW."key", 'ownerId', NEW."ownerId", 'value', json(NEW."value")), (SELECT json_group_array(c) FROM (SELECT 'key' AS c WHERE OLD."key" IS NOT NEW."key" UNION ALL SELECT 'ownerId' AS c WHERE OLD."ownerId" IS NOT NEW."ownerId" UNION ALL SELECT 'value' AS c WHERE OLD."value" IS NOT NEW."value")),
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(NEW."key")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_settings_rekey";
 CREATE TRIGGER "sync_settings_rekey" AFTER UPDATE ON "settings"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND NOT (OLD."key" IS NEW."key")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'settings', json_array(OLD."key"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(OLD."key")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'settings', json_array(NEW."key"), 'I', json_object('key', NEW."key", 'ownerId', NEW."ownerId", 'value', json(NEW."value")), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(NEW."key")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_settings_delete";
 CREATE TRIGGER "sync_settings_delete" AFTER DELETE ON "settings"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'settings', json_array(OLD."key"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(OLD."key")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_settings_base_insert";
@@ -427,55 +427,55 @@ DROP TRIGGER IF EXISTS "sync_documents_insert";
 CREATE TRIGGER "sync_documents_insert" AFTER INSERT ON "documents"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'documents', json_array(NEW."id"), 'I', json_object('id', NEW."id", 'ownerId', NEW."ownerId", 'title', NEW."title", 'body', NEW."body", 'revision', NEW."revision", 'coverImage', NEW."coverImage"), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(NEW."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_documents_update";
 CREATE TRIGGER "sync_documents_update" AFTER UPDATE ON "documents"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."id" IS NEW."id") AND (OLD."id" IS NOT NEW."id" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."title" IS NOT NEW."title" OR OLD."body" IS NOT NEW."body" OR OLD."revision" IS NOT NEW."revision" OR OLD."coverImage" IS NOT NEW."coverImage")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'documents', json_array(NEW."id"), 'U', json_object('id', NEW."id", 'ownerId', NEW."ownerId", 'title', NEW."title", 'body', NEW."body", 'revision', NEW."revision", 'coverImage', NEW."coverImage"), (SELECT json_group_array(c) FROM (SELECT 'id' AS c WHERE OLD."id" IS NOT NEW."id" UNION ALL SELECT 'ownerId' AS c WHERE OLD."ownerId" IS NOT NEW."ownerId" UNION ALL SELECT 'title' AS c WHERE OLD."title" IS NOT NEW."title" UNION ALL SELECT 'body' AS c WHERE OLD."body" IS NOT NEW."body" UNION ALL SELECT 'revision' AS c WHERE OLD."revision" IS NOT NEW."revision" UNION ALL SELECT 'coverImage' AS c WHERE OLD."coverImage" IS NOT NEW."coverImage")),
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(NEW."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_documents_rekey";
 CREATE TRIGGER "sync_documents_rekey" AFTER UPDATE ON "documents"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND NOT (OLD."id" IS NEW."id")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'documents', json_array(OLD."id"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(OLD."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'documents', json_array(NEW."id"), 'I', json_object('id', NEW."id", 'ownerId', NEW."ownerId", 'title', NEW."title", 'body', NEW."body", 'revision', NEW."revision", 'coverImage', NEW."coverImage"), NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(NEW."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_documents_delete";
 CREATE TRIGGER "sync_documents_delete" AFTER DELETE ON "documents"
 WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
 BEGIN
-  UPDATE "sync_clock" SET ms = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;
+  UPDATE "sync_clock" SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END FROM (SELECT edgesync_now_ms() AS n));
   INSERT INTO "sync_outbox" (tbl, pk, op, row, changed, hlc, base_version, created_at)
     SELECT 'documents', json_array(OLD."id"), 'D', NULL, NULL,
       printf('%015d:%05d:%s', ms, ctr, node),
       (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(OLD."id")),
-      CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)
+      edgesync_now_ms()
     FROM "sync_clock";
 END;
 DROP TRIGGER IF EXISTS "sync_documents_base_insert";

@@ -150,8 +150,10 @@ export interface CreateSyncOptions {
   /** Where edgesync_client.wasm is served (bundled apps copy it); default: next to the package. */
   wasmUrl?: WasmSource;
   config?: SyncConfig;
-  /** Host clock in ms (default Date.now). */
+  /** Host clock in ms (default Date.now); also the clock of the triggers' HLC (edgesync_now_ms()). */
   now?: () => number;
+  /** The host's timers (default setTimeout/clearTimeout): a simulation drives them from a virtual clock. */
+  timers?: { set(fn: () => void, ms: number): unknown; clear(id: unknown): void };
   /** Randomness in [0, 1) for the client id and jitter seed (default crypto.getRandomValues). */
   random?: () => number;
   /** A fetch implementation (default globalThis.fetch). */
@@ -246,3 +248,10 @@ export function retryAfterMs(header: string | null | undefined, nowMs: number): 
 
 /** Loads the size-optimized client core (cached per URL). */
 export function loadClientCore(wasm?: WasmSource): Promise<Core>;
+
+/**
+ * Registers the SQL function edgesync_now_ms() (Unix ms from `now`, default
+ * Date.now) on a database: the triggers of synced tables call it, so any
+ * connection that writes them needs it. createSync registers it on its own db.
+ */
+export function registerClock(db: Oo1Database, now?: () => number): void;

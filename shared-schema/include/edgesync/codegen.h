@@ -51,8 +51,13 @@ const char* sqlite_type(column_type t);
 /// The SQL type of a column in PostgreSQL.
 const char* pg_type(column_type t);
 
+/// The SQL function (no arguments, an integer of Unix ms) the triggers read
+/// the HLC's physical clock from. Every host that opens a synced SQLite
+/// database registers it (`createSync` from its `now` option), so a clock the
+/// host controls - a virtual one in tests - stamps local writes.
+inline constexpr const char* sqlite_now_function = "edgesync_now_ms";
+
 /// A SQLite expression yielding the current Unix time in milliseconds.
-inline constexpr const char* sqlite_now_ms =
-    "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+inline constexpr const char* sqlite_now_ms = "edgesync_now_ms()";
 
 }  // namespace edgesync

@@ -35,9 +35,10 @@
 // notifications, sync-now requests and outbox queries to it. When the leader
 // goes away the next tab takes over. Without Web Locks (node) it just runs.
 import { loadClientCore, forgetClientCore } from './core.mjs';
-import { runSqlEffect, rowIsPending, outboxCount, outboxIds } from './sqlite.mjs';
+import { runSqlEffect, rowIsPending, outboxCount, outboxIds, registerClock } from './sqlite.mjs';
 
 export { loadClientCore } from './core.mjs';
+export { registerClock } from './sqlite.mjs';
 export { EdgesyncError } from '../core-base.mjs';
 
 /**
@@ -118,11 +119,15 @@ class Sync {
     this._o = o;
     this._now = o.now ?? (() => Date.now());
     this._fetch = o.fetch ?? ((...a) => globalThis.fetch(...a));
+    // Every host timer goes through `timers` so a virtual clock can drive them.
+    this._timers = o.timers ?? { set: (fn, ms) => setTimeout(fn, ms), clear: (id) => clearTimeout(id) };
     this._listeners = new Map();
     this._status = STOPPED;
     this._role = null;
     this._db = typeof o.db === 'object' ? o.db : null;
     this._dbName = o.dbName ?? (typeof o.db === 'object' ? o.db.filename : undefined);
+    // The triggers stamp writes with edgesync_now_ms(): this instance's clock.
+    if (this._db) registerClock(this._db, this._now);
     if (typeof o.db === 'function' && !o.dbName) throw new TypeError('createSync: dbName is required when db is a function');
     this._running = false;
     this._gen = 0;
@@ -201,7 +206,7 @@ class Sync {
     this._running = false;
     this._gen++;
     this._started = null;
-    clearTimeout(this._timer);
+    this._timers.clear(this._timer);
     for (const ctrl of this._inflight.values()) ctrl.abort();
     if (this._handle !== null) {
       try { this._core.callFramed('client.close', { client: this._handle }); } catch { /* closing */ }
@@ -240,14 +245,14 @@ class Sync {
     return new Promise((resolve, reject) => {
       const w = { armedAt: this._now(), armed: false, kicks: 0, timer: null };
       const done = (fn) => (v) => {
-        clearTimeout(w.timer);
+        this._timers.clear(w.timer);
         this._waiters.delete(w);
         fn(v);
       };
       w.resolve = done(resolve);
       w.reject = done(reject);
       if (timeoutMs !== undefined) {
-        w.timer = setTimeout(() => w.reject(new SyncError({ code: 'timeout', message: `no completed sync within ${timeoutMs} ms` })), timeoutMs);
+        w.timer = this._timers.set(() => w.reject(new SyncError({ code: 'timeout', message: `no completed sync within ${timeoutMs} ms` })), timeoutMs);
       }
       this._waiters.add(w);
       this._requestSyncNow((status) => this._arm(w, status));
@@ -507,12 +512,12 @@ class Sync {
   }
 
   _setTimer(at) {
-    clearTimeout(this._timer);
+    this._timers.clear(this._timer);
     this._timer = null;
     if (at === null || at === undefined) return;
     const delay = Math.max(0, Math.min(at - this._now(), 0x7fffffff));
     const gen = this._gen;
-    this._timer = setTimeout(() => {
+    this._timer = this._timers.set(() => {
       this._timer = null;
       if (gen === this._gen) this._dispatch({ type: 'tick' });
     }, delay);
@@ -597,7 +602,10 @@ class Sync {
   // ------------------------------------------------------- leading a db
 
   async _openDb() {
-    if (!this._db) this._db = await this._o.db();
+    if (!this._db) {
+      this._db = await this._o.db();
+      registerClock(this._db, this._now);
+    }
     return this._db;
   }
 
@@ -656,7 +664,7 @@ class Sync {
         if (r.msg.t === 'sync_now') {
           this._dispatch({ type: 'sync_now' }, [], () => r.onAck(this._status));
         } else if (r.msg.t === 'rpc') {
-          clearTimeout(r.timer);
+          this._timers.clear(r.timer);
           try { r.resolve(this._runQuery(r.msg.m, r.msg.a)); } catch (e) { r.reject(e); }
         }
       }
@@ -668,14 +676,14 @@ class Sync {
     this._emit('error', e);
     this._handle = null;
     this._gen++;
-    clearTimeout(this._timer);
+    this._timers.clear(this._timer);
     for (const ctrl of this._inflight.values()) ctrl.abort();
     this._inflight.clear();
     this._inbox = [];
     this._fx = [];
     this._setStatus({ ...this._status, state: 'error', lastError: { code: 'core_crashed', message: `the sync core crashed (${e.message}); restarting`, status: null, at: this._now() } });
     if (!this._o.core) forgetClientCore(wasm);
-    setTimeout(async () => {
+    this._timers.set(async () => {
       if (!this._running) return;
       try {
         if (!this._o.core) this._core = await loadClientCore(wasm);
@@ -743,7 +751,7 @@ class Sync {
         // Could not open the database or the core: let another tab try.
         this._emit('error', e);
         this._setStatus({ ...STOPPED, state: 'error', lastError: { code: 'start_failed', message: String(e?.message ?? e), status: null, at: this._now() } });
-        setTimeout(() => { if (gen === this._gen) this._queueForLock(locks, name, lead); }, 1000);
+        this._timers.set(() => { if (gen === this._gen) this._queueForLock(locks, name, lead); }, 1000);
         return;
       }
       onReady?.(null);
@@ -816,7 +824,7 @@ class Sync {
         const r = msg.to === this._tab ? this._requests.get(msg.id) : null;
         if (r) {
           this._requests.delete(msg.id);
-          clearTimeout(r.timer);
+          this._timers.clear(r.timer);
           if (msg.ok) r.resolve(msg.value);
           else r.reject(new SyncError({ code: 'rpc_failed', message: msg.error }));
         }
@@ -886,7 +894,7 @@ class Sync {
     return new Promise((resolve, reject) => {
       const id = `${this._tab}:${++this._seq}`;
       const msg = { t: 'rpc', id, m: method, a: args };
-      const timer = setTimeout(() => {
+      const timer = this._timers.set(() => {
         this._requests.delete(id);
         reject(new SyncError({ code: 'timeout', message: `no answer from the leading tab within ${RPC_TIMEOUT_MS} ms` }));
       }, RPC_TIMEOUT_MS);

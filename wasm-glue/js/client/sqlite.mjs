@@ -100,3 +100,16 @@ export function outboxIds(db, table, pk, maxId = null) {
   }
   return ids;
 }
+
+/** The SQL function the triggers read the HLC's physical clock from. */
+export const NOW_FUNCTION = 'edgesync_now_ms';
+
+/**
+ * Registers edgesync_now_ms() on `db`: the triggers of synced tables stamp
+ * local writes with it, so it must exist on every connection that writes them.
+ * `now` returns Unix ms (default Date.now; tests pass a virtual clock).
+ * Innocuous (usable from triggers under trusted_schema=OFF), not deterministic.
+ */
+export function registerClock(db, now = Date.now) {
+  db.createFunction(NOW_FUNCTION, () => Math.floor(now()), { arity: 0, innocuous: true });
+}
