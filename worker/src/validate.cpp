@@ -181,23 +181,23 @@ timestamp_check check_timestamp(std::string_view s) {
   } else {
     return bad();
   }
+  // A field outside its ISO-8601 range is not a timestamp at all.
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 ||
+      minute > 59 || second > 60 || offset_m > 59)
+    return bad();
   auto out = [&r](std::string why) {
     r.verdict = timestamp_check::out_of_range;
     r.why = std::move(why);
     return r;
   };
   if (year == 0) return out("there is no year 0000 (years start at 0001)");
-  if (month < 1 || month > 12)
-    return out("month " + std::string(s.substr(5, 2)) + " does not exist");
-  if (day < 1 || day > days_in_month(year, month))
+  if (day > days_in_month(year, month))
     return out(std::string(s.substr(0, 10)) + " is not a calendar date");
-  if (minute > 59) return out("the minute must be 00-59");
-  if (second > 60) return out("the second must be 00-60");
-  if (hour > 24 || (hour == 24 && (minute > 0 || second > 0 || us > 0)))
+  if (hour == 24 && (minute > 0 || second > 0 || us > 0))
     return out("the hour must be 00-23 (or 24:00:00, the end of the day)");
   if (second == 60 && us > 0)
     return out("a leap second (60) cannot have a fraction");
-  if (offset_h > 15 || offset_m > 59)
+  if (offset_h > 15)
     return out("the UTC offset " + std::string(s.substr(i)) +
                " is out of range (-15:59 to +15:59)");
   return r;
