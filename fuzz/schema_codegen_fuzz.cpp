@@ -58,6 +58,15 @@ struct db {
   db() {
     sqlite3_open_v2(":memory:", &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                     nullptr);
+    // The triggers' HLC clock, registered by every host (a fixed time is
+    // enough: statements are only compiled and the DDL run).
+    sqlite3_create_function(
+        h, edgesync::sqlite_now_function, 0, SQLITE_UTF8 | SQLITE_INNOCUOUS,
+        nullptr,
+        [](sqlite3_context* ctx, int, sqlite3_value**) {
+          sqlite3_result_int64(ctx, 1'700'000'000'000);
+        },
+        nullptr, nullptr);
   }
   ~db() { sqlite3_close(h); }
   db(const db&) = delete;

@@ -375,6 +375,9 @@ class request_validator {
   void check(json_scanner& js, sync_request& out) {
     if (js.peek() != json_kind_t::object) {
       if (js.peek() == json_kind_t::invalid) return syntax(js);
+      // Malformed JSON is reported as such, whatever its first byte says.
+      js.skip_value();
+      if (js.failed() || !js.at_end()) return syntax(js);
       fail(error_code::invalid_request, "",
            std::string("the body must be a JSON object, got ") +
                kind_name(js.peek()));
