@@ -40,6 +40,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "client_response.h"
 #include "client_sql.h"
 #include "edgesync/client_hlc.h"
 #include "edgesync/json_scan.h"
@@ -89,17 +90,6 @@ std::optional<std::int64_t> opt_int(const json& j) {
 
 const char* op_name(row_op op) {
   return op == row_op::remove ? "delete" : "upsert";
-}
-
-// The key values of a row object, in key order (null when one is missing).
-json key_values(const table& t, const json& row) {
-  json out = json::array();
-  for (auto k : t.primary_key) {
-    const std::string& name = t.columns[k].name;
-    if (!row.is_object() || !row.contains(name)) return nullptr;
-    out.push_back(row[name]);
-  }
-  return out;
 }
 
 // Paths like `batch.changes[3].row.x` -> 3.
@@ -1178,227 +1168,6 @@ struct engine::impl {
 
   // ------------------------------------------------------------------- apply
 
-  // ---- pulled changes passed through as their original bytes
-
-  // The pulled changes of one table, as the element texts of `changes`.
-  struct pulled_table {
-    std::vector<std::string_view> elems;  // empty once dropped
-    std::vector<std::optional<std::int64_t>> versions;
-    std::vector<bool> deleted;
-    std::int64_t rows = 0, deletes = 0;
-    // key text (as dump_json(pk) writes it) -> element index
-    std::unordered_map<std::string, std::size_t> keys;
-    std::vector<const std::string*> key_of;  // per element, into `keys`
-    void drop(std::size_t e) {
-      elems[e] = {};
-      --rows;
-      if (deleted[e]) --deletes;
-    }
-  };
-  struct pulled_changes {
-    std::map<std::size_t, pulled_table> tables;
-    std::int64_t rows = 0;
-    bool all_used = true;  // every element belongs to the one table
-    // Element texts re-serialized from a parsed answer (normalize_pulled);
-    // `elems` view them. A deque: growing it never moves an element.
-    std::deque<std::string> owned;
-  };
-
-  // Scans the `changes` array without building a DOM: per element only the
-  // table, op, version and the key values are looked at. Elements the DOM
-  // path skips (not an object, unknown table, no row, a key column missing)
-  // are left out the same way. Returns false for anything where passing the
-  // bytes to SQLite could differ from the DOM path (a duplicate member, a
-  // key value with escapes or in a non-canonical spelling, a version that is
-  // not an integer, the same row twice); the caller then takes the DOM path.
-  // `s` is at the array, `text` the whole document s scans. On false
-  // without s.failed() the scanner stopped somewhere inside the array.
-  bool scan_pulled(json_scanner& s, std::string_view text,
-                   pulled_changes& out) {
-    if (!s.begin_array()) return false;
-    std::vector<std::pair<std::string_view, std::string_view>> members;
-    std::string name, key;
-    std::vector<std::string_view> pk_spans;
-    while (s.next_element()) {
-      std::size_t from = s.mark();
-      if (s.peek() != json_kind_t::object) {
-        s.skip_value();
-        out.all_used = false;
-        continue;
-      }
-      s.begin_object();
-      bool has_table = false, table_ok = false, has_op = false,
-           has_version = false, has_row = false, row_ok = false,
-           is_delete = false;
-      std::string table_name;
-      std::optional<std::int64_t> version;
-      members.clear();
-      std::string_view k;
-      while (s.next_key(k)) {
-        // A member name with escapes (or beyond ASCII) arrives unescaped;
-        // SQLite's JSON paths may not match it the same way: DOM path.
-        if (!views(text, k)) return false;
-        if (k == "table") {
-          if (has_table) return false;
-          has_table = true;
-          if (s.peek() == json_kind_t::string) {
-            if (!s.read_string(table_name)) return false;
-            table_ok = true;
-          } else {
-            s.skip_value();
-          }
-        } else if (k == "op") {
-          if (has_op) return false;
-          has_op = true;
-          if (s.peek() == json_kind_t::string) {
-            if (!s.read_string(name)) return false;
-            is_delete = name == "delete";
-          } else {
-            s.skip_value();
-          }
-        } else if (k == "version") {
-          if (has_version) return false;
-          has_version = true;
-          auto kind = s.peek();
-          if (kind == json_kind_t::number) {
-            bool is_int = false;
-            std::int64_t v = 0;
-            if (!s.read_number(is_int, v) || !is_int) return false;
-            version = v;
-          } else if (kind == json_kind_t::null) {
-            s.read_null();
-          } else {
-            return false;
-          }
-        } else if (k == "row") {
-          if (has_row) return false;
-          has_row = true;
-          if (s.peek() != json_kind_t::object) {
-            s.skip_value();
-            continue;
-          }
-          row_ok = true;
-          s.begin_object();
-          std::string_view m;
-          while (s.next_key(m)) {
-            if (!views(text, m)) return false;
-            std::string_view v = s.skip_value();
-            if (s.failed()) return false;
-            members.emplace_back(m, v);
-          }
-        } else {
-          s.skip_value();
-        }
-        if (s.failed()) return false;
-      }
-      if (s.failed()) return false;
-      std::string_view elem = s.slice(from, s.offset());
-      int ti = table_ok ? schema_.table_index(table_name) : -1;
-      if (ti < 0 || !row_ok) {
-        out.all_used = false;
-        continue;
-      }
-      const table& t = schema_.tables[static_cast<std::size_t>(ti)];
-      // A column named twice: the DOM keeps the last, SQLite the first.
-      for (std::size_t a = 0; a < members.size(); ++a)
-        for (std::size_t b = a + 1; b < members.size(); ++b)
-          if (members[a].first == members[b].first &&
-              t.column_index(members[a].first) >= 0)
-            return false;
-      pk_spans.clear();
-      for (auto kc : t.primary_key) {
-        const std::string& cn = t.columns[kc].name;
-        for (auto& [mn, mv] : members)
-          if (mn == cn) {
-            pk_spans.push_back(mv);
-            break;
-          }
-      }
-      if (pk_spans.size() != t.primary_key.size()) {
-        out.all_used = false;  // the DOM path skips a row without its key
-        continue;
-      }
-      key = "[";
-      for (std::size_t i = 0; i < pk_spans.size(); ++i) {
-        if (!canonical_scalar(pk_spans[i])) return false;
-        if (i) key += ',';
-        key += pk_spans[i];
-      }
-      key += ']';
-      pulled_table& pt = out.tables[static_cast<std::size_t>(ti)];
-      auto [slot, added] = pt.keys.emplace(key, pt.elems.size());
-      if (!added) return false;  // the same row twice
-      pt.key_of.push_back(&slot->first);
-      pt.elems.push_back(elem);
-      pt.versions.push_back(version);
-      pt.deleted.push_back(is_delete);
-      ++pt.rows;
-      if (is_delete) ++pt.deletes;
-      ++out.rows;
-    }
-    if (s.failed()) return false;
-    if (out.tables.size() > 1) out.all_used = false;
-    return true;
-  }
-
-  // True when `part` views `text` (a member name read without unescaping).
-  static bool views(std::string_view text, std::string_view part) {
-    return part.data() >= text.data() &&
-           part.data() + part.size() <= text.data() + text.size();
-  }
-
-  // A key value whose bytes are exactly what dump_json writes for it: a
-  // string without escapes, or an integer in int64 range.
-  static bool canonical_scalar(std::string_view v) {
-    if (v.size() >= 2 && v.front() == '"')
-      return v.find('\\') == std::string_view::npos;
-    std::size_t i = v.size() > 0 && v[0] == '-' ? 1 : 0;
-    if (i >= v.size() || v.size() - i > 18) return false;
-    if (v[i] == '0' && (v.size() - i > 1 || i == 1)) return false;
-    for (; i < v.size(); ++i)
-      if (v[i] < '0' || v[i] > '9') return false;
-    return true;
-  }
-
-  enum class scanned { ok, again, invalid };
-
-  // The /sync answer: every member but `changes` parsed (they are small),
-  // `changes` kept as its raw text and, with `pulled`, scanned in the same
-  // pass (scan_pulled). `again`: the changes need the DOM path, scan once
-  // more without `pulled`. `invalid`: not one valid JSON object (the DOM
-  // path then reports why).
-  scanned scan_response(std::string_view body, json& top,
-                        std::optional<std::string_view>& changes,
-                        pulled_changes* pulled) {
-    json_scanner s(body);
-    if (!s.begin_object()) return scanned::invalid;
-    top = json::object();
-    std::string_view k;
-    while (s.next_key(k)) {
-      if (k == "changes") {
-        // A repeated member: the last wins, as in the DOM.
-        std::size_t from = s.mark();
-        if (pulled != nullptr && s.peek() == json_kind_t::array) {
-          *pulled = pulled_changes{};
-          if (!scan_pulled(s, body, *pulled))
-            return s.failed() ? scanned::invalid : scanned::again;
-        } else {
-          s.skip_value();
-        }
-        if (s.failed()) return scanned::invalid;
-        changes = s.slice(from, s.offset());
-        continue;
-      }
-      std::string key(k);
-      std::string_view v = s.skip_value();
-      if (s.failed()) return scanned::invalid;
-      auto j = parse_json(v);
-      if (!j) return scanned::invalid;
-      top[key] = std::move(j.value());
-    }
-    return !s.failed() && s.at_end() ? scanned::ok : scanned::invalid;
-  }
-
   const detail::table_apply_sql& pulled_sql(std::size_t ti, bool deletes) {
     auto& slot = pulled_sql_[deletes ? 1 : 0];
     if (slot.size() != schema_.tables.size())
@@ -1406,57 +1175,6 @@ struct engine::impl {
     if (!slot[ti])
       slot[ti] = detail::pulled_sql(schema_.tables[ti], jsonb_, deletes);
     return *slot[ti];
-  }
-
-  // The parsed `changes` of an answer the scanner could not judge (see
-  // scan_pulled), as normalized element texts: {op, row, table, version}
-  // with every member name and value re-serialized, so the same
-  // statements apply them. Elements without a known table, a row object or
-  // its key are left out; of two elements of one row the newer version
-  // wins, the later one on a tie.
-  void normalize_pulled(const json& changes, pulled_changes& out) {
-    out = pulled_changes{};
-    out.all_used = false;
-    if (!changes.is_array()) return;
-    for (const json& ch : changes) {
-      if (!ch.is_object() || !at(ch, "table").is_string() ||
-          !at(ch, "row").is_object())
-        continue;
-      int ti =
-          schema_.table_index(at(ch, "table").get_ref<const std::string&>());
-      if (ti < 0) continue;  // a table this app version does not know
-      const table& t = schema_.tables[static_cast<std::size_t>(ti)];
-      json pkv = key_values(t, at(ch, "row"));
-      if (pkv.is_null()) continue;
-      std::optional<std::int64_t> v = opt_int(at(ch, "version"));
-      bool del = at(ch, "op").is_string() &&
-                 at(ch, "op").get_ref<const std::string&>() == "delete";
-      json e = {{"table", t.name},
-                {"op", del ? "delete" : "upsert"},
-                {"version", v ? json(*v) : json(nullptr)},
-                {"row", at(ch, "row")}};
-      out.owned.push_back(dump_json(e));
-      std::string_view text = out.owned.back();
-      pulled_table& pt = out.tables[static_cast<std::size_t>(ti)];
-      auto [slot, added] = pt.keys.emplace(dump_json(pkv), pt.elems.size());
-      if (!added) {
-        std::size_t k = slot->second;
-        if (pt.versions[k] && v && *pt.versions[k] > *v) continue;
-        if (pt.deleted[k]) --pt.deletes;
-        if (del) ++pt.deletes;
-        pt.elems[k] = text;
-        pt.versions[k] = v;
-        pt.deleted[k] = del;
-        continue;
-      }
-      pt.key_of.push_back(&slot->first);
-      pt.elems.push_back(text);
-      pt.versions.push_back(v);
-      pt.deleted.push_back(del);
-      ++pt.rows;
-      if (del) ++pt.deletes;
-      ++out.rows;
-    }
   }
 
   // The `row` texts of the changes of a batch text we built, by change id.
@@ -1564,53 +1282,15 @@ struct engine::impl {
   }
 
   void on_ok(const std::string& body) {
-    json doc;
-    std::optional<std::string_view> changes_raw;
-    pulled_changes pulled;
-    bool fast = true;
-    scanned how = scan_response(body, doc, changes_raw, &pulled);
-    if (how == scanned::again) {
-      fast = false;
-      changes_raw.reset();
-      how = scan_response(body, doc, changes_raw, nullptr);
-    }
-    if (how != scanned::ok) {
-      auto parsed = parse_json(body);
-      if (parsed) doc = std::move(parsed.value());
-      changes_raw.reset();
-      if (!parsed) doc = nullptr;
-    }
+    detail::sync_answer r = detail::read_sync_answer(body, schema_);
     auto bad = [&](const std::string& why) {
       fail(fail_kind::error, "invalid_response",
            "the server's answer is malformed: " + why, 200);
     };
-    if (!doc.is_object()) return bad("not a JSON object");
-    json& r = doc;
-    if (!at(r, "protocol").is_number_integer() ||
-        at(r, "protocol").get<int>() != kProtocol)
-      return bad("protocol is not 1");
-    const json& results = at(r, "results");
-    // `changes` is an array, null (or absent), or malformed.
-    char changes_first = 0;
-    if (changes_raw) {
-      changes_first = changes_raw->empty() ? 0 : changes_raw->front();
-    } else {
-      const json& c = at(r, "changes");
-      changes_first = c.is_array() ? '[' : c.is_null() ? 'n' : 0;
-    }
-    if (!results.is_null() && !results.is_array())
-      return bad("results is not an array");
-    if (changes_first != '[' && changes_first != 'n')
-      return bad("changes is not an array");
-    const json& ack = at(r, "ack");
+    if (!r.error.empty()) return bad(r.error);
     commit_ = commit_plan{};
-    commit_.has_more =
-        at(r, "hasMore").is_boolean() && at(r, "hasMore").get<bool>();
-    commit_.cursor = at(r, "cursor").is_string() ? at(r, "cursor") : cursor_;
-    std::optional<std::int64_t> server_time = opt_int(at(r, "serverTime"));
-    if (!server_time && at(r, "serverTime").is_number())
-      server_time =
-          static_cast<std::int64_t>(at(r, "serverTime").get<double>());
+    commit_.has_more = r.has_more;
+    commit_.cursor = r.cursor.is_string() ? r.cursor : cursor_;
 
     std::vector<effects::statement> stmts;
     stmts.push_back({detail::guard_on_sql(), {}});
@@ -1620,14 +1300,10 @@ struct engine::impl {
     std::vector<effect> evs;
 
     if (sealed_) {
-      if (!ack.is_object() || !at(ack, "seq").is_number_integer() ||
-          at(ack, "seq").get<std::int64_t>() != sealed_->seq)
+      if (!r.has_ack || r.ack_seq != sealed_->seq)
         return bad("ack does not name the batch sent (seq " +
                    std::to_string(sealed_->seq) + ")");
-      bool duplicate =
-          at(ack, "duplicate").is_boolean() && at(ack, "duplicate").get<bool>();
-      std::size_t n = results.is_array() ? results.size() : 0;
-      if (duplicate && n < sealed_->changes.size()) {
+      if (r.ack_duplicate && r.result_count < sealed_->changes.size()) {
         // The server applied a later seq than this one (e.g. a restored
         // local database): nothing here was acknowledged. Probe upwards.
         commit_.older_seq = true;
@@ -1640,21 +1316,14 @@ struct engine::impl {
           if (list.size() > 1) list += ',';
           list += item;
         };
-        for (const json& res : results) {
-          if (!res.is_object() || !at(res, "id").is_number_integer()) continue;
-          auto it = by_id.find(at(res, "id").get<std::int64_t>());
+        for (const detail::change_result& res : r.results) {
+          auto it = by_id.find(res.id);
           if (it == by_id.end()) continue;
           const sealed_change& c = *it->second;
-          std::string st = at(res, "status").is_string()
-                               ? at(res, "status").get<std::string>()
-                               : "";
-          if (st != "applied" && st != "conflict" && st != "rejected") continue;
           for (auto id : c.covers) add(acked, std::to_string(id));
           if (schema_.find_table(c.tbl) == nullptr) continue;
-          std::optional<std::int64_t> v = opt_int(at(res, "version"));
-          bool deleted =
-              at(res, "deleted").is_boolean() && at(res, "deleted").get<bool>();
-          const json& row = at(res, "row");
+          const auto& v = res.version;
+          const json& row = res.row;
           std::string head;
           append_json_string(head, c.tbl);
           head += ',';
@@ -1662,7 +1331,7 @@ struct engine::impl {
           head += ',';
           head += v ? std::to_string(*v) : "null";
           head += ',';
-          if (st == "applied") {
+          if (res.status == "applied") {
             if (v) add(own, "[" + head.substr(0, head.rfind(',')) + "]");
             // The server's row is the merged one it sent, else the row as
             // sent (a delete leaves none).
@@ -1682,54 +1351,36 @@ struct engine::impl {
                                          c.covers});
             continue;
           }
-          std::string reason = at(res, "reason").is_string()
-                                   ? at(res, "reason").get<std::string>()
-                                   : "";
-          if (deleted)
+          const std::string& reason = res.reason;
+          if (res.deleted)
             add(bases, "[" + head + "null]");
           else if (row.is_object())
             add(bases, "[" + head + dump_json(row) + "]");
-          else if (st == "rejected" && reason == "forbidden")
+          else if (res.status == "rejected" && reason == "forbidden")
             // The row belongs to another user: none the user may see.
             add(bases, "[" + head.substr(0, head.rfind(',', head.size() - 2)) +
                            ",null,null]");
           // Otherwise (e.g. `race` without a row) the server said nothing
           // about its row: the base stays, the row arrives by pull.
-          if (st == "conflict") {
-            evs.push_back(effects::conflict{
-                c.tbl, c.pk_values(), op_name(c.op), c.covers, reason,
-                row.is_object() ? row : json(nullptr), deleted, v});
+          if (res.status == "conflict") {
+            evs.push_back(effects::conflict{c.tbl, c.pk_values(), op_name(c.op),
+                                            c.covers, reason, row, res.deleted,
+                                            v});
           } else {
             std::string msg =
-                at(res, "message").is_string()
-                    ? at(res, "message").get<std::string>()
+                !res.message.empty() ? res.message
                 : reason == "stale"
                     ? "the row changed on the server since this edit was made"
                     : "the server refused this change";
             evs.push_back(effects::rejected{
                 c.tbl, c.pk_values(), op_name(c.op), c.covers, reason,
-                reason == "forbidden" ? "forbidden" : "stale", msg, "",
-                row.is_object() ? row : json(nullptr), deleted, v});
+                reason == "forbidden" ? "forbidden" : "stale", msg, "", row,
+                res.deleted, v});
           }
         }
       }
     }
-
-    // Pulled changes: passed to SQLite as the server's bytes when nothing
-    // about them needs the DOM's judgement (see scan_pulled), else as
-    // normalized texts of the parsed elements.
-    fast = fast && changes_raw && changes_first == '[';
-    if (!fast) {
-      json parsed;
-      const json* changes = &at(r, "changes");
-      if (changes_raw && changes_first == '[') {
-        auto p = parse_json(*changes_raw);
-        if (!p) return bad("changes is not an array");
-        parsed = std::move(p.value());
-        changes = &parsed;
-      }
-      normalize_pulled(*changes, pulled);
-    }
+    detail::pulled_changes& pulled = r.pulled;
 
     acked += ']';
     own += ']';
@@ -1751,7 +1402,7 @@ struct engine::impl {
       if (pt.rows <= 0) continue;
       std::string text;
       if (pulled.all_used) {
-        text = std::string(*changes_raw);
+        text = std::string(pulled.raw);
       } else {
         std::size_t size = 2;
         for (auto e : pt.elems) size += e.size() + 1;
@@ -1790,7 +1441,7 @@ struct engine::impl {
       applied.tables.push_back(schema_.tables[ti].name);
     }
     append_reconcile(stmts);
-    if (server_time) stmts.push_back({sqlite_absorb_sql(), {*server_time}});
+    if (r.server_time) stmts.push_back({sqlite_absorb_sql(), {*r.server_time}});
     stmts.push_back({detail::set_state_sql(),
                      {std::string("cursor"),
                       commit_.cursor.is_string()
