@@ -40,6 +40,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "client_batch.h"
 #include "client_response.h"
 #include "client_sql.h"
 #include "edgesync/client_hlc.h"
@@ -48,8 +49,6 @@
 namespace edgesync::client {
 
 namespace {
-
-constexpr int kProtocol = 1;
 
 // splitmix64: a tiny deterministic generator seeded from host randomness.
 std::uint64_t next_random(std::uint64_t& s) {
@@ -162,24 +161,8 @@ struct engine::impl {
   };
   enum class fail_kind { none, network, error };
 
-  // One change of the sealed batch, with what the response needs.
-  struct sealed_change {
-    std::int64_t id = 0;  // the change id sent (its first outbox id)
-    std::string tbl;
-    std::string pk;  // exact outbox pk text
-    /// The parsed key, in key order (an empty array when unreadable).
-    json pk_values() const {
-      auto v = parse_json(pk);
-      return v ? std::move(v.value()) : json::array();
-    }
-    row_op op = row_op::insert;
-    std::vector<std::int64_t> covers;
-  };
-  struct sealed_batch {
-    std::int64_t seq = 0;
-    std::string text;  // the `batch` member of the request body
-    std::vector<sealed_change> changes;
-  };
+  using sealed_change = detail::sealed_change;
+  using sealed_batch = detail::sealed_batch;
 
   // ---- configuration and identity
   edgesync::schema schema_;
@@ -472,9 +455,9 @@ struct engine::impl {
     if (auto seq = opt_int(at(st, "inflight_seq"));
         seq && at(st, "inflight_batch").is_string() &&
         at(st, "inflight_meta").is_string()) {
-      sealed_ =
-          restore_sealed(*seq, at(st, "inflight_batch").get<std::string>(),
-                         at(st, "inflight_meta").get_ref<const std::string&>());
+      sealed_ = detail::restore_sealed(
+          *seq, at(st, "inflight_batch").get<std::string>(),
+          at(st, "inflight_meta").get_ref<const std::string&>());
     }
     bool jsonb = at(doc.value(), "sqlite").is_string() &&
                  detail::sqlite_has_jsonb(
@@ -503,33 +486,6 @@ struct engine::impl {
     if (!host_offline_) start_round(flush_);
   }
 
-  std::optional<sealed_batch> restore_sealed(std::int64_t seq, std::string text,
-                                             const std::string& meta_text) {
-    auto meta = parse_json(meta_text);
-    if (!meta || !meta.value().is_array()) return std::nullopt;
-    sealed_batch b;
-    b.seq = seq;
-    b.text = std::move(text);
-    for (const json& m : meta.value()) {
-      if (!m.is_object() || !at(m, "id").is_number_integer() ||
-          !at(m, "tbl").is_string() || !at(m, "pk").is_string() ||
-          !at(m, "op").is_string() || !at(m, "covers").is_array())
-        return std::nullopt;
-      sealed_change c;
-      c.id = at(m, "id").get<std::int64_t>();
-      c.tbl = at(m, "tbl").get<std::string>();
-      c.pk = at(m, "pk").get<std::string>();
-      const std::string& op = at(m, "op").get_ref<const std::string&>();
-      c.op = op == "D"   ? row_op::remove
-             : op == "U" ? row_op::update
-                         : row_op::insert;
-      for (const json& id : at(m, "covers"))
-        if (id.is_number_integer()) c.covers.push_back(id.get<std::int64_t>());
-      b.changes.push_back(std::move(c));
-    }
-    return b;
-  }
-
   // -------------------------------------------------------------------- read
 
   void begin_read() {
@@ -541,419 +497,66 @@ struct engine::impl {
                true}});
   }
 
-  // One compacted change as the protocol's JSON.
-  json change_json(const table& t, const compacted_change& c,
-                   const json& pk_values) {
-    json o = json::object();
-    o["id"] = c.ids.front();
-    o["table"] = c.tbl;
-    o["op"] = op_name(c.op);
-    if (c.op == row_op::remove) {
-      json row = json::object();
-      for (std::size_t k = 0; k < t.primary_key.size(); ++k)
-        row[t.columns[t.primary_key[k]].name] = pk_values[k];
-      o["row"] = std::move(row);
-    } else {
-      o["row"] = c.row.is_object() ? c.row : json::object();
-    }
-    if (t.policy == conflict_policy::lww_field && c.op == row_op::update &&
-        c.changed)
-      o["changed"] = *c.changed;
-    // Writes made before the client id existed carry an empty node.
-    auto h = parse_hlc(c.hlc);
-    if (h && h.value().node.empty()) {
-      h.value().node = client_id_;
-      o["hlc"] = format_hlc(h.value());
-    } else {
-      o["hlc"] = c.hlc;
-    }
-    o["baseVersion"] = c.base_version ? json(*c.base_version) : json(nullptr);
-    return o;
-  }
-
-  // Reads the outbox document without a DOM: rows keep their JSON text
-  // (`row_text`, viewing `text`), which goes into the batch as it is. False
-  // when anything would need the DOM path's judgement (a malformed row, an
-  // unknown table, a key that does not fit the schema); nothing is changed
-  // then.
-  bool scan_outbox(std::string_view text, std::vector<outbox_row>& rows,
-                   std::optional<std::int64_t>& pending, std::size_t& count) {
-    json_scanner s(text);
-    if (!s.begin_object()) return false;
-    bool seen_rows = false, seen_pending = false;
-    std::string_view k;
-    std::string op;
-    while (s.next_key(k)) {
-      if (k == "pending") {
-        if (seen_pending) return false;
-        seen_pending = true;
-        bool is_int = false;
-        std::int64_t v = 0;
-        if (s.peek() != json_kind_t::number || !s.read_number(is_int, v) ||
-            !is_int)
-          return false;
-        pending = v;
-        continue;
-      }
-      if (k != "rows") {
-        s.skip_value();
-        if (s.failed()) return false;
-        continue;
-      }
-      if (seen_rows || !s.begin_array()) return false;
-      seen_rows = true;
-      while (s.next_element()) {
-        outbox_row o;
-        bool is_int = false;
-        std::int64_t v = 0;
-        if (!s.begin_array() || !s.next_element() ||
-            s.peek() != json_kind_t::number || !s.read_number(is_int, v) ||
-            !is_int)
-          return false;
-        o.id = v;
-        if (!s.next_element() || !s.read_string(o.tbl) || !s.next_element() ||
-            !s.read_string(o.pk) || !s.next_element() || !s.read_string(op) ||
-            !s.next_element())
-          return false;
-        o.op = op == "D"   ? row_op::remove
-               : op == "U" ? row_op::update
-                           : row_op::insert;
-        auto kind = s.peek();
-        if (kind == json_kind_t::object)
-          o.row_text = s.skip_value();
-        else if (kind != json_kind_t::null || !s.read_null())
-          return false;
-        if (o.op != row_op::remove && o.row_text.empty()) return false;
-        if (!s.next_element()) return false;
-        if (s.peek() == json_kind_t::array) {
-          std::vector<std::string> ch;
-          s.begin_array();
-          while (s.next_element()) {
-            if (s.peek() == json_kind_t::string) {
-              ch.emplace_back();
-              if (!s.read_string(ch.back())) return false;
-            } else {
-              s.skip_value();
-            }
-          }
-          o.changed = std::move(ch);
-        } else {
-          s.skip_value();
-        }
-        if (s.failed() || !s.next_element() || !s.read_string(o.hlc) ||
-            !s.next_element())
-          return false;
-        kind = s.peek();
-        if (kind == json_kind_t::number) {
-          if (!s.read_number(is_int, v) || !is_int) return false;
-          o.base_version = v;
-        } else if (kind != json_kind_t::null || !s.read_null()) {
-          return false;
-        }
-        if (s.next_element() || s.failed()) return false;  // exactly 8
-        const table* t = schema_.find_table(o.tbl);
-        if (t == nullptr || key_spans(o.pk).size() != t->primary_key.size())
-          return false;
-        rows.push_back(std::move(o));
-        ++count;
-      }
-      if (s.failed()) return false;
-    }
-    return seen_rows && !s.failed() && s.at_end();
-  }
-
-  // The value texts of a key array (["a",1]); empty when it is not one.
-  static std::vector<std::string_view> key_spans(std::string_view pk) {
-    std::vector<std::string_view> out;
-    json_scanner s(pk);
-    if (!s.begin_array()) return {};
-    while (s.next_element()) {
-      auto kind = s.peek();
-      if (kind == json_kind_t::object || kind == json_kind_t::array) return {};
-      out.push_back(s.skip_value());
-      if (s.failed()) return {};
-    }
-    if (s.failed() || !s.at_end()) return {};
-    return out;
-  }
-
-  // One compacted change as the protocol's JSON text, with the row's bytes
-  // as the triggers wrote them (members in the order change_json sorts).
-  std::string change_text(const table& t, const compacted_change& c) {
-    std::string o;
-    o.reserve(c.row_text.size() + c.hlc.size() + c.tbl.size() + 96);
-    o += "{\"baseVersion\":";
-    o += c.base_version ? std::to_string(*c.base_version) : "null";
-    if (t.policy == conflict_policy::lww_field && c.op == row_op::update &&
-        c.changed) {
-      o += ",\"changed\":[";
-      for (std::size_t i = 0; i < c.changed->size(); ++i) {
-        if (i) o += ',';
-        append_json_string(o, (*c.changed)[i]);
-      }
-      o += ']';
-    }
-    o += ",\"hlc\":";
-    // Writes made before the client id existed carry an empty node.
-    auto h = parse_hlc(c.hlc);
-    if (h && h.value().node.empty()) {
-      h.value().node = client_id_;
-      append_json_string(o, format_hlc(h.value()));
-    } else {
-      append_json_string(o, c.hlc);
-    }
-    o += ",\"id\":";
-    o += std::to_string(c.ids.front());
-    o += ",\"op\":\"";
-    o += op_name(c.op);
-    o += "\",\"row\":";
-    if (c.op == row_op::remove) {
-      auto spans = key_spans(c.pk);
-      o += '{';
-      for (std::size_t k = 0; k < t.primary_key.size() && k < spans.size();
-           ++k) {
-        if (k) o += ',';
-        append_json_string(o, t.columns[t.primary_key[k]].name);
-        o += ':';
-        o += spans[k];
-      }
-      o += '}';
-    } else {
-      o += c.row_text;
-    }
-    o += ",\"table\":";
-    append_json_string(o, c.tbl);
-    o += '}';
-    return o;
-  }
-
-  static void append_json_string(std::string& out, std::string_view v) {
-    static const char* hex = "0123456789abcdef";
-    out += '"';
-    const char* p = v.data();
-    const char* end = p + v.size();
-    while (p < end) {
-      const char* run = p;
-      while (p < end && *p != '"' && *p != '\\' &&
-             static_cast<unsigned char>(*p) >= 0x20)
-        ++p;
-      out.append(run, static_cast<std::size_t>(p - run));
-      if (p == end) break;
-      auto u = static_cast<unsigned char>(*p++);
-      out += '\\';
-      switch (u) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '\b':
-          out += 'b';
-          break;
-        case '\f':
-          out += 'f';
-          break;
-        case '\n':
-          out += 'n';
-          break;
-        case '\r':
-          out += 'r';
-          break;
-        case '\t':
-          out += 't';
-          break;
-        default:
-          out += "u00";
-          out += hex[u >> 4];
-          out += hex[u & 15];
-      }
-    }
-    out += '"';
-  }
-
-  // Appends one change to the batch unless the byte budget is spent (the
-  // first change always goes in); false when it did not fit.
-  bool add_to_batch(sealed_batch& batch, std::string& body, std::size_t budget,
-                    const std::string& one, const compacted_change& ch) {
-    // ~200 bytes of envelope: protocol, clientId, cursor, pageSize.
-    if (!batch.changes.empty() && body.size() + one.size() + 220 > budget) {
-      more_outbox_ = true;
-      return false;
-    }
-    if (!batch.changes.empty()) body += ',';
-    body += one;
-    sealed_change sc;
-    sc.id = ch.ids.front();
-    sc.tbl = ch.tbl;
-    sc.pk = ch.pk;
-    sc.op = ch.op;
-    sc.covers = ch.ids;
-    batch.changes.push_back(std::move(sc));
-    return true;
-  }
-
   void on_read(const std::string& text) {
-    std::vector<outbox_row> rows;
-    std::vector<std::int64_t> drop_ids;
-    std::vector<effects::rejected> drops;
-    std::optional<std::int64_t> fast_pending;
-    std::size_t fast_count = 0;
-    bool fast = scan_outbox(text, rows, fast_pending, fast_count);
-    if (fast) {
-      if (fast_pending) pending_ = *fast_pending;
-      if (fast_count >= max_changes_) more_outbox_ = true;
-    } else {
-      rows.clear();
-      if (!read_outbox_dom(text, rows, drop_ids, drops)) return;
+    detail::outbox_read o = detail::read_outbox(text, schema_);
+    if (!o.error.empty()) {
+      fail(fail_kind::error, "sql_failed", o.error, 0);
+      return;
     }
-    finish_read(std::move(rows), std::move(drop_ids), std::move(drops), fast);
+    if (o.pending) pending_ = *o.pending;
+    if (o.count >= max_changes_) more_outbox_ = true;
+    finish_read(std::move(o));
   }
 
-  bool read_outbox_dom(const std::string& text, std::vector<outbox_row>& rows,
-                       std::vector<std::int64_t>& drop_ids,
-                       std::vector<effects::rejected>& drops) {
-    auto doc = parse_json(text);
-    if (!doc || !doc.value().is_object() ||
-        !at(doc.value(), "rows").is_array()) {
-      fail(fail_kind::error, "sql_failed",
-           "the outbox query returned no rows document", 0);
-      return false;
-    }
-    const json& d = doc.value();
-    if (auto p = opt_int(at(d, "pending"))) pending_ = *p;
-    for (const json& r : at(d, "rows")) {
-      if (!r.is_array() || r.size() != 8 || !r[0].is_number_integer()) continue;
-      outbox_row o;
-      o.id = r[0].get<std::int64_t>();
-      bool ok = r[1].is_string() && r[2].is_string() && r[3].is_string() &&
-                r[6].is_string();
-      if (ok) {
-        o.tbl = r[1].get<std::string>();
-        o.pk = r[2].get<std::string>();
-        const std::string& op = r[3].get_ref<const std::string&>();
-        o.op = op == "D"   ? row_op::remove
-               : op == "U" ? row_op::update
-                           : row_op::insert;
-        o.row = r[4];
-        if (r[5].is_array()) {
-          std::vector<std::string> ch;
-          for (const json& c : r[5])
-            if (c.is_string()) ch.push_back(c.get<std::string>());
-          o.changed = std::move(ch);
-        }
-        o.hlc = r[6].get<std::string>();
-        o.base_version = opt_int(r[7]);
-        ok = o.op == row_op::remove || o.row.is_object();
-      }
-      if (!ok) {
-        drop_ids.push_back(o.id);
-        drops.push_back({o.tbl,
-                         nullptr,
-                         "upsert",
-                         {o.id},
-                         "invalid",
-                         "invalid_request",
-                         "malformed outbox row",
-                         "",
-                         nullptr,
-                         false,
-                         std::nullopt});
-        continue;
-      }
-      rows.push_back(std::move(o));
-    }
-    if (at(d, "rows").size() >= max_changes_) more_outbox_ = true;
-    return true;
-  }
-
-  void finish_read(std::vector<outbox_row> rows,
-                   std::vector<std::int64_t> drop_ids,
-                   std::vector<effects::rejected> drops, bool fast) {
-    compaction c = compact_outbox(std::move(rows));
-
+  void finish_read(detail::outbox_read read) {
+    compaction c = compact_outbox(std::move(read.rows));
     std::size_t budget = max_bytes_;
     if (flush_)
       budget = std::min(budget, cfg_.keepalive_max_bytes > 400
                                     ? cfg_.keepalive_max_bytes - 400
                                     : cfg_.keepalive_max_bytes);
-    std::string head =
-        "{\"seq\":" + std::to_string(next_seq_) + ",\"changes\":[";
-    std::string body = head;
-    sealed_batch batch;
-    batch.seq = next_seq_;
-    bool full = false;
-    for (auto& ch : c.changes) {
-      const table* t = schema_.find_table(ch.tbl);
-      if (fast) {  // table and key checked while scanning
-        if (full) continue;
-        std::string one = change_text(*t, ch);
-        if (!add_to_batch(batch, body, budget, one, ch)) full = true;
-        continue;
-      }
-      auto pkv = parse_json(ch.pk);
-      if (t == nullptr || !pkv || !pkv.value().is_array() ||
-          pkv.value().size() != t->primary_key.size()) {
-        drop_ids.insert(drop_ids.end(), ch.ids.begin(), ch.ids.end());
-        drops.push_back(
-            {ch.tbl, pkv ? pkv.value() : json(nullptr), op_name(ch.op), ch.ids,
-             "invalid", t == nullptr ? "unknown_table" : "missing_primary_key",
-             t == nullptr ? "the schema has no table \"" + ch.tbl + "\""
-                          : "the outbox key does not match the schema",
-             "", nullptr, false, std::nullopt});
-        continue;
-      }
-      if (full) continue;
-      std::string one = dump_json(change_json(*t, ch, pkv.value()));
-      if (!add_to_batch(batch, body, budget, one, ch)) full = true;
-    }
-    body += "]}";
-    batch.text = std::move(body);
+    detail::batch_plan plan =
+        detail::build_batch(c.changes, schema_, client_id_, next_seq_, budget);
+    if (plan.full) more_outbox_ = true;
+    sealed_batch& batch = plan.batch;
 
     std::vector<effects::statement> stmts;
     if (!batch.changes.empty()) {
-      std::string meta = "[";
-      for (const auto& sc : batch.changes) {
-        if (meta.size() > 1) meta += ',';
-        meta += "{\"covers\":[";
-        for (std::size_t i = 0; i < sc.covers.size(); ++i) {
-          if (i) meta += ',';
-          meta += std::to_string(sc.covers[i]);
-        }
-        meta += "],\"id\":" + std::to_string(sc.id) + ",\"op\":\"";
-        meta += static_cast<char>(sc.op);
-        meta += "\",\"pk\":";
-        append_json_string(meta, sc.pk);
-        meta += ",\"tbl\":";
-        append_json_string(meta, sc.tbl);
-        meta += '}';
-      }
-      meta += ']';
       stmts.push_back(
           {detail::set_state_sql(), {std::string("inflight_seq"), batch.seq}});
       stmts.push_back(
           {detail::set_state_sql(),
            {std::string("inflight_batch"), effects::raw_text{batch.text}}});
-      stmts.push_back(
-          {detail::set_state_sql(),
-           {std::string("inflight_meta"), effects::raw_text{std::move(meta)}}});
+      stmts.push_back({detail::set_state_sql(),
+                       {std::string("inflight_meta"),
+                        effects::raw_text{detail::seal_meta(batch)}}});
       to_seal_ = std::move(batch);
     } else {
       to_seal_.reset();
     }
-    if (!drop_ids.empty()) {
-      // Unreadable outbox rows leave the queue; their rows go back to the
+    if (!read.bad.empty()) {
+      // Unsendable outbox rows leave the queue; their rows go back to the
       // server's truth.
-      json ids = drop_ids;
+      std::string ids = "[";
+      std::int64_t n = 0;
+      for (auto& b : read.bad) {
+        for (auto id : b.ids) {
+          if (ids.size() > 1) ids += ',';
+          ids += std::to_string(id);
+          ++n;
+        }
+        after_commit_.push_back(
+            effects::rejected{b.tbl, b.pk, b.op, b.ids, "invalid", b.code,
+                              b.message, "", nullptr, false, std::nullopt});
+      }
+      ids += ']';
       stmts.push_back({detail::guard_on_sql(), {}});
-      stmts.push_back({detail::delete_outbox_ids_sql(),
-                       {effects::raw_text{dump_json(ids)}}});
+      stmts.push_back(
+          {detail::delete_outbox_ids_sql(), {effects::raw_text{ids}}});
       append_reconcile(stmts);
       stmts.push_back({detail::guard_off_sql(), {}});
-      pending_ = std::max<std::int64_t>(
-          0, pending_ - static_cast<std::int64_t>(drop_ids.size()));
+      pending_ = std::max<std::int64_t>(0, pending_ - n);
     }
-    for (auto& r : drops) after_commit_.push_back(std::move(r));
     if (stmts.empty()) {
       after_seal();
       return;
@@ -984,14 +587,9 @@ struct engine::impl {
   // ----------------------------------------------------------------- request
 
   void send_request() {
-    std::string body =
-        "{\"protocol\":" + std::to_string(kProtocol) +
-        ",\"clientId\":" + dump_json(client_id_) +
-        ",\"schemaVersion\":" + std::to_string(schema_.version) +
-        ",\"batch\":" + (sealed_ ? sealed_->text : std::string("null")) +
-        ",\"cursor\":" + dump_json(cursor_) +
-        ",\"pageSize\":" + std::to_string(cfg_.page_size) + "}";
-    request_body_ = std::move(body);
+    request_body_ = detail::request_body(client_id_, schema_.version,
+                                         sealed_ ? &*sealed_ : nullptr, cursor_,
+                                         cfg_.page_size);
     resend();
   }
 
@@ -1177,40 +775,6 @@ struct engine::impl {
     return *slot[ti];
   }
 
-  // The `row` texts of the changes of a batch text we built, by change id.
-  static std::unordered_map<std::int64_t, std::string_view> sent_rows(
-      std::string_view batch) {
-    std::unordered_map<std::int64_t, std::string_view> out;
-    json_scanner s(batch);
-    std::string_view k;
-    if (!s.begin_object()) return out;
-    while (s.next_key(k)) {
-      if (k != "changes" || !s.begin_array()) {
-        s.skip_value();
-        continue;
-      }
-      while (s.next_element()) {
-        if (!s.begin_object()) return out;
-        std::optional<std::int64_t> id;
-        std::string_view row;
-        while (s.next_key(k)) {
-          if (k == "id" && s.peek() == json_kind_t::number) {
-            bool is_int = false;
-            std::int64_t v = 0;
-            if (s.read_number(is_int, v) && is_int) id = v;
-          } else if (k == "row") {
-            row = s.skip_value();
-          } else {
-            s.skip_value();
-          }
-          if (s.failed()) return out;
-        }
-        if (id && !row.empty()) out[*id] = row;
-      }
-    }
-    return out;
-  }
-
   // The statements that reconcile every key whose queue ended (sync_base
   // row, no outbox entry) to the server's row, then forget those bases;
   // run under the apply guard. The one `out` value lists what was
@@ -1325,9 +889,9 @@ struct engine::impl {
           const auto& v = res.version;
           const json& row = res.row;
           std::string head;
-          append_json_string(head, c.tbl);
+          detail::append_json_string(head, c.tbl);
           head += ',';
-          append_json_string(head, c.pk);
+          detail::append_json_string(head, c.pk);
           head += ',';
           head += v ? std::to_string(*v) : "null";
           head += ',';
@@ -1340,7 +904,7 @@ struct engine::impl {
               if (row.is_object()) {
                 row_text = dump_json(row);
               } else {
-                if (!sent) sent = sent_rows(sealed_->text);
+                if (!sent) sent = detail::sent_rows(sealed_->text);
                 auto found = sent->find(c.id);
                 if (found == sent->end()) continue;
                 row_text = std::string(found->second);
