@@ -40,6 +40,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "client_batch.h"
+#include "client_response.h"
 #include "client_sql.h"
 #include "edgesync/client_hlc.h"
 #include "edgesync/json_scan.h"
@@ -47,8 +49,6 @@
 namespace edgesync::client {
 
 namespace {
-
-constexpr int kProtocol = 1;
 
 // splitmix64: a tiny deterministic generator seeded from host randomness.
 std::uint64_t next_random(std::uint64_t& s) {
@@ -89,17 +89,6 @@ std::optional<std::int64_t> opt_int(const json& j) {
 
 const char* op_name(row_op op) {
   return op == row_op::remove ? "delete" : "upsert";
-}
-
-// The key values of a row object, in key order (null when one is missing).
-json key_values(const table& t, const json& row) {
-  json out = json::array();
-  for (auto k : t.primary_key) {
-    const std::string& name = t.columns[k].name;
-    if (!row.is_object() || !row.contains(name)) return nullptr;
-    out.push_back(row[name]);
-  }
-  return out;
 }
 
 // Paths like `batch.changes[3].row.x` -> 3.
@@ -172,24 +161,8 @@ struct engine::impl {
   };
   enum class fail_kind { none, network, error };
 
-  // One change of the sealed batch, with what the response needs.
-  struct sealed_change {
-    std::int64_t id = 0;  // the change id sent (its first outbox id)
-    std::string tbl;
-    std::string pk;  // exact outbox pk text
-    /// The parsed key, in key order (an empty array when unreadable).
-    json pk_values() const {
-      auto v = parse_json(pk);
-      return v ? std::move(v.value()) : json::array();
-    }
-    row_op op = row_op::insert;
-    std::vector<std::int64_t> covers;
-  };
-  struct sealed_batch {
-    std::int64_t seq = 0;
-    std::string text;  // the `batch` member of the request body
-    std::vector<sealed_change> changes;
-  };
+  using sealed_change = detail::sealed_change;
+  using sealed_batch = detail::sealed_batch;
 
   // ---- configuration and identity
   edgesync::schema schema_;
@@ -482,9 +455,9 @@ struct engine::impl {
     if (auto seq = opt_int(at(st, "inflight_seq"));
         seq && at(st, "inflight_batch").is_string() &&
         at(st, "inflight_meta").is_string()) {
-      sealed_ =
-          restore_sealed(*seq, at(st, "inflight_batch").get<std::string>(),
-                         at(st, "inflight_meta").get_ref<const std::string&>());
+      sealed_ = detail::restore_sealed(
+          *seq, at(st, "inflight_batch").get<std::string>(),
+          at(st, "inflight_meta").get_ref<const std::string&>());
     }
     bool jsonb = at(doc.value(), "sqlite").is_string() &&
                  detail::sqlite_has_jsonb(
@@ -513,33 +486,6 @@ struct engine::impl {
     if (!host_offline_) start_round(flush_);
   }
 
-  std::optional<sealed_batch> restore_sealed(std::int64_t seq, std::string text,
-                                             const std::string& meta_text) {
-    auto meta = parse_json(meta_text);
-    if (!meta || !meta.value().is_array()) return std::nullopt;
-    sealed_batch b;
-    b.seq = seq;
-    b.text = std::move(text);
-    for (const json& m : meta.value()) {
-      if (!m.is_object() || !at(m, "id").is_number_integer() ||
-          !at(m, "tbl").is_string() || !at(m, "pk").is_string() ||
-          !at(m, "op").is_string() || !at(m, "covers").is_array())
-        return std::nullopt;
-      sealed_change c;
-      c.id = at(m, "id").get<std::int64_t>();
-      c.tbl = at(m, "tbl").get<std::string>();
-      c.pk = at(m, "pk").get<std::string>();
-      const std::string& op = at(m, "op").get_ref<const std::string&>();
-      c.op = op == "D"   ? row_op::remove
-             : op == "U" ? row_op::update
-                         : row_op::insert;
-      for (const json& id : at(m, "covers"))
-        if (id.is_number_integer()) c.covers.push_back(id.get<std::int64_t>());
-      b.changes.push_back(std::move(c));
-    }
-    return b;
-  }
-
   // -------------------------------------------------------------------- read
 
   void begin_read() {
@@ -551,419 +497,66 @@ struct engine::impl {
                true}});
   }
 
-  // One compacted change as the protocol's JSON.
-  json change_json(const table& t, const compacted_change& c,
-                   const json& pk_values) {
-    json o = json::object();
-    o["id"] = c.ids.front();
-    o["table"] = c.tbl;
-    o["op"] = op_name(c.op);
-    if (c.op == row_op::remove) {
-      json row = json::object();
-      for (std::size_t k = 0; k < t.primary_key.size(); ++k)
-        row[t.columns[t.primary_key[k]].name] = pk_values[k];
-      o["row"] = std::move(row);
-    } else {
-      o["row"] = c.row.is_object() ? c.row : json::object();
-    }
-    if (t.policy == conflict_policy::lww_field && c.op == row_op::update &&
-        c.changed)
-      o["changed"] = *c.changed;
-    // Writes made before the client id existed carry an empty node.
-    auto h = parse_hlc(c.hlc);
-    if (h && h.value().node.empty()) {
-      h.value().node = client_id_;
-      o["hlc"] = format_hlc(h.value());
-    } else {
-      o["hlc"] = c.hlc;
-    }
-    o["baseVersion"] = c.base_version ? json(*c.base_version) : json(nullptr);
-    return o;
-  }
-
-  // Reads the outbox document without a DOM: rows keep their JSON text
-  // (`row_text`, viewing `text`), which goes into the batch as it is. False
-  // when anything would need the DOM path's judgement (a malformed row, an
-  // unknown table, a key that does not fit the schema); nothing is changed
-  // then.
-  bool scan_outbox(std::string_view text, std::vector<outbox_row>& rows,
-                   std::optional<std::int64_t>& pending, std::size_t& count) {
-    json_scanner s(text);
-    if (!s.begin_object()) return false;
-    bool seen_rows = false, seen_pending = false;
-    std::string_view k;
-    std::string op;
-    while (s.next_key(k)) {
-      if (k == "pending") {
-        if (seen_pending) return false;
-        seen_pending = true;
-        bool is_int = false;
-        std::int64_t v = 0;
-        if (s.peek() != json_kind_t::number || !s.read_number(is_int, v) ||
-            !is_int)
-          return false;
-        pending = v;
-        continue;
-      }
-      if (k != "rows") {
-        s.skip_value();
-        if (s.failed()) return false;
-        continue;
-      }
-      if (seen_rows || !s.begin_array()) return false;
-      seen_rows = true;
-      while (s.next_element()) {
-        outbox_row o;
-        bool is_int = false;
-        std::int64_t v = 0;
-        if (!s.begin_array() || !s.next_element() ||
-            s.peek() != json_kind_t::number || !s.read_number(is_int, v) ||
-            !is_int)
-          return false;
-        o.id = v;
-        if (!s.next_element() || !s.read_string(o.tbl) || !s.next_element() ||
-            !s.read_string(o.pk) || !s.next_element() || !s.read_string(op) ||
-            !s.next_element())
-          return false;
-        o.op = op == "D"   ? row_op::remove
-               : op == "U" ? row_op::update
-                           : row_op::insert;
-        auto kind = s.peek();
-        if (kind == json_kind_t::object)
-          o.row_text = s.skip_value();
-        else if (kind != json_kind_t::null || !s.read_null())
-          return false;
-        if (o.op != row_op::remove && o.row_text.empty()) return false;
-        if (!s.next_element()) return false;
-        if (s.peek() == json_kind_t::array) {
-          std::vector<std::string> ch;
-          s.begin_array();
-          while (s.next_element()) {
-            if (s.peek() == json_kind_t::string) {
-              ch.emplace_back();
-              if (!s.read_string(ch.back())) return false;
-            } else {
-              s.skip_value();
-            }
-          }
-          o.changed = std::move(ch);
-        } else {
-          s.skip_value();
-        }
-        if (s.failed() || !s.next_element() || !s.read_string(o.hlc) ||
-            !s.next_element())
-          return false;
-        kind = s.peek();
-        if (kind == json_kind_t::number) {
-          if (!s.read_number(is_int, v) || !is_int) return false;
-          o.base_version = v;
-        } else if (kind != json_kind_t::null || !s.read_null()) {
-          return false;
-        }
-        if (s.next_element() || s.failed()) return false;  // exactly 8
-        const table* t = schema_.find_table(o.tbl);
-        if (t == nullptr || key_spans(o.pk).size() != t->primary_key.size())
-          return false;
-        rows.push_back(std::move(o));
-        ++count;
-      }
-      if (s.failed()) return false;
-    }
-    return seen_rows && !s.failed() && s.at_end();
-  }
-
-  // The value texts of a key array (["a",1]); empty when it is not one.
-  static std::vector<std::string_view> key_spans(std::string_view pk) {
-    std::vector<std::string_view> out;
-    json_scanner s(pk);
-    if (!s.begin_array()) return {};
-    while (s.next_element()) {
-      auto kind = s.peek();
-      if (kind == json_kind_t::object || kind == json_kind_t::array) return {};
-      out.push_back(s.skip_value());
-      if (s.failed()) return {};
-    }
-    if (s.failed() || !s.at_end()) return {};
-    return out;
-  }
-
-  // One compacted change as the protocol's JSON text, with the row's bytes
-  // as the triggers wrote them (members in the order change_json sorts).
-  std::string change_text(const table& t, const compacted_change& c) {
-    std::string o;
-    o.reserve(c.row_text.size() + c.hlc.size() + c.tbl.size() + 96);
-    o += "{\"baseVersion\":";
-    o += c.base_version ? std::to_string(*c.base_version) : "null";
-    if (t.policy == conflict_policy::lww_field && c.op == row_op::update &&
-        c.changed) {
-      o += ",\"changed\":[";
-      for (std::size_t i = 0; i < c.changed->size(); ++i) {
-        if (i) o += ',';
-        append_json_string(o, (*c.changed)[i]);
-      }
-      o += ']';
-    }
-    o += ",\"hlc\":";
-    // Writes made before the client id existed carry an empty node.
-    auto h = parse_hlc(c.hlc);
-    if (h && h.value().node.empty()) {
-      h.value().node = client_id_;
-      append_json_string(o, format_hlc(h.value()));
-    } else {
-      append_json_string(o, c.hlc);
-    }
-    o += ",\"id\":";
-    o += std::to_string(c.ids.front());
-    o += ",\"op\":\"";
-    o += op_name(c.op);
-    o += "\",\"row\":";
-    if (c.op == row_op::remove) {
-      auto spans = key_spans(c.pk);
-      o += '{';
-      for (std::size_t k = 0; k < t.primary_key.size() && k < spans.size();
-           ++k) {
-        if (k) o += ',';
-        append_json_string(o, t.columns[t.primary_key[k]].name);
-        o += ':';
-        o += spans[k];
-      }
-      o += '}';
-    } else {
-      o += c.row_text;
-    }
-    o += ",\"table\":";
-    append_json_string(o, c.tbl);
-    o += '}';
-    return o;
-  }
-
-  static void append_json_string(std::string& out, std::string_view v) {
-    static const char* hex = "0123456789abcdef";
-    out += '"';
-    const char* p = v.data();
-    const char* end = p + v.size();
-    while (p < end) {
-      const char* run = p;
-      while (p < end && *p != '"' && *p != '\\' &&
-             static_cast<unsigned char>(*p) >= 0x20)
-        ++p;
-      out.append(run, static_cast<std::size_t>(p - run));
-      if (p == end) break;
-      auto u = static_cast<unsigned char>(*p++);
-      out += '\\';
-      switch (u) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '\b':
-          out += 'b';
-          break;
-        case '\f':
-          out += 'f';
-          break;
-        case '\n':
-          out += 'n';
-          break;
-        case '\r':
-          out += 'r';
-          break;
-        case '\t':
-          out += 't';
-          break;
-        default:
-          out += "u00";
-          out += hex[u >> 4];
-          out += hex[u & 15];
-      }
-    }
-    out += '"';
-  }
-
-  // Appends one change to the batch unless the byte budget is spent (the
-  // first change always goes in); false when it did not fit.
-  bool add_to_batch(sealed_batch& batch, std::string& body, std::size_t budget,
-                    const std::string& one, const compacted_change& ch) {
-    // ~200 bytes of envelope: protocol, clientId, cursor, pageSize.
-    if (!batch.changes.empty() && body.size() + one.size() + 220 > budget) {
-      more_outbox_ = true;
-      return false;
-    }
-    if (!batch.changes.empty()) body += ',';
-    body += one;
-    sealed_change sc;
-    sc.id = ch.ids.front();
-    sc.tbl = ch.tbl;
-    sc.pk = ch.pk;
-    sc.op = ch.op;
-    sc.covers = ch.ids;
-    batch.changes.push_back(std::move(sc));
-    return true;
-  }
-
   void on_read(const std::string& text) {
-    std::vector<outbox_row> rows;
-    std::vector<std::int64_t> drop_ids;
-    std::vector<effects::rejected> drops;
-    std::optional<std::int64_t> fast_pending;
-    std::size_t fast_count = 0;
-    bool fast = scan_outbox(text, rows, fast_pending, fast_count);
-    if (fast) {
-      if (fast_pending) pending_ = *fast_pending;
-      if (fast_count >= max_changes_) more_outbox_ = true;
-    } else {
-      rows.clear();
-      if (!read_outbox_dom(text, rows, drop_ids, drops)) return;
+    detail::outbox_read o = detail::read_outbox(text, schema_);
+    if (!o.error.empty()) {
+      fail(fail_kind::error, "sql_failed", o.error, 0);
+      return;
     }
-    finish_read(std::move(rows), std::move(drop_ids), std::move(drops), fast);
+    if (o.pending) pending_ = *o.pending;
+    if (o.count >= max_changes_) more_outbox_ = true;
+    finish_read(std::move(o));
   }
 
-  bool read_outbox_dom(const std::string& text, std::vector<outbox_row>& rows,
-                       std::vector<std::int64_t>& drop_ids,
-                       std::vector<effects::rejected>& drops) {
-    auto doc = parse_json(text);
-    if (!doc || !doc.value().is_object() ||
-        !at(doc.value(), "rows").is_array()) {
-      fail(fail_kind::error, "sql_failed",
-           "the outbox query returned no rows document", 0);
-      return false;
-    }
-    const json& d = doc.value();
-    if (auto p = opt_int(at(d, "pending"))) pending_ = *p;
-    for (const json& r : at(d, "rows")) {
-      if (!r.is_array() || r.size() != 8 || !r[0].is_number_integer()) continue;
-      outbox_row o;
-      o.id = r[0].get<std::int64_t>();
-      bool ok = r[1].is_string() && r[2].is_string() && r[3].is_string() &&
-                r[6].is_string();
-      if (ok) {
-        o.tbl = r[1].get<std::string>();
-        o.pk = r[2].get<std::string>();
-        const std::string& op = r[3].get_ref<const std::string&>();
-        o.op = op == "D"   ? row_op::remove
-               : op == "U" ? row_op::update
-                           : row_op::insert;
-        o.row = r[4];
-        if (r[5].is_array()) {
-          std::vector<std::string> ch;
-          for (const json& c : r[5])
-            if (c.is_string()) ch.push_back(c.get<std::string>());
-          o.changed = std::move(ch);
-        }
-        o.hlc = r[6].get<std::string>();
-        o.base_version = opt_int(r[7]);
-        ok = o.op == row_op::remove || o.row.is_object();
-      }
-      if (!ok) {
-        drop_ids.push_back(o.id);
-        drops.push_back({o.tbl,
-                         nullptr,
-                         "upsert",
-                         {o.id},
-                         "invalid",
-                         "invalid_request",
-                         "malformed outbox row",
-                         "",
-                         nullptr,
-                         false,
-                         std::nullopt});
-        continue;
-      }
-      rows.push_back(std::move(o));
-    }
-    if (at(d, "rows").size() >= max_changes_) more_outbox_ = true;
-    return true;
-  }
-
-  void finish_read(std::vector<outbox_row> rows,
-                   std::vector<std::int64_t> drop_ids,
-                   std::vector<effects::rejected> drops, bool fast) {
-    compaction c = compact_outbox(std::move(rows));
-
+  void finish_read(detail::outbox_read read) {
+    compaction c = compact_outbox(std::move(read.rows));
     std::size_t budget = max_bytes_;
     if (flush_)
       budget = std::min(budget, cfg_.keepalive_max_bytes > 400
                                     ? cfg_.keepalive_max_bytes - 400
                                     : cfg_.keepalive_max_bytes);
-    std::string head =
-        "{\"seq\":" + std::to_string(next_seq_) + ",\"changes\":[";
-    std::string body = head;
-    sealed_batch batch;
-    batch.seq = next_seq_;
-    bool full = false;
-    for (auto& ch : c.changes) {
-      const table* t = schema_.find_table(ch.tbl);
-      if (fast) {  // table and key checked while scanning
-        if (full) continue;
-        std::string one = change_text(*t, ch);
-        if (!add_to_batch(batch, body, budget, one, ch)) full = true;
-        continue;
-      }
-      auto pkv = parse_json(ch.pk);
-      if (t == nullptr || !pkv || !pkv.value().is_array() ||
-          pkv.value().size() != t->primary_key.size()) {
-        drop_ids.insert(drop_ids.end(), ch.ids.begin(), ch.ids.end());
-        drops.push_back(
-            {ch.tbl, pkv ? pkv.value() : json(nullptr), op_name(ch.op), ch.ids,
-             "invalid", t == nullptr ? "unknown_table" : "missing_primary_key",
-             t == nullptr ? "the schema has no table \"" + ch.tbl + "\""
-                          : "the outbox key does not match the schema",
-             "", nullptr, false, std::nullopt});
-        continue;
-      }
-      if (full) continue;
-      std::string one = dump_json(change_json(*t, ch, pkv.value()));
-      if (!add_to_batch(batch, body, budget, one, ch)) full = true;
-    }
-    body += "]}";
-    batch.text = std::move(body);
+    detail::batch_plan plan =
+        detail::build_batch(c.changes, schema_, client_id_, next_seq_, budget);
+    if (plan.full) more_outbox_ = true;
+    sealed_batch& batch = plan.batch;
 
     std::vector<effects::statement> stmts;
     if (!batch.changes.empty()) {
-      std::string meta = "[";
-      for (const auto& sc : batch.changes) {
-        if (meta.size() > 1) meta += ',';
-        meta += "{\"covers\":[";
-        for (std::size_t i = 0; i < sc.covers.size(); ++i) {
-          if (i) meta += ',';
-          meta += std::to_string(sc.covers[i]);
-        }
-        meta += "],\"id\":" + std::to_string(sc.id) + ",\"op\":\"";
-        meta += static_cast<char>(sc.op);
-        meta += "\",\"pk\":";
-        append_json_string(meta, sc.pk);
-        meta += ",\"tbl\":";
-        append_json_string(meta, sc.tbl);
-        meta += '}';
-      }
-      meta += ']';
       stmts.push_back(
           {detail::set_state_sql(), {std::string("inflight_seq"), batch.seq}});
       stmts.push_back(
           {detail::set_state_sql(),
            {std::string("inflight_batch"), effects::raw_text{batch.text}}});
-      stmts.push_back(
-          {detail::set_state_sql(),
-           {std::string("inflight_meta"), effects::raw_text{std::move(meta)}}});
+      stmts.push_back({detail::set_state_sql(),
+                       {std::string("inflight_meta"),
+                        effects::raw_text{detail::seal_meta(batch)}}});
       to_seal_ = std::move(batch);
     } else {
       to_seal_.reset();
     }
-    if (!drop_ids.empty()) {
-      // Unreadable outbox rows leave the queue; their rows go back to the
+    if (!read.bad.empty()) {
+      // Unsendable outbox rows leave the queue; their rows go back to the
       // server's truth.
-      json ids = drop_ids;
+      std::string ids = "[";
+      std::int64_t n = 0;
+      for (auto& b : read.bad) {
+        for (auto id : b.ids) {
+          if (ids.size() > 1) ids += ',';
+          ids += std::to_string(id);
+          ++n;
+        }
+        after_commit_.push_back(
+            effects::rejected{b.tbl, b.pk, b.op, b.ids, "invalid", b.code,
+                              b.message, "", nullptr, false, std::nullopt});
+      }
+      ids += ']';
       stmts.push_back({detail::guard_on_sql(), {}});
-      stmts.push_back({detail::delete_outbox_ids_sql(),
-                       {effects::raw_text{dump_json(ids)}}});
+      stmts.push_back(
+          {detail::delete_outbox_ids_sql(), {effects::raw_text{ids}}});
       append_reconcile(stmts);
       stmts.push_back({detail::guard_off_sql(), {}});
-      pending_ = std::max<std::int64_t>(
-          0, pending_ - static_cast<std::int64_t>(drop_ids.size()));
+      pending_ = std::max<std::int64_t>(0, pending_ - n);
     }
-    for (auto& r : drops) after_commit_.push_back(std::move(r));
     if (stmts.empty()) {
       after_seal();
       return;
@@ -994,14 +587,9 @@ struct engine::impl {
   // ----------------------------------------------------------------- request
 
   void send_request() {
-    std::string body =
-        "{\"protocol\":" + std::to_string(kProtocol) +
-        ",\"clientId\":" + dump_json(client_id_) +
-        ",\"schemaVersion\":" + std::to_string(schema_.version) +
-        ",\"batch\":" + (sealed_ ? sealed_->text : std::string("null")) +
-        ",\"cursor\":" + dump_json(cursor_) +
-        ",\"pageSize\":" + std::to_string(cfg_.page_size) + "}";
-    request_body_ = std::move(body);
+    request_body_ = detail::request_body(client_id_, schema_.version,
+                                         sealed_ ? &*sealed_ : nullptr, cursor_,
+                                         cfg_.page_size);
     resend();
   }
 
@@ -1178,227 +766,6 @@ struct engine::impl {
 
   // ------------------------------------------------------------------- apply
 
-  // ---- pulled changes passed through as their original bytes
-
-  // The pulled changes of one table, as the element texts of `changes`.
-  struct pulled_table {
-    std::vector<std::string_view> elems;  // empty once dropped
-    std::vector<std::optional<std::int64_t>> versions;
-    std::vector<bool> deleted;
-    std::int64_t rows = 0, deletes = 0;
-    // key text (as dump_json(pk) writes it) -> element index
-    std::unordered_map<std::string, std::size_t> keys;
-    std::vector<const std::string*> key_of;  // per element, into `keys`
-    void drop(std::size_t e) {
-      elems[e] = {};
-      --rows;
-      if (deleted[e]) --deletes;
-    }
-  };
-  struct pulled_changes {
-    std::map<std::size_t, pulled_table> tables;
-    std::int64_t rows = 0;
-    bool all_used = true;  // every element belongs to the one table
-    // Element texts re-serialized from a parsed answer (normalize_pulled);
-    // `elems` view them. A deque: growing it never moves an element.
-    std::deque<std::string> owned;
-  };
-
-  // Scans the `changes` array without building a DOM: per element only the
-  // table, op, version and the key values are looked at. Elements the DOM
-  // path skips (not an object, unknown table, no row, a key column missing)
-  // are left out the same way. Returns false for anything where passing the
-  // bytes to SQLite could differ from the DOM path (a duplicate member, a
-  // key value with escapes or in a non-canonical spelling, a version that is
-  // not an integer, the same row twice); the caller then takes the DOM path.
-  // `s` is at the array, `text` the whole document s scans. On false
-  // without s.failed() the scanner stopped somewhere inside the array.
-  bool scan_pulled(json_scanner& s, std::string_view text,
-                   pulled_changes& out) {
-    if (!s.begin_array()) return false;
-    std::vector<std::pair<std::string_view, std::string_view>> members;
-    std::string name, key;
-    std::vector<std::string_view> pk_spans;
-    while (s.next_element()) {
-      std::size_t from = s.mark();
-      if (s.peek() != json_kind_t::object) {
-        s.skip_value();
-        out.all_used = false;
-        continue;
-      }
-      s.begin_object();
-      bool has_table = false, table_ok = false, has_op = false,
-           has_version = false, has_row = false, row_ok = false,
-           is_delete = false;
-      std::string table_name;
-      std::optional<std::int64_t> version;
-      members.clear();
-      std::string_view k;
-      while (s.next_key(k)) {
-        // A member name with escapes (or beyond ASCII) arrives unescaped;
-        // SQLite's JSON paths may not match it the same way: DOM path.
-        if (!views(text, k)) return false;
-        if (k == "table") {
-          if (has_table) return false;
-          has_table = true;
-          if (s.peek() == json_kind_t::string) {
-            if (!s.read_string(table_name)) return false;
-            table_ok = true;
-          } else {
-            s.skip_value();
-          }
-        } else if (k == "op") {
-          if (has_op) return false;
-          has_op = true;
-          if (s.peek() == json_kind_t::string) {
-            if (!s.read_string(name)) return false;
-            is_delete = name == "delete";
-          } else {
-            s.skip_value();
-          }
-        } else if (k == "version") {
-          if (has_version) return false;
-          has_version = true;
-          auto kind = s.peek();
-          if (kind == json_kind_t::number) {
-            bool is_int = false;
-            std::int64_t v = 0;
-            if (!s.read_number(is_int, v) || !is_int) return false;
-            version = v;
-          } else if (kind == json_kind_t::null) {
-            s.read_null();
-          } else {
-            return false;
-          }
-        } else if (k == "row") {
-          if (has_row) return false;
-          has_row = true;
-          if (s.peek() != json_kind_t::object) {
-            s.skip_value();
-            continue;
-          }
-          row_ok = true;
-          s.begin_object();
-          std::string_view m;
-          while (s.next_key(m)) {
-            if (!views(text, m)) return false;
-            std::string_view v = s.skip_value();
-            if (s.failed()) return false;
-            members.emplace_back(m, v);
-          }
-        } else {
-          s.skip_value();
-        }
-        if (s.failed()) return false;
-      }
-      if (s.failed()) return false;
-      std::string_view elem = s.slice(from, s.offset());
-      int ti = table_ok ? schema_.table_index(table_name) : -1;
-      if (ti < 0 || !row_ok) {
-        out.all_used = false;
-        continue;
-      }
-      const table& t = schema_.tables[static_cast<std::size_t>(ti)];
-      // A column named twice: the DOM keeps the last, SQLite the first.
-      for (std::size_t a = 0; a < members.size(); ++a)
-        for (std::size_t b = a + 1; b < members.size(); ++b)
-          if (members[a].first == members[b].first &&
-              t.column_index(members[a].first) >= 0)
-            return false;
-      pk_spans.clear();
-      for (auto kc : t.primary_key) {
-        const std::string& cn = t.columns[kc].name;
-        for (auto& [mn, mv] : members)
-          if (mn == cn) {
-            pk_spans.push_back(mv);
-            break;
-          }
-      }
-      if (pk_spans.size() != t.primary_key.size()) {
-        out.all_used = false;  // the DOM path skips a row without its key
-        continue;
-      }
-      key = "[";
-      for (std::size_t i = 0; i < pk_spans.size(); ++i) {
-        if (!canonical_scalar(pk_spans[i])) return false;
-        if (i) key += ',';
-        key += pk_spans[i];
-      }
-      key += ']';
-      pulled_table& pt = out.tables[static_cast<std::size_t>(ti)];
-      auto [slot, added] = pt.keys.emplace(key, pt.elems.size());
-      if (!added) return false;  // the same row twice
-      pt.key_of.push_back(&slot->first);
-      pt.elems.push_back(elem);
-      pt.versions.push_back(version);
-      pt.deleted.push_back(is_delete);
-      ++pt.rows;
-      if (is_delete) ++pt.deletes;
-      ++out.rows;
-    }
-    if (s.failed()) return false;
-    if (out.tables.size() > 1) out.all_used = false;
-    return true;
-  }
-
-  // True when `part` views `text` (a member name read without unescaping).
-  static bool views(std::string_view text, std::string_view part) {
-    return part.data() >= text.data() &&
-           part.data() + part.size() <= text.data() + text.size();
-  }
-
-  // A key value whose bytes are exactly what dump_json writes for it: a
-  // string without escapes, or an integer in int64 range.
-  static bool canonical_scalar(std::string_view v) {
-    if (v.size() >= 2 && v.front() == '"')
-      return v.find('\\') == std::string_view::npos;
-    std::size_t i = v.size() > 0 && v[0] == '-' ? 1 : 0;
-    if (i >= v.size() || v.size() - i > 18) return false;
-    if (v[i] == '0' && (v.size() - i > 1 || i == 1)) return false;
-    for (; i < v.size(); ++i)
-      if (v[i] < '0' || v[i] > '9') return false;
-    return true;
-  }
-
-  enum class scanned { ok, again, invalid };
-
-  // The /sync answer: every member but `changes` parsed (they are small),
-  // `changes` kept as its raw text and, with `pulled`, scanned in the same
-  // pass (scan_pulled). `again`: the changes need the DOM path, scan once
-  // more without `pulled`. `invalid`: not one valid JSON object (the DOM
-  // path then reports why).
-  scanned scan_response(std::string_view body, json& top,
-                        std::optional<std::string_view>& changes,
-                        pulled_changes* pulled) {
-    json_scanner s(body);
-    if (!s.begin_object()) return scanned::invalid;
-    top = json::object();
-    std::string_view k;
-    while (s.next_key(k)) {
-      if (k == "changes") {
-        // A repeated member: the last wins, as in the DOM.
-        std::size_t from = s.mark();
-        if (pulled != nullptr && s.peek() == json_kind_t::array) {
-          *pulled = pulled_changes{};
-          if (!scan_pulled(s, body, *pulled))
-            return s.failed() ? scanned::invalid : scanned::again;
-        } else {
-          s.skip_value();
-        }
-        if (s.failed()) return scanned::invalid;
-        changes = s.slice(from, s.offset());
-        continue;
-      }
-      std::string key(k);
-      std::string_view v = s.skip_value();
-      if (s.failed()) return scanned::invalid;
-      auto j = parse_json(v);
-      if (!j) return scanned::invalid;
-      top[key] = std::move(j.value());
-    }
-    return !s.failed() && s.at_end() ? scanned::ok : scanned::invalid;
-  }
-
   const detail::table_apply_sql& pulled_sql(std::size_t ti, bool deletes) {
     auto& slot = pulled_sql_[deletes ? 1 : 0];
     if (slot.size() != schema_.tables.size())
@@ -1406,91 +773,6 @@ struct engine::impl {
     if (!slot[ti])
       slot[ti] = detail::pulled_sql(schema_.tables[ti], jsonb_, deletes);
     return *slot[ti];
-  }
-
-  // The parsed `changes` of an answer the scanner could not judge (see
-  // scan_pulled), as normalized element texts: {op, row, table, version}
-  // with every member name and value re-serialized, so the same
-  // statements apply them. Elements without a known table, a row object or
-  // its key are left out; of two elements of one row the newer version
-  // wins, the later one on a tie.
-  void normalize_pulled(const json& changes, pulled_changes& out) {
-    out = pulled_changes{};
-    out.all_used = false;
-    if (!changes.is_array()) return;
-    for (const json& ch : changes) {
-      if (!ch.is_object() || !at(ch, "table").is_string() ||
-          !at(ch, "row").is_object())
-        continue;
-      int ti =
-          schema_.table_index(at(ch, "table").get_ref<const std::string&>());
-      if (ti < 0) continue;  // a table this app version does not know
-      const table& t = schema_.tables[static_cast<std::size_t>(ti)];
-      json pkv = key_values(t, at(ch, "row"));
-      if (pkv.is_null()) continue;
-      std::optional<std::int64_t> v = opt_int(at(ch, "version"));
-      bool del = at(ch, "op").is_string() &&
-                 at(ch, "op").get_ref<const std::string&>() == "delete";
-      json e = {{"table", t.name},
-                {"op", del ? "delete" : "upsert"},
-                {"version", v ? json(*v) : json(nullptr)},
-                {"row", at(ch, "row")}};
-      out.owned.push_back(dump_json(e));
-      std::string_view text = out.owned.back();
-      pulled_table& pt = out.tables[static_cast<std::size_t>(ti)];
-      auto [slot, added] = pt.keys.emplace(dump_json(pkv), pt.elems.size());
-      if (!added) {
-        std::size_t k = slot->second;
-        if (pt.versions[k] && v && *pt.versions[k] > *v) continue;
-        if (pt.deleted[k]) --pt.deletes;
-        if (del) ++pt.deletes;
-        pt.elems[k] = text;
-        pt.versions[k] = v;
-        pt.deleted[k] = del;
-        continue;
-      }
-      pt.key_of.push_back(&slot->first);
-      pt.elems.push_back(text);
-      pt.versions.push_back(v);
-      pt.deleted.push_back(del);
-      ++pt.rows;
-      if (del) ++pt.deletes;
-      ++out.rows;
-    }
-  }
-
-  // The `row` texts of the changes of a batch text we built, by change id.
-  static std::unordered_map<std::int64_t, std::string_view> sent_rows(
-      std::string_view batch) {
-    std::unordered_map<std::int64_t, std::string_view> out;
-    json_scanner s(batch);
-    std::string_view k;
-    if (!s.begin_object()) return out;
-    while (s.next_key(k)) {
-      if (k != "changes" || !s.begin_array()) {
-        s.skip_value();
-        continue;
-      }
-      while (s.next_element()) {
-        if (!s.begin_object()) return out;
-        std::optional<std::int64_t> id;
-        std::string_view row;
-        while (s.next_key(k)) {
-          if (k == "id" && s.peek() == json_kind_t::number) {
-            bool is_int = false;
-            std::int64_t v = 0;
-            if (s.read_number(is_int, v) && is_int) id = v;
-          } else if (k == "row") {
-            row = s.skip_value();
-          } else {
-            s.skip_value();
-          }
-          if (s.failed()) return out;
-        }
-        if (id && !row.empty()) out[*id] = row;
-      }
-    }
-    return out;
   }
 
   // The statements that reconcile every key whose queue ended (sync_base
@@ -1564,53 +846,15 @@ struct engine::impl {
   }
 
   void on_ok(const std::string& body) {
-    json doc;
-    std::optional<std::string_view> changes_raw;
-    pulled_changes pulled;
-    bool fast = true;
-    scanned how = scan_response(body, doc, changes_raw, &pulled);
-    if (how == scanned::again) {
-      fast = false;
-      changes_raw.reset();
-      how = scan_response(body, doc, changes_raw, nullptr);
-    }
-    if (how != scanned::ok) {
-      auto parsed = parse_json(body);
-      if (parsed) doc = std::move(parsed.value());
-      changes_raw.reset();
-      if (!parsed) doc = nullptr;
-    }
+    detail::sync_answer r = detail::read_sync_answer(body, schema_);
     auto bad = [&](const std::string& why) {
       fail(fail_kind::error, "invalid_response",
            "the server's answer is malformed: " + why, 200);
     };
-    if (!doc.is_object()) return bad("not a JSON object");
-    json& r = doc;
-    if (!at(r, "protocol").is_number_integer() ||
-        at(r, "protocol").get<int>() != kProtocol)
-      return bad("protocol is not 1");
-    const json& results = at(r, "results");
-    // `changes` is an array, null (or absent), or malformed.
-    char changes_first = 0;
-    if (changes_raw) {
-      changes_first = changes_raw->empty() ? 0 : changes_raw->front();
-    } else {
-      const json& c = at(r, "changes");
-      changes_first = c.is_array() ? '[' : c.is_null() ? 'n' : 0;
-    }
-    if (!results.is_null() && !results.is_array())
-      return bad("results is not an array");
-    if (changes_first != '[' && changes_first != 'n')
-      return bad("changes is not an array");
-    const json& ack = at(r, "ack");
+    if (!r.error.empty()) return bad(r.error);
     commit_ = commit_plan{};
-    commit_.has_more =
-        at(r, "hasMore").is_boolean() && at(r, "hasMore").get<bool>();
-    commit_.cursor = at(r, "cursor").is_string() ? at(r, "cursor") : cursor_;
-    std::optional<std::int64_t> server_time = opt_int(at(r, "serverTime"));
-    if (!server_time && at(r, "serverTime").is_number())
-      server_time =
-          static_cast<std::int64_t>(at(r, "serverTime").get<double>());
+    commit_.has_more = r.has_more;
+    commit_.cursor = r.cursor.is_string() ? r.cursor : cursor_;
 
     std::vector<effects::statement> stmts;
     stmts.push_back({detail::guard_on_sql(), {}});
@@ -1620,14 +864,10 @@ struct engine::impl {
     std::vector<effect> evs;
 
     if (sealed_) {
-      if (!ack.is_object() || !at(ack, "seq").is_number_integer() ||
-          at(ack, "seq").get<std::int64_t>() != sealed_->seq)
+      if (!r.has_ack || r.ack_seq != sealed_->seq)
         return bad("ack does not name the batch sent (seq " +
                    std::to_string(sealed_->seq) + ")");
-      bool duplicate =
-          at(ack, "duplicate").is_boolean() && at(ack, "duplicate").get<bool>();
-      std::size_t n = results.is_array() ? results.size() : 0;
-      if (duplicate && n < sealed_->changes.size()) {
+      if (r.ack_duplicate && r.result_count < sealed_->changes.size()) {
         // The server applied a later seq than this one (e.g. a restored
         // local database): nothing here was acknowledged. Probe upwards.
         commit_.older_seq = true;
@@ -1640,29 +880,22 @@ struct engine::impl {
           if (list.size() > 1) list += ',';
           list += item;
         };
-        for (const json& res : results) {
-          if (!res.is_object() || !at(res, "id").is_number_integer()) continue;
-          auto it = by_id.find(at(res, "id").get<std::int64_t>());
+        for (const detail::change_result& res : r.results) {
+          auto it = by_id.find(res.id);
           if (it == by_id.end()) continue;
           const sealed_change& c = *it->second;
-          std::string st = at(res, "status").is_string()
-                               ? at(res, "status").get<std::string>()
-                               : "";
-          if (st != "applied" && st != "conflict" && st != "rejected") continue;
           for (auto id : c.covers) add(acked, std::to_string(id));
           if (schema_.find_table(c.tbl) == nullptr) continue;
-          std::optional<std::int64_t> v = opt_int(at(res, "version"));
-          bool deleted =
-              at(res, "deleted").is_boolean() && at(res, "deleted").get<bool>();
-          const json& row = at(res, "row");
+          const auto& v = res.version;
+          const json& row = res.row;
           std::string head;
-          append_json_string(head, c.tbl);
+          detail::append_json_string(head, c.tbl);
           head += ',';
-          append_json_string(head, c.pk);
+          detail::append_json_string(head, c.pk);
           head += ',';
           head += v ? std::to_string(*v) : "null";
           head += ',';
-          if (st == "applied") {
+          if (res.status == "applied") {
             if (v) add(own, "[" + head.substr(0, head.rfind(',')) + "]");
             // The server's row is the merged one it sent, else the row as
             // sent (a delete leaves none).
@@ -1671,7 +904,7 @@ struct engine::impl {
               if (row.is_object()) {
                 row_text = dump_json(row);
               } else {
-                if (!sent) sent = sent_rows(sealed_->text);
+                if (!sent) sent = detail::sent_rows(sealed_->text);
                 auto found = sent->find(c.id);
                 if (found == sent->end()) continue;
                 row_text = std::string(found->second);
@@ -1682,54 +915,36 @@ struct engine::impl {
                                          c.covers});
             continue;
           }
-          std::string reason = at(res, "reason").is_string()
-                                   ? at(res, "reason").get<std::string>()
-                                   : "";
-          if (deleted)
+          const std::string& reason = res.reason;
+          if (res.deleted)
             add(bases, "[" + head + "null]");
           else if (row.is_object())
             add(bases, "[" + head + dump_json(row) + "]");
-          else if (st == "rejected" && reason == "forbidden")
+          else if (res.status == "rejected" && reason == "forbidden")
             // The row belongs to another user: none the user may see.
             add(bases, "[" + head.substr(0, head.rfind(',', head.size() - 2)) +
                            ",null,null]");
           // Otherwise (e.g. `race` without a row) the server said nothing
           // about its row: the base stays, the row arrives by pull.
-          if (st == "conflict") {
-            evs.push_back(effects::conflict{
-                c.tbl, c.pk_values(), op_name(c.op), c.covers, reason,
-                row.is_object() ? row : json(nullptr), deleted, v});
+          if (res.status == "conflict") {
+            evs.push_back(effects::conflict{c.tbl, c.pk_values(), op_name(c.op),
+                                            c.covers, reason, row, res.deleted,
+                                            v});
           } else {
             std::string msg =
-                at(res, "message").is_string()
-                    ? at(res, "message").get<std::string>()
+                !res.message.empty() ? res.message
                 : reason == "stale"
                     ? "the row changed on the server since this edit was made"
                     : "the server refused this change";
             evs.push_back(effects::rejected{
                 c.tbl, c.pk_values(), op_name(c.op), c.covers, reason,
-                reason == "forbidden" ? "forbidden" : "stale", msg, "",
-                row.is_object() ? row : json(nullptr), deleted, v});
+                reason == "forbidden" ? "forbidden" : "stale", msg, "", row,
+                res.deleted, v});
           }
         }
       }
     }
-
-    // Pulled changes: passed to SQLite as the server's bytes when nothing
-    // about them needs the DOM's judgement (see scan_pulled), else as
-    // normalized texts of the parsed elements.
-    fast = fast && changes_raw && changes_first == '[';
-    if (!fast) {
-      json parsed;
-      const json* changes = &at(r, "changes");
-      if (changes_raw && changes_first == '[') {
-        auto p = parse_json(*changes_raw);
-        if (!p) return bad("changes is not an array");
-        parsed = std::move(p.value());
-        changes = &parsed;
-      }
-      normalize_pulled(*changes, pulled);
-    }
+    detail::pulled_changes& pulled = r.pulled;
 
     acked += ']';
     own += ']';
@@ -1751,7 +966,7 @@ struct engine::impl {
       if (pt.rows <= 0) continue;
       std::string text;
       if (pulled.all_used) {
-        text = std::string(*changes_raw);
+        text = std::string(pulled.raw);
       } else {
         std::size_t size = 2;
         for (auto e : pt.elems) size += e.size() + 1;
@@ -1790,7 +1005,7 @@ struct engine::impl {
       applied.tables.push_back(schema_.tables[ti].name);
     }
     append_reconcile(stmts);
-    if (server_time) stmts.push_back({sqlite_absorb_sql(), {*server_time}});
+    if (r.server_time) stmts.push_back({sqlite_absorb_sql(), {*r.server_time}});
     stmts.push_back({detail::set_state_sql(),
                      {std::string("cursor"),
                       commit_.cursor.is_string()
