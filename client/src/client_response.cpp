@@ -1,7 +1,6 @@
 #include "client_response.h"
 
 #include "edgesync/client_hlc.h"
-
 #include "edgesync/json_scan.h"
 
 namespace edgesync::client::detail {
