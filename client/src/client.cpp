@@ -35,37 +35,21 @@
 #include "edgesync/client.h"
 
 #include <algorithm>
-#include <deque>
-#include <map>
-#include <set>
-#include <unordered_map>
+#include <array>
+#include <initializer_list>
 
+#include "client_apply.h"
 #include "client_batch.h"
+#include "client_policy.h"
 #include "client_response.h"
 #include "client_sql.h"
 #include "edgesync/client_hlc.h"
-#include "edgesync/json_scan.h"
 
 namespace edgesync::client {
 
 namespace {
 
-// splitmix64: a tiny deterministic generator seeded from host randomness.
-std::uint64_t next_random(std::uint64_t& s) {
-  std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
+using detail::fail_kind;
 
 // A member of an object, or null: never the asserting const operator[].
 const json& at(const json& o, const char* key) {
@@ -91,17 +75,84 @@ const char* op_name(row_op op) {
   return op == row_op::remove ? "delete" : "upsert";
 }
 
-// Paths like `batch.changes[3].row.x` -> 3.
-std::optional<std::size_t> change_index(std::string_view path) {
-  constexpr std::string_view prefix = "batch.changes[";
-  if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
-  std::size_t i = prefix.size(), n = 0;
-  if (i >= path.size() || path[i] < '0' || path[i] > '9') return std::nullopt;
-  while (i < path.size() && path[i] >= '0' && path[i] <= '9')
-    n = n * 10 + static_cast<std::size_t>(path[i++] - '0');
-  if (i >= path.size() || path[i] != ']') return std::nullopt;
-  return n;
-}
+// The phases of the engine, each with the data only it needs.
+namespace phases {
+/// Reading sync_state (the first step; again after a failed load).
+struct loading {};
+/// Persisting a newly chosen client id.
+struct saving_id {};
+/// Nothing under way; timers decide when the next round starts.
+struct idle {};
+/// Reading the outbox.
+struct reading {};
+/// Persisting the batch about to be sent (and dropping unsendable rows).
+struct sealing {
+  std::optional<detail::sealed_batch> batch;  ///< none: only a pull
+  std::vector<effect> events;                 ///< rejected, once committed
+};
+/// The request is in flight (its deadline is in the timer table).
+struct requesting {};
+/// A 401: waiting for the host's fresh token.
+struct awaiting_token {};
+/// The apply transaction runs.
+struct applying {
+  json cursor;                 ///< the cursor it persists
+  bool older_seq = false;      ///< the batch was not acknowledged (probe)
+  bool has_more = false;       ///< another page is ready
+  std::int64_t next_seq = 0;   ///< the seq it persists (with a batch)
+  std::vector<effect> events;  ///< for the app, once committed
+};
+/// The drop transaction runs (changes the server refused unapplied).
+struct dropping {
+  std::vector<effect> events;
+};
+/// Sync stopped for good (schema version, client id).
+struct stopped {};
+}  // namespace phases
+
+using phase = std::variant<phases::loading, phases::saving_id, phases::idle,
+                           phases::reading, phases::sealing, phases::requesting,
+                           phases::awaiting_token, phases::applying,
+                           phases::dropping, phases::stopped>;
+
+// The named deadlines of the engine. The host keeps one timer, armed at the
+// earliest deadline that applies in the current phase (impl::wanted_timer).
+enum class deadline : std::size_t {
+  request,   ///< the request in flight gives up
+  retry,     ///< the next try after a failure
+  debounce,  ///< a push after local writes pause
+  periodic,  ///< the periodic sync
+  count
+};
+
+struct timer_table {
+  std::array<std::optional<std::int64_t>,
+             static_cast<std::size_t>(deadline::count)>
+      at;
+  std::optional<std::int64_t>& operator[](deadline d) {
+    return at[static_cast<std::size_t>(d)];
+  }
+  const std::optional<std::int64_t>& operator[](deadline d) const {
+    return at[static_cast<std::size_t>(d)];
+  }
+  /// The earliest of the given deadlines that are set.
+  std::optional<std::int64_t> earliest(
+      std::initializer_list<deadline> which) const {
+    std::optional<std::int64_t> out;
+    for (deadline d : which)
+      if ((*this)[d] && (!out || *(*this)[d] < *out)) out = (*this)[d];
+    return out;
+  }
+};
+
+// Facts of the round under way (reset when a round starts).
+struct round_state {
+  bool flush = false;        ///< a hide flush: send with keepalive
+  bool again = false;        ///< a trigger arrived during the round
+  bool refreshed = false;    ///< a token was refreshed in this round
+  bool more_outbox = false;  ///< the outbox holds more than this batch
+  std::string body;          ///< the request body (resent unchanged)
+};
 
 }  // namespace
 
@@ -114,8 +165,8 @@ std::string client_id_from_seed(std::string_view seed) {
     for (auto& c : hex)
       if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
   } else {
-    std::uint64_t s = fnv1a(seed);
-    std::uint64_t v = next_random(s);
+    std::uint64_t s = detail::fnv1a(seed);
+    std::uint64_t v = detail::next_random(s);
     const char* digits = "0123456789abcdef";
     for (int i = 15; i >= 0; --i) hex += digits[(v >> (i * 4)) & 15];
   }
@@ -147,30 +198,13 @@ const char* to_string(sync_state s) {
 // ---------------------------------------------------------------------------
 
 struct engine::impl {
-  enum class phase {
-    loading,
-    saving_id,
-    idle,
-    reading,
-    sealing,
-    requesting,
-    awaiting_token,
-    applying,
-    dropping,
-    stopped,
-  };
-  enum class fail_kind { none, network, error };
-
-  using sealed_change = detail::sealed_change;
   using sealed_batch = detail::sealed_batch;
+  using sealed_change = detail::sealed_change;
 
   // ---- configuration and identity
   edgesync::schema schema_;
   config cfg_;
-  bool jsonb_ = false;  // SQLite >= 3.45: jsonb_each
-  std::vector<std::optional<detail::table_apply_sql>> pulled_sql_[2];
-  std::vector<detail::table_reconcile_sql> reconcile_sql_;
-  std::string reconciled_sql_;
+  detail::apply_statements sql_{schema_};
   std::uint64_t rng_ = 0;
   std::string seed_;
   std::optional<std::string> proposed_id_;
@@ -182,39 +216,24 @@ struct engine::impl {
   json cursor_ = nullptr;
   std::optional<sealed_batch> sealed_;
 
-  // ---- the current round
-  phase phase_ = phase::loading;
+  // ---- the state machine
+  phase phase_ = phases::loading{};
+  round_state round_;
   std::uint64_t next_io_ = 1;
-  std::uint64_t io_id_ = 0;  // the outstanding sql/http effect
-  std::int64_t request_deadline_ = 0;
-  std::string request_body_;
-  bool refreshed_ = false;    // asked for a token in this round already
-  bool flush_ = false;        // a hide flush: send with keepalive
-  bool again_ = false;        // a trigger arrived during the round
-  bool more_outbox_ = false;  // the outbox had more than this batch
-  std::optional<sealed_batch> to_seal_;
-  std::vector<effect> after_commit_;  // app events, sent once committed
-  // What an apply transaction commits to memory once it is done.
-  struct commit_plan {
-    bool acked = false;
-    bool older_seq = false;
-    json cursor = nullptr;
-    bool has_more = false;
-  } commit_;
-  std::optional<std::int64_t> retry_after_;  // of the answer being handled
-  std::size_t max_changes_ = 0;
-  std::size_t max_bytes_ = 0;
+  std::uint64_t io_ = 0;         // the outstanding sql/http effect (0: none)
+  std::size_t max_changes_ = 1;  // halved by 413s
+  std::size_t max_bytes_ = 1;
   int dup_probe_ = 0;
 
   // ---- scheduling
   std::int64_t now_ = 0;
+  timer_table timers_;
+  std::optional<std::int64_t> debounce_first_;  // start of the debounce
   bool dirty_ = false;  // local writes since the last outbox read
-  std::optional<std::int64_t> debounce_at_, debounce_first_, periodic_at_,
-      retry_at_;
-  int failures_ = 0;
+  int failures_ = 0;    // in a row
   fail_kind last_fail_ = fail_kind::none;
   bool host_offline_ = false;
-  std::optional<std::int64_t> armed_;
+  std::optional<std::int64_t> armed_;  // what the host's timer is set to
   bool armed_known_ = false;
 
   // ---- status
@@ -231,7 +250,7 @@ struct engine::impl {
         cfg_(std::move(o.config)),
         seed_(std::move(o.seed)),
         proposed_id_(std::move(o.client_id)) {
-    rng_ = fnv1a(seed_) ^ 0x5eed5eed5eed5eedull;
+    rng_ = detail::fnv1a(seed_) ^ 0x5eed5eed5eed5eedull;
     now_ = o.now_ms;
     host_offline_ = !o.online;
     max_changes_ = std::max<std::size_t>(1, cfg_.max_batch_changes);
@@ -242,48 +261,41 @@ struct engine::impl {
 
   // ---------------------------------------------------------------- plumbing
 
-  std::uint64_t emit_sql(std::string purpose, bool tx,
-                         std::vector<effects::statement> stmts) {
-    io_id_ = next_io_++;
-    out_.push_back(
-        effects::run_sql{io_id_, std::move(purpose), tx, std::move(stmts)});
-    return io_id_;
+  template <typename P>
+  bool in() const {
+    return std::holds_alternative<P>(phase_);
   }
 
-  bool busy() const {
-    return phase_ != phase::idle && phase_ != phase::stopped;
+  bool busy() const { return !in<phases::idle>() && !in<phases::stopped>(); }
+
+  // Every transition goes through here.
+  void enter(phase p) {
+    phase_ = std::move(p);
+    if (!in<phases::requesting>()) timers_[deadline::request].reset();
+  }
+
+  void emit_sql(std::string purpose, bool tx,
+                std::vector<effects::statement> stmts) {
+    io_ = next_io_++;
+    out_.push_back(
+        effects::run_sql{io_, std::move(purpose), tx, std::move(stmts)});
+  }
+
+  void emit_events(std::vector<effect>& events) {
+    for (auto& e : events) out_.push_back(std::move(e));
+    events.clear();
   }
 
   void finish_step() {
-    if (phase_ == phase::idle) check_due();
+    if (in<phases::idle>()) check_due();
     update_status();
     rearm();
   }
 
-  // ------------------------------------------------------------------ status
-
-  status compute_status() const {
-    status s;
-    s.pending = pending_;
-    s.last_synced_at = last_synced_at_;
-    s.last_error = last_error_;
-    s.client_id = client_id_;
-    if (phase_ == phase::idle) s.next_retry_at = retry_at_;
-    if (phase_ == phase::stopped)
-      s.state = sync_state::error;
-    else if (busy())
-      s.state = sync_state::syncing;
-    else if (host_offline_ || last_fail_ == fail_kind::network)
-      s.state = sync_state::offline;
-    else if (last_fail_ == fail_kind::error)
-      s.state = sync_state::error;
-    else
-      s.state = sync_state::idle;
-    return s;
-  }
-
   void update_status() {
-    status s = compute_status();
+    status s = detail::make_status(
+        {in<phases::stopped>(), busy(), host_offline_, last_fail_, pending_,
+         last_synced_at_, last_error_, timers_[deadline::retry], client_id_});
     if (status_sent_ && s == status_) return;
     status_ = s;
     status_sent_ = true;
@@ -292,124 +304,113 @@ struct engine::impl {
 
   // ----------------------------------------------------------------- timers
 
-  void rearm() {
-    std::optional<std::int64_t> want;
-    if (phase_ == phase::requesting) {
-      want = request_deadline_;
-    } else if (phase_ == phase::idle && !host_offline_) {
-      if (retry_at_) {
-        want = retry_at_;
-      } else {
-        if (debounce_at_) want = debounce_at_;
-        if (periodic_at_ && (!want || *periodic_at_ < *want))
-          want = periodic_at_;
-      }
-    } else if (phase_ != phase::stopped && phase_ != phase::idle) {
-      return;  // a short local step; the timer is re-armed after it
+  // The deadline the host's timer should fire at; nullopt with `keep` when
+  // a short local step runs (the timer is re-armed after it).
+  std::optional<std::int64_t> wanted_timer(bool& keep) const {
+    keep = false;
+    if (in<phases::requesting>()) return timers_.earliest({deadline::request});
+    if (in<phases::idle>()) {
+      if (host_offline_) return std::nullopt;
+      // While backing off only the retry counts.
+      if (timers_[deadline::retry]) return timers_[deadline::retry];
+      return timers_.earliest({deadline::debounce, deadline::periodic});
     }
+    keep = !in<phases::stopped>();
+    return std::nullopt;
+  }
+
+  void rearm() {
+    bool keep = false;
+    std::optional<std::int64_t> want = wanted_timer(keep);
+    if (keep) return;
     if (armed_known_ && want == armed_) return;
     armed_ = want;
     armed_known_ = true;
     out_.push_back(effects::set_timer{want});
   }
 
-  std::int64_t backoff_delay() {
-    int n = std::min(failures_, 30);
-    std::int64_t d = cfg_.backoff_base_ms;
-    for (int i = 1; i < n && d < cfg_.backoff_max_ms; ++i) d *= 2;
-    d = std::min(d, cfg_.backoff_max_ms);
-    // "Equal jitter": half fixed, half random, so clients that failed
-    // together do not retry together, and the delay still grows.
-    std::int64_t half = d / 2;
-    std::int64_t jitter =
-        half > 0 ? static_cast<std::int64_t>(
-                       next_random(rng_) % static_cast<std::uint64_t>(half + 1))
-                 : 0;
-    return std::max<std::int64_t>(1, d - half + jitter);
-  }
-
   // Starts a round if a timer-driven trigger is due.
   void check_due() {
-    if (phase_ != phase::idle || host_offline_) return;
-    if (retry_at_) {
-      if (now_ >= *retry_at_) start_round(false);
+    if (!in<phases::idle>() || host_offline_) return;
+    if (auto retry = timers_[deadline::retry]) {
+      if (now_ >= *retry) start_round(false);
       return;
     }
     bool due = false;
-    if (debounce_at_ && now_ >= *debounce_at_) {
+    if (auto d = timers_[deadline::debounce]; d && now_ >= *d) {
       if (dirty_ || pending_ > 0) due = true;
-      debounce_at_.reset();
+      timers_[deadline::debounce].reset();
       debounce_first_.reset();
     }
-    if (periodic_at_ && now_ >= *periodic_at_) due = true;
+    if (auto p = timers_[deadline::periodic]; p && now_ >= *p) due = true;
     if (due) start_round(false);
   }
 
   // ------------------------------------------------------------------ rounds
 
   void start_round(bool flush) {
-    if (phase_ == phase::stopped) return;
+    if (in<phases::stopped>()) return;
     if (busy()) {
-      again_ = true;
-      if (flush && (phase_ == phase::reading || phase_ == phase::sealing ||
-                    phase_ == phase::loading || phase_ == phase::saving_id))
-        flush_ = true;
+      round_.again = true;
+      // A hide before the request leaves still makes it a keepalive flush.
+      if (flush && (in<phases::reading>() || in<phases::sealing>() ||
+                    in<phases::loading>() || in<phases::saving_id>()))
+        round_.flush = true;
       return;
     }
-    retry_at_.reset();
-    debounce_at_.reset();
+    timers_[deadline::retry].reset();
+    timers_[deadline::debounce].reset();
     debounce_first_.reset();
-    periodic_at_ = now_ + cfg_.periodic_ms;
-    refreshed_ = false;
-    again_ = false;
-    flush_ = flush;
-    more_outbox_ = false;
+    timers_[deadline::periodic] = now_ + cfg_.periodic_ms;
+    round_ = round_state{};
+    round_.flush = flush;
     if (!loaded_) {
       begin_load();
     } else if (sealed_) {
       // Re-sending a sealed batch without looking at the outbox: whatever
       // is queued behind it goes out right after the acknowledgement.
-      more_outbox_ = true;
+      round_.more_outbox = true;
       send_request();
     } else {
       begin_read();
     }
   }
 
-  void end_round_ok() {
-    phase_ = phase::idle;
+  void end_round_ok(bool has_more) {
+    enter(phases::idle{});
     failures_ = 0;
     last_fail_ = fail_kind::none;
     last_error_.reset();
-    retry_at_.reset();
+    timers_[deadline::retry].reset();
     last_synced_at_ = now_;
-    periodic_at_ = now_ + cfg_.periodic_ms;
-    bool go = again_ || commit_.has_more || (more_outbox_ && pending_ > 0);
-    flush_ = false;
+    timers_[deadline::periodic] = now_ + cfg_.periodic_ms;
+    bool go = round_.again || has_more || (round_.more_outbox && pending_ > 0);
+    round_.flush = false;
     if (go && !host_offline_) start_round(false);
   }
 
   void fail(fail_kind kind, std::string code, std::string message,
-            int http_status) {
-    phase_ = phase::idle;
-    io_id_ = 0;
+            int http_status,
+            std::optional<std::int64_t> retry_after = std::nullopt) {
+    enter(phases::idle{});
+    io_ = 0;
     ++failures_;
     last_fail_ = kind;
-    std::int64_t delay = backoff_delay();
-    if (retry_after_ && *retry_after_ > delay) delay = *retry_after_;
-    retry_at_ = now_ + delay;
-    periodic_at_ = now_ + cfg_.periodic_ms;
+    std::int64_t delay =
+        detail::backoff_delay(failures_, cfg_, rng_, retry_after);
+    timers_[deadline::retry] = now_ + delay;
+    timers_[deadline::periodic] = now_ + cfg_.periodic_ms;
     message += "; retrying in " + std::to_string(delay) + " ms";
     last_error_ =
         failure{std::move(code), std::move(message), http_status, now_};
-    again_ = false;
-    flush_ = false;
+    round_.again = false;
+    round_.flush = false;
   }
 
   void stop(std::string code, std::string message, int http_status) {
-    phase_ = phase::stopped;
-    io_id_ = 0;
-    retry_at_.reset();
+    enter(phases::stopped{});
+    io_ = 0;
+    timers_[deadline::retry].reset();
     last_fail_ = fail_kind::error;
     last_error_ =
         failure{std::move(code), std::move(message), http_status, now_};
@@ -418,7 +419,7 @@ struct engine::impl {
   // -------------------------------------------------------------------- load
 
   void begin_load() {
-    phase_ = phase::loading;
+    enter(phases::loading{});
     emit_sql("load", false, {{detail::load_sql(), {}, true}});
   }
 
@@ -459,17 +460,13 @@ struct engine::impl {
           *seq, at(st, "inflight_batch").get<std::string>(),
           at(st, "inflight_meta").get_ref<const std::string&>());
     }
-    bool jsonb = at(doc.value(), "sqlite").is_string() &&
-                 detail::sqlite_has_jsonb(
-                     at(doc.value(), "sqlite").get_ref<const std::string&>());
-    if (jsonb != jsonb_) {
-      jsonb_ = jsonb;
-      pulled_sql_[0].clear();
-      pulled_sql_[1].clear();
-    }
+    sql_.set_jsonb(
+        at(doc.value(), "sqlite").is_string() &&
+        detail::sqlite_has_jsonb(
+            at(doc.value(), "sqlite").get_ref<const std::string&>()));
     loaded_ = true;
     if (save) {
-      phase_ = phase::saving_id;
+      enter(phases::saving_id{});
       emit_sql(
           "save_id", true,
           {{detail::set_state_sql(), {std::string("client_id"), client_id_}},
@@ -481,15 +478,15 @@ struct engine::impl {
   }
 
   void after_loaded() {
-    phase_ = phase::idle;
+    enter(phases::idle{});
     // A hide during the load still flushes with keepalive.
-    if (!host_offline_) start_round(flush_);
+    if (!host_offline_) start_round(round_.flush);
   }
 
-  // -------------------------------------------------------------------- read
+  // ------------------------------------------------------------ read, seal
 
   void begin_read() {
-    phase_ = phase::reading;
+    enter(phases::reading{});
     dirty_ = false;
     emit_sql("read", false,
              {{detail::read_outbox_sql(),
@@ -498,41 +495,35 @@ struct engine::impl {
   }
 
   void on_read(const std::string& text) {
-    detail::outbox_read o = detail::read_outbox(text, schema_);
-    if (!o.error.empty()) {
-      fail(fail_kind::error, "sql_failed", o.error, 0);
+    detail::outbox_read read = detail::read_outbox(text, schema_);
+    if (!read.error.empty()) {
+      fail(fail_kind::error, "sql_failed", read.error, 0);
       return;
     }
-    if (o.pending) pending_ = *o.pending;
-    if (o.count >= max_changes_) more_outbox_ = true;
-    finish_read(std::move(o));
-  }
-
-  void finish_read(detail::outbox_read read) {
+    if (read.pending) pending_ = *read.pending;
+    if (read.count >= max_changes_) round_.more_outbox = true;
     compaction c = compact_outbox(std::move(read.rows));
     std::size_t budget = max_bytes_;
-    if (flush_)
+    if (round_.flush)
       budget = std::min(budget, cfg_.keepalive_max_bytes > 400
                                     ? cfg_.keepalive_max_bytes - 400
                                     : cfg_.keepalive_max_bytes);
     detail::batch_plan plan =
         detail::build_batch(c.changes, schema_, client_id_, next_seq_, budget);
-    if (plan.full) more_outbox_ = true;
-    sealed_batch& batch = plan.batch;
+    if (plan.full) round_.more_outbox = true;
 
+    phases::sealing next;
     std::vector<effects::statement> stmts;
-    if (!batch.changes.empty()) {
-      stmts.push_back(
-          {detail::set_state_sql(), {std::string("inflight_seq"), batch.seq}});
-      stmts.push_back(
-          {detail::set_state_sql(),
-           {std::string("inflight_batch"), effects::raw_text{batch.text}}});
+    if (!plan.batch.changes.empty()) {
+      stmts.push_back({detail::set_state_sql(),
+                       {std::string("inflight_seq"), plan.batch.seq}});
+      stmts.push_back({detail::set_state_sql(),
+                       {std::string("inflight_batch"),
+                        effects::raw_text{plan.batch.text}}});
       stmts.push_back({detail::set_state_sql(),
                        {std::string("inflight_meta"),
-                        effects::raw_text{detail::seal_meta(batch)}}});
-      to_seal_ = std::move(batch);
-    } else {
-      to_seal_.reset();
+                        effects::raw_text{detail::seal_meta(plan.batch)}}});
+      next.batch = std::move(plan.batch);
     }
     if (!read.bad.empty()) {
       // Unsendable outbox rows leave the queue; their rows go back to the
@@ -545,7 +536,7 @@ struct engine::impl {
           ids += std::to_string(id);
           ++n;
         }
-        after_commit_.push_back(
+        next.events.push_back(
             effects::rejected{b.tbl, b.pk, b.op, b.ids, "invalid", b.code,
                               b.message, "", nullptr, false, std::nullopt});
       }
@@ -553,92 +544,50 @@ struct engine::impl {
       stmts.push_back({detail::guard_on_sql(), {}});
       stmts.push_back(
           {detail::delete_outbox_ids_sql(), {effects::raw_text{ids}}});
-      append_reconcile(stmts);
+      sql_.append_reconcile(stmts);
       stmts.push_back({detail::guard_off_sql(), {}});
       pending_ = std::max<std::int64_t>(0, pending_ - n);
     }
     if (stmts.empty()) {
-      after_seal();
+      after_seal(next, {});
       return;
     }
-    phase_ = phase::sealing;
+    enter(std::move(next));
     emit_sql("seal", true, std::move(stmts));
   }
 
-  void after_seal(const std::vector<std::string>& values = {}) {
-    if (!values.empty()) patch_restored(values[0]);
-    if (to_seal_) sealed_ = std::move(*to_seal_);
-    to_seal_.reset();
-    flush_events();
-    if (!sealed_ && flush_) {
+  // `p` may be the current phase: everything is taken from it first.
+  void after_seal(phases::sealing& p, const std::vector<std::string>& values) {
+    std::vector<effect> events = std::move(p.events);
+    if (p.batch) sealed_ = std::move(p.batch);
+    if (!values.empty()) detail::patch_restored(values[0], schema_, events);
+    emit_events(events);
+    if (!sealed_ && round_.flush) {
       // Nothing to push on the way out; a pull would be wasted.
-      phase_ = phase::idle;
-      flush_ = false;
+      enter(phases::idle{});
+      round_.flush = false;
       return;
     }
     send_request();
   }
 
-  void flush_events() {
-    for (auto& e : after_commit_) out_.push_back(std::move(e));
-    after_commit_.clear();
-  }
-
   // ----------------------------------------------------------------- request
 
   void send_request() {
-    request_body_ = detail::request_body(client_id_, schema_.version,
-                                         sealed_ ? &*sealed_ : nullptr, cursor_,
-                                         cfg_.page_size);
+    round_.body = detail::request_body(client_id_, schema_.version,
+                                       sealed_ ? &*sealed_ : nullptr, cursor_,
+                                       cfg_.page_size);
     resend();
   }
 
   void resend() {
-    phase_ = phase::requesting;
-    io_id_ = next_io_++;
-    request_deadline_ = now_ + cfg_.request_timeout_ms;
-    bool keepalive = flush_ && request_body_.size() <= cfg_.keepalive_max_bytes;
-    out_.push_back(effects::send_http{io_id_, "POST", cfg_.path, request_body_,
-                                      keepalive});
-  }
-
-  struct error_body {
-    std::string code, message, path;
-    std::vector<std::pair<std::string, std::string>> paths;  // path, message
-    std::vector<std::string> codes;
-    std::optional<std::int64_t> server_schema_version;
-  };
-
-  static error_body parse_error_body(const std::string& body) {
-    error_body e;
-    auto doc = parse_json(body);
-    if (!doc || !doc.value().is_object()) return e;
-    const json& j = doc.value();
-    if (auto v = opt_int(at(j, "serverSchemaVersion")))
-      e.server_schema_version = v;
-    const json& err = at(j, "error");
-    if (!err.is_object()) return e;
-    if (auto v = opt_int(at(err, "serverSchemaVersion")))
-      e.server_schema_version = v;
-    auto str = [](const json& o, const char* k) {
-      return o.is_object() && o.contains(k) && o[k].is_string()
-                 ? o[k].get<std::string>()
-                 : std::string();
-    };
-    e.code = str(err, "code");
-    e.message = str(err, "message");
-    e.path = str(err, "path");
-    if (err.contains("errors") && at(err, "errors").is_array()) {
-      for (const json& x : at(err, "errors")) {
-        e.paths.emplace_back(str(x, "path"), str(x, "message"));
-        e.codes.push_back(str(x, "code"));
-      }
-    }
-    if (e.paths.empty() && !e.path.empty()) {
-      e.paths.emplace_back(e.path, e.message);
-      e.codes.push_back(e.code);
-    }
-    return e;
+    enter(phases::requesting{});
+    io_ = next_io_++;
+    timers_[deadline::request] = now_ + cfg_.request_timeout_ms;
+    bool keepalive =
+        round_.flush && round_.body.size() <= cfg_.keepalive_max_bytes;
+    out_.push_back(
+        effects::send_http{io_, "POST", cfg_.path, round_.body, keepalive});
   }
 
   void on_http_failed(const std::string& message) {
@@ -646,374 +595,133 @@ struct engine::impl {
          "no answer from the server (" + message + "); changes stay queued", 0);
   }
 
-  void on_http_response(int status, const std::string& body) {
+  void on_http_response(int status, const std::string& body,
+                        std::optional<std::int64_t> retry_after) {
     if (status == 200) {
-      on_ok(body);
+      on_ok(body, retry_after);
       return;
     }
-    error_body e = parse_error_body(body);
-    std::string code =
-        e.code.empty() ? "http_" + std::to_string(status) : e.code;
-    std::string message =
-        e.message.empty() ? "the server answered HTTP " + std::to_string(status)
-                          : e.message;
-    if (status == 400) {
-      std::map<std::size_t, std::size_t> bad;  // change index -> error index
-      for (std::size_t i = 0; i < e.paths.size(); ++i)
-        if (auto idx = change_index(e.paths[i].first); idx && !bad.count(*idx))
-          bad[*idx] = i;
-      if (sealed_ && !bad.empty()) {
+    using action = detail::http_verdict::action;
+    detail::http_verdict v = detail::judge_http(
+        status, body,
+        {sealed_ ? sealed_->changes.size() : 0, !cursor_.is_null(),
+         round_.refreshed, schema_.version});
+    switch (v.what) {
+      case action::drop_invalid: {
         std::vector<std::size_t> idx;
-        std::vector<effects::rejected> evs;
-        for (auto [ci, ei] : bad) {
-          if (ci >= sealed_->changes.size()) continue;
-          const sealed_change& c = sealed_->changes[ci];
-          idx.push_back(ci);
-          evs.push_back(
-              {c.tbl, c.pk_values(), op_name(c.op), c.covers, "invalid",
-               e.codes[ei].empty() ? code : e.codes[ei],
-               e.paths[ei].second.empty() ? message : e.paths[ei].second,
-               e.paths[ei].first, nullptr, false, std::nullopt});
+        std::vector<effect> evs;
+        for (const auto& d : v.drops) {
+          const sealed_change& c = sealed_->changes[d.index];
+          idx.push_back(d.index);
+          evs.push_back(effects::rejected{
+              c.tbl, c.pk_values(), op_name(c.op), c.covers, "invalid", d.code,
+              d.message, d.path, nullptr, false, std::nullopt});
         }
-        if (!idx.empty()) {
-          drop_changes(idx, std::move(evs));
-          return;
-        }
+        drop_changes(idx, std::move(evs));
+        return;
       }
-      if (e.path == "cursor" && !cursor_.is_null()) {
-        // A cursor the server cannot read: pull again from the start rather
-        // than stall forever (applying is idempotent by version).
+      case action::restart_pull:
         cursor_ = nullptr;
-        phase_ = phase::idle;
+        enter(phases::idle{});
         start_round(false);
         return;
-      }
-      fail(fail_kind::error, code, message, status);
-      return;
-    }
-    if (status == 401) {
-      if (!refreshed_) {
-        refreshed_ = true;
-        phase_ = phase::awaiting_token;
-        io_id_ = 0;
+      case action::refresh_token:
+        round_.refreshed = true;
+        enter(phases::awaiting_token{});
+        io_ = 0;
         out_.push_back(effects::refresh_token{});
         return;
-      }
-      fail(fail_kind::error, "unauthorized",
-           "the server refused the token even after a refresh: " + message,
-           status);
-      return;
-    }
-    if (status == 409 && code == "schema_version_mismatch") {
-      std::string m =
-          "sync stopped: this app uses schema version " +
-          std::to_string(schema_.version) + " but the server has " +
-          (e.server_schema_version ? std::to_string(*e.server_schema_version)
-                                   : std::string("another")) +
-          "; update the app (local changes stay queued)";
-      stop(code, m, status);
-      return;
-    }
-    if (status == 403 && code == "client_id_conflict") {
-      stop(code,
-           "sync stopped: this local database's client id belongs to another "
-           "user; open a fresh local database for this user",
-           status);
-      return;
-    }
-    if (status == 413 && sealed_) {
-      if (sealed_->changes.size() > 1) {
+      case action::stop:
+        stop(v.code, v.message, status);
+        return;
+      case action::shrink:
         max_changes_ = std::max<std::size_t>(1, sealed_->changes.size() / 2);
         max_bytes_ = std::max<std::size_t>(
-            1024, std::min(max_bytes_, request_body_.size()) / 2);
+            1024, std::min(max_bytes_, round_.body.size()) / 2);
         // Not applied (a 4xx changes nothing): the seq is free for a
         // smaller batch, which the next seal overwrites.
         sealed_.reset();
-        phase_ = phase::idle;
+        enter(phases::idle{});
         start_round(false);
         return;
+      case action::drop_too_large: {
+        const sealed_change& c = sealed_->changes[0];
+        drop_changes({0}, {effects::rejected{
+                              c.tbl, c.pk_values(), op_name(c.op), c.covers,
+                              "too_large", "payload_too_large",
+                              "this change alone is larger than the server "
+                              "accepts",
+                              "", nullptr, false, std::nullopt}});
+        return;
       }
-      const sealed_change& c = sealed_->changes[0];
-      drop_changes({0}, {{c.tbl, c.pk_values(), op_name(c.op), c.covers,
-                          "too_large", "payload_too_large",
-                          "this change alone is larger than the server accepts",
-                          "", nullptr, false, std::nullopt}});
-      return;
+      case action::retry_later:
+        fail(fail_kind::error, v.code, v.message, status, retry_after);
+        return;
     }
-    fail(fail_kind::error, code, message, status);
   }
 
   // Drops changes of the sealed batch for good (the server refused them
   // without applying anything), then sends the rest as a fresh batch.
   void drop_changes(const std::vector<std::size_t>& idx,
-                    std::vector<effects::rejected> evs) {
-    json ids = json::array();
+                    std::vector<effect> evs) {
+    std::string ids = "[";
     for (auto i : idx)
-      for (auto id : sealed_->changes[i].covers) ids.push_back(id);
-    phase_ = phase::dropping;
+      for (auto id : sealed_->changes[i].covers) {
+        if (ids.size() > 1) ids += ',';
+        ids += std::to_string(id);
+      }
+    ids += ']';
     sealed_.reset();
-    for (auto& r : evs) after_commit_.push_back(std::move(r));
     // The refused changes' rows go back to the server's truth.
     std::vector<effects::statement> stmts = {
         {detail::guard_on_sql(), {}},
-        {detail::delete_outbox_ids_sql(), {effects::raw_text{dump_json(ids)}}},
+        {detail::delete_outbox_ids_sql(), {effects::raw_text{std::move(ids)}}},
         {detail::clear_inflight_sql(), {}}};
-    append_reconcile(stmts);
+    sql_.append_reconcile(stmts);
     stmts.push_back({detail::guard_off_sql(), {}});
     stmts.push_back({detail::pending_count_sql(), {}, true});
+    enter(phases::dropping{std::move(evs)});
     emit_sql("drop", true, std::move(stmts));
   }
 
   // ------------------------------------------------------------------- apply
 
-  const detail::table_apply_sql& pulled_sql(std::size_t ti, bool deletes) {
-    auto& slot = pulled_sql_[deletes ? 1 : 0];
-    if (slot.size() != schema_.tables.size())
-      slot.resize(schema_.tables.size());
-    if (!slot[ti])
-      slot[ti] = detail::pulled_sql(schema_.tables[ti], jsonb_, deletes);
-    return *slot[ti];
-  }
-
-  // The statements that reconcile every key whose queue ended (sync_base
-  // row, no outbox entry) to the server's row, then forget those bases;
-  // run under the apply guard. The one `out` value lists what was
-  // reconciled (patch_restored reads it).
-  void append_reconcile(std::vector<effects::statement>& stmts) {
-    if (reconcile_sql_.empty()) {
-      for (const auto& t : schema_.tables)
-        reconcile_sql_.push_back(detail::reconcile_sql(t));
-      reconciled_sql_ = detail::reconciled_rows_sql(reconcile_sql_);
-    }
-    stmts.push_back({reconciled_sql_, {}, true});
-    for (const auto& r : reconcile_sql_) {
-      stmts.push_back({r.restore, {}});
-      stmts.push_back({r.remove, {}});
-    }
-    stmts.push_back({detail::reconcile_versions_sql(), {}});
-    stmts.push_back({detail::drop_ended_bases_sql(), {}});
-  }
-
-  // After a transaction with append_reconcile committed: the rejected and
-  // conflict events of reconciled keys say what the row became, and the
-  // app hears about the tables whose rows were reconciled.
-  void patch_restored(const std::string& text) {
-    auto doc = parse_json(text);
-    if (!doc || !doc.value().is_array() || doc.value().empty()) return;
-    std::map<std::string, const json*> by_key;
-    std::set<std::size_t> tables;
-    std::int64_t n = 0;
-    std::vector<std::string> keys;
-    for (const json& r : doc.value()) {
-      if (!r.is_array() || r.size() != 5 || !r[0].is_string() ||
-          !r[1].is_string())
-        continue;
-      auto pk = parse_json(r[1].get_ref<const std::string&>());
-      if (!pk) continue;
-      by_key[r[0].get<std::string>() + '\n' + dump_json(pk.value())] = &r;
-      if (r[4] != 1) continue;  // the local row already was the server's
-      int ti = schema_.table_index(r[0].get_ref<const std::string&>());
-      if (ti >= 0) tables.insert(static_cast<std::size_t>(ti));
-      ++n;
-    }
-    auto patch = [&](auto& ev) {
-      auto it = by_key.find(ev.table + '\n' + dump_json(ev.pk));
-      if (it == by_key.end()) return;
-      const json& r = *it->second;
-      ev.restored = true;
-      ev.row = r[3].is_object() ? r[3] : json(nullptr);
-      ev.deleted = !r[3].is_object();
-      ev.version = opt_int(r[2]);
-    };
-    effects::changes_applied* ch = nullptr;
-    for (auto& e : after_commit_) {
-      if (auto* rj = std::get_if<effects::rejected>(&e)) patch(*rj);
-      if (auto* cf = std::get_if<effects::conflict>(&e)) patch(*cf);
-      if (auto* ca = std::get_if<effects::changes_applied>(&e)) ch = ca;
-    }
-    if (n == 0) return;
-    if (ch == nullptr) {
-      after_commit_.push_back(effects::changes_applied{});
-      ch = &std::get<effects::changes_applied>(after_commit_.back());
-    }
-    for (const auto& name : ch->tables) {
-      int ti = schema_.table_index(name);
-      if (ti >= 0) tables.insert(static_cast<std::size_t>(ti));
-    }
-    ch->tables.clear();
-    for (std::size_t ti : tables) ch->tables.push_back(schema_.tables[ti].name);
-    ch->rows += n;
-  }
-
-  void on_ok(const std::string& body) {
+  void on_ok(const std::string& body, std::optional<std::int64_t> retry_after) {
     detail::sync_answer r = detail::read_sync_answer(body, schema_);
     auto bad = [&](const std::string& why) {
       fail(fail_kind::error, "invalid_response",
-           "the server's answer is malformed: " + why, 200);
+           "the server's answer is malformed: " + why, 200, retry_after);
     };
     if (!r.error.empty()) return bad(r.error);
-    commit_ = commit_plan{};
-    commit_.has_more = r.has_more;
-    commit_.cursor = r.cursor.is_string() ? r.cursor : cursor_;
-
-    std::vector<effects::statement> stmts;
-    stmts.push_back({detail::guard_on_sql(), {}});
-    // The outbox ids answered, this client's new versions [[tbl, pk, v]…],
-    // and the server's truth for every answered row [[tbl, pk, v, row]…].
-    std::string acked = "[", own = "[", bases = "[";
-    std::vector<effect> evs;
-
+    phases::applying next;
+    next.has_more = r.has_more;
+    next.cursor = r.cursor.is_string() ? r.cursor : cursor_;
+    const sealed_batch* acked = nullptr;
     if (sealed_) {
       if (!r.has_ack || r.ack_seq != sealed_->seq)
         return bad("ack does not name the batch sent (seq " +
                    std::to_string(sealed_->seq) + ")");
-      if (r.ack_duplicate && r.result_count < sealed_->changes.size()) {
-        // The server applied a later seq than this one (e.g. a restored
-        // local database): nothing here was acknowledged. Probe upwards.
-        commit_.older_seq = true;
-      } else {
-        commit_.acked = true;
-        std::map<std::int64_t, const sealed_change*> by_id;
-        for (const auto& c : sealed_->changes) by_id[c.id] = &c;
-        std::optional<std::unordered_map<std::int64_t, std::string_view>> sent;
-        auto add = [](std::string& list, const std::string& item) {
-          if (list.size() > 1) list += ',';
-          list += item;
-        };
-        for (const detail::change_result& res : r.results) {
-          auto it = by_id.find(res.id);
-          if (it == by_id.end()) continue;
-          const sealed_change& c = *it->second;
-          for (auto id : c.covers) add(acked, std::to_string(id));
-          if (schema_.find_table(c.tbl) == nullptr) continue;
-          const auto& v = res.version;
-          const json& row = res.row;
-          std::string head;
-          detail::append_json_string(head, c.tbl);
-          head += ',';
-          detail::append_json_string(head, c.pk);
-          head += ',';
-          head += v ? std::to_string(*v) : "null";
-          head += ',';
-          if (res.status == "applied") {
-            if (v) add(own, "[" + head.substr(0, head.rfind(',')) + "]");
-            // The server's row is the merged one it sent, else the row as
-            // sent (a delete leaves none).
-            std::string row_text = "null";
-            if (c.op != row_op::remove) {
-              if (row.is_object()) {
-                row_text = dump_json(row);
-              } else {
-                if (!sent) sent = detail::sent_rows(sealed_->text);
-                auto found = sent->find(c.id);
-                if (found == sent->end()) continue;
-                row_text = std::string(found->second);
-              }
-            }
-            add(bases, "[" + head + row_text + "]");
-            evs.push_back(effects::acked{c.tbl, c.pk_values(), op_name(c.op), v,
-                                         c.covers});
-            continue;
-          }
-          const std::string& reason = res.reason;
-          if (res.deleted)
-            add(bases, "[" + head + "null]");
-          else if (row.is_object())
-            add(bases, "[" + head + dump_json(row) + "]");
-          else if (res.status == "rejected" && reason == "forbidden")
-            // The row belongs to another user: none the user may see.
-            add(bases, "[" + head.substr(0, head.rfind(',', head.size() - 2)) +
-                           ",null,null]");
-          // Otherwise (e.g. `race` without a row) the server said nothing
-          // about its row: the base stays, the row arrives by pull.
-          if (res.status == "conflict") {
-            evs.push_back(effects::conflict{c.tbl, c.pk_values(), op_name(c.op),
-                                            c.covers, reason, row, res.deleted,
-                                            v});
-          } else {
-            std::string msg =
-                !res.message.empty() ? res.message
-                : reason == "stale"
-                    ? "the row changed on the server since this edit was made"
-                    : "the server refused this change";
-            evs.push_back(effects::rejected{
-                c.tbl, c.pk_values(), op_name(c.op), c.covers, reason,
-                reason == "forbidden" ? "forbidden" : "stale", msg, "", row,
-                res.deleted, v});
-          }
-        }
-      }
+      // Duplicate without the results: the server applied a later seq than
+      // this one (e.g. a restored local database); nothing here was
+      // acknowledged. Probe upwards.
+      next.older_seq =
+          r.ack_duplicate && r.result_count < sealed_->changes.size();
+      if (!next.older_seq) acked = &*sealed_;
     }
-    detail::pulled_changes& pulled = r.pulled;
-
-    acked += ']';
-    own += ']';
-    bases += ']';
-    if (acked.size() > 2)
-      stmts.push_back(
-          {detail::delete_outbox_ids_sql(), {effects::raw_text{acked}}});
-    if (own.size() > 2) {
-      stmts.push_back(
-          {detail::record_own_versions_sql(), {effects::raw_text{own}}});
-      stmts.push_back(
-          {detail::rebase_outbox_sql(), {effects::raw_text{std::move(own)}}});
-    }
-    if (bases.size() > 2)
-      stmts.push_back(
-          {detail::base_results_sql(), {effects::raw_text{std::move(bases)}}});
-    effects::changes_applied applied;
-    for (auto& [ti, pt] : pulled.tables) {
-      if (pt.rows <= 0) continue;
-      std::string text;
-      if (pulled.all_used) {
-        text = std::string(pulled.raw);
-      } else {
-        std::size_t size = 2;
-        for (auto e : pt.elems) size += e.size() + 1;
-        text.reserve(size);
-        text += '[';
-        bool first = true;
-        for (auto e : pt.elems) {
-          if (e.empty()) continue;
-          if (!first) text += ',';
-          first = false;
-          text += e;
-        }
-        text += ']';
-      }
-      // The versions: [[version, key value…], …] from the scanned keys.
-      std::string versions = "[";
-      for (std::size_t e = 0; e < pt.elems.size(); ++e) {
-        if (pt.elems[e].empty() || !pt.versions[e]) continue;
-        if (versions.size() > 1) versions += ',';
-        versions += '[';
-        versions += std::to_string(*pt.versions[e]);
-        versions += ',';
-        const std::string& k = *pt.key_of[e];  // "[v1,v2]"
-        versions.append(k, 1, k.size() - 1);
-      }
-      versions += ']';
-      const auto& sql = pulled_sql(ti, pt.deletes > 0);
-      if (pt.deletes < pt.rows)
-        stmts.push_back({sql.upsert, {effects::raw_text{text}}});
-      if (pt.deletes > 0)
-        stmts.push_back({sql.remove, {effects::raw_text{text}}});
-      stmts.push_back({sql.base, {effects::raw_text{std::move(text)}}});
-      if (versions.size() > 2)
-        stmts.push_back({sql.record, {effects::raw_text{std::move(versions)}}});
-      applied.rows += pt.rows;
-      applied.tables.push_back(schema_.tables[ti].name);
-    }
-    append_reconcile(stmts);
+    detail::answer_plan plan = detail::plan_answer(r, acked, schema_, sql_);
+    std::vector<effects::statement> stmts;
+    stmts.reserve(plan.statements.size() + 8);
+    stmts.push_back({detail::guard_on_sql(), {}});
+    for (auto& s : plan.statements) stmts.push_back(std::move(s));
     if (r.server_time) stmts.push_back({sqlite_absorb_sql(), {*r.server_time}});
     stmts.push_back({detail::set_state_sql(),
                      {std::string("cursor"),
-                      commit_.cursor.is_string()
-                          ? effects::param(commit_.cursor.get<std::string>())
+                      next.cursor.is_string()
+                          ? effects::param(next.cursor.get<std::string>())
                           : effects::param(nullptr)}});
     if (sealed_) {
       std::int64_t seq = sealed_->seq + 1;
-      if (commit_.older_seq) {
+      if (next.older_seq) {
         dup_probe_ = std::min(dup_probe_ + 1, 30);
         seq = sealed_->seq + (std::int64_t{1} << (dup_probe_ - 1));
       } else {
@@ -1021,84 +729,76 @@ struct engine::impl {
       }
       stmts.push_back({detail::set_state_sql(), {std::string("seq"), seq}});
       stmts.push_back({detail::clear_inflight_sql(), {}});
-      next_seq_pending_ = seq;
+      next.next_seq = seq;
     }
     stmts.push_back({detail::guard_off_sql(), {}});
     stmts.push_back({detail::pending_count_sql(), {}, true});
-    for (auto& e : evs) after_commit_.push_back(std::move(e));
-    if (applied.rows > 0) after_commit_.push_back(std::move(applied));
-    phase_ = phase::applying;
+    next.events = std::move(plan.events);
+    enter(std::move(next));
     emit_sql("apply", true, std::move(stmts));
   }
 
-  std::int64_t next_seq_pending_ = 0;
-
-  void on_apply_done(const std::vector<std::string>& values) {
-    if (!values.empty()) {
-      auto n = parse_json(values.back());
-      if (n && n.value().is_number_integer())
-        pending_ = n.value().get<std::int64_t>();
-    }
-    if (values.size() == 2) patch_restored(values[0]);
-    cursor_ = commit_.cursor;
-    if (sealed_) {
-      next_seq_ = next_seq_pending_;
-      if (commit_.older_seq) more_outbox_ = true;
-      sealed_.reset();
-    }
-    flush_events();
-    end_round_ok();
+  void read_pending(const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    auto n = parse_json(values.back());
+    if (n && n.value().is_number_integer())
+      pending_ = n.value().get<std::int64_t>();
   }
 
-  void on_drop_done(const std::vector<std::string>& values) {
-    if (!values.empty()) {
-      auto n = parse_json(values.back());
-      if (n && n.value().is_number_integer())
-        pending_ = n.value().get<std::int64_t>();
+  void after_apply(phases::applying& p,
+                   const std::vector<std::string>& values) {
+    phases::applying done = std::move(p);
+    read_pending(values);
+    if (values.size() == 2)
+      detail::patch_restored(values[0], schema_, done.events);
+    cursor_ = done.cursor;
+    if (sealed_) {
+      next_seq_ = done.next_seq;
+      if (done.older_seq) round_.more_outbox = true;
+      sealed_.reset();
     }
-    if (values.size() == 2) patch_restored(values[0]);
-    flush_events();
-    phase_ = phase::idle;
+    emit_events(done.events);
+    end_round_ok(done.has_more);
+  }
+
+  void after_drop(phases::dropping& p, const std::vector<std::string>& values) {
+    std::vector<effect> events = std::move(p.events);
+    read_pending(values);
+    if (values.size() == 2) detail::patch_restored(values[0], schema_, events);
+    emit_events(events);
+    enter(phases::idle{});
     start_round(false);
   }
 
   // ------------------------------------------------------------------ events
 
-  void on_sql_done(std::uint64_t id, const std::vector<std::string>& values) {
-    if (id != io_id_ || id == 0) return;
-    io_id_ = 0;
-    const std::string empty;
-    const std::string& first = values.empty() ? empty : values[0];
-    switch (phase_) {
-      case phase::loading:
-        on_load(first);
-        break;
-      case phase::saving_id:
-        after_loaded();
-        break;
-      case phase::reading:
-        on_read(first);
-        break;
-      case phase::sealing:
-        after_seal(values);
-        break;
-      case phase::applying:
-        on_apply_done(values);
-        break;
-      case phase::dropping:
-        on_drop_done(values);
-        break;
-      default:
-        break;
-    }
+  // The transition table for sql completions: what each phase does when
+  // its transaction or query committed. Completions for other phases are
+  // stale (none can arrive: the io id is checked first).
+  void done(phases::loading&, const std::vector<std::string>& v) {
+    on_load(v.empty() ? std::string() : v[0]);
   }
+  void done(phases::saving_id&, const std::vector<std::string>&) {
+    after_loaded();
+  }
+  void done(phases::reading&, const std::vector<std::string>& v) {
+    on_read(v.empty() ? std::string() : v[0]);
+  }
+  void done(phases::sealing& p, const std::vector<std::string>& v) {
+    after_seal(p, v);
+  }
+  void done(phases::applying& p, const std::vector<std::string>& v) {
+    after_apply(p, v);
+  }
+  void done(phases::dropping& p, const std::vector<std::string>& v) {
+    after_drop(p, v);
+  }
+  template <typename P>
+  void done(P&, const std::vector<std::string>&) {}
 
-  void on_sql_failed(std::uint64_t id, const std::string& message) {
-    if (id != io_id_ || id == 0) return;
-    io_id_ = 0;
-    to_seal_.reset();
-    after_commit_.clear();
-    if (phase_ == phase::saving_id) loaded_ = false;
+  void on_sql_failed(const std::string& message) {
+    // The phase's pending events and batch go with it.
+    if (in<phases::saving_id>()) loaded_ = false;
     fail(fail_kind::error, "sql_failed", "a local SQL step failed: " + message,
          0);
   }
@@ -1107,22 +807,30 @@ struct engine::impl {
     dirty_ = true;
     pending_ = std::max<std::int64_t>(pending_, 1);
     if (!debounce_first_) debounce_first_ = now_;
-    debounce_at_ = std::min(now_ + cfg_.debounce_ms,
-                            *debounce_first_ + cfg_.max_debounce_ms);
+    timers_[deadline::debounce] = std::min(
+        now_ + cfg_.debounce_ms, *debounce_first_ + cfg_.max_debounce_ms);
   }
 
   void on_tick() {
-    if (phase_ == phase::requesting && now_ >= request_deadline_) {
-      out_.push_back(effects::abort_http{io_id_});
+    if (auto d = timers_[deadline::request];
+        in<phases::requesting>() && d && now_ >= *d) {
+      out_.push_back(effects::abort_http{io_});
       fail(fail_kind::network, "timeout",
            "no answer within " + std::to_string(cfg_.request_timeout_ms) +
                " ms; the batch will be sent again",
            0);
     }
-    // Due timers are checked by finish_step().
-    // The host's one timer has fired: whatever is due next must be armed
-    // again, even when it is the same deadline (an early tick).
+    // Due timers are checked by finish_step(). The host's one timer has
+    // fired: whatever is due next must be armed again, even when it is the
+    // same deadline (an early tick).
     armed_known_ = false;
+  }
+
+  // True (and the id consumed) when `id` answers the outstanding effect.
+  bool answers(std::uint64_t id) {
+    if (id == 0 || id != io_) return false;
+    io_ = 0;
+    return true;
   }
 
   void handle(std::int64_t now_ms, const event& e) {
@@ -1131,21 +839,16 @@ struct engine::impl {
         [&](const auto& ev) {
           using T = std::decay_t<decltype(ev)>;
           if constexpr (std::is_same_v<T, events::sql_done>) {
-            on_sql_done(ev.id, ev.values);
+            if (answers(ev.id))
+              std::visit([&](auto& p) { done(p, ev.values); }, phase_);
           } else if constexpr (std::is_same_v<T, events::sql_failed>) {
-            on_sql_failed(ev.id, ev.message);
+            if (answers(ev.id)) on_sql_failed(ev.message);
           } else if constexpr (std::is_same_v<T, events::http_response>) {
-            if (phase_ == phase::requesting && ev.id == io_id_ && ev.id != 0) {
-              io_id_ = 0;
-              retry_after_ = ev.retry_after_ms;
-              on_http_response(ev.status, ev.body);
-              retry_after_.reset();
-            }
+            if (in<phases::requesting>() && answers(ev.id))
+              on_http_response(ev.status, ev.body, ev.retry_after_ms);
           } else if constexpr (std::is_same_v<T, events::http_failed>) {
-            if (phase_ == phase::requesting && ev.id == io_id_ && ev.id != 0) {
-              io_id_ = 0;
+            if (in<phases::requesting>() && answers(ev.id))
               on_http_failed(ev.message);
-            }
           } else if constexpr (std::is_same_v<T, events::tick>) {
             on_tick();
           } else if constexpr (std::is_same_v<T, events::local_change>) {
@@ -1162,14 +865,14 @@ struct engine::impl {
           } else if constexpr (std::is_same_v<T, events::sync_now>) {
             start_round(false);
           } else if constexpr (std::is_same_v<T, events::token_refreshed>) {
-            if (phase_ == phase::awaiting_token) {
+            if (in<phases::awaiting_token>()) {
               resend();
-            } else if (phase_ == phase::idle && last_error_ &&
+            } else if (in<phases::idle>() && last_error_ &&
                        last_error_->code == "unauthorized") {
               start_round(false);
             }
           } else if constexpr (std::is_same_v<T, events::token_failed>) {
-            if (phase_ == phase::awaiting_token)
+            if (in<phases::awaiting_token>())
               fail(fail_kind::error, "unauthorized",
                    "no fresh token (" + ev.message + ")", 401);
           }
@@ -1200,9 +903,9 @@ std::vector<effect> engine::poll() {
 const status& engine::current_status() const { return impl_->status_; }
 bool engine::busy() const { return impl_->busy(); }
 bool engine::quiescent() const {
-  return impl_->phase_ == impl::phase::stopped ||
-         (impl_->phase_ == impl::phase::idle && !impl_->retry_at_ &&
-          !impl_->debounce_at_);
+  return impl_->in<phases::stopped>() ||
+         (impl_->in<phases::idle>() && !impl_->timers_[deadline::retry] &&
+          !impl_->timers_[deadline::debounce]);
 }
 std::optional<std::int64_t> engine::timer_at() const { return impl_->armed_; }
 std::int64_t engine::next_seq() const { return impl_->next_seq_; }
