@@ -163,7 +163,13 @@ export async function check(world, { schema, rules, maxSkew }) {
     }
     if (!s) continue;
     const own = list.filter((e) => e.user === owner);
-    if (rule.perField) continue; // lww-field merges columns; convergence covers it
+    if (rule.perField) {
+      // lww-field: replaying the written changes in version order with the
+      // per-column rule must give the server's row.
+      const msg = replayFields(t, own, s);
+      if (msg) add('lww-field-merge', `${tname} ${key}: ${msg}`);
+      continue;
+    }
     // 4: the final row is the applied write with the highest version.
     const applied = own.filter((e) => e.result.status === 'applied' && e.result.version !== null && e.result.version !== undefined);
     if (applied.length) {
@@ -222,4 +228,51 @@ function expectState(t, s, e) {
   if (s.deleted) return `expected ${canon(e.change.row)}, found a tombstone v${s.version} by ${s.origin}`;
   const diff = rowDiff(t, e.change.row, 'wire', s.row, 'pg', true);
   return diff.length ? `${diff.join('; ')} (server v${s.version} by ${s.origin})` : '';
+}
+
+/**
+ * lww-field: the state the written changes (applied, in version order) give
+ * under the per-column rule — a change to a live row takes each column it
+ * sets whose clock is older than its own; a change to an absent or deleted
+ * row writes every column; a delete leaves a tombstone whose clock only
+ * rises. '' when it matches the server's row `s`, else why not.
+ */
+function replayFields(t, own, s) {
+  const written = own.filter((e) => e.result.status === 'applied' && e.result.version !== null && e.result.version !== undefined)
+    .sort((a, b) => Number(a.result.version) - Number(b.result.version));
+  if (!written.length) return '';
+  const cols = t.columns.filter((c) => !t.primaryKey.includes(c.name) && c.name !== t.owner);
+  let st = null;
+  let lastVersion = null;
+  for (const e of written) {
+    if (Number(e.result.version) === lastVersion) continue; // answered with the row's version, nothing written
+    lastVersion = Number(e.result.version);
+    const h = e.hlc;
+    if (e.change.op === 'delete') {
+      st = st ? { ...st, deleted: true, hlc: st.hlc > h ? st.hlc : h } : { deleted: true, hlc: h, fh: {}, row: {} };
+      continue;
+    }
+    if (!st || st.deleted) {
+      st = { deleted: false, hlc: h, fh: Object.fromEntries(cols.map((c) => [c.name, h])), row: { ...e.change.row } };
+      continue;
+    }
+    const changed = e.change.changed ?? null;
+    for (const c of cols) {
+      if (changed && !changed.includes(c.name)) continue;
+      if (h > (st.fh[c.name] ?? st.hlc)) {
+        st.row[c.name] = e.change.row[c.name];
+        st.fh[c.name] = h;
+      }
+    }
+    if (h > st.hlc) st.hlc = h;
+  }
+  if (st.deleted !== Boolean(s.deleted)) return `replaying the ${written.length} written changes gives ${st.deleted ? 'a tombstone' : 'a live row'}, the server has ${s.deleted ? 'a tombstone' : 'a live row'} (v${s.version})`;
+  if (st.deleted) return '';
+  const diffs = [];
+  for (const c of cols) {
+    const x = norm(c, st.row[c.name], 'wire');
+    const y = norm(c, s.row[c.name], 'pg');
+    if (x !== y) diffs.push(`${c.name}: ${x} (replayed) vs ${y} (server)`);
+  }
+  return diffs.length ? `per-column merge differs from the server (v${s.version}): ${diffs.join('; ')}` : '';
 }
