@@ -1,25 +1,24 @@
 // The client state machine. docs/client.md has the transition table; the
 // short version:
 //
-//   phase          | on                          | does | next
-//   ---------------+-----------------------------+-----------------------------+---------------
-//   loading        | sql_done(load)              | read id, seq, cursor, seal
-//   | saving_id/idle saving_id      | sql_done                    | (client id
-//   persisted)       | idle + round idle           | a trigger (see below) |
-//   sealed batch? send : read   | requesting/reading reading        |
-//   sql_done(read)              | compact, cut, seal          |
-//   sealing/requesting sealing        | sql_done                    | send
-//   (keepalive on a flush) | requesting requesting     | 200 | one apply
-//   transaction       | applying requesting     | 400 at batch.changes[i]     |
-//   drop those changes          | dropping requesting     | 401 (first) |
-//   refresh_token               | awaiting_token requesting     | 409 schema /
-//   403 client id  | stop                        | stopped requesting     | 413
-//   | halve limits (or drop one)  | idle + round requesting     | other /
-//   network / timeout   | back off                    | idle awaiting_token |
-//   token_refreshed             | resend the same body        | requesting
-//   applying       | sql_done                    | events; hasMore → again |
-//   idle (+ round) dropping       | sql_done                    | rejected
-//   events             | idle + round
+// clang-format off
+//   phase          | on                           | does                          | next
+//   ---------------+------------------------------+-------------------------------+------------------
+//   loading        | sql_done(load)               | read id, seq, cursor, seal    | saving_id / idle
+//   saving_id      | sql_done                     | (client id persisted)         | idle + round
+//   idle           | a trigger (see below)        | sealed batch? send : read     | requesting / reading
+//   reading        | sql_done(read)               | compact, cut, seal            | sealing / requesting
+//   sealing        | sql_done                     | send (keepalive on a flush)   | requesting
+//   requesting     | 200                          | one apply transaction         | applying
+//   requesting     | 400 at batch.changes[i]      | drop those changes            | dropping
+//   requesting     | 401 (first)                  | refresh_token                 | awaiting_token
+//   requesting     | 409 schema / 403 client id   | stop                          | stopped
+//   requesting     | 413                          | halve limits (or drop one)    | idle + round
+//   requesting     | other / network / timeout    | back off                      | idle
+//   awaiting_token | token_refreshed              | resend the same body          | requesting
+//   applying       | sql_done                     | events; hasMore → again       | idle (+ round)
+//   dropping       | sql_done                     | rejected events               | idle + round
+// clang-format on
 //
 // Triggers of a round: load, debounce after local_change, periodic, retry
 // after backoff, online, visible, sync_now, hidden (a keepalive flush),
@@ -36,6 +35,7 @@
 #include "edgesync/client.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -89,17 +89,6 @@ std::optional<std::int64_t> opt_int(const json& j) {
 
 const char* op_name(row_op op) {
   return op == row_op::remove ? "delete" : "upsert";
-}
-
-// The value SQLite stores for a JSON value of a column: booleans 0/1, JSON
-// documents as their text, everything else as is.
-json sqlite_value(const column& c, const json& v) {
-  if (v.is_null()) return nullptr;
-  if (c.type == column_type::boolean && v.is_boolean())
-    return v.get<bool>() ? 1 : 0;
-  if (c.type == column_type::json_doc || v.is_object() || v.is_array())
-    return dump_json(v);
-  return v;
 }
 
 // The key values of a row object, in key order (null when one is missing).
@@ -202,19 +191,13 @@ struct engine::impl {
     std::vector<sealed_change> changes;
   };
 
-  // One server row to write locally (from results or from the pull).
-  struct apply_item {
-    bool deleted = false;
-    std::optional<std::int64_t> version;
-    json values;  // per column, SQLite-ready
-  };
-
   // ---- configuration and identity
   edgesync::schema schema_;
   config cfg_;
-  std::vector<detail::table_apply_sql> table_sql_;
   bool jsonb_ = false;  // SQLite >= 3.45: jsonb_each
   std::vector<std::optional<detail::table_apply_sql>> pulled_sql_[2];
+  std::vector<detail::table_reconcile_sql> reconcile_sql_;
+  std::string reconciled_sql_;
   std::uint64_t rng_ = 0;
   std::string seed_;
   std::optional<std::string> proposed_id_;
@@ -280,8 +263,6 @@ struct engine::impl {
     host_offline_ = !o.online;
     max_changes_ = std::max<std::size_t>(1, cfg_.max_batch_changes);
     max_bytes_ = std::max<std::size_t>(1, cfg_.max_batch_bytes);
-    for (const auto& t : schema_.tables)
-      table_sql_.push_back(detail::apply_sql(t, jsonb_));
     begin_load();
     finish_step();
   }
@@ -510,9 +491,6 @@ struct engine::impl {
                      at(doc.value(), "sqlite").get_ref<const std::string&>());
     if (jsonb != jsonb_) {
       jsonb_ = jsonb;
-      table_sql_.clear();
-      for (const auto& t : schema_.tables)
-        table_sql_.push_back(detail::apply_sql(t, jsonb_));
       pulled_sql_[0].clear();
       pulled_sql_[1].clear();
     }
@@ -903,7 +881,6 @@ struct engine::impl {
                    std::vector<std::int64_t> drop_ids,
                    std::vector<effects::rejected> drops, bool fast) {
     compaction c = compact_outbox(std::move(rows));
-    drop_ids.insert(drop_ids.end(), c.noop_ids.begin(), c.noop_ids.end());
 
     std::size_t budget = max_bytes_;
     if (flush_)
@@ -975,9 +952,14 @@ struct engine::impl {
       to_seal_.reset();
     }
     if (!drop_ids.empty()) {
+      // Unreadable outbox rows leave the queue; their rows go back to the
+      // server's truth.
       json ids = drop_ids;
+      stmts.push_back({detail::guard_on_sql(), {}});
       stmts.push_back({detail::delete_outbox_ids_sql(),
                        {effects::raw_text{dump_json(ids)}}});
+      append_reconcile(stmts);
+      stmts.push_back({detail::guard_off_sql(), {}});
       pending_ = std::max<std::int64_t>(
           0, pending_ - static_cast<std::int64_t>(drop_ids.size()));
     }
@@ -990,7 +972,8 @@ struct engine::impl {
     emit_sql("seal", true, std::move(stmts));
   }
 
-  void after_seal() {
+  void after_seal(const std::vector<std::string>& values = {}) {
+    if (!values.empty()) patch_restored(values[0]);
     if (to_seal_) sealed_ = std::move(*to_seal_);
     to_seal_.reset();
     flush_events();
@@ -1182,51 +1165,18 @@ struct engine::impl {
     phase_ = phase::dropping;
     sealed_.reset();
     for (auto& r : evs) after_commit_.push_back(std::move(r));
-    emit_sql(
-        "drop", true,
-        {{detail::delete_outbox_ids_sql(), {effects::raw_text{dump_json(ids)}}},
-         {detail::clear_inflight_sql(), {}},
-         {detail::pending_count_sql(), {}, true}});
+    // The refused changes' rows go back to the server's truth.
+    std::vector<effects::statement> stmts = {
+        {detail::guard_on_sql(), {}},
+        {detail::delete_outbox_ids_sql(), {effects::raw_text{dump_json(ids)}}},
+        {detail::clear_inflight_sql(), {}}};
+    append_reconcile(stmts);
+    stmts.push_back({detail::guard_off_sql(), {}});
+    stmts.push_back({detail::pending_count_sql(), {}, true});
+    emit_sql("drop", true, std::move(stmts));
   }
 
   // ------------------------------------------------------------------- apply
-
-  void add_item(std::map<std::size_t, std::map<std::string, apply_item>>& items,
-                std::size_t ti, const json& pk_values, apply_item it) {
-    std::string key = dump_json(pk_values);
-    auto& m = items[ti];
-    auto found = m.find(key);
-    if (found != m.end() && found->second.version && it.version &&
-        *found->second.version > *it.version)
-      return;  // keep the newer server row
-    m[key] = std::move(it);
-  }
-
-  apply_item row_item(const table& t, const json& row,
-                      std::optional<std::int64_t> v) {
-    apply_item it;
-    it.version = v;
-    it.values = json::array();
-    for (const auto& c : t.columns)
-      it.values.push_back(row.contains(c.name) ? sqlite_value(c, row[c.name])
-                                               : json(nullptr));
-    return it;
-  }
-
-  apply_item delete_item(const table& t, const json& pk_values,
-                         std::optional<std::int64_t> v) {
-    apply_item it;
-    it.deleted = true;
-    it.version = v;
-    it.values = json::array();
-    for (std::size_t i = 0; i < t.columns.size(); ++i)
-      it.values.push_back(nullptr);
-    for (std::size_t k = 0; k < t.primary_key.size() && k < pk_values.size();
-         ++k)
-      it.values[t.primary_key[k]] =
-          sqlite_value(t.columns[t.primary_key[k]], pk_values[k]);
-    return it;
-  }
 
   // ---- pulled changes passed through as their original bytes
 
@@ -1249,6 +1199,9 @@ struct engine::impl {
     std::map<std::size_t, pulled_table> tables;
     std::int64_t rows = 0;
     bool all_used = true;  // every element belongs to the one table
+    // Element texts re-serialized from a parsed answer (normalize_pulled);
+    // `elems` view them. A deque: growing it never moves an element.
+    std::deque<std::string> owned;
   };
 
   // Scans the `changes` array without building a DOM: per element only the
@@ -1455,6 +1408,161 @@ struct engine::impl {
     return *slot[ti];
   }
 
+  // The parsed `changes` of an answer the scanner could not judge (see
+  // scan_pulled), as normalized element texts: {op, row, table, version}
+  // with every member name and value re-serialized, so the same
+  // statements apply them. Elements without a known table, a row object or
+  // its key are left out; of two elements of one row the newer version
+  // wins, the later one on a tie.
+  void normalize_pulled(const json& changes, pulled_changes& out) {
+    out = pulled_changes{};
+    out.all_used = false;
+    if (!changes.is_array()) return;
+    for (const json& ch : changes) {
+      if (!ch.is_object() || !at(ch, "table").is_string() ||
+          !at(ch, "row").is_object())
+        continue;
+      int ti =
+          schema_.table_index(at(ch, "table").get_ref<const std::string&>());
+      if (ti < 0) continue;  // a table this app version does not know
+      const table& t = schema_.tables[static_cast<std::size_t>(ti)];
+      json pkv = key_values(t, at(ch, "row"));
+      if (pkv.is_null()) continue;
+      std::optional<std::int64_t> v = opt_int(at(ch, "version"));
+      bool del = at(ch, "op").is_string() &&
+                 at(ch, "op").get_ref<const std::string&>() == "delete";
+      json e = {{"table", t.name},
+                {"op", del ? "delete" : "upsert"},
+                {"version", v ? json(*v) : json(nullptr)},
+                {"row", at(ch, "row")}};
+      out.owned.push_back(dump_json(e));
+      std::string_view text = out.owned.back();
+      pulled_table& pt = out.tables[static_cast<std::size_t>(ti)];
+      auto [slot, added] = pt.keys.emplace(dump_json(pkv), pt.elems.size());
+      if (!added) {
+        std::size_t k = slot->second;
+        if (pt.versions[k] && v && *pt.versions[k] > *v) continue;
+        if (pt.deleted[k]) --pt.deletes;
+        if (del) ++pt.deletes;
+        pt.elems[k] = text;
+        pt.versions[k] = v;
+        pt.deleted[k] = del;
+        continue;
+      }
+      pt.key_of.push_back(&slot->first);
+      pt.elems.push_back(text);
+      pt.versions.push_back(v);
+      pt.deleted.push_back(del);
+      ++pt.rows;
+      if (del) ++pt.deletes;
+      ++out.rows;
+    }
+  }
+
+  // The `row` texts of the changes of a batch text we built, by change id.
+  static std::unordered_map<std::int64_t, std::string_view> sent_rows(
+      std::string_view batch) {
+    std::unordered_map<std::int64_t, std::string_view> out;
+    json_scanner s(batch);
+    std::string_view k;
+    if (!s.begin_object()) return out;
+    while (s.next_key(k)) {
+      if (k != "changes" || !s.begin_array()) {
+        s.skip_value();
+        continue;
+      }
+      while (s.next_element()) {
+        if (!s.begin_object()) return out;
+        std::optional<std::int64_t> id;
+        std::string_view row;
+        while (s.next_key(k)) {
+          if (k == "id" && s.peek() == json_kind_t::number) {
+            bool is_int = false;
+            std::int64_t v = 0;
+            if (s.read_number(is_int, v) && is_int) id = v;
+          } else if (k == "row") {
+            row = s.skip_value();
+          } else {
+            s.skip_value();
+          }
+          if (s.failed()) return out;
+        }
+        if (id && !row.empty()) out[*id] = row;
+      }
+    }
+    return out;
+  }
+
+  // The statements that reconcile every key whose queue ended (sync_base
+  // row, no outbox entry) to the server's row, then forget those bases;
+  // run under the apply guard. The one `out` value lists what was
+  // reconciled (patch_restored reads it).
+  void append_reconcile(std::vector<effects::statement>& stmts) {
+    if (reconcile_sql_.empty()) {
+      for (const auto& t : schema_.tables)
+        reconcile_sql_.push_back(detail::reconcile_sql(t));
+      reconciled_sql_ = detail::reconciled_rows_sql(reconcile_sql_);
+    }
+    stmts.push_back({reconciled_sql_, {}, true});
+    for (const auto& r : reconcile_sql_) {
+      stmts.push_back({r.restore, {}});
+      stmts.push_back({r.remove, {}});
+    }
+    stmts.push_back({detail::reconcile_versions_sql(), {}});
+    stmts.push_back({detail::drop_ended_bases_sql(), {}});
+  }
+
+  // After a transaction with append_reconcile committed: the rejected and
+  // conflict events of reconciled keys say what the row became, and the
+  // app hears about the tables whose rows were reconciled.
+  void patch_restored(const std::string& text) {
+    auto doc = parse_json(text);
+    if (!doc || !doc.value().is_array() || doc.value().empty()) return;
+    std::map<std::string, const json*> by_key;
+    std::set<std::size_t> tables;
+    std::int64_t n = 0;
+    std::vector<std::string> keys;
+    for (const json& r : doc.value()) {
+      if (!r.is_array() || r.size() != 5 || !r[0].is_string() ||
+          !r[1].is_string())
+        continue;
+      auto pk = parse_json(r[1].get_ref<const std::string&>());
+      if (!pk) continue;
+      by_key[r[0].get<std::string>() + '\n' + dump_json(pk.value())] = &r;
+      if (r[4] != 1) continue;  // the local row already was the server's
+      int ti = schema_.table_index(r[0].get_ref<const std::string&>());
+      if (ti >= 0) tables.insert(static_cast<std::size_t>(ti));
+      ++n;
+    }
+    auto patch = [&](auto& ev) {
+      auto it = by_key.find(ev.table + '\n' + dump_json(ev.pk));
+      if (it == by_key.end()) return;
+      const json& r = *it->second;
+      ev.restored = true;
+      ev.row = r[3].is_object() ? r[3] : json(nullptr);
+      ev.deleted = !r[3].is_object();
+      ev.version = opt_int(r[2]);
+    };
+    effects::changes_applied* ch = nullptr;
+    for (auto& e : after_commit_) {
+      if (auto* rj = std::get_if<effects::rejected>(&e)) patch(*rj);
+      if (auto* cf = std::get_if<effects::conflict>(&e)) patch(*cf);
+      if (auto* ca = std::get_if<effects::changes_applied>(&e)) ch = ca;
+    }
+    if (n == 0) return;
+    if (ch == nullptr) {
+      after_commit_.push_back(effects::changes_applied{});
+      ch = &std::get<effects::changes_applied>(after_commit_.back());
+    }
+    for (const auto& name : ch->tables) {
+      int ti = schema_.table_index(name);
+      if (ti >= 0) tables.insert(static_cast<std::size_t>(ti));
+    }
+    ch->tables.clear();
+    for (std::size_t ti : tables) ch->tables.push_back(schema_.tables[ti].name);
+    ch->rows += n;
+  }
+
   void on_ok(const std::string& body) {
     json doc;
     std::optional<std::string_view> changes_raw;
@@ -1506,9 +1614,9 @@ struct engine::impl {
 
     std::vector<effects::statement> stmts;
     stmts.push_back({detail::guard_on_sql(), {}});
-    json acked = json::array();
-    json own = json::array();
-    std::map<std::size_t, std::map<std::string, apply_item>> items;
+    // The outbox ids answered, this client's new versions [[tbl, pk, v]…],
+    // and the server's truth for every answered row [[tbl, pk, v, row]…].
+    std::string acked = "[", own = "[", bases = "[";
     std::vector<effect> evs;
 
     if (sealed_) {
@@ -1527,6 +1635,11 @@ struct engine::impl {
         commit_.acked = true;
         std::map<std::int64_t, const sealed_change*> by_id;
         for (const auto& c : sealed_->changes) by_id[c.id] = &c;
+        std::optional<std::unordered_map<std::int64_t, std::string_view>> sent;
+        auto add = [](std::string& list, const std::string& item) {
+          if (list.size() > 1) list += ',';
+          list += item;
+        };
         for (const json& res : results) {
           if (!res.is_object() || !at(res, "id").is_number_integer()) continue;
           auto it = by_id.find(at(res, "id").get<std::int64_t>());
@@ -1536,28 +1649,52 @@ struct engine::impl {
                                ? at(res, "status").get<std::string>()
                                : "";
           if (st != "applied" && st != "conflict" && st != "rejected") continue;
-          for (auto id : c.covers) acked.push_back(id);
-          const table* t = schema_.find_table(c.tbl);
-          if (t == nullptr) continue;
-          std::size_t ti = static_cast<std::size_t>(schema_.table_index(c.tbl));
+          for (auto id : c.covers) add(acked, std::to_string(id));
+          if (schema_.find_table(c.tbl) == nullptr) continue;
           std::optional<std::int64_t> v = opt_int(at(res, "version"));
           bool deleted =
               at(res, "deleted").is_boolean() && at(res, "deleted").get<bool>();
           const json& row = at(res, "row");
+          std::string head;
+          append_json_string(head, c.tbl);
+          head += ',';
+          append_json_string(head, c.pk);
+          head += ',';
+          head += v ? std::to_string(*v) : "null";
+          head += ',';
           if (st == "applied") {
-            if (v) own.push_back(json::array({c.tbl, c.pk, *v}));
-            if (row.is_object() && c.op != row_op::remove)
-              add_item(items, ti, c.pk_values(), row_item(*t, row, v));
+            if (v) add(own, "[" + head.substr(0, head.rfind(',')) + "]");
+            // The server's row is the merged one it sent, else the row as
+            // sent (a delete leaves none).
+            std::string row_text = "null";
+            if (c.op != row_op::remove) {
+              if (row.is_object()) {
+                row_text = dump_json(row);
+              } else {
+                if (!sent) sent = sent_rows(sealed_->text);
+                auto found = sent->find(c.id);
+                if (found == sent->end()) continue;
+                row_text = std::string(found->second);
+              }
+            }
+            add(bases, "[" + head + row_text + "]");
+            evs.push_back(effects::acked{c.tbl, c.pk_values(), op_name(c.op), v,
+                                         c.covers});
             continue;
           }
           std::string reason = at(res, "reason").is_string()
                                    ? at(res, "reason").get<std::string>()
                                    : "";
           if (deleted)
-            add_item(items, ti, c.pk_values(),
-                     delete_item(*t, c.pk_values(), v));
+            add(bases, "[" + head + "null]");
           else if (row.is_object())
-            add_item(items, ti, c.pk_values(), row_item(*t, row, v));
+            add(bases, "[" + head + dump_json(row) + "]");
+          else if (st == "rejected" && reason == "forbidden")
+            // The row belongs to another user: none the user may see.
+            add(bases, "[" + head.substr(0, head.rfind(',', head.size() - 2)) +
+                           ",null,null]");
+          // Otherwise (e.g. `race` without a row) the server said nothing
+          // about its row: the base stays, the row arrives by pull.
           if (st == "conflict") {
             evs.push_back(effects::conflict{
                 c.tbl, c.pk_values(), op_name(c.op), c.covers, reason,
@@ -1579,35 +1716,10 @@ struct engine::impl {
     }
 
     // Pulled changes: passed to SQLite as the server's bytes when nothing
-    // about them needs the DOM path's judgement (see scan_pulled).
+    // about them needs the DOM's judgement (see scan_pulled), else as
+    // normalized texts of the parsed elements.
     fast = fast && changes_raw && changes_first == '[';
-    if (fast) {
-      // A row both in the results and pulled: the newer server row wins,
-      // the pulled one on a tie (as add_item decides on the DOM path).
-      for (auto& [ti, rows] : items) {
-        auto pt = pulled.tables.find(ti);
-        if (pt == pulled.tables.end()) continue;
-        for (auto it = rows.begin(); it != rows.end();) {
-          auto k = pt->second.keys.find(it->first);
-          if (k == pt->second.keys.end()) {
-            ++it;
-            continue;
-          }
-          std::size_t e = k->second;
-          const auto& pv = pt->second.versions[e];
-          if (it->second.version && pv && *it->second.version > *pv) {
-            pt->second.drop(e);
-            pulled.all_used = false;
-            --pulled.rows;
-            ++it;
-          } else {
-            it = rows.erase(it);
-          }
-        }
-      }
-    }
     if (!fast) {
-      pulled = pulled_changes{};
       json parsed;
       const json* changes = &at(r, "changes");
       if (changes_raw && changes_first == '[') {
@@ -1616,112 +1728,68 @@ struct engine::impl {
         parsed = std::move(p.value());
         changes = &parsed;
       }
-      if (changes->is_array()) {
-        for (const json& ch : *changes) {
-          if (!ch.is_object() || !at(ch, "table").is_string() ||
-              !at(ch, "row").is_object())
-            continue;
-          int ti = schema_.table_index(
-              at(ch, "table").get_ref<const std::string&>());
-          if (ti < 0) continue;  // a table this app version does not know
-          const table& t = schema_.tables[static_cast<std::size_t>(ti)];
-          json pkv = key_values(t, at(ch, "row"));
-          if (pkv.is_null()) continue;
-          std::optional<std::int64_t> v = opt_int(at(ch, "version"));
-          bool del = at(ch, "op").is_string() &&
-                     at(ch, "op").get_ref<const std::string&>() == "delete";
-          add_item(
-              items, static_cast<std::size_t>(ti), pkv,
-              del ? delete_item(t, pkv, v) : row_item(t, at(ch, "row"), v));
-        }
-      }
+      normalize_pulled(*changes, pulled);
     }
 
-    if (!acked.empty())
-      stmts.push_back({detail::delete_outbox_ids_sql(),
-                       {effects::raw_text{dump_json(acked)}}});
-    if (!own.empty()) {
-      std::string own_text = dump_json(own);
+    acked += ']';
+    own += ']';
+    bases += ']';
+    if (acked.size() > 2)
       stmts.push_back(
-          {detail::record_own_versions_sql(), {effects::raw_text{own_text}}});
+          {detail::delete_outbox_ids_sql(), {effects::raw_text{acked}}});
+    if (own.size() > 2) {
       stmts.push_back(
-          {detail::rebase_outbox_sql(), {effects::raw_text{own_text}}});
+          {detail::record_own_versions_sql(), {effects::raw_text{own}}});
+      stmts.push_back(
+          {detail::rebase_outbox_sql(), {effects::raw_text{std::move(own)}}});
     }
+    if (bases.size() > 2)
+      stmts.push_back(
+          {detail::base_results_sql(), {effects::raw_text{std::move(bases)}}});
     effects::changes_applied applied;
-    std::set<std::size_t> touched;
-    for (const auto& [ti, rows] : items) touched.insert(ti);
-    for (const auto& [ti, pt] : pulled.tables) touched.insert(ti);
-    for (std::size_t ti : touched) {
-      if (auto found = items.find(ti);
-          found != items.end() && !found->second.empty()) {
-        json arr = json::array();
-        bool any_upsert = false, any_delete = false;
-        for (auto& [key, it] : found->second) {
-          any_upsert |= !it.deleted;
-          any_delete |= it.deleted;
-          json e =
-              json::array({it.deleted ? 1 : 0,
-                           it.version ? json(*it.version) : json(nullptr)});
-          for (auto& v : it.values) e.push_back(std::move(v));
-          arr.push_back(std::move(e));
-          ++applied.rows;
+    for (auto& [ti, pt] : pulled.tables) {
+      if (pt.rows <= 0) continue;
+      std::string text;
+      if (pulled.all_used) {
+        text = std::string(*changes_raw);
+      } else {
+        std::size_t size = 2;
+        for (auto e : pt.elems) size += e.size() + 1;
+        text.reserve(size);
+        text += '[';
+        bool first = true;
+        for (auto e : pt.elems) {
+          if (e.empty()) continue;
+          if (!first) text += ',';
+          first = false;
+          text += e;
         }
-        std::string text = dump_json(arr);
-        const auto& sql = table_sql_[ti];
-        if (any_upsert)
-          stmts.push_back({sql.upsert, {effects::raw_text{text}}});
-        if (any_delete)
-          stmts.push_back({sql.remove, {effects::raw_text{text}}});
-        stmts.push_back({sql.record, {effects::raw_text{std::move(text)}}});
+        text += ']';
       }
-      if (auto found = pulled.tables.find(ti);
-          found != pulled.tables.end() && found->second.rows > 0) {
-        const pulled_table& pt = found->second;
-        std::string text;
-        if (pulled.all_used) {
-          text = std::string(*changes_raw);
-        } else {
-          std::size_t size = 2;
-          for (auto e : pt.elems) size += e.size() + 1;
-          text.reserve(size);
-          text += '[';
-          bool first = true;
-          for (auto e : pt.elems) {
-            if (e.empty()) continue;  // dropped: a newer row from results
-            if (!first) text += ',';
-            first = false;
-            text += e;
-          }
-          text += ']';
-        }
-        // The versions: [[version, key value…], …] from the scanned keys.
-        std::string versions = "[";
-        for (std::size_t e = 0; e < pt.elems.size(); ++e) {
-          if (pt.elems[e].empty() || !pt.versions[e]) continue;
-          if (versions.size() > 1) versions += ',';
-          versions += '[';
-          versions += std::to_string(*pt.versions[e]);
-          versions += ',';
-          const std::string& k = *pt.key_of[e];  // "[v1,v2]"
-          versions.append(k, 1, k.size() - 1);
-        }
-        versions += ']';
-        std::int64_t n = pt.rows;
-        const auto& sql = pulled_sql(ti, pt.deletes > 0);
-        bool deletes = pt.deletes > 0;
-        if (pt.deletes < n)
-          stmts.push_back(
-              {sql.upsert,
-               {effects::raw_text{deletes ? text : std::move(text)}}});
-        if (deletes)
-          stmts.push_back({sql.remove, {effects::raw_text{std::move(text)}}});
-        if (versions.size() > 2)
-          stmts.push_back(
-              {sql.record, {effects::raw_text{std::move(versions)}}});
-        applied.rows += n;
+      // The versions: [[version, key value…], …] from the scanned keys.
+      std::string versions = "[";
+      for (std::size_t e = 0; e < pt.elems.size(); ++e) {
+        if (pt.elems[e].empty() || !pt.versions[e]) continue;
+        if (versions.size() > 1) versions += ',';
+        versions += '[';
+        versions += std::to_string(*pt.versions[e]);
+        versions += ',';
+        const std::string& k = *pt.key_of[e];  // "[v1,v2]"
+        versions.append(k, 1, k.size() - 1);
       }
+      versions += ']';
+      const auto& sql = pulled_sql(ti, pt.deletes > 0);
+      if (pt.deletes < pt.rows)
+        stmts.push_back({sql.upsert, {effects::raw_text{text}}});
+      if (pt.deletes > 0)
+        stmts.push_back({sql.remove, {effects::raw_text{text}}});
+      stmts.push_back({sql.base, {effects::raw_text{std::move(text)}}});
+      if (versions.size() > 2)
+        stmts.push_back({sql.record, {effects::raw_text{std::move(versions)}}});
+      applied.rows += pt.rows;
       applied.tables.push_back(schema_.tables[ti].name);
     }
+    append_reconcile(stmts);
     if (server_time) stmts.push_back({sqlite_absorb_sql(), {*server_time}});
     stmts.push_back({detail::set_state_sql(),
                      {std::string("cursor"),
@@ -1756,6 +1824,7 @@ struct engine::impl {
       if (n && n.value().is_number_integer())
         pending_ = n.value().get<std::int64_t>();
     }
+    if (values.size() == 2) patch_restored(values[0]);
     cursor_ = commit_.cursor;
     if (sealed_) {
       next_seq_ = next_seq_pending_;
@@ -1772,6 +1841,7 @@ struct engine::impl {
       if (n && n.value().is_number_integer())
         pending_ = n.value().get<std::int64_t>();
     }
+    if (values.size() == 2) patch_restored(values[0]);
     flush_events();
     phase_ = phase::idle;
     start_round(false);
@@ -1795,7 +1865,7 @@ struct engine::impl {
         on_read(first);
         break;
       case phase::sealing:
-        after_seal();
+        after_seal(values);
         break;
       case phase::applying:
         on_apply_done(values);

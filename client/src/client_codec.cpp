@@ -17,10 +17,14 @@ json opt_json(const std::optional<std::int64_t>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-// Reads an integer field (JS numbers may arrive as doubles).
+// Reads an integer field (JS numbers may arrive as doubles) within
+// +-9e15: clocks, delays and ids the engine adds together never overflow.
 bool read_int(const json& j, std::int64_t& out) {
+  constexpr std::int64_t kMax = 9'000'000'000'000'000;
   if (j.is_number_integer()) {
+    if (j.is_number_unsigned() && j.get<std::uint64_t>() > kMax) return false;
     out = j.get<std::int64_t>();
+    if (out > kMax || out < -kMax) return false;
     return true;
   }
   if (j.is_number_float()) {
@@ -263,7 +267,8 @@ std::pair<json, std::vector<std::string>> encode_effects(
                  {"path", e.path.empty() ? json(nullptr) : json(e.path)},
                  {"row", e.row},
                  {"deleted", e.deleted},
-                 {"version", opt_json(e.version)}});
+                 {"version", opt_json(e.version)},
+                 {"restored", e.restored}});
           } else if constexpr (std::is_same_v<T, effects::conflict>) {
             list.push_back({{"type", "conflict"},
                             {"table", e.table},
@@ -273,7 +278,15 @@ std::pair<json, std::vector<std::string>> encode_effects(
                             {"reason", e.reason},
                             {"row", e.row},
                             {"deleted", e.deleted},
-                            {"version", opt_json(e.version)}});
+                            {"version", opt_json(e.version)},
+                            {"restored", e.restored}});
+          } else if constexpr (std::is_same_v<T, effects::acked>) {
+            list.push_back({{"type", "acked"},
+                            {"table", e.table},
+                            {"pk", e.pk},
+                            {"op", e.op},
+                            {"version", opt_json(e.version)},
+                            {"ids", e.ids}});
           } else if constexpr (std::is_same_v<T, effects::changes_applied>) {
             list.push_back(
                 {{"type", "changes"}, {"tables", e.tables}, {"rows", e.rows}});

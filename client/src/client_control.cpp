@@ -20,6 +20,8 @@ std::map<std::int64_t, std::unique_ptr<engine>>& engines() {
   return e;
 }
 
+std::int64_t next_handle = 1;
+
 std::string fail(std::string path, std::string message) {
   return error_frame({error{error_code::invalid_request, std::move(path),
                             std::move(message)}});
@@ -58,8 +60,11 @@ std::string open(const json& m) {
       m["seed"].get_ref<const std::string&>().size() < 16)
     return fail("seed",
                 "expected at least 16 characters of host randomness (hex)");
-  if (!m.contains("now") || !m["now"].is_number())
-    return fail("now", "expected the host clock in ms");
+  // 0 to 2^53 (JS numbers): the engine adds delays to it.
+  if (!m.contains("now") || !m["now"].is_number() ||
+      !(m["now"].get<double>() >= 0 &&
+        m["now"].get<double>() <= 9007199254740992.0))
+    return fail("now", "expected the host clock in ms (0 to 2^53)");
   client::open_options o;
   o.schema = std::move(s.value());
   o.config = std::move(cfg.value());
@@ -78,7 +83,6 @@ std::string open(const json& m) {
   o.now_ms = m["now"].is_number_integer()
                  ? m["now"].get<std::int64_t>()
                  : static_cast<std::int64_t>(m["now"].get<double>());
-  static std::int64_t next_handle = 1;
   std::int64_t handle = next_handle++;
   auto e = std::make_unique<engine>(std::move(o));
   engine& ref = *e;
@@ -129,6 +133,11 @@ bool client_control(std::string_view op, std::string_view input,
                        "\"; expected client.open, client.handle, client.status "
                        "or client.close");
   return true;
+}
+
+void client_control_reset() {
+  engines().clear();
+  next_handle = 1;
 }
 
 }  // namespace edgesync

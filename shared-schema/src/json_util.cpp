@@ -32,6 +32,12 @@ struct error_finder : nlohmann::json_sax<json> {
 }  // namespace
 
 result<json> parse_json(std::string_view text) {
+  // nlohmann stops at a NUL byte as if the input ended there ("1\0x" parses
+  // as 1); no JSON text contains one, and json_scanner refuses it too.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return error{
+        error_code::invalid_json, "",
+        "malformed JSON at byte " + std::to_string(nul) + ": a NUL byte"};
   json j = json::parse(text.begin(), text.end(), nullptr,
                        /*allow_exceptions=*/false);
   if (!j.is_discarded()) return j;

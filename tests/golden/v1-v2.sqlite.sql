@@ -55,6 +55,38 @@ BEGIN
       edgesync_now_ms()
     FROM "sync_clock";
 END;
+DROP TRIGGER IF EXISTS "sync_projects_base_insert";
+CREATE TRIGGER "sync_projects_base_insert" BEFORE INSERT ON "projects"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'projects', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'name', o."name", 'archived', CASE WHEN o."archived" IS NULL THEN NULL WHEN o."archived" THEN json('true') ELSE json('false') END, 'updatedAt', o."updatedAt", 'color', o."color") FROM "projects" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(NEW."id"));
+END;
+DROP TRIGGER IF EXISTS "sync_projects_base_update";
+CREATE TRIGGER "sync_projects_base_update" BEFORE UPDATE ON "projects"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."id" IS NOT NEW."id" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."name" IS NOT NEW."name" OR OLD."archived" IS NOT NEW."archived" OR OLD."updatedAt" IS NOT NEW."updatedAt" OR OLD."color" IS NOT NEW."color")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'projects', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'ownerId', OLD."ownerId", 'name', OLD."name", 'archived', CASE WHEN OLD."archived" IS NULL THEN NULL WHEN OLD."archived" THEN json('true') ELSE json('false') END, 'updatedAt', OLD."updatedAt", 'color', OLD."color")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(OLD."id"));
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'projects', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'name', o."name", 'archived', CASE WHEN o."archived" IS NULL THEN NULL WHEN o."archived" THEN json('true') ELSE json('false') END, 'updatedAt', o."updatedAt", 'color', o."color") FROM "projects" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
+      AND NOT (OLD."id" IS NEW."id");
+END;
+DROP TRIGGER IF EXISTS "sync_projects_base_delete";
+CREATE TRIGGER "sync_projects_base_delete" BEFORE DELETE ON "projects"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'projects', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'ownerId', OLD."ownerId", 'name', OLD."name", 'archived', CASE WHEN OLD."archived" IS NULL THEN NULL WHEN OLD."archived" THEN json('true') ELSE json('false') END, 'updatedAt', OLD."updatedAt", 'color', OLD."color")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(OLD."id"));
+END;
 CREATE TABLE IF NOT EXISTS "tags" (
   "id" TEXT NOT NULL,
   "ownerId" TEXT NOT NULL,
@@ -115,5 +147,37 @@ BEGIN
       (SELECT version FROM "sync_rows" WHERE tbl = 'tags' AND pk = json_array(OLD."id")),
       edgesync_now_ms()
     FROM "sync_clock";
+END;
+DROP TRIGGER IF EXISTS "sync_tags_base_insert";
+CREATE TRIGGER "sync_tags_base_insert" BEFORE INSERT ON "tags"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'tags', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'tags' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'label', o."label") FROM "tags" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'tags' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'tags' AND pk = json_array(NEW."id"));
+END;
+DROP TRIGGER IF EXISTS "sync_tags_base_update";
+CREATE TRIGGER "sync_tags_base_update" BEFORE UPDATE ON "tags"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."id" IS NOT NEW."id" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."label" IS NOT NEW."label")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'tags', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'tags' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'ownerId', OLD."ownerId", 'label', OLD."label")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'tags' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'tags' AND pk = json_array(OLD."id"));
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'tags', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'tags' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'label', o."label") FROM "tags" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'tags' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'tags' AND pk = json_array(NEW."id"))
+      AND NOT (OLD."id" IS NEW."id");
+END;
+DROP TRIGGER IF EXISTS "sync_tags_base_delete";
+CREATE TRIGGER "sync_tags_base_delete" BEFORE DELETE ON "tags"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'tags', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'tags' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'ownerId', OLD."ownerId", 'label', OLD."label")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'tags' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'tags' AND pk = json_array(OLD."id"));
 END;
 INSERT OR REPLACE INTO "sync_state" (key, value) VALUES ('schema_version', 2);

@@ -26,6 +26,13 @@ CREATE TABLE IF NOT EXISTS "sync_rows" (
   version INTEGER NOT NULL,
   PRIMARY KEY (tbl, pk)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS "sync_base" (
+  tbl TEXT NOT NULL,
+  pk TEXT NOT NULL,
+  version INTEGER,
+  row TEXT,
+  PRIMARY KEY (tbl, pk)
+) WITHOUT ROWID;
 INSERT OR IGNORE INTO "sync_state" (key, value) VALUES ('schema_version', 1);
 CREATE TABLE IF NOT EXISTS "projects" (
   "id" TEXT NOT NULL,
@@ -89,6 +96,38 @@ BEGIN
       (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(OLD."id")),
       edgesync_now_ms()
     FROM "sync_clock";
+END;
+DROP TRIGGER IF EXISTS "sync_projects_base_insert";
+CREATE TRIGGER "sync_projects_base_insert" BEFORE INSERT ON "projects"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'projects', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'name', o."name", 'archived', CASE WHEN o."archived" IS NULL THEN NULL WHEN o."archived" THEN json('true') ELSE json('false') END, 'updatedAt', o."updatedAt") FROM "projects" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(NEW."id"));
+END;
+DROP TRIGGER IF EXISTS "sync_projects_base_update";
+CREATE TRIGGER "sync_projects_base_update" BEFORE UPDATE ON "projects"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."id" IS NOT NEW."id" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."name" IS NOT NEW."name" OR OLD."archived" IS NOT NEW."archived" OR OLD."updatedAt" IS NOT NEW."updatedAt")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'projects', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'ownerId', OLD."ownerId", 'name', OLD."name", 'archived', CASE WHEN OLD."archived" IS NULL THEN NULL WHEN OLD."archived" THEN json('true') ELSE json('false') END, 'updatedAt', OLD."updatedAt")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(OLD."id"));
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'projects', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'name', o."name", 'archived', CASE WHEN o."archived" IS NULL THEN NULL WHEN o."archived" THEN json('true') ELSE json('false') END, 'updatedAt', o."updatedAt") FROM "projects" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
+      AND NOT (OLD."id" IS NEW."id");
+END;
+DROP TRIGGER IF EXISTS "sync_projects_base_delete";
+CREATE TRIGGER "sync_projects_base_delete" BEFORE DELETE ON "projects"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'projects', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'ownerId', OLD."ownerId", 'name', OLD."name", 'archived', CASE WHEN OLD."archived" IS NULL THEN NULL WHEN OLD."archived" THEN json('true') ELSE json('false') END, 'updatedAt', OLD."updatedAt")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(OLD."id"));
 END;
 CREATE TABLE IF NOT EXISTS "workflowNodes" (
   "id" TEXT NOT NULL,
@@ -155,6 +194,38 @@ BEGIN
       edgesync_now_ms()
     FROM "sync_clock";
 END;
+DROP TRIGGER IF EXISTS "sync_workflowNodes_base_insert";
+CREATE TRIGGER "sync_workflowNodes_base_insert" BEFORE INSERT ON "workflowNodes"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'workflowNodes', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'projectId', o."projectId", 'ownerId', o."ownerId", 'label', o."label", 'x', o."x", 'y', o."y", 'data', json(o."data")) FROM "workflowNodes" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id"));
+END;
+DROP TRIGGER IF EXISTS "sync_workflowNodes_base_update";
+CREATE TRIGGER "sync_workflowNodes_base_update" BEFORE UPDATE ON "workflowNodes"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."id" IS NOT NEW."id" OR OLD."projectId" IS NOT NEW."projectId" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."label" IS NOT NEW."label" OR OLD."x" IS NOT NEW."x" OR OLD."y" IS NOT NEW."y" OR OLD."data" IS NOT NEW."data")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'workflowNodes', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'projectId', OLD."projectId", 'ownerId', OLD."ownerId", 'label', OLD."label", 'x', OLD."x", 'y', OLD."y", 'data', json(OLD."data"))
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowNodes' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowNodes' AND pk = json_array(OLD."id"));
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'workflowNodes', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'projectId', o."projectId", 'ownerId', o."ownerId", 'label', o."label", 'x', o."x", 'y', o."y", 'data', json(o."data")) FROM "workflowNodes" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id"))
+      AND NOT (OLD."id" IS NEW."id");
+END;
+DROP TRIGGER IF EXISTS "sync_workflowNodes_base_delete";
+CREATE TRIGGER "sync_workflowNodes_base_delete" BEFORE DELETE ON "workflowNodes"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'workflowNodes', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'projectId', OLD."projectId", 'ownerId', OLD."ownerId", 'label', OLD."label", 'x', OLD."x", 'y', OLD."y", 'data', json(OLD."data"))
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowNodes' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowNodes' AND pk = json_array(OLD."id"));
+END;
 CREATE TABLE IF NOT EXISTS "workflowEdges" (
   "projectId" TEXT NOT NULL,
   "edgeId" TEXT NOT NULL,
@@ -218,6 +289,38 @@ BEGIN
       edgesync_now_ms()
     FROM "sync_clock";
 END;
+DROP TRIGGER IF EXISTS "sync_workflowEdges_base_insert";
+CREATE TRIGGER "sync_workflowEdges_base_insert" BEFORE INSERT ON "workflowEdges"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'workflowEdges', json_array(NEW."projectId", NEW."edgeId"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId")), (SELECT json_object('projectId', o."projectId", 'edgeId', o."edgeId", 'ownerId', o."ownerId", 'source', o."source", 'target', o."target") FROM "workflowEdges" AS o WHERE o."projectId" = NEW."projectId" AND o."edgeId" = NEW."edgeId")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId"));
+END;
+DROP TRIGGER IF EXISTS "sync_workflowEdges_base_update";
+CREATE TRIGGER "sync_workflowEdges_base_update" BEFORE UPDATE ON "workflowEdges"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."projectId" IS NOT NEW."projectId" OR OLD."edgeId" IS NOT NEW."edgeId" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."source" IS NOT NEW."source" OR OLD."target" IS NOT NEW."target")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'workflowEdges', json_array(OLD."projectId", OLD."edgeId"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(OLD."projectId", OLD."edgeId")), json_object('projectId', OLD."projectId", 'edgeId', OLD."edgeId", 'ownerId', OLD."ownerId", 'source', OLD."source", 'target', OLD."target")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowEdges' AND pk = json_array(OLD."projectId", OLD."edgeId"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowEdges' AND pk = json_array(OLD."projectId", OLD."edgeId"));
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'workflowEdges', json_array(NEW."projectId", NEW."edgeId"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId")), (SELECT json_object('projectId', o."projectId", 'edgeId', o."edgeId", 'ownerId', o."ownerId", 'source', o."source", 'target', o."target") FROM "workflowEdges" AS o WHERE o."projectId" = NEW."projectId" AND o."edgeId" = NEW."edgeId")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId"))
+      AND NOT (OLD."projectId" IS NEW."projectId" AND OLD."edgeId" IS NEW."edgeId");
+END;
+DROP TRIGGER IF EXISTS "sync_workflowEdges_base_delete";
+CREATE TRIGGER "sync_workflowEdges_base_delete" BEFORE DELETE ON "workflowEdges"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'workflowEdges', json_array(OLD."projectId", OLD."edgeId"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(OLD."projectId", OLD."edgeId")), json_object('projectId', OLD."projectId", 'edgeId', OLD."edgeId", 'ownerId', OLD."ownerId", 'source', OLD."source", 'target', OLD."target")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowEdges' AND pk = json_array(OLD."projectId", OLD."edgeId"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowEdges' AND pk = json_array(OLD."projectId", OLD."edgeId"));
+END;
 CREATE TABLE IF NOT EXISTS "settings" (
   "key" TEXT NOT NULL,
   "ownerId" TEXT NOT NULL,
@@ -278,6 +381,38 @@ BEGIN
       (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(OLD."key")),
       edgesync_now_ms()
     FROM "sync_clock";
+END;
+DROP TRIGGER IF EXISTS "sync_settings_base_insert";
+CREATE TRIGGER "sync_settings_base_insert" BEFORE INSERT ON "settings"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'settings', json_array(NEW."key"), (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(NEW."key")), (SELECT json_object('key', o."key", 'ownerId', o."ownerId", 'value', json(o."value")) FROM "settings" AS o WHERE o."key" = NEW."key")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'settings' AND pk = json_array(NEW."key"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'settings' AND pk = json_array(NEW."key"));
+END;
+DROP TRIGGER IF EXISTS "sync_settings_base_update";
+CREATE TRIGGER "sync_settings_base_update" BEFORE UPDATE ON "settings"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."key" IS NOT NEW."key" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."value" IS NOT NEW."value")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'settings', json_array(OLD."key"), (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(OLD."key")), json_object('key', OLD."key", 'ownerId', OLD."ownerId", 'value', json(OLD."value"))
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'settings' AND pk = json_array(OLD."key"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'settings' AND pk = json_array(OLD."key"));
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'settings', json_array(NEW."key"), (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(NEW."key")), (SELECT json_object('key', o."key", 'ownerId', o."ownerId", 'value', json(o."value")) FROM "settings" AS o WHERE o."key" = NEW."key")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'settings' AND pk = json_array(NEW."key"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'settings' AND pk = json_array(NEW."key"))
+      AND NOT (OLD."key" IS NEW."key");
+END;
+DROP TRIGGER IF EXISTS "sync_settings_base_delete";
+CREATE TRIGGER "sync_settings_base_delete" BEFORE DELETE ON "settings"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'settings', json_array(OLD."key"), (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(OLD."key")), json_object('key', OLD."key", 'ownerId', OLD."ownerId", 'value', json(OLD."value"))
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'settings' AND pk = json_array(OLD."key"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'settings' AND pk = json_array(OLD."key"));
 END;
 CREATE TABLE IF NOT EXISTS "documents" (
   "id" INTEGER NOT NULL,
@@ -342,4 +477,36 @@ BEGIN
       (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(OLD."id")),
       edgesync_now_ms()
     FROM "sync_clock";
+END;
+DROP TRIGGER IF EXISTS "sync_documents_base_insert";
+CREATE TRIGGER "sync_documents_base_insert" BEFORE INSERT ON "documents"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'documents', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'title', o."title", 'body', o."body", 'revision', o."revision", 'coverImage', o."coverImage") FROM "documents" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'documents' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'documents' AND pk = json_array(NEW."id"));
+END;
+DROP TRIGGER IF EXISTS "sync_documents_base_update";
+CREATE TRIGGER "sync_documents_base_update" BEFORE UPDATE ON "documents"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard") AND (OLD."id" IS NOT NEW."id" OR OLD."ownerId" IS NOT NEW."ownerId" OR OLD."title" IS NOT NEW."title" OR OLD."body" IS NOT NEW."body" OR OLD."revision" IS NOT NEW."revision" OR OLD."coverImage" IS NOT NEW."coverImage")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'documents', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'ownerId', OLD."ownerId", 'title', OLD."title", 'body', OLD."body", 'revision', OLD."revision", 'coverImage', OLD."coverImage")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'documents' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'documents' AND pk = json_array(OLD."id"));
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'documents', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'title', o."title", 'body', o."body", 'revision', o."revision", 'coverImage', o."coverImage") FROM "documents" AS o WHERE o."id" = NEW."id")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'documents' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'documents' AND pk = json_array(NEW."id"))
+      AND NOT (OLD."id" IS NEW."id");
+END;
+DROP TRIGGER IF EXISTS "sync_documents_base_delete";
+CREATE TRIGGER "sync_documents_base_delete" BEFORE DELETE ON "documents"
+WHEN NOT EXISTS (SELECT 1 FROM "sync_apply_guard")
+BEGIN
+  INSERT INTO "sync_base" (tbl, pk, version, row)
+    SELECT 'documents', json_array(OLD."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(OLD."id")), json_object('id', OLD."id", 'ownerId', OLD."ownerId", 'title', OLD."title", 'body', OLD."body", 'revision', OLD."revision", 'coverImage', OLD."coverImage")
+    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'documents' AND pk = json_array(OLD."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'documents' AND pk = json_array(OLD."id"));
 END;

@@ -77,6 +77,10 @@ describe('HS256 secret', () => {
     await refused(v.verify(`Bearer ${token}`), /algorithm not allowed/);
   });
   test('missing sub', async () => refused(v.verify(`Bearer ${await hs({ sub: undefined })}`), /no subject/));
+  test('a sub PostgreSQL text cannot hold', async () => {
+    await refused(v.verify(`Bearer ${await hs({ sub: 'a\u0000b' })}`), /NUL character or a lone surrogate/);
+    await refused(v.verify(`Bearer ${await hs({ sub: 'a\ud800b' })}`), /NUL character or a lone surrogate/);
+  });
   test('empty sub', async () => refused(v.verify(`Bearer ${await hs({ sub: '' })}`), /no subject/));
   test('numeric sub', async () => refused(v.verify(`Bearer ${await hs({ sub: 42 })}`), /no subject/));
   test('role anon is refused', async () => refused(v.verify(`Bearer ${await hs({ role: 'anon' })}`), /role "anon"/));

@@ -175,6 +175,12 @@ json sim_server::apply(const table& t, const json& c,
   auto found = rows.find(dump_json(key));
   row_state* cur = found == rows.end() ? nullptr : &found->second;
   json res = {{"id", c["id"]}};
+  if (foreign_keys.count(t.name + dump_json(key))) {
+    res["status"] = "rejected";
+    res["reason"] = "forbidden";
+    res["message"] = "the row belongs to another user";
+    return res;
+  }
   bool lww = t.policy == conflict_policy::lww ||
              t.policy == conflict_policy::lww_field;
   bool stale_check = t.policy == conflict_policy::server_wins ||

@@ -122,6 +122,10 @@ export function createVerifier({
       throw new AuthError('the token has no subject ("sub" must be a non-empty string: the user id)');
     }
     if (sub.length > MAX_SUB_LENGTH) throw new AuthError(`the token's "sub" is longer than ${MAX_SUB_LENGTH} characters`);
+    // The user id is stored as PostgreSQL text, which holds neither.
+    if (sub.includes('\u0000') || (typeof sub.isWellFormed === 'function' && !sub.isWellFormed())) {
+      throw new AuthError('the token\'s "sub" contains a NUL character or a lone surrogate');
+    }
     if (role !== undefined && !(typeof role === 'string' && userRoles.has(role))) {
       throw new AuthError(`a token with role ${JSON.stringify(role)} is not a signed-in user's token ` +
         `(accepted roles: ${[...userRoles].join(', ')}); send the user's access token`);

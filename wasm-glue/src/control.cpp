@@ -129,4 +129,11 @@ std::string control(std::string_view op, std::string_view input) {
              "unknown operation \"" + std::string(op) + "\""}});
 }
 
+void control_reset() {
+#ifndef ES_NO_WORKER
+  worker_control_reset();
+#endif
+  client_control_reset();
+}
+
 }  // namespace edgesync

@@ -3,6 +3,7 @@
 // value PostgreSQL would refuse is refused here, so bad input is a 400 with a
 // path and never a failed transaction.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -180,23 +181,23 @@ timestamp_check check_timestamp(std::string_view s) {
   } else {
     return bad();
   }
+  // A field outside its ISO-8601 range is not a timestamp at all.
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 ||
+      minute > 59 || second > 60 || offset_m > 59)
+    return bad();
   auto out = [&r](std::string why) {
     r.verdict = timestamp_check::out_of_range;
     r.why = std::move(why);
     return r;
   };
   if (year == 0) return out("there is no year 0000 (years start at 0001)");
-  if (month < 1 || month > 12)
-    return out("month " + std::string(s.substr(5, 2)) + " does not exist");
-  if (day < 1 || day > days_in_month(year, month))
+  if (day > days_in_month(year, month))
     return out(std::string(s.substr(0, 10)) + " is not a calendar date");
-  if (minute > 59) return out("the minute must be 00-59");
-  if (second > 60) return out("the second must be 00-60");
-  if (hour > 24 || (hour == 24 && (minute > 0 || second > 0 || us > 0)))
+  if (hour == 24 && (minute > 0 || second > 0 || us > 0))
     return out("the hour must be 00-23 (or 24:00:00, the end of the day)");
   if (second == 60 && us > 0)
     return out("a leap second (60) cannot have a fraction");
-  if (offset_h > 15 || offset_m > 59)
+  if (offset_h > 15)
     return out("the UTC offset " + std::string(s.substr(i)) +
                " is out of range (-15:59 to +15:59)");
   return r;
@@ -297,11 +298,14 @@ const char* kind_name(json_kind_t k) {
 // first: refused, never guessed).
 class member_set {
  public:
-  explicit member_set(std::initializer_list<std::string_view> names)
-      : names_(names) {}
+  template <std::size_t N>
+  explicit member_set(const std::array<std::string_view, N>& names)
+      : names_(names.data()), count_(N) {
+    static_assert(N <= 32, "one bit per member");
+  }
   /// The member's index, or -1 for a name not in the set.
   int find(std::string_view name) const {
-    for (std::size_t i = 0; i < names_.size(); ++i)
+    for (std::size_t i = 0; i < count_; ++i)
       if (names_[i] == name) return static_cast<int>(i);
     return -1;
   }
@@ -314,9 +318,25 @@ class member_set {
   }
 
  private:
-  std::vector<std::string_view> names_;
+  const std::string_view* names_;
+  std::size_t count_;
   std::uint32_t seen_ = 0;
 };
+
+// The members of the body, the batch and a change, in the order of the enums
+// of the functions that read them.
+constexpr std::array<std::string_view, 6> kBodyMembers{
+    "protocol", "clientId", "schemaVersion", "cursor", "pageSize", "batch"};
+constexpr std::array<std::string_view, 2> kBatchMembers{"seq", "changes"};
+constexpr std::array<std::string_view, 7> kChangeMembers{
+    "id", "table", "op", "hlc", "baseVersion", "changed", "row"};
+
+// `batch.changes[i]` + suffix: built only for an error.
+std::string change_path(std::size_t i, std::string_view suffix = {}) {
+  std::string p = path_index("batch.changes", i);
+  p.append(suffix.data(), suffix.size());
+  return p;
+}
 
 // The stored errors are capped so a hostile body cannot make the error
 // response huge; the cap only limits what is kept, never a decision — every
@@ -362,8 +382,7 @@ class request_validator {
     }
     js.begin_object();
     enum { kProtocol, kClientId, kSchemaVersion, kCursor, kPageSize, kBatch };
-    member_set members{"protocol", "clientId", "schemaVersion",
-                       "cursor",   "pageSize", "batch"};
+    member_set members{kBodyMembers};
     std::string key, str;
     bool protocol_ok = false, client_given = false, version_given = false,
          version_ok = false;
@@ -506,7 +525,7 @@ class request_validator {
     }
     js.begin_object();
     enum { kSeq, kChanges };
-    member_set members{"seq", "changes"};
+    member_set members{kBatchMembers};
     std::string key;
     while (js.next_key(key)) {
       std::size_t from = js.mark();
@@ -648,23 +667,24 @@ class request_validator {
   // One change. True when every member is valid; then (and only then) its
   // object is complete in its group's input.
   bool check_change(json_scanner& js, std::size_t i, change& c) {
-    const std::string at = path_index("batch.changes", i);
+    auto at = [i](std::string_view suffix = {}) {
+      return change_path(i, suffix);
+    };
     if (js.peek() != json_kind_t::object) {
       std::string k = kind_name(js.peek());
       js.skip_value();
-      return fail(error_code::invalid_request, at,
+      return fail(error_code::invalid_request, at(),
                   "expected an object, got " + k);
     }
     js.begin_object();
     enum { kId, kTable, kOp, kHlc, kBaseVersion, kChanged, kRow };
-    member_set members{"id",          "table",   "op", "hlc",
-                       "baseVersion", "changed", "row"};
+    member_set members{kChangeMembers};
     bool ok = true;
     const table* t = nullptr;
     bool have_op = false;
     std::string_view deferred_row;
     bool opened = false;
-    std::vector<std::string> changed;
+    std::vector<std::optional<std::string>> changed;  // nullopt: not a string
     bool has_changed = false;
     bool is_int = false;
     std::int64_t iv = 0;
@@ -679,12 +699,12 @@ class request_validator {
       if (m < 0) {
         std::string name(kv);
         js.skip_value();
-        ok = fail(error_code::invalid_request, path_key(at, name),
+        ok = fail(error_code::invalid_request, path_key(at(), name),
                   "unknown field \"" + name + "\"");
       } else if (!members.take(m)) {
         std::string name(kv);
         js.skip_value();
-        ok = fail(error_code::invalid_request, path_key(at, name),
+        ok = fail(error_code::invalid_request, path_key(at(), name),
                   "\"" + name + "\" is given twice");
       } else if (m == kId) {
         if (js.peek() == json_kind_t::number && js.read_number(is_int, iv) &&
@@ -692,18 +712,18 @@ class request_validator {
           c.id = iv;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
-          ok = fail(error_code::invalid_request, at + ".id",
+          ok = fail(error_code::invalid_request, at(".id"),
                     "expected an integer");
         }
       } else if (m == kTable) {
         if (js.peek() != json_kind_t::string) {
           js.skip_value();
-          ok = fail(error_code::invalid_request, at + ".table",
+          ok = fail(error_code::invalid_request, at(".table"),
                     "expected a table name");
         } else if (js.read_string(str_)) {
           int ti = s_.table_index(str_);
           if (ti < 0) {
-            ok = fail(error_code::unknown_table, at + ".table",
+            ok = fail(error_code::unknown_table, at(".table"),
                       "\"" + str_ + "\" is not a synced table of schema v" +
                           std::to_string(s_.version));
           } else {
@@ -718,7 +738,7 @@ class request_validator {
           have_op = true;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
-          ok = fail(error_code::invalid_request, at + ".op",
+          ok = fail(error_code::invalid_request, at(".op"),
                     "expected \"upsert\" or \"delete\"");
         }
       } else if (m == kHlc) {
@@ -730,7 +750,7 @@ class request_validator {
           if (ms > limit) hlc_ = pad15(limit) + hlc_.substr(15);
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
-          ok = fail(error_code::invalid_request, at + ".hlc",
+          ok = fail(error_code::invalid_request, at(".hlc"),
                     "expected a hybrid logical clock stamp "
                     "MMMMMMMMMMMMMMM:CCCCC:node");
         }
@@ -742,7 +762,7 @@ class request_validator {
           base_ = iv;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
-          ok = fail(error_code::invalid_request, at + ".baseVersion",
+          ok = fail(error_code::invalid_request, at(".baseVersion"),
                     "expected an integer or null");
         }
       } else if (m == kChanged) {
@@ -750,7 +770,7 @@ class request_validator {
           js.read_null();
         } else if (js.peek() != json_kind_t::array) {
           js.skip_value();
-          ok = fail(error_code::invalid_request, at + ".changed",
+          ok = fail(error_code::invalid_request, at(".changed"),
                     "expected an array of column names");
         } else {
           has_changed = true;
@@ -761,7 +781,7 @@ class request_validator {
             } else if (!js.failed()) {
               js.skip_value();
               ok = fail(error_code::invalid_request,
-                        path_index(at + ".changed", changed.size()),
+                        path_index(at(".changed"), changed.size()),
                         "expected a column name");
               changed.emplace_back();  // keeps the indexes of later names
             }
@@ -770,7 +790,7 @@ class request_validator {
       } else if (t != nullptr && have_op && ok) {  // kRow, streamed
         open_object(c);
         opened = true;
-        if (!check_row(js, *t, at, c, out_->groups[c.group].input)) ok = false;
+        if (!check_row(js, *t, i, c, out_->groups[c.group].input)) ok = false;
       } else {  // kRow before the table or op: checked once both are known
         deferred_row = js.skip_value();
       }
@@ -780,19 +800,19 @@ class request_validator {
                                                 nullptr, nullptr, "row"};
     for (int m : {kId, kTable, kOp, kHlc, kRow})
       if (members.take(m))
-        ok = fail(error_code::invalid_request, path_key(at, kRequired[m]),
+        ok = fail(error_code::invalid_request, path_key(at(), kRequired[m]),
                   "is required");
     if (t != nullptr && has_changed) {
       changed_raw_ = "[";
       for (std::size_t k = 0; k < changed.size(); ++k) {
-        if (changed[k].empty()) continue;  // already reported
-        if (t->column_index(changed[k]) < 0) {
-          ok = fail(error_code::unknown_column, path_index(at + ".changed", k),
+        if (!changed[k]) continue;  // already reported
+        if (t->column_index(*changed[k]) < 0) {
+          ok = fail(error_code::unknown_column, path_index(at(".changed"), k),
                     "not a column of table \"" + t->name + "\"");
           continue;
         }
         if (changed_raw_.size() > 1) changed_raw_ += ',';
-        changed_raw_ += "\"" + changed[k] + "\"";  // a validated identifier
+        changed_raw_ += "\"" + *changed[k] + "\"";  // a validated identifier
       }
       changed_raw_ += "]";
     }
@@ -803,7 +823,7 @@ class request_validator {
     if (!opened) {  // every member is valid, so the row was deferred
       open_object(c);
       json_scanner sub(deferred_row);
-      if (!check_row(sub, *t, at, c, out_->groups[c.group].input)) {
+      if (!check_row(sub, *t, i, c, out_->groups[c.group].input)) {
         drop_object(c);
         return false;
       }
@@ -814,12 +834,14 @@ class request_validator {
 
   // One row object, written (as the client's bytes) into `buf`. True when
   // every column is valid.
-  bool check_row(json_scanner& js, const table& t, const std::string& at,
-                 change& c, std::string& buf) {
-    std::string rp = at + ".row";
+  bool check_row(json_scanner& js, const table& t, std::size_t i, change& c,
+                 std::string& buf) {
+    auto at = [i](std::string_view column) {
+      return path_key(change_path(i, ".row"), column);
+    };
     if (js.peek() != json_kind_t::object) {
       js.skip_value();
-      return fail(error_code::invalid_request, rp,
+      return fail(error_code::invalid_request, change_path(i, ".row"),
                   "expected an object of column values");
     }
     js.begin_object();
@@ -834,7 +856,7 @@ class request_validator {
       if (ci < 0) {
         std::string name(key);
         js.skip_value();
-        ok = fail(error_code::unknown_column, path_key(rp, name),
+        ok = fail(error_code::unknown_column, at(name),
                   "table \"" + t.name + "\" has no column \"" + name + "\"");
         if (js.failed()) return false;
         continue;
@@ -843,7 +865,7 @@ class request_validator {
       const column& col = t.columns[idx];
       if (value_[idx] != absent) {
         js.skip_value();
-        ok = fail(error_code::invalid_request, path_key(rp, col.name),
+        ok = fail(error_code::invalid_request, at(col.name),
                   "column \"" + col.name + "\" is given twice");
         if (js.failed()) return false;
         continue;
@@ -920,7 +942,7 @@ class request_validator {
       if (!typed) {
         if (to == from) js.skip_value();  // the value was not consumed yet
         ok =
-            fail(error_code::type_mismatch, path_key(rp, col.name),
+            fail(error_code::type_mismatch, at(col.name),
                  std::string("expected ") + expected_kind(col.type) + ", got " +
                      (k == json_kind_t::number ? "a non-integer number"
                                                : kind_name(k)));
@@ -928,7 +950,7 @@ class request_validator {
         continue;
       }
       if (!range.empty()) {
-        ok = fail(error_code::value_out_of_range, path_key(rp, col.name),
+        ok = fail(error_code::value_out_of_range, at(col.name),
                   std::move(range));
         continue;
       }
@@ -954,7 +976,7 @@ class request_validator {
     for (std::size_t pk : t.primary_key) {
       const column& col = t.columns[pk];
       if (value_[pk] == absent || value_[pk] == null)
-        ok = fail(error_code::missing_primary_key, path_key(rp, col.name),
+        ok = fail(error_code::missing_primary_key, at(col.name),
                   "primary key column \"" + col.name + "\" is required");
     }
     if (c.op == change_op::upsert) {
@@ -962,7 +984,7 @@ class request_validator {
         const column& col = t.columns[ci];
         if (!col.nullable && (value_[ci] == absent || value_[ci] == null) &&
             ci != t.owner && !t.is_pk(ci))
-          ok = fail(error_code::type_mismatch, path_key(rp, col.name),
+          ok = fail(error_code::type_mismatch, at(col.name),
                     "column \"" + col.name + "\" must not be null");
       }
     }

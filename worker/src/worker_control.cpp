@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "edgesync/codegen.h"
 #include "edgesync/frame.h"
@@ -24,6 +25,8 @@ std::map<std::int64_t, std::unique_ptr<server>>& servers() {
   static std::map<std::int64_t, std::unique_ptr<server>> s;
   return s;
 }
+
+std::int64_t next_handle = 1;
 
 std::string bad(const std::string& path, const std::string& msg) {
   return error_envelope({{error_code::invalid_request, path, msg}});
@@ -51,9 +54,23 @@ server* find_server(const json& meta) {
   return it == servers().end() ? nullptr : it->second.get();
 }
 
-std::int64_t now_of(const json& meta) {
+// The host clock from meta.nowMs: 0 when absent, nullopt when it is not a
+// time in ms from 0 to 2^53 (JS numbers; larger values would overflow the
+// clock arithmetic of validation).
+std::optional<std::int64_t> now_of(const json& meta) {
+  constexpr double kMaxMs = 9007199254740992.0;  // 2^53
   auto n = meta.find("nowMs");
-  return n != meta.end() && n->is_number() ? n->get<std::int64_t>() : 0;
+  if (n == meta.end()) return 0;
+  if (!n->is_number()) return std::nullopt;
+  double d = n->get<double>();
+  if (!(d >= 0 && d <= kMaxMs)) return std::nullopt;  // also NaN
+  return n->is_number_integer() ? n->get<std::int64_t>()
+                                : static_cast<std::int64_t>(d);
+}
+
+std::string bad_now() {
+  return error_frame({{error_code::invalid_request, "nowMs",
+                       "expected the host clock in ms (0 to 2^53)"}});
 }
 
 // The state id names its server: handle in the high bits.
@@ -79,7 +96,6 @@ bool worker_control(std::string_view op, std::string_view input,
     auto limits =
         parse_limits(j.contains("limits") ? j["limits"] : json(nullptr));
     if (!limits) return out = error_envelope(limits.errors()), true;
-    static std::int64_t next_handle = 1;
     std::int64_t handle = next_handle++;
     std::string ddl = pg_ddl(s.value());
     std::int64_t version = s.value().version;
@@ -107,8 +123,10 @@ bool worker_control(std::string_view op, std::string_view input,
         return out = error_frame({{error_code::invalid_request, "userId",
                                    "expected userId and one body segment"}}),
                true;
-      step_output o = srv->begin(user->get<std::string>(),
-                                 f.value().segments[0], now_of(meta));
+      auto now = now_of(meta);
+      if (!now) return out = bad_now(), true;
+      step_output o =
+          srv->begin(user->get<std::string>(), f.value().segments[0], *now);
       // The server keeps its own ids; expose (handle, id) packed together.
       out = output_frame(
           o, o.done ? 0
@@ -128,7 +146,9 @@ bool worker_control(std::string_view op, std::string_view input,
                  {{error_code::invalid_request, "state", "unknown state"}}),
              true;
     std::int64_t local = packed & ((std::int64_t{1} << kStateBits) - 1);
-    step_output o = it->second->step(local, f.value().segments, now_of(meta));
+    auto now = now_of(meta);
+    if (!now) return out = bad_now(), true;
+    step_output o = it->second->step(local, f.value().segments, *now);
     out = output_frame(o, packed);
     return true;
   }
@@ -145,6 +165,11 @@ bool worker_control(std::string_view op, std::string_view input,
     return true;
   }
   return false;
+}
+
+void worker_control_reset() {
+  servers().clear();
+  next_handle = 1;
 }
 
 }  // namespace edgesync

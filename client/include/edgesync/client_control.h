@@ -11,4 +11,7 @@ namespace edgesync {
 bool client_control(std::string_view op, std::string_view input,
                     std::string& out);
 
+/// Forgets every engine and restarts handle numbering (tests, fuzzing).
+void client_control_reset();
+
 }  // namespace edgesync

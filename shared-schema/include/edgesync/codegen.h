@@ -17,6 +17,8 @@ inline constexpr const char* state = "sync_state";
 inline constexpr const char* clock = "sync_clock";
 inline constexpr const char* guard = "sync_apply_guard";
 inline constexpr const char* rows = "sync_rows";
+/// The server's last known row for every key with local changes pending.
+inline constexpr const char* base = "sync_base";
 }  // namespace sqlite_names
 
 /// Names of the server-side bookkeeping objects.

@@ -12,4 +12,8 @@ namespace edgesync {
 /// Operations are listed in docs/architecture.md ("Control operations").
 std::string control(std::string_view op, std::string_view input);
 
+/// Forgets every open server and client and restarts handle numbering, so
+/// that a sequence of operations replays identically (tests, fuzzing).
+void control_reset();
+
 }  // namespace edgesync

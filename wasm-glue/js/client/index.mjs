@@ -22,7 +22,7 @@
 //   refresh_token  | getToken({ refresh: true }); answers token_refreshed or
 //                  | token_failed
 //   status         | `status` event (and the `status` getter)
-//   rejected, conflict, changes | the events of the same names
+//   acked, rejected, conflict, changes | the events of the same names
 //
 // Events the host sends on its own: local_change (notifyLocalChange(), or
 // automatically from an update hook on sync_outbox when `sqlite3` is given),
@@ -35,13 +35,17 @@
 // notifications, sync-now requests and outbox queries to it. When the leader
 // goes away the next tab takes over. Without Web Locks (node) it just runs.
 import { loadClientCore, forgetClientCore } from './core.mjs';
-import { runSqlEffect, rowIsPending, outboxCount, registerClock } from './sqlite.mjs';
+import { runSqlEffect, rowIsPending, outboxCount, outboxIds, registerClock } from './sqlite.mjs';
 
 export { loadClientCore } from './core.mjs';
 export { registerClock } from './sqlite.mjs';
 export { EdgesyncError } from '../core-base.mjs';
 
-/** A sync failure surfaced by syncNow(): `code`, `status` (HTTP) and `at`. */
+/**
+ * A sync failure surfaced by syncNow() or whenSynced(): `code`, `status`
+ * (HTTP) and `at`; for a refused change also `reason` and `rejected` (the
+ * rejected event).
+ */
 export class SyncError extends Error {
   constructor(failure, fallback = 'sync failed') {
     super(failure?.message || fallback);
@@ -49,13 +53,15 @@ export class SyncError extends Error {
     this.code = failure?.code ?? 'sync_failed';
     this.status = failure?.status ?? null;
     this.at = failure?.at ?? null;
+    if (failure?.reason !== undefined) this.reason = failure.reason;
+    if (failure?.rejected !== undefined) this.rejected = failure.rejected;
   }
 }
 
 const STOPPED = Object.freeze({
   state: 'stopped', pending: 0, lastSyncedAt: null, lastError: null, nextRetryAt: null, clientId: '', role: null,
 });
-const EVENTS = new Set(['status', 'rejected', 'conflict', 'changes', 'role', 'error']);
+const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'role', 'error']);
 const MAX_KICKS = 10;
 const RPC_TIMEOUT_MS = 15000;
 
@@ -137,6 +143,7 @@ class Sync {
     this._inflight = new Map();
     this._freshToken = null;
     this._waiters = new Set();
+    this._rowWaiters = new Set(); // whenSynced()
     this._requests = new Map(); // follower: id -> { msg, onAck?, resolve?, reject?, timer? }
     this._notifyQueued = false;
     this._seq = 0;
@@ -159,7 +166,7 @@ class Sync {
     return this._db;
   }
 
-  /** Subscribes to 'status', 'rejected', 'conflict', 'changes', 'role' or 'error'; returns an unsubscribe function. */
+  /** Subscribes to 'status', 'acked', 'rejected', 'conflict', 'changes', 'role' or 'error'; returns an unsubscribe function. */
   on(event, fn) {
     if (!EVENTS.has(event)) throw new TypeError(`createSync: unknown event "${event}"`);
     if (!this._listeners.has(event)) this._listeners.set(event, new Set());
@@ -215,6 +222,7 @@ class Sync {
     this._channel?.close();
     this._channel = null;
     for (const w of this._waiters) w.reject(new SyncError({ code: 'stopped', message: 'sync stopped' }));
+    for (const w of this._rowWaiters) w.reject(new SyncError({ code: 'stopped', message: 'sync stopped' }));
     for (const r of this._requests.values()) r.reject?.(new SyncError({ code: 'stopped', message: 'sync stopped' }));
     this._resetLoop();
     if (typeof this._o.db === 'function') this._db = null;
@@ -294,6 +302,75 @@ class Sync {
     return this._query('pendingCount', []);
   }
 
+  // ------------------------------------------- per-row acknowledgement
+
+  /**
+   * Resolves once every local change of the row (`pk`: a value or the values
+   * in key order) made before this call has been answered by the server:
+   * `{ table, pk, status, version }` with status `applied` (the server
+   * applied the last of them; `version` is the row's server version),
+   * `conflict` (the server kept its own row, which the device now has) or
+   * `none` (nothing was pending). Rejects with a SyncError carrying `reason`,
+   * `code` and the `rejected` event when the server (or validation) refused
+   * one of them, with code `stopped` on stop(), or after `timeoutMs`.
+   * Works in follower tabs (the outbox is read through the leading tab).
+   */
+  async whenSynced(table, pk, { timeoutMs } = {}) {
+    if (!this._started) throw new SyncError({ code: 'not_started', message: 'call start() before whenSynced()' });
+    const ids = await this._query('outboxIds', [table, pk, null]);
+    const key = { table, pk: Array.isArray(pk) ? pk : [pk] };
+    if (!ids.length) return { ...key, status: 'none', version: null };
+    return new Promise((resolve, reject) => {
+      const w = { table, pk, ids: new Set(ids), maxId: ids[ids.length - 1], last: null, timer: null, checking: false };
+      const done = (fn) => (v) => {
+        if (!this._rowWaiters.delete(w)) return;
+        clearTimeout(w.timer);
+        fn(v);
+      };
+      w.resolve = done(() => resolve({ ...key, status: w.last?.status ?? 'applied', version: w.last?.version ?? null }));
+      w.reject = done(reject);
+      if (timeoutMs !== undefined) {
+        w.timer = setTimeout(() => w.reject(new SyncError({ code: 'timeout', message: `the row was not synced within ${timeoutMs} ms` })), timeoutMs);
+      }
+      this._rowWaiters.add(w);
+    });
+  }
+
+  // Follows the answers to the changes whenSynced() waits for: acked,
+  // conflict and rejected events name the outbox ids they covered; a status
+  // that is not `syncing` re-reads which of the ids are still queued (ids can
+  // also leave the queue without an event of their own).
+  _feedRowWaiters(event, data) {
+    for (const w of [...this._rowWaiters]) {
+      if (event === 'status') {
+        if (data.state !== 'syncing' && data.state !== 'stopped') this._recheck(w);
+        continue;
+      }
+      if (event !== 'acked' && event !== 'conflict' && event !== 'rejected') continue;
+      const hit = (data.ids ?? []).filter((id) => w.ids.has(id));
+      if (!hit.length) continue;
+      for (const id of hit) w.ids.delete(id);
+      if (event === 'rejected') {
+        w.reject(new SyncError({ code: data.code || data.reason, reason: data.reason, message: data.message || `the server refused a change of ${w.table} (${data.reason})`, rejected: data }));
+        continue;
+      }
+      w.last = { status: event === 'acked' ? 'applied' : 'conflict', version: data.version ?? null };
+      if (!w.ids.size) w.resolve();
+    }
+  }
+
+  async _recheck(w) {
+    if (w.checking) return;
+    w.checking = true;
+    try {
+      const left = new Set(await this._query('outboxIds', [w.table, w.pk, w.maxId]));
+      for (const id of [...w.ids]) if (!left.has(id)) w.ids.delete(id);
+      if (!w.ids.size) w.resolve();
+    } catch { /* no leader right now: the next status asks again */ } finally {
+      w.checking = false;
+    }
+  }
+
   // --------------------------------------------------------------- events
 
   _emit(event, data) {
@@ -304,6 +381,7 @@ class Sync {
         console.error(`edgesync: a "${event}" listener threw:`, e);
       }
     }
+    if (this._rowWaiters.size) this._feedRowWaiters(event, data);
   }
 
   _setStatus(status) {
@@ -416,6 +494,7 @@ class Sync {
         this._setStatus(fx.status);
         this._post({ t: 'status', status: fx.status });
         break;
+      case 'acked':
       case 'rejected':
       case 'conflict':
       case 'changes': {
@@ -804,6 +883,7 @@ class Sync {
     if (!this._db) throw new Error('no database in this tab');
     if (method === 'isPending') return rowIsPending(this._db, args[0], args[1]);
     if (method === 'pendingCount') return outboxCount(this._db);
+    if (method === 'outboxIds') return outboxIds(this._db, args[0], args[1], args[2]);
     throw new Error(`unknown query ${method}`);
   }
 

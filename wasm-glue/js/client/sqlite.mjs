@@ -85,6 +85,22 @@ export function outboxCount(db) {
   return Number(db.selectValue('SELECT count(*) FROM "sync_outbox"') ?? 0);
 }
 
+/** The outbox ids of a row (`maxId`: only those up to it), ascending. */
+export function outboxIds(db, table, pk, maxId = null) {
+  const values = pkParams(pk);
+  const marks = values.map(() => '?').join(', ');
+  const ids = [];
+  const st = db.prepare(
+    `SELECT id FROM "sync_outbox" WHERE tbl = ? AND pk = json_array(${marks})${maxId === null ? '' : ' AND id <= ?'} ORDER BY id`);
+  try {
+    st.bind(maxId === null ? [table, ...values] : [table, ...values, maxId]);
+    while (st.step()) ids.push(Number(st.get(0)));
+  } finally {
+    st.finalize();
+  }
+  return ids;
+}
+
 /** The SQL function the triggers read the HLC's physical clock from. */
 export const NOW_FUNCTION = 'edgesync_now_ms';
 

@@ -11,4 +11,7 @@ namespace edgesync {
 bool worker_control(std::string_view op, std::string_view input,
                     std::string& out);
 
+/// Forgets every server and restarts handle numbering (tests, fuzzing).
+void worker_control_reset();
+
 }  // namespace edgesync
