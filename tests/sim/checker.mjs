@@ -15,7 +15,9 @@
 // 5. base-version policies apply a change only on top of the version it was
 //    based on
 // 6. each batch committed at most once; no 500s
-// 7. the conflict/rejected events the apps saw are policy-correct
+// 7. every committed outcome reaches the app that wrote it exactly once
+//    (acked / conflict / rejected), lost responses notwithstanding
+// 8. the conflict/rejected events the apps saw are policy-correct
 import { allowedOutcomes, outcomeOf } from './policies.mjs';
 
 const canon = (v) => {
@@ -154,7 +156,10 @@ export async function check(world, { schema, rules, maxSkew }) {
     for (const e of list) {
       const outcome = outcomeOf(e.result);
       const foreign = owner !== null && e.user !== owner;
-      if (!allowedOutcomes(rule, { foreign }).has(outcome)) {
+      // A delete that found no row (its owner had not written it yet, or not
+      // committed) is applied without writing anything: version null.
+      const noop = e.change.op === 'delete' && outcome === 'applied' && (e.result.version === null || e.result.version === undefined);
+      if (!(foreign && noop) && !allowedOutcomes(rule, { foreign }).has(outcome)) {
         const why = outcome === 'conflict/race' ? 'race-outcome'
           : foreign ? 'cross-user-not-forbidden'
             : outcome === 'rejected/forbidden' ? 'own-row-forbidden' : 'policy-outcome';
@@ -205,7 +210,36 @@ export async function check(world, { schema, rules, maxSkew }) {
     add(/40P01|deadlock/i.test(e.log) ? 'deadlock' : 'server-error', `${e.exec} answered ${e.status}: ${e.message} ${e.log}`);
   }
 
-  // --- 7: events the apps saw
+  // --- 7: every committed outcome reaches its app exactly once: an `acked`
+  // (applied), `conflict` or `rejected` event naming the same row and version,
+  // even when the response that carried it was lost (the retry answers it).
+  const pkOf = (t, row) => JSON.stringify(t.primaryKey.map((n) => row[n]));
+  for (const d of world.devices) {
+    const expected = new Map();
+    const bump = (m, k) => m.set(k, (m.get(k) ?? 0) + 1);
+    for (const c of world.committed) {
+      if (c.device !== d) continue;
+      c.changes.forEach((ch, i) => {
+        const r = c.results[i];
+        const t = tables.get(ch.table);
+        bump(expected, `${r.status} ${ch.table} ${pkOf(t, ch.row)}${r.status === 'applied' ? ` v${r.version ?? null}` : ''}`);
+      });
+    }
+    const seen = new Map();
+    for (const e of d.events.acked ?? []) bump(seen, `applied ${e.table} ${JSON.stringify(e.pk)} v${e.version ?? null}`);
+    for (const e of d.events.conflict) bump(seen, `conflict ${e.table} ${JSON.stringify(e.pk)}`);
+    for (const e of d.events.rejected) if (e.reason === 'forbidden' || e.reason === 'stale') bump(seen, `rejected ${e.table} ${JSON.stringify(e.pk)}`);
+    for (const [k, n] of expected) {
+      const m = seen.get(k) ?? 0;
+      if (m < n) add('outcome-not-reported', `${d.name}: the server answered ${k} ${n}×, the app was told ${m}×`);
+    }
+    for (const [k, m] of seen) {
+      const n = expected.get(k) ?? 0;
+      if (m > n) add('outcome-reported-wrongly', `${d.name}: the app was told ${k} ${m}×, the server answered it ${n}×`);
+    }
+  }
+
+  // --- 8: events the apps saw
   for (const d of world.devices) {
     for (const e of d.events.conflict) {
       const rule = rules[tables.get(e.table)?.conflict];

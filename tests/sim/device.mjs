@@ -23,7 +23,7 @@ export class Device {
     this.online = true;
     this.reqSeq = 0;
     this.token = null;
-    this.events = { rejected: [], conflict: [], changes: [], error: [] };
+    this.events = { acked: [], rejected: [], conflict: [], changes: [], error: [] };
     this.lastStatus = null;
   }
 
@@ -50,11 +50,15 @@ export class Device {
         world.note(`${this.name} status ${s.state} pending ${s.pending}${s.lastError ? ` (${s.lastError.code})` : ''}`);
       }
     });
-    for (const kind of ['rejected', 'conflict', 'changes', 'error']) {
+    // `acked` exists since the per-write acknowledgement (older hosts: absent).
+    const known = ['acked', 'rejected', 'conflict', 'changes', 'error'];
+    for (const kind of known) {
+      try { this.sync.on(kind, () => {}); } catch { continue; }
       this.sync.on(kind, (e) => {
         this.events[kind].push(e);
         if (kind === 'changes') world.note(`${this.name} changes ${e.rows} in ${e.tables?.join(',')}`);
         else if (kind === 'error') world.note(`${this.name} error ${e?.message ?? e}`);
+        else if (kind === 'acked') world.note(`${this.name} acked ${e.table} ${JSON.stringify(e.pk)} ${e.op} v${e.version}`);
         else world.note(`${this.name} ${kind} ${e.table} ${JSON.stringify(e.pk)} ${e.op} ${e.reason}`);
       });
     }
