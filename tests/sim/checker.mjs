@@ -15,7 +15,9 @@
 // 5. base-version policies apply a change only on top of the version it was
 //    based on
 // 6. each batch committed at most once; no 500s
-// 7. the conflict/rejected events the apps saw are policy-correct
+// 7. every committed outcome reaches the app that wrote it exactly once
+//    (acked / conflict / rejected), lost responses notwithstanding
+// 8. the conflict/rejected events the apps saw are policy-correct
 import { allowedOutcomes, outcomeOf } from './policies.mjs';
 
 const canon = (v) => {
@@ -154,7 +156,10 @@ export async function check(world, { schema, rules, maxSkew }) {
     for (const e of list) {
       const outcome = outcomeOf(e.result);
       const foreign = owner !== null && e.user !== owner;
-      if (!allowedOutcomes(rule, { foreign }).has(outcome)) {
+      // A delete that found no row (its owner had not written it yet, or not
+      // committed) is applied without writing anything: version null.
+      const noop = e.change.op === 'delete' && outcome === 'applied' && (e.result.version === null || e.result.version === undefined);
+      if (!(foreign && noop) && !allowedOutcomes(rule, { foreign }).has(outcome)) {
         const why = outcome === 'conflict/race' ? 'race-outcome'
           : foreign ? 'cross-user-not-forbidden'
             : outcome === 'rejected/forbidden' ? 'own-row-forbidden' : 'policy-outcome';
@@ -163,7 +168,13 @@ export async function check(world, { schema, rules, maxSkew }) {
     }
     if (!s) continue;
     const own = list.filter((e) => e.user === owner);
-    if (rule.perField) continue; // lww-field merges columns; convergence covers it
+    if (rule.perField) {
+      // lww-field: replaying the written changes in version order with the
+      // per-column rule must give the server's row.
+      const msg = replayFields(t, own, s);
+      if (msg) add('lww-field-merge', `${tname} ${key}: ${msg}`);
+      continue;
+    }
     // 4: the final row is the applied write with the highest version.
     const applied = own.filter((e) => e.result.status === 'applied' && e.result.version !== null && e.result.version !== undefined);
     if (applied.length) {
@@ -199,7 +210,36 @@ export async function check(world, { schema, rules, maxSkew }) {
     add(/40P01|deadlock/i.test(e.log) ? 'deadlock' : 'server-error', `${e.exec} answered ${e.status}: ${e.message} ${e.log}`);
   }
 
-  // --- 7: events the apps saw
+  // --- 7: every committed outcome reaches its app exactly once: an `acked`
+  // (applied), `conflict` or `rejected` event naming the same row and version,
+  // even when the response that carried it was lost (the retry answers it).
+  const pkOf = (t, row) => JSON.stringify(t.primaryKey.map((n) => row[n]));
+  for (const d of world.devices) {
+    const expected = new Map();
+    const bump = (m, k) => m.set(k, (m.get(k) ?? 0) + 1);
+    for (const c of world.committed) {
+      if (c.device !== d) continue;
+      c.changes.forEach((ch, i) => {
+        const r = c.results[i];
+        const t = tables.get(ch.table);
+        bump(expected, `${r.status} ${ch.table} ${pkOf(t, ch.row)}${r.status === 'applied' ? ` v${r.version ?? null}` : ''}`);
+      });
+    }
+    const seen = new Map();
+    for (const e of d.events.acked ?? []) bump(seen, `applied ${e.table} ${JSON.stringify(e.pk)} v${e.version ?? null}`);
+    for (const e of d.events.conflict) bump(seen, `conflict ${e.table} ${JSON.stringify(e.pk)}`);
+    for (const e of d.events.rejected) if (e.reason === 'forbidden' || e.reason === 'stale') bump(seen, `rejected ${e.table} ${JSON.stringify(e.pk)}`);
+    for (const [k, n] of expected) {
+      const m = seen.get(k) ?? 0;
+      if (m < n) add('outcome-not-reported', `${d.name}: the server answered ${k} ${n}×, the app was told ${m}×`);
+    }
+    for (const [k, m] of seen) {
+      const n = expected.get(k) ?? 0;
+      if (m > n) add('outcome-reported-wrongly', `${d.name}: the app was told ${k} ${m}×, the server answered it ${n}×`);
+    }
+  }
+
+  // --- 8: events the apps saw
   for (const d of world.devices) {
     for (const e of d.events.conflict) {
       const rule = rules[tables.get(e.table)?.conflict];
@@ -222,4 +262,51 @@ function expectState(t, s, e) {
   if (s.deleted) return `expected ${canon(e.change.row)}, found a tombstone v${s.version} by ${s.origin}`;
   const diff = rowDiff(t, e.change.row, 'wire', s.row, 'pg', true);
   return diff.length ? `${diff.join('; ')} (server v${s.version} by ${s.origin})` : '';
+}
+
+/**
+ * lww-field: the state the written changes (applied, in version order) give
+ * under the per-column rule — a change to a live row takes each column it
+ * sets whose clock is older than its own; a change to an absent or deleted
+ * row writes every column; a delete leaves a tombstone whose clock only
+ * rises. '' when it matches the server's row `s`, else why not.
+ */
+function replayFields(t, own, s) {
+  const written = own.filter((e) => e.result.status === 'applied' && e.result.version !== null && e.result.version !== undefined)
+    .sort((a, b) => Number(a.result.version) - Number(b.result.version));
+  if (!written.length) return '';
+  const cols = t.columns.filter((c) => !t.primaryKey.includes(c.name) && c.name !== t.owner);
+  let st = null;
+  let lastVersion = null;
+  for (const e of written) {
+    if (Number(e.result.version) === lastVersion) continue; // answered with the row's version, nothing written
+    lastVersion = Number(e.result.version);
+    const h = e.hlc;
+    if (e.change.op === 'delete') {
+      st = st ? { ...st, deleted: true, hlc: st.hlc > h ? st.hlc : h } : { deleted: true, hlc: h, fh: {}, row: {} };
+      continue;
+    }
+    if (!st || st.deleted) {
+      st = { deleted: false, hlc: h, fh: Object.fromEntries(cols.map((c) => [c.name, h])), row: { ...e.change.row } };
+      continue;
+    }
+    const changed = e.change.changed ?? null;
+    for (const c of cols) {
+      if (changed && !changed.includes(c.name)) continue;
+      if (h > (st.fh[c.name] ?? st.hlc)) {
+        st.row[c.name] = e.change.row[c.name];
+        st.fh[c.name] = h;
+      }
+    }
+    if (h > st.hlc) st.hlc = h;
+  }
+  if (st.deleted !== Boolean(s.deleted)) return `replaying the ${written.length} written changes gives ${st.deleted ? 'a tombstone' : 'a live row'}, the server has ${s.deleted ? 'a tombstone' : 'a live row'} (v${s.version})`;
+  if (st.deleted) return '';
+  const diffs = [];
+  for (const c of cols) {
+    const x = norm(c, st.row[c.name], 'wire');
+    const y = norm(c, s.row[c.name], 'pg');
+    if (x !== y) diffs.push(`${c.name}: ${x} (replayed) vs ${y} (server)`);
+  }
+  return diffs.length ? `per-column merge differs from the server (v${s.version}): ${diffs.join('; ')}` : '';
 }

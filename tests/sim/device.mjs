@@ -23,7 +23,7 @@ export class Device {
     this.online = true;
     this.reqSeq = 0;
     this.token = null;
-    this.events = { rejected: [], conflict: [], changes: [], error: [] };
+    this.events = { acked: [], rejected: [], conflict: [], changes: [], error: [] };
     this.lastStatus = null;
   }
 
@@ -34,7 +34,8 @@ export class Device {
   async open() {
     const { world } = this;
     const s3 = world.env.sqlite3;
-    this.db = new s3.oo1.DB(':memory:', 'c');
+    // A database of an earlier seed, emptied (see close()), or a new one.
+    this.db = world.env.devicePool.pop() ?? new s3.oo1.DB(':memory:', 'c');
     const random = () => this.rng.next();
     this.sync = createSync({
       db: this.db, sqlite3: s3, url: 'http://sim.test', schema: world.env.schema,
@@ -49,11 +50,15 @@ export class Device {
         world.note(`${this.name} status ${s.state} pending ${s.pending}${s.lastError ? ` (${s.lastError.code})` : ''}`);
       }
     });
-    for (const kind of ['rejected', 'conflict', 'changes', 'error']) {
+    // `acked` exists since the per-write acknowledgement (older hosts: absent).
+    const known = ['acked', 'rejected', 'conflict', 'changes', 'error'];
+    for (const kind of known) {
+      try { this.sync.on(kind, () => {}); } catch { continue; }
       this.sync.on(kind, (e) => {
         this.events[kind].push(e);
         if (kind === 'changes') world.note(`${this.name} changes ${e.rows} in ${e.tables?.join(',')}`);
         else if (kind === 'error') world.note(`${this.name} error ${e?.message ?? e}`);
+        else if (kind === 'acked') world.note(`${this.name} acked ${e.table} ${JSON.stringify(e.pk)} ${e.op} v${e.version}`);
         else world.note(`${this.name} ${kind} ${e.table} ${JSON.stringify(e.pk)} ${e.op} ${e.reason}`);
       });
     }
@@ -94,8 +99,23 @@ export class Device {
     return s.state !== 'idle' || s.pending > 0 || this.outboxCount() > 0;
   }
 
+  /**
+   * Stops the client and gives the database back to the pool, emptied: every
+   * table's rows go (AUTOINCREMENT counters too), so the next createSync on
+   * it installs the schema into exactly what a new database would hold — at a
+   * fraction of the cost of creating the tables again.
+   */
   async close() {
     try { await this.sync.stop(); } catch { /* closing */ }
-    try { this.db.close(); } catch { /* closed */ }
+    try {
+      const tables = this.db.selectValues("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIKE 'sync_%', name");
+      this.db.exec('BEGIN');
+      for (const t of tables) this.db.exec(`DELETE FROM "${t.replace(/"/g, '""')}"`);
+      if (this.db.selectValue("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")) this.db.exec('DELETE FROM sqlite_sequence');
+      this.db.exec('COMMIT');
+      this.world.env.devicePool.push(this.db);
+    } catch {
+      try { this.db.close(); } catch { /* closed */ }
+    }
   }
 }

@@ -38,7 +38,7 @@ export async function createEnv() {
   const core = await loadCore(serverModule);
   const normalized = core.call('schema.validate', schema);
   const pgDdl = core.call('schema.pg_ddl', schema);
-  const clientCore = await loadClientCore();
+  const clientCore = memoizeDdl(await loadClientCore());
   const db = await SimPostgres.start();
   try {
     await db.prepare(pgDdl, normalized.tables.map((t) => t.serverName));
@@ -48,10 +48,26 @@ export async function createEnv() {
   }
   const policies = loadPolicies(core);
   return {
-    schema, normalized, sqlite3, serverModule, clientCore, db, policies, limits: {},
+    schema, normalized, sqlite3, serverModule, clientCore, db, policies, limits: {}, devicePool: [],
     maxSkew: DEFAULT_LIMITS.maxClockSkewMs,
     close: () => db.stop(),
   };
+}
+
+/**
+ * The client core as createSync sees it, except that the SQLite DDL of a
+ * schema is generated once (every device of every seed asks for the same).
+ */
+function memoizeDdl(core) {
+  const memo = new Map();
+  const wrapped = Object.create(core);
+  wrapped.call = (op, input) => {
+    if (op !== 'schema.sqlite_ddl') return core.call(op, input);
+    const key = JSON.stringify(input);
+    if (!memo.has(key)) memo.set(key, core.call(op, input));
+    return memo.get(key);
+  };
+  return wrapped;
 }
 
 /** The shape of one seed: users, devices, client tunables, workload size. */
