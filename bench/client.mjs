@@ -24,7 +24,7 @@ import { readFileSync, statSync } from 'node:fs';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import createClientModule from '../wasm-glue/dist/edgesync_client.mjs';
 import { loadCoreWith } from '../wasm-glue/js/core-base.mjs';
-import { runSqlEffect } from '../wasm-glue/js/client/sqlite.mjs';
+import { runSqlEffect, registerClock } from '../wasm-glue/js/client/sqlite.mjs';
 
 const wasmPath = new URL('../wasm-glue/dist/edgesync_client.wasm', import.meta.url);
 const schema = JSON.parse(readFileSync(new URL('../demo/schema.json', import.meta.url), 'utf8'));
@@ -80,6 +80,7 @@ function drive(core, handle, db, first, timing) {
 
 function freshClient(core, sqlite3, config) {
   const db = new sqlite3.oo1.DB(':memory:', 'c');
+  registerClock(db);
   db.exec(core.call('schema.sqlite_ddl', schema));
   const out = core.callFramed('client.open', { schema, config, seed: '0123456789abcdef0123456789abcdef', now: Date.now() });
   const timing = { coreMs: 0, sqlMs: 0 };

@@ -58,6 +58,15 @@ struct db {
   db() {
     sqlite3_open_v2(":memory:", &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                     nullptr);
+    // The triggers' HLC clock, registered by every host (a fixed time is
+    // enough: statements are only compiled and the DDL run).
+    sqlite3_create_function(
+        h, edgesync::sqlite_now_function, 0, SQLITE_UTF8 | SQLITE_INNOCUOUS,
+        nullptr,
+        [](sqlite3_context* ctx, int, sqlite3_value**) {
+          sqlite3_result_int64(ctx, 1'700'000'000'000);
+        },
+        nullptr, nullptr);
   }
   ~db() { sqlite3_close(h); }
   db(const db&) = delete;
@@ -161,18 +170,24 @@ void check_client_sql(db& d, const edgesync::schema& s,
   compiles(detail::read_outbox_sql(), "read_outbox");
   compiles(detail::rebase_outbox_sql(), "rebase_outbox");
   compiles(detail::record_own_versions_sql(), "record_own_versions");
+  compiles(detail::base_results_sql(), "base_results");
+  compiles(detail::reconcile_versions_sql(), "reconcile_versions");
+  compiles(detail::drop_ended_bases_sql(), "drop_ended_bases");
+  std::vector<detail::table_reconcile_sql> reconcile;
   for (const auto& t : s.tables) {
-    auto a = detail::apply_sql(t, false);
-    compiles(a.upsert, t.name + " apply upsert");
-    compiles(a.remove, t.name + " apply remove");
-    compiles(a.record, t.name + " apply record");
     for (bool deletes : {false, true}) {
       auto p = detail::pulled_sql(t, false, deletes);
       compiles(p.upsert, t.name + " pulled upsert");
       compiles(p.remove, t.name + " pulled remove");
       compiles(p.record, t.name + " pulled record");
+      compiles(p.base, t.name + " pulled base");
     }
+    compiles(detail::pulled_record_sql(t, false), t.name + " pulled record");
+    reconcile.push_back(detail::reconcile_sql(t));
+    compiles(reconcile.back().restore, t.name + " reconcile restore");
+    compiles(reconcile.back().remove, t.name + " reconcile remove");
   }
+  compiles(detail::reconciled_rows_sql(reconcile), "reconciled_rows");
 }
 
 }  // namespace

@@ -267,7 +267,8 @@ std::pair<json, std::vector<std::string>> encode_effects(
                  {"path", e.path.empty() ? json(nullptr) : json(e.path)},
                  {"row", e.row},
                  {"deleted", e.deleted},
-                 {"version", opt_json(e.version)}});
+                 {"version", opt_json(e.version)},
+                 {"restored", e.restored}});
           } else if constexpr (std::is_same_v<T, effects::conflict>) {
             list.push_back({{"type", "conflict"},
                             {"table", e.table},
@@ -277,7 +278,15 @@ std::pair<json, std::vector<std::string>> encode_effects(
                             {"reason", e.reason},
                             {"row", e.row},
                             {"deleted", e.deleted},
-                            {"version", opt_json(e.version)}});
+                            {"version", opt_json(e.version)},
+                            {"restored", e.restored}});
+          } else if constexpr (std::is_same_v<T, effects::acked>) {
+            list.push_back({{"type", "acked"},
+                            {"table", e.table},
+                            {"pk", e.pk},
+                            {"op", e.op},
+                            {"version", opt_json(e.version)},
+                            {"ids", e.ids}});
           } else if constexpr (std::is_same_v<T, effects::changes_applied>) {
             list.push_back(
                 {{"type", "changes"}, {"tables", e.tables}, {"rows", e.rows}});

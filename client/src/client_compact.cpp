@@ -23,11 +23,11 @@ struct row_key_hash {
 };
 
 // The folded state of one table row while scanning its outbox rows.
-enum class net { none, insert, update, remove };
+enum class net { insert, update, remove };
 
 struct group {
   std::int64_t first_id = 0;
-  net state = net::none;
+  net state = net::insert;
   bool started = false;
   compacted_change change;
 };
@@ -61,25 +61,11 @@ void fold(group& g, const outbox_row& r) {
     return;
   }
   switch (g.state) {
-    case net::none:
-      // Everything before folded away; start over from this row, which
-      // carries its own base version.
-      c.base_version = r.base_version;
-      c.changed = std::nullopt;
-      if (r.op == row_op::remove) {
-        c.row = nullptr;
-        c.row_text = {};
-      } else {
-        c.row = r.row;
-        c.row_text = r.row_text;
-        g.state = net::insert;
-      }
-      return;
     case net::insert:
       if (r.op == row_op::remove) {
         c.row = nullptr;
         c.row_text = {};
-        g.state = c.base_version ? net::remove : net::none;
+        g.state = net::remove;
       } else {
         c.row = r.row;  // I + U and I + I stay an insert of the latest row
         c.row_text = r.row_text;
@@ -130,17 +116,11 @@ compaction compact_outbox(std::vector<outbox_row> rows) {
   }
   compaction out;
   for (auto& g : groups) {
-    if (g.state == net::none) {
-      out.noop_ids.insert(out.noop_ids.end(), g.change.ids.begin(),
-                          g.change.ids.end());
-      continue;
-    }
     g.change.op = g.state == net::insert   ? row_op::insert
                   : g.state == net::update ? row_op::update
                                            : row_op::remove;
     out.changes.push_back(std::move(g.change));
   }
-  std::sort(out.noop_ids.begin(), out.noop_ids.end());
   return out;
 }
 

@@ -1,6 +1,6 @@
 #include "client_sql.h"
 
-#include <functional>
+#include <algorithm>
 
 #include "edgesync/codegen.h"
 
@@ -25,24 +25,39 @@ const string& rows() {
   static const string s = q(sqlite_names::rows);
   return s;
 }
+const string& base() {
+  static const string s = q(sqlite_names::base);
+  return s;
+}
+
+// No outbox entry for the key `b.pk` of sync_base row `b`: its queue ended.
+string ended(const string& b) {
+  return "NOT EXISTS (SELECT 1 FROM " + outbox() + " o WHERE o.tbl = " + b +
+         ".tbl AND o.pk = " + b + ".pk)";
+}
 
 // Element `i` of the item array j.value.
 string item(std::size_t i) {
   return "json_extract(j.value, '$[" + std::to_string(i) + "]')";
 }
 
-// Column `c` of an apply item (two header slots come first).
-string col(std::size_t c) { return item(c + 2); }
+// A key is pending while it has outbox entries or a sync_base row (the
+// server's truth for a row whose queue just ended, reconciled at the end of
+// the transaction). Server rows for pending keys go to sync_base, not to
+// the table. The uncorrelated tests run once per statement: when the table
+// has neither (the common case of a pull), the per-row probes are never made.
+string pending(const table& t, const string& key) {
+  return "((EXISTS (SELECT 1 FROM " + outbox() + " WHERE tbl = " + lit(t.name) +
+         ") AND EXISTS (SELECT 1 FROM " + outbox() +
+         " o WHERE o.tbl = " + lit(t.name) + " AND o.pk = " + key +
+         ")) OR (EXISTS (SELECT 1 FROM " + base() +
+         " WHERE tbl = " + lit(t.name) + ") AND EXISTS (SELECT 1 FROM " +
+         base() + " b WHERE b.tbl = " + lit(t.name) + " AND b.pk = " + key +
+         ")))";
+}
 
-// Skip rows with pending local edits: the server's answer to the edit
-// decides what the row becomes. The uncorrelated first test runs once per
-// statement: when the table has no outbox rows at all (the common case of a
-// pull), the per-row probe is never made.
 string not_pending(const table& t, const string& key) {
-  return "(NOT EXISTS (SELECT 1 FROM " + outbox() +
-         " WHERE tbl = " + lit(t.name) + ") OR NOT EXISTS (SELECT 1 FROM " +
-         outbox() + " o WHERE o.tbl = " + lit(t.name) + " AND o.pk = " + key +
-         "))";
+  return "NOT " + pending(t, key);
 }
 
 // Skip items older than the version already known for the row (again with a
@@ -118,65 +133,44 @@ string pending_count_sql() { return "SELECT count(*) FROM " + outbox(); }
 
 namespace {
 
-// The three statements over rows whose values `val(i)` (column i), key,
-// version and delete flag are expressions of j.value.
-table_apply_sql build_apply(const table& t, const string& each,
-                            const std::function<string(std::size_t)>& val,
-                            const string& version, const string& is_delete,
-                            const string& is_upsert) {
-  table_apply_sql out;
-  string cols, vals, sets, keys, key_vals;
+// The value of column `c` of a JSON row object at `doc` (an expression),
+// stored as SQLite holds it: JSON null -> NULL, booleans 1/0, JSON columns
+// as the JSON text of the value, other objects and arrays as their text.
+string row_value(const column& c, const string& doc, const string& prefix) {
+  if (c.type == column_type::json_doc)
+    return "NULLIF(" + doc + " -> '" + prefix + c.name + "', 'null')";
+  return doc + " ->> '" + prefix + c.name + "'";
+}
+
+// `"a", "b"` over every column; `excluded` assignments of non-key columns.
+void column_lists(const table& t, string& cols, string& sets) {
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
-    if (i) {
-      cols += ", ";
-      vals += ", ";
-    }
+    if (i) cols += ", ";
     cols += q(t.columns[i].name);
-    vals += val(i);
     if (!t.is_pk(i)) {
       if (!sets.empty()) sets += ", ";
       sets += q(t.columns[i].name) + " = excluded." + q(t.columns[i].name);
     }
   }
-  string key = "json_array(";
+}
+
+string key_columns(const table& t) {
+  string keys;
   for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
-    if (k) {
-      keys += ", ";
-      key_vals += ", ";
-      key += ", ";
-    }
+    if (k) keys += ", ";
     keys += q(t.columns[t.primary_key[k]].name);
-    key_vals += val(t.primary_key[k]);
-    key += val(t.primary_key[k]);
   }
-  key += ")";
-  string from = " FROM " + each + "(?1) AS j WHERE ";
-  string g = not_pending(t, key) + " AND " + not_older(t, key, version);
-  out.upsert = "INSERT INTO " + q(t.name) + " (" + cols + ") SELECT " + vals +
-               from + (is_upsert.empty() ? "" : is_upsert + " AND ") + g +
-               " ON CONFLICT (" + keys + ") DO " +
-               (sets.empty() ? "NOTHING" : "UPDATE SET " + sets);
-  out.remove = "DELETE FROM " + q(t.name) + " WHERE (" + keys +
-               ") IN (SELECT " + key_vals + from + is_delete + " AND " + g +
-               ")";
-  // The "not older" rule is the conditional update here rather than a
-  // guard: the statement then never reads the table it writes.
-  out.record = "INSERT INTO " + rows() + " (tbl, pk, version) SELECT " +
-               lit(t.name) + ", " + key + ", " + version + from + version +
-               " IS NOT NULL AND " + not_pending(t, key) +
-               " ON CONFLICT (tbl, pk) DO UPDATE SET version = "
-               "excluded.version WHERE excluded.version >= version";
-  return out;
+  return keys;
+}
+
+string upsert_tail(const table& t) {
+  string cols, sets;
+  column_lists(t, cols, sets);
+  return " ON CONFLICT (" + key_columns(t) + ") DO " +
+         (sets.empty() ? "NOTHING" : "UPDATE SET " + sets);
 }
 
 }  // namespace
-
-table_apply_sql apply_sql(const table& t, bool jsonb) {
-  return build_apply(
-      t, jsonb ? "jsonb_each" : "json_each",
-      [](std::size_t i) { return col(i); }, item(1), item(0) + " = 1",
-      item(0) + " = 0");
-}
 
 string pulled_record_sql(const table& t, bool jsonb) {
   string key = "json_array(";
@@ -194,21 +188,132 @@ string pulled_record_sql(const table& t, bool jsonb) {
 }
 
 table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
-  // Values exactly as the item path stores them: JSON null -> NULL,
-  // booleans 1/0, objects and arrays as their text, JSON columns as the
-  // JSON text of the value.
+  table_apply_sql out;
   auto val = [&t](std::size_t i) {
-    const column& c = t.columns[i];
-    if (c.type == column_type::json_doc)
-      return "NULLIF(j.value -> '$.row." + c.name + "', 'null')";
-    return "j.value ->> '$.row." + c.name + "'";
+    return row_value(t.columns[i], "j.value", "$.row.");
   };
-  table_apply_sql out =
-      build_apply(t, jsonb ? "jsonb_each" : "json_each", val,
-                  "(j.value ->> '$.version')", "j.value ->> '$.op' = 'delete'",
-                  has_deletes ? "j.value ->> '$.op' IS NOT 'delete'" : "");
+  string cols, sets, vals, key_vals;
+  column_lists(t, cols, sets);
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (i) vals += ", ";
+    vals += val(i);
+  }
+  string key = "json_array(";
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    if (k) {
+      key_vals += ", ";
+      key += ", ";
+    }
+    key_vals += val(t.primary_key[k]);
+    key += val(t.primary_key[k]);
+  }
+  key += ")";
+  const string version = "(j.value ->> '$.version')";
+  const string is_delete = "j.value ->> '$.op' = 'delete'";
+  string from = string(" FROM ") + (jsonb ? "jsonb_each" : "json_each") +
+                "(?1) AS j WHERE ";
+  string g = not_pending(t, key) + " AND " + not_older(t, key, version);
+  out.upsert = "INSERT INTO " + q(t.name) + " (" + cols + ") SELECT " + vals +
+               from +
+               (has_deletes ? "j.value ->> '$.op' IS NOT 'delete' AND " : "") +
+               g + upsert_tail(t);
+  out.remove = "DELETE FROM " + q(t.name) + " WHERE (" + key_columns(t) +
+               ") IN (SELECT " + key_vals + from + is_delete + " AND " + g +
+               ")";
   out.record = pulled_record_sql(t, jsonb);
+  // Rows of pending keys: the server's truth, kept until the key's queue
+  // ends (then reconcile_sql writes it). Never lowered to an older version.
+  // The document is only read when the table has pending keys at all (a
+  // constant WHERE term would not spare json_each its parse).
+  string any_pending = "EXISTS (SELECT 1 FROM " + outbox() +
+                       " WHERE tbl = " + lit(t.name) +
+                       ") OR EXISTS (SELECT 1 FROM " + base() +
+                       " WHERE tbl = " + lit(t.name) + ")";
+  out.base = "INSERT INTO " + base() + " (tbl, pk, version, row) SELECT " +
+             lit(t.name) + ", " + key + ", " + version + ", CASE WHEN " +
+             is_delete + " THEN NULL ELSE j.value -> '$.row' END FROM " +
+             (jsonb ? "jsonb_each" : "json_each") + "(CASE WHEN " +
+             any_pending + " THEN ?1 ELSE '[]' END) AS j WHERE " + version +
+             " IS NOT NULL AND " + pending(t, key) +
+             " ON CONFLICT (tbl, pk) DO UPDATE SET version = "
+             "excluded.version, row = excluded.row WHERE version IS NULL OR "
+             "excluded.version >= version";
   return out;
+}
+
+string base_results_sql() {
+  // The server's answer to this client's own change is newer than anything
+  // the client knew of the row, so it replaces the base unconditionally.
+  return "INSERT INTO " + base() +
+         " (tbl, pk, version, row) SELECT value ->> 0, value ->> 1, value ->> "
+         "2, CASE WHEN json_type(value, '$[3]') = 'object' THEN value -> 3 END "
+         "FROM json_each(?1) WHERE true ON CONFLICT (tbl, pk) DO UPDATE SET "
+         "version = excluded.version, row = excluded.row";
+}
+
+table_reconcile_sql reconcile_sql(const table& t) {
+  table_reconcile_sql out;
+  string cols, sets, vals, key_vals, key_match, same;
+  column_lists(t, cols, sets);
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (i) vals += ", ";
+    // Key values from the key itself (it is what the outbox matched).
+    auto k = std::find(t.primary_key.begin(), t.primary_key.end(), i);
+    if (k != t.primary_key.end()) {
+      vals += "json_extract(b.pk, '$[" +
+              std::to_string(k - t.primary_key.begin()) + "]')";
+    } else {
+      string v = row_value(t.columns[i], "b.row", "$.");
+      vals += v;
+      same += " AND l." + q(t.columns[i].name) + " IS " + v;
+    }
+  }
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    string v = "json_extract(b.pk, '$[" + std::to_string(k) + "]')";
+    if (k) {
+      key_vals += ", ";
+      key_match += " AND ";
+    }
+    key_vals += v;
+    key_match += "l." + q(t.columns[t.primary_key[k]].name) + " = " + v;
+  }
+  // Whether the local row differs from the server's: only those are
+  // written and reported as changed.
+  string differs = "CASE WHEN b.row IS NULL THEN EXISTS (SELECT 1 FROM " +
+                   q(t.name) + " AS l WHERE " + key_match +
+                   ") ELSE NOT EXISTS (SELECT 1 FROM " + q(t.name) +
+                   " AS l WHERE " + key_match + same + ") END";
+  string from = " FROM " + base() + " AS b WHERE b.tbl = " + lit(t.name) +
+                " AND " + ended("b");
+  out.restore = "INSERT INTO " + q(t.name) + " (" + cols + ") SELECT " + vals +
+                from + " AND b.row IS NOT NULL AND " + differs + upsert_tail(t);
+  out.remove = "DELETE FROM " + q(t.name) + " WHERE (" + key_columns(t) +
+               ") IN (SELECT " + key_vals + from + " AND b.row IS NULL)";
+  out.listing = "SELECT json_array(b.tbl, b.pk, b.version, json(b.row), " +
+                differs + ") AS e" + from;
+  return out;
+}
+
+string reconcile_versions_sql() {
+  return "INSERT INTO " + rows() +
+         " (tbl, pk, version) SELECT b.tbl, b.pk, b.version FROM " + base() +
+         " AS b WHERE b.version IS NOT NULL AND " + ended("b") +
+         " ON CONFLICT (tbl, pk) DO UPDATE SET version = excluded.version "
+         "WHERE excluded.version >= version";
+}
+
+string reconciled_rows_sql(const std::vector<table_reconcile_sql>& tables) {
+  string all;
+  for (const auto& r : tables) {
+    if (!all.empty()) all += " UNION ALL ";
+    all += r.listing;
+  }
+  if (all.empty()) return "SELECT '[]'";
+  return "SELECT json_group_array(json(e)) FROM (" + all + ")";
+}
+
+string drop_ended_bases_sql() {
+  return "DELETE FROM " + base() + " WHERE " + ended(base());
 }
 
 bool sqlite_has_jsonb(std::string_view version) {

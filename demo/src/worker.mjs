@@ -7,7 +7,7 @@
 // also the one that opens the database. The page's operations go to that tab
 // over a BroadcastChannel; the other tabs follow its sync status.
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
-import { createSync, statusLabel } from 'edgesync/client';
+import { createSync, statusLabel, registerClock } from 'edgesync/client';
 import schema from '../schema.json';
 import { OPS, WRITES } from './ops.mjs';
 
@@ -46,6 +46,9 @@ async function openDb() {
       });
       db = new pool.OpfsSAHPoolDb('/board.sqlite3');
       db.exec('PRAGMA foreign_keys = OFF; PRAGMA journal_mode = DELETE;');
+      // The triggers' HLC clock (createSync registers it too; this tab may
+      // write before the sync has opened the database).
+      registerClock(db);
       return db;
     } catch (e) {
       lastError = e;

@@ -91,13 +91,14 @@ string sqlite_row_json(const table& t, const char* rec) {
 }
 
 // Advances the hybrid logical clock: max(physical, last) with a counter that
-// rolls into the next millisecond rather than overflowing its 5 digits.
+// rolls into the next millisecond rather than overflowing its 5 digits. The
+// host's clock function is read once per tick.
 string sqlite_clock_tick() {
-  string now = sqlite_now_ms;
-  return string("  UPDATE ") + q(sqlite_names::clock) + " SET ms = CASE WHEN " +
-         now + " > ms THEN " + now +
-         " WHEN ctr >= 99999 THEN ms + 1 ELSE ms END, ctr = CASE WHEN " + now +
-         " > ms THEN 0 WHEN ctr >= 99999 THEN 0 ELSE ctr + 1 END;\n";
+  return string("  UPDATE ") + q(sqlite_names::clock) +
+         " SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 "
+         "THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 "
+         "THEN 0 ELSE ctr + 1 END FROM (SELECT " +
+         sqlite_now_ms + " AS n));\n";
 }
 
 string sqlite_outbox_insert(const table& t, const char* op, const char* rec,
@@ -125,6 +126,79 @@ string sqlite_pk_same(const table& t) {
     const string& n = t.columns[t.primary_key[k]].name;
     out += "OLD." + q(n) + " IS NEW." + q(n);
   }
+  return out;
+}
+
+// Keeps the server's truth for a row as its first local change is made:
+// while a key has no outbox entries its local row is the server's row as
+// last known (sync_rows has its version), so that row is copied to
+// sync_base before the write changes it. The client core reconciles the
+// local row to sync_base whenever the key's queue ends (docs/client.md).
+// `key` is the json_array of the key, `row` the row's JSON (or NULL).
+string sqlite_base_capture(const table& t, const string& key, const string& row,
+                           const string& also = "") {
+  // Explicit NOT EXISTS tests, not INSERT OR IGNORE: an app statement's own
+  // conflict clause (INSERT OR REPLACE …) would override the trigger's.
+  return string("  INSERT INTO ") + q(sqlite_names::base) +
+         " (tbl, pk, version, row)\n    SELECT " + lit(t.name) + ", " + key +
+         ", (SELECT version FROM " + q(sqlite_names::rows) +
+         " WHERE tbl = " + lit(t.name) + " AND pk = " + key + "), " + row +
+         "\n    WHERE NOT EXISTS (SELECT 1 FROM " + q(sqlite_names::base) +
+         " WHERE tbl = " + lit(t.name) + " AND pk = " + key +
+         ")\n      AND NOT EXISTS (SELECT 1 FROM " + q(sqlite_names::outbox) +
+         " WHERE tbl = " + lit(t.name) + " AND pk = " + key + ")" +
+         (also.empty() ? "" : "\n      AND " + also) + ";\n";
+}
+
+// The stored row at the key of record `rec` as JSON (NULL when none).
+string sqlite_row_at(const table& t, const char* rec) {
+  string where;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    if (k) where += " AND ";
+    const string& n = t.columns[t.primary_key[k]].name;
+    where += "o." + q(n) + " = " + rec + "." + q(n);
+  }
+  return "(SELECT " + sqlite_row_json(t, "o") + " FROM " + q(t.name) +
+         " AS o WHERE " + where + ")";
+}
+
+// BEFORE triggers that capture sync_base (see sqlite_base_capture). An
+// insert may replace a row (INSERT OR REPLACE, upserts), so it captures the
+// row stored at the new key, if any. A capture without a following outbox
+// row (an ignored insert, a no-op upsert) is harmless: the core drops bases
+// of keys without outbox rows at the end of each of its transactions.
+string sqlite_base_triggers(const table& t) {
+  string out;
+  string base = "sync_" + t.name + "_base";
+  auto trig = [&](const string& suffix) { return q(base + "_" + suffix); };
+  string any_changed;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    const string& n = t.columns[i].name;
+    if (i) any_changed += " OR ";
+    any_changed += "OLD." + q(n) + " IS NOT NEW." + q(n);
+  }
+  out += "DROP TRIGGER IF EXISTS " + trig("insert") + ";\n";
+  out += "CREATE TRIGGER " + trig("insert") + " BEFORE INSERT ON " + q(t.name) +
+         "\nWHEN " + sqlite_guard() + "\nBEGIN\n" +
+         sqlite_base_capture(t, sqlite_pk_json(t, "NEW"),
+                             sqlite_row_at(t, "NEW")) +
+         "END;\n";
+  out += "DROP TRIGGER IF EXISTS " + trig("update") + ";\n";
+  out +=
+      "CREATE TRIGGER " + trig("update") + " BEFORE UPDATE ON " + q(t.name) +
+      "\nWHEN " + sqlite_guard() + " AND (" + any_changed + ")\nBEGIN\n" +
+      sqlite_base_capture(t, sqlite_pk_json(t, "OLD"),
+                          sqlite_row_json(t, "OLD")) +
+      // A changed key replaces whatever was stored at the new one.
+      sqlite_base_capture(t, sqlite_pk_json(t, "NEW"), sqlite_row_at(t, "NEW"),
+                          "NOT (" + sqlite_pk_same(t) + ")") +
+      "END;\n";
+  out += "DROP TRIGGER IF EXISTS " + trig("delete") + ";\n";
+  out += "CREATE TRIGGER " + trig("delete") + " BEFORE DELETE ON " + q(t.name) +
+         "\nWHEN " + sqlite_guard() + "\nBEGIN\n" +
+         sqlite_base_capture(t, sqlite_pk_json(t, "OLD"),
+                             sqlite_row_json(t, "OLD")) +
+         "END;\n";
   return out;
 }
 
@@ -177,6 +251,7 @@ string sqlite_triggers(const table& t) {
   out += "CREATE TRIGGER " + trig("delete") + " AFTER DELETE ON " + q(t.name) +
          "\nWHEN " + sqlite_guard() + "\nBEGIN\n" + sqlite_clock_tick() +
          sqlite_outbox_insert(t, "D", "OLD", "NULL", "NULL") + "END;\n";
+  out += sqlite_base_triggers(t);
   return out;
 }
 
@@ -223,6 +298,12 @@ string sqlite_bookkeeping(std::int64_t version) {
          " (\n  tbl TEXT NOT NULL,\n  pk TEXT NOT NULL,\n"
          "  version INTEGER NOT NULL,\n  PRIMARY KEY (tbl, pk)\n"
          ") WITHOUT ROWID;\n";
+  // The server's row (JSON; NULL: none the user may see) and its version for
+  // keys whose local row has changes pending (sqlite_base_capture).
+  out += string("CREATE TABLE IF NOT EXISTS ") + q(sqlite_names::base) +
+         " (\n  tbl TEXT NOT NULL,\n  pk TEXT NOT NULL,\n"
+         "  version INTEGER,\n  row TEXT,\n  PRIMARY KEY (tbl, pk)\n"
+         ") WITHOUT ROWID;\n";
   out += string("INSERT OR IGNORE INTO ") + q(sqlite_names::state) +
          " (key, value) VALUES ('schema_version', " + std::to_string(version) +
          ");\n";
@@ -252,8 +333,9 @@ string pg_create_table(const table& t) {
          "  \"_es_origin\" text,\n"
          "  \"_es_updated_at\" timestamptz NOT NULL DEFAULT now(),\n";
   out += "  PRIMARY KEY (" + column_list(t, t.primary_key, true) + ")\n);\n";
-  out += "CREATE INDEX IF NOT EXISTS " + q(t.server_name + "__es_pull") +
-         " ON " + q(t.server_name) + " (" + q(t.columns[t.owner].server_name) +
+  out += "CREATE INDEX IF NOT EXISTS " +
+         q(t.server_name + pg_names::pull_index_suffix) + " ON " +
+         q(t.server_name) + " (" + q(t.columns[t.owner].server_name) +
          ", \"_es_xid\", \"_es_version\");\n";
   return out;
 }

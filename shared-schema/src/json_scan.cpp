@@ -51,6 +51,23 @@ char simple_escape(char e) {
   }
 }
 
+// PostgreSQL's numeric input (numeric_in, which jsonb uses for every number)
+// refuses an exponent of INT_MAX/2 or more in magnitude, more than 16383
+// digits after the decimal point (fraction digits minus the exponent, zeros
+// included) and, for a nonzero value, a first significant digit beyond
+// 10^131071 (131072 digits before the point). Checked here so such a number
+// is a 400 with a path instead of a failed transaction.
+constexpr std::int64_t kPgMaxExponent = 1073741823;  // INT_MAX / 2
+constexpr std::int64_t kPgMaxScale = 16383;
+constexpr std::int64_t kPgMaxLeadExponent = 131071;
+
+bool fits_pg_numeric(bool zero, std::int64_t lead, std::int64_t fraction_digits,
+                     std::int64_t exponent) {
+  if (exponent >= kPgMaxExponent || exponent <= -kPgMaxExponent) return false;
+  if (fraction_digits - exponent > kPgMaxScale) return false;
+  return zero || lead + exponent <= kPgMaxLeadExponent;
+}
+
 int hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -306,7 +323,6 @@ bool json_scanner::scan_string(std::string* out) {
 }
 
 bool json_scanner::scan_number(bool* is_integer, std::int64_t* value) {
-  std::size_t from = p_;
   bool neg = false;
   if (p_ < s_.size() && s_[p_] == '-') neg = true, ++p_;
   if (p_ >= s_.size() || s_[p_] < '0' || s_[p_] > '9')
@@ -314,32 +330,58 @@ bool json_scanner::scan_number(bool* is_integer, std::int64_t* value) {
   bool integer = true;
   bool overflow = false;
   std::uint64_t acc = 0;
-  if (s_[p_] == '0') {
+  // For the numeric range: the decimal exponent of the first significant
+  // digit (before the `e` part), whether every digit is zero, and the count
+  // of digits after the point.
+  std::int64_t lead = 0;
+  bool zero = s_[p_] == '0';
+  if (zero) {
     ++p_;
   } else {
+    std::size_t from = p_;
     while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') {
       auto d = static_cast<std::uint64_t>(s_[p_] - '0');
       if (acc > (UINT64_MAX - d) / 10) overflow = true;
       acc = acc * 10 + d;
       ++p_;
     }
+    lead = static_cast<std::int64_t>(p_ - from) - 1;
   }
+  std::int64_t fraction_digits = 0;
   if (p_ < s_.size() && s_[p_] == '.') {
     integer = false;
     ++p_;
     if (p_ >= s_.size() || s_[p_] < '0' || s_[p_] > '9')
       return fail("invalid number");
-    while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') ++p_;
+    std::size_t from = p_;
+    while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') {
+      if (zero && s_[p_] != '0') {
+        zero = false;
+        lead = -static_cast<std::int64_t>(p_ - from) - 1;
+      }
+      ++p_;
+    }
+    fraction_digits = static_cast<std::int64_t>(p_ - from);
   }
+  std::int64_t exponent = 0;
   if (p_ < s_.size() && (s_[p_] == 'e' || s_[p_] == 'E')) {
     integer = false;
     ++p_;
-    if (p_ < s_.size() && (s_[p_] == '+' || s_[p_] == '-')) ++p_;
+    bool exp_neg = false;
+    if (p_ < s_.size() && (s_[p_] == '+' || s_[p_] == '-'))
+      exp_neg = s_[p_] == '-', ++p_;
     if (p_ >= s_.size() || s_[p_] < '0' || s_[p_] > '9')
       return fail("invalid number");
-    while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') ++p_;
+    while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') {
+      // Saturates far beyond PostgreSQL's bound; the digits still count.
+      if (exponent < (std::int64_t{1} << 40))
+        exponent = exponent * 10 + (s_[p_] - '0');
+      ++p_;
+    }
+    if (exp_neg) exponent = -exponent;
   }
-  (void)from;
+  if (!fits_pg_numeric(zero, lead, fraction_digits, exponent))
+    numbers_fit_pg_numeric_ = false;
   if (integer) {
     std::uint64_t limit =
         neg ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1;

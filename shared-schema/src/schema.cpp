@@ -5,6 +5,7 @@
 #include <cctype>
 #include <set>
 
+#include "edgesync/codegen.h"
 #include "edgesync/json_util.h"
 
 namespace edgesync {
@@ -25,6 +26,8 @@ const char* to_string(error_code code) {
       return "unknown_column";
     case error_code::type_mismatch:
       return "type_mismatch";
+    case error_code::value_out_of_range:
+      return "value_out_of_range";
     case error_code::missing_primary_key:
       return "missing_primary_key";
     case error_code::duplicate_row:
@@ -41,6 +44,8 @@ const char* to_string(error_code code) {
       return "unauthorized";
     case error_code::internal:
       return "internal";
+    case error_code::unavailable:
+      return "unavailable";
   }
   return "internal";
 }
@@ -73,15 +78,38 @@ constexpr std::array<std::pair<const char*, conflict_policy>, 5> kPolicies{{
 // per column.
 constexpr std::size_t kMaxColumns = 48;
 
-// Prefixes owned by edgesync's own tables and columns on either side.
-bool is_reserved(std::string_view name) {
+// SQLite compares names case-insensitively, so every name rule does too.
+std::string lowercase(std::string_view name) {
   std::string lower(name);
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return std::tolower(c); });
+  return lower;
+}
+
+// Prefixes owned by edgesync's own tables and columns on either side.
+bool is_reserved(std::string_view name) {
+  std::string lower = lowercase(name);
   return lower.rfind("sync_", 0) == 0 || lower.rfind("edgesync", 0) == 0 ||
          lower.rfind("_es", 0) == 0 || lower.rfind("sqlite_", 0) == 0 ||
          lower.rfind("pg_", 0) == 0;
 }
+constexpr const char* kReservedPrefixes =
+    "sync_, edgesync, _es, sqlite_, pg_; compared case-insensitively";
+
+// PostgreSQL's system columns: CREATE TABLE refuses a column of that name.
+bool is_pg_system_column(std::string_view name) {
+  std::string lower = lowercase(name);
+  for (const char* sys : {"tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"})
+    if (lower == sys) return true;
+  return false;
+}
+
+// The longest server table name whose pull index name (the name plus
+// pg_names::pull_index_suffix) PostgreSQL keeps whole: it truncates longer
+// identifiers to 63 bytes, and `CREATE INDEX IF NOT EXISTS` of a truncated
+// name can silently match another object.
+constexpr std::size_t kMaxServerTableName =
+    63 - std::char_traits<char>::length(pg_names::pull_index_suffix);
 
 // Collects errors while walking the document so all are reported at once.
 class checker {
@@ -125,12 +153,42 @@ class checker {
       return "";
     }
     if (is_reserved(s)) {
-      fail(p, "\"" + s +
-                  "\" uses a reserved prefix (sync_, edgesync, _es, sqlite_, "
-                  "pg_)");
+      fail(p,
+           "\"" + s + "\" uses a reserved prefix (" + kReservedPrefixes + ")");
       return "";
     }
     return s;
+  }
+
+  // The server name of a table or column: `serverName` when given (checked
+  // by ident), else derived from the client name — and then checked here
+  // with the same rules, the error at the client name's path.
+  std::string server_name(const json& obj, const std::string& path,
+                          const std::string& client_name) {
+    std::string given = ident(obj, path, "serverName", false);
+    if (!given.empty() || client_name.empty() || obj.contains("serverName"))
+      return given;
+    std::string derived = to_snake_case(client_name);
+    std::string p = path_key(path, "name");
+    std::string why;
+    if (!is_valid_identifier(derived))
+      why = "is longer than 63 characters";
+    else if (is_reserved(derived))
+      why = std::string("uses a reserved prefix (") + kReservedPrefixes + ")";
+    if (!why.empty()) {
+      fail(p, "the server name \"" + derived + "\" derived from \"" +
+                  client_name + "\" " + why +
+                  "; rename it or set \"serverName\"");
+      return "";
+    }
+    return derived;
+  }
+
+  // Where a server name's error points: `serverName` when given, else the
+  // client name it was derived from.
+  static std::string server_name_path(const json& obj,
+                                      const std::string& path) {
+    return path_key(path, obj.contains("serverName") ? "serverName" : "name");
   }
 
   column parse_column(const json& c, const std::string& path) {
@@ -142,9 +200,14 @@ class checker {
     only_keys(c, path,
               {"name", "serverName", "type", "nullable", "description"});
     col.name = ident(c, path, "name", true);
-    col.server_name = ident(c, path, "serverName", false);
-    if (col.server_name.empty() && !col.name.empty())
-      col.server_name = to_snake_case(col.name);
+    col.server_name = server_name(c, path, col.name);
+    if (is_pg_system_column(col.server_name)) {
+      fail(server_name_path(c, path),
+           "the server column \"" + col.server_name +
+               "\" is a PostgreSQL system column name; rename it or set "
+               "\"serverName\"");
+      col.server_name.clear();
+    }
     auto t = c.find("type");
     if (t == c.end()) {
       fail(path_key(path, "type"), "is required");
@@ -196,9 +259,23 @@ class checker {
               {"name", "serverName", "columns", "primaryKey", "owner",
                "conflict", "description"});
     t.name = ident(tj, path, "name", true);
-    t.server_name = ident(tj, path, "serverName", false);
-    if (t.server_name.empty() && !t.name.empty())
-      t.server_name = to_snake_case(t.name);
+    t.server_name = server_name(tj, path, t.name);
+    if (t.server_name.size() > kMaxServerTableName) {
+      fail(server_name_path(tj, path),
+           "the server table name \"" + t.server_name + "\" has " +
+               std::to_string(t.server_name.size()) + " characters; at most " +
+               std::to_string(kMaxServerTableName) +
+               " fit, because its index \"" + t.server_name +
+               pg_names::pull_index_suffix +
+               "\" must stay within PostgreSQL's 63-byte names");
+      t.server_name.clear();
+    } else if (t.server_name.find("__es_") != std::string::npos) {
+      fail(server_name_path(tj, path),
+           "\"" + t.server_name +
+               "\" contains \"__es_\", reserved for the names of edgesync's "
+               "indexes");
+      t.server_name.clear();
+    }
 
     auto cols = tj.find("columns");
     std::string cpath = path_key(path, "columns");
@@ -211,15 +288,18 @@ class checker {
       fail(cpath, "at most " + std::to_string(kMaxColumns) +
                       " columns per table are supported");
     } else {
-      std::set<std::string> names, server_names;
+      std::set<std::string> names, server_names;  // lowercase
       for (std::size_t i = 0; i < cols->size(); ++i) {
         std::string p = path_index(cpath, i);
         column col = parse_column((*cols)[i], p);
-        if (!col.name.empty() && !names.insert(col.name).second)
-          fail(path_key(p, "name"), "duplicate column \"" + col.name + "\"");
-        if (!col.server_name.empty() &&
-            !server_names.insert(col.server_name).second)
-          fail(path_key(p, "serverName"),
+        if (!col.name.empty() && !names.insert(lowercase(col.name)).second)
+          fail(path_key(p, "name"),
+               "duplicate column \"" + col.name +
+                   "\" (names are compared case-insensitively, as SQLite "
+                   "does)");
+        else if (!col.server_name.empty() &&
+                 !server_names.insert(lowercase(col.server_name)).second)
+          fail(server_name_path((*cols)[i], p),
                "duplicate server column \"" + col.server_name + "\"");
         t.columns.push_back(std::move(col));
       }
@@ -261,6 +341,10 @@ class checker {
       t.owner = static_cast<std::size_t>(i);
       if (t.columns[t.owner].type != column_type::text)
         fail(opath, "owner column must have type text");
+      if (t.is_pk(t.owner))
+        fail(opath,
+             "the owner column cannot be part of the primary key: the server "
+             "sets it from the token, so a client could not name the row");
       t.columns[t.owner].nullable = false;
     }
 
@@ -351,17 +435,33 @@ result<schema> parse_schema(std::string_view json_text) {
   } else if (!tables->is_array() || tables->empty()) {
     ck.fail("tables", "expected a non-empty array of tables");
   } else {
-    std::set<std::string> names, server_names;
+    std::set<std::string> names, server_names;  // lowercase
     for (std::size_t i = 0; i < tables->size(); ++i) {
       std::string p = path_index("tables", i);
       table t = ck.parse_table((*tables)[i], p);
-      if (!t.name.empty() && !names.insert(t.name).second)
-        ck.fail(path_key(p, "name"), "duplicate table \"" + t.name + "\"");
-      if (!t.server_name.empty() && !server_names.insert(t.server_name).second)
-        ck.fail(path_key(p, "serverName"),
+      if (!t.name.empty() && !names.insert(lowercase(t.name)).second)
+        ck.fail(path_key(p, "name"),
+                "duplicate table \"" + t.name +
+                    "\" (names are compared case-insensitively, as SQLite "
+                    "does)");
+      else if (!t.server_name.empty() &&
+               !server_names.insert(lowercase(t.server_name)).second)
+        ck.fail(checker::server_name_path((*tables)[i], p),
                 "duplicate server table \"" + t.server_name + "\"");
       s.tables.push_back(std::move(t));
     }
+    // PostgreSQL names a table's primary key index "<table>_pkey"; a table
+    // of that name would collide with it (CREATE TABLE IF NOT EXISTS would
+    // then silently skip the table).
+    for (std::size_t i = 0; i < s.tables.size(); ++i)
+      for (const table& other : s.tables)
+        if (!other.server_name.empty() && !s.tables[i].server_name.empty() &&
+            lowercase(s.tables[i].server_name) ==
+                lowercase(other.server_name + "_pkey"))
+          ck.fail(
+              checker::server_name_path((*tables)[i], path_index("tables", i)),
+              "\"" + s.tables[i].server_name + "\" is the name of table \"" +
+                  other.server_name + "\"'s primary key index in PostgreSQL");
   }
   if (!ck.errors.empty()) return ck.errors;
   return s;

@@ -57,7 +57,7 @@ export async function openClient(url, schema, user, {
 } = {}) {
   const s3 = await sqlite();
   const db = givenDb ?? new s3.oo1.DB(file ?? ':memory:', 'c');
-  const events = { status: [], rejected: [], conflict: [], changes: [], error: [] };
+  const events = { status: [], acked: [], rejected: [], conflict: [], changes: [], error: [] };
   const sync = createSync({
     db, sqlite3: s3, url, schema, fetch,
     getToken: getToken ?? (() => tokenFor(user)),

@@ -1,10 +1,14 @@
 // The official SQLite WASM build under node (in-memory databases).
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
+import { registerClock } from '../../wasm-glue/js/client/sqlite.mjs';
 
 let sqlite3;
 
-/** A fresh in-memory database from the official SQLite WASM build. */
-export async function openSqlite(name = ':memory:') {
+/** A fresh in-memory database from the official SQLite WASM build, with the
+ * triggers' clock function edgesync_now_ms() (`now`, default Date.now). */
+export async function openSqlite(name = ':memory:', { now } = {}) {
   sqlite3 ??= await sqlite3InitModule({ print: () => {}, printErr: console.error });
-  return new sqlite3.oo1.DB(name, 'c');
+  const db = new sqlite3.oo1.DB(name, 'c');
+  registerClock(db, now);
+  return db;
 }

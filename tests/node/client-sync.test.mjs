@@ -92,6 +92,33 @@ describe('two devices of one user', () => {
     assert.deepEqual({ ...row }, { name: 'Alpha', owner_id: 'alice' });
   });
 
+  test('whenSynced resolves once the server applied the row (acked event), at once when nothing is pending', async () => {
+    assert.deepEqual(await a.sync.whenSynced('projects', 'p1'), { table: 'projects', pk: ['p1'], status: 'none', version: null });
+    const acked = a.events.acked.length;
+    a.db.exec(`UPDATE projects SET name = 'Alpha again' WHERE id = 'p1'`);
+    project(a, 'p-ws', 'When synced');
+    const p1 = a.sync.whenSynced('projects', 'p1');
+    const pws = a.sync.whenSynced('projects', ['p-ws']);
+    let settled = false;
+    p1.then(() => { settled = true; });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(settled, false, 'not before the server answered');
+    const r = await p1;
+    assert.equal(r.status, 'applied');
+    const [srv] = await stack.sql`select name, _es_version::int as v from projects where id = 'p1'`;
+    assert.equal(srv.name, 'Alpha again', 'on the server when whenSynced resolves');
+    assert.equal(r.version, srv.v);
+    const r2 = await pws;
+    assert.equal(r2.status, 'applied');
+    const events = a.events.acked.slice(acked);
+    const ev = events.find((e) => e.table === 'projects' && e.pk[0] === 'p1');
+    assert.ok(ev, JSON.stringify(events));
+    assert.equal(ev.op, 'upsert');
+    assert.equal(ev.version, srv.v);
+    assert.ok(ev.ids.length >= 1);
+    assert.ok(events.some((e) => e.pk[0] === 'p-ws' && e.version === r2.version));
+  });
+
   test('concurrent edits converge: lww-field merges columns, lww picks one value everywhere', async () => {
     a.db.exec(`UPDATE workflowNodes SET label = 'From A' WHERE id = 'n1'`);
     b.db.exec(`UPDATE workflowNodes SET x = 99 WHERE id = 'n1'`);
@@ -176,13 +203,20 @@ describe('rejections never block the queue', () => {
     await bob.sync.syncNow();
     assert.equal(bob.rows('SELECT id FROM projects').length, 0, 'a pull returns only the user\'s rows');
     project(bob, 'shared-id', 'Bob tries');
+    const refused = assert.rejects(bob.sync.whenSynced('projects', 'shared-id'), (e) => e instanceof SyncError &&
+      e.reason === 'forbidden' && e.code === 'forbidden' && e.rejected?.pk?.[0] === 'shared-id');
     await bob.sync.syncNow();
+    await refused;
     assert.equal(bob.events.rejected.length, 1, JSON.stringify(bob.events.rejected));
     const r = bob.events.rejected[0];
     assert.equal(r.table, 'projects');
     assert.deepEqual(r.pk, ['shared-id']);
     assert.equal(r.reason, 'forbidden');
+    assert.equal(r.restored, true);
+    assert.equal(r.deleted, true, 'Bob may not see the server row');
+    assert.equal(r.row, null);
     assert.equal(await bob.sync.pendingCount(), 0, 'the rejected change left the queue');
+    assert.deepEqual(bob.rows('SELECT id FROM projects'), [], 'the refused row left Bob\'s device');
     project(bob, 'bob-1', 'Bob\'s own');
     await bob.sync.syncNow();
     const rows = await stack.sql`select id, name, owner_id from projects where id in ('shared-id', 'bob-1') order by id`;
@@ -205,6 +239,7 @@ describe('rejections never block the queue', () => {
     assert.equal(b.events.rejected.length, 1, JSON.stringify(b.events));
     const r = b.events.rejected[0];
     assert.equal(r.reason, 'stale');
+    assert.equal(r.restored, true);
     assert.equal(r.row.body, 'v2 from A');
     assert.deepEqual(b.rows('SELECT body FROM notes'), [{ body: 'v2 from A' }]);
     b.db.exec(`UPDATE notes SET body = 'v3 from B' WHERE id = 'note1'`);
@@ -219,14 +254,21 @@ describe('rejections never block the queue', () => {
     project(c, 'd1', 'Fine');
     c.db.exec(`INSERT INTO workflowNodes (id, projectId, ownerId, label, x) VALUES ('bad', 'd1', 'dave', 'x is text', 'not a number')`);
     node(c, 'good', 'd1', 'Fine too');
+    const bad = assert.rejects(c.sync.whenSynced('workflowNodes', 'bad'), (e) => e.reason === 'invalid' && e.code === 'type_mismatch');
+    const good = c.sync.whenSynced('workflowNodes', 'good');
     await c.sync.syncNow();
+    await bad;
+    assert.equal((await good).status, 'applied');
     assert.equal(c.events.rejected.length, 1, JSON.stringify(c.events.rejected));
     const r = c.events.rejected[0];
     assert.equal(r.reason, 'invalid');
     assert.equal(r.code, 'type_mismatch');
     assert.deepEqual(r.pk, ['bad']);
     assert.match(r.path, /^batch\.changes\[\d+\]\.row\.x$/);
+    assert.equal(r.restored, true);
+    assert.equal(r.deleted, true, 'the server never had the row');
     assert.equal(await c.sync.pendingCount(), 0);
+    assert.deepEqual(c.rows('SELECT id FROM workflowNodes ORDER BY id'), [{ id: 'good' }], 'the refused row was rolled back');
     const ids = (await stack.sql`select id from workflow_nodes where owner_id = 'dave' order by id`).map((x) => x.id);
     assert.deepEqual(ids, ['good']);
     assert.equal((await stack.sql`select count(*)::int as n from projects where id = 'd1'`)[0].n, 1);

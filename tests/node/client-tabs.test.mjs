@@ -78,6 +78,15 @@ describe('tabs', () => {
     await b.syncNow();
     assert.equal(await b.isPending('projects', 'p1'), false);
 
+    // A follower waits for a row to be acknowledged (through the leader).
+    shared.exec(`UPDATE projects SET name = 'y' WHERE id = 'p1'`);
+    const synced = b.whenSynced('projects', 'p1');
+    a.notifyLocalChange();
+    const ws = await synced;
+    assert.equal(ws.status, 'applied');
+    assert.ok(ws.version > 0);
+    assert.equal((await b.whenSynced('projects', 'p1')).status, 'none');
+
     // A follower's local-change notice makes the leader sync (after its debounce).
     const n = counts.get('A');
     b.notifyLocalChange();

@@ -77,11 +77,31 @@ describe('HS256 secret', () => {
     await refused(v.verify(`Bearer ${token}`), /algorithm not allowed/);
   });
   test('missing sub', async () => refused(v.verify(`Bearer ${await hs({ sub: undefined })}`), /no subject/));
+  test('a sub PostgreSQL text cannot hold', async () => {
+    await refused(v.verify(`Bearer ${await hs({ sub: 'a\u0000b' })}`), /NUL character or a lone surrogate/);
+    await refused(v.verify(`Bearer ${await hs({ sub: 'a\ud800b' })}`), /NUL character or a lone surrogate/);
+  });
   test('empty sub', async () => refused(v.verify(`Bearer ${await hs({ sub: '' })}`), /no subject/));
   test('numeric sub', async () => refused(v.verify(`Bearer ${await hs({ sub: 42 })}`), /no subject/));
   test('role anon is refused', async () => refused(v.verify(`Bearer ${await hs({ role: 'anon' })}`), /role "anon"/));
   test('role service_role is refused', async () =>
     refused(v.verify(`Bearer ${await hs({ role: 'service_role' })}`), /role "service_role"/));
+  // Fail closed: any role but an ordinary user's is refused, not a denylist.
+  for (const role of ['supabase_admin', 'Anon', 'service_role ', 'authenticated_admin', 'dashboard_user', '',
+    ['authenticated'], { role: 'authenticated' }, 1, null, true]) {
+    test(`role ${JSON.stringify(role)} is refused`, async () =>
+      refused(v.verify(`Bearer ${await hs({ role })}`), /is not a signed-in user's token \(accepted roles: authenticated\)/));
+  }
+  test('a token without a role is a user token (most identity providers set none)', async () => {
+    assert.equal((await v.verify(`Bearer ${await hs({ role: undefined })}`)).userId, 'alice');
+  });
+  test('the accepted roles are configurable', async () => {
+    const rv = createVerifier({ secret: SECRET, audience: 'authenticated', roles: ['authenticated', 'member'] });
+    assert.equal((await rv.verify(`Bearer ${await hs({ role: 'member' })}`)).userId, 'alice');
+    await refused(rv.verify(`Bearer ${await hs({ role: 'anon' })}`), /accepted roles: authenticated, member/);
+    assert.throws(() => createVerifier({ secret: SECRET, roles: [] }), /roles must be a non-empty array/);
+    assert.throws(() => createVerifier({ secret: SECRET, roles: 'authenticated' }), /roles must be a non-empty array/);
+  });
   test('dev tokens verify', async () => {
     const token = await signDevToken(SECRET, { sub: 'bob', audience: 'authenticated' });
     assert.equal((await v.verify(`Bearer ${token}`)).userId, 'bob');

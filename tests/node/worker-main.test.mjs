@@ -4,12 +4,14 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres, freePort } from '../harness/postgres.mjs';
 import { TEST_SECRET, token, postSync, serverCoreAvailable, pushPullRoundTrip } from '../harness/sync-http.mjs';
+import { loadConfig, devTokensEnabled, isLoopbackHost, ConfigError } from '../../wasm-glue/js/server/config.mjs';
 
 const main = fileURLToPath(new URL('../../wasm-glue/js/server/main.mjs', import.meta.url));
 const hasServerCore = await serverCoreAvailable();
@@ -48,6 +50,33 @@ async function startMain(env, timeoutMs = 45000) {
   return { url: `http://127.0.0.1:${port}`, output: () => out, stop };
 }
 
+/** Runs main.mjs expecting it to refuse to start; resolves { code, out }. */
+async function startupFails(env) {
+  const port = await freePort();
+  const clean = Object.fromEntries(Object.entries(process.env)
+    .filter(([k]) => !k.startsWith('EDGESYNC_') && k !== 'DATABASE_URL' && k !== 'PORT' && k !== 'HOST'));
+  const child = spawn(process.execPath, [main], { env: { ...clean, PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+  const code = await new Promise((r) => child.once('exit', r));
+  clearTimeout(timer);
+  return { code, out };
+}
+
+/** GET with an explicit Host header (fetch does not let a caller set one). */
+function getWithHost(url, host) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
 describe('npm start: embedded PGlite and dev tokens', { skip: !hasServerCore && 'the server core is not in the WASM build yet' }, () => {
   let dir, app;
   before(async () => {
@@ -70,6 +99,16 @@ describe('npm start: embedded PGlite and dev tokens', { skip: !hasServerCore && 
   test('healthz', async () => {
     const r = await fetch(`${app.url}/healthz`);
     assert.deepEqual(await r.json(), { ok: true, protocol: 1, schemaVersion: 1 });
+  });
+
+  test('/dev/token has no CORS header and answers only a loopback Host (no DNS rebinding)', async () => {
+    const r = await fetch(`${app.url}/dev/token?user=erin`, { headers: { origin: 'https://evil.example' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('access-control-allow-origin'), null, 'another site\'s page cannot read a token');
+    const rebound = await getWithHost(`${app.url}/dev/token?user=erin`, `evil.example:${new URL(app.url).port}`);
+    assert.equal(rebound.status, 403);
+    assert.doesNotMatch(rebound.body, /token"/);
+    assert.equal((await getWithHost(`${app.url}/dev/token?user=erin`, 'localhost')).status, 200);
   });
 
   test('a dev token from /dev/token syncs; round trip on PGlite', async () => {
@@ -108,7 +147,8 @@ describe('npm start with DATABASE_URL and a configured secret', { skip: !hasServ
   let pg, app;
   before(async () => {
     pg = await startPostgres();
-    app = await startMain({ DATABASE_URL: pg.url, EDGESYNC_JWT_SECRET: TEST_SECRET, EDGESYNC_JWT_AUDIENCE: 'authenticated' });
+    // A configured token check may listen on every interface.
+    app = await startMain({ DATABASE_URL: pg.url, EDGESYNC_JWT_SECRET: TEST_SECRET, EDGESYNC_JWT_AUDIENCE: 'authenticated', HOST: '0.0.0.0' });
   }, { timeout: 60000 });
   after(async () => {
     await app?.stop('SIGKILL');
@@ -134,5 +174,75 @@ describe('npm start with DATABASE_URL and a configured secret', { skip: !hasServ
     const code = await new Promise((r) => child.once('exit', r));
     assert.equal(code, 2);
     assert.match(out, /EDGESYNC_MAX_CHANGES must be an integer/);
+  });
+});
+
+describe('F3: the main job fails closed without a token check', { skip: !hasServerCore && 'the server core is not in the WASM build yet' }, () => {
+  let pg;
+  before(async () => { pg = await startPostgres(); }, { timeout: 60000 });
+  after(async () => { await pg?.stop(); }, { timeout: 30000 });
+
+  test('DATABASE_URL without EDGESYNC_JWT_SECRET / EDGESYNC_JWKS_URL refuses to start and says what to set', async () => {
+    const { code, out } = await startupFails({ DATABASE_URL: pg.url });
+    assert.equal(code, 2, out);
+    assert.match(out, /no token check is configured: set EDGESYNC_JWT_SECRET .* or EDGESYNC_JWKS_URL/);
+    assert.match(out, /EDGESYNC_DEV=1/);
+    assert.doesNotMatch(out, /sync server ready/);
+  });
+
+  test('development tokens never listen on a reachable address', async () => {
+    for (const env of [{ HOST: '0.0.0.0' }, { HOST: '::' }, { HOST: '192.0.2.7' },
+      { DATABASE_URL: pg.url, EDGESYNC_DEV: '1', HOST: '0.0.0.0' }]) {
+      const { code, out } = await startupFails(env);
+      assert.equal(code, 2, `${JSON.stringify(env)}: ${out}`);
+      assert.match(out, /reachable from other machines.*set one of them, or listen on HOST=127\.0\.0\.1/s);
+      assert.doesNotMatch(out, /sync server ready|opening PGlite/);
+    }
+  });
+
+  test('EDGESYNC_DEV=1 serves development tokens with DATABASE_URL, on loopback', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgesync-dev-'));
+    const app = await startMain({ DATABASE_URL: pg.url, EDGESYNC_DEV: '1', EDGESYNC_DATA_DIR: dir });
+    try {
+      assert.match(app.output(), /DEVELOPMENT MODE/);
+      const r = await fetch(`${app.url}/dev/token?user=dana`);
+      assert.equal(r.status, 200);
+      const { token: t } = await r.json();
+      const s = await postSync(app.url, t, { protocol: 1, clientId: 'c_main_dana_01', schemaVersion: 1 });
+      assert.equal(s.status, 200, JSON.stringify(s.body));
+    } finally {
+      await app.stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('config.mjs: when development tokens are allowed', () => {
+  const dev = (env) => devTokensEnabled(loadConfig(env));
+  test('the embedded database on loopback: yes; a configured token check: never', () => {
+    assert.equal(dev({}), true);
+    assert.equal(dev({ HOST: 'localhost' }), true);
+    assert.equal(dev({ HOST: '::1' }), true);
+    assert.equal(dev({ EDGESYNC_JWT_SECRET: TEST_SECRET, HOST: '0.0.0.0' }), false);
+    assert.equal(dev({ EDGESYNC_JWKS_URL: 'https://id.example/jwks.json', DATABASE_URL: 'postgres://x@db/x' }), false);
+    assert.equal(dev({ DATABASE_URL: 'postgres://x@db/x', EDGESYNC_DEV: '1' }), true);
+  });
+  test('anything else fails closed', () => {
+    for (const env of [{ DATABASE_URL: 'postgres://x@db/x' }, { DATABASE_URL: 'postgres://x@db/x', EDGESYNC_DEV: '0' },
+      { HOST: '0.0.0.0' }, { HOST: '10.0.0.5' }, { HOST: 'example.com' }, { HOST: '::' }]) {
+      assert.throws(() => dev(env), ConfigError, JSON.stringify(env));
+    }
+  });
+  test('loopback addresses', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(h), h);
+    for (const h of ['0.0.0.0', '::', '', '128.0.0.1', 'localhost.evil.example', '127.0.0.1.evil.example', '10.0.0.1']) {
+      assert.ok(!isLoopbackHost(h), h);
+    }
+  });
+  test('EDGESYNC_JWT_ROLES sets the accepted roles', () => {
+    assert.deepEqual(loadConfig({ EDGESYNC_JWT_SECRET: TEST_SECRET, EDGESYNC_JWT_ROLES: 'authenticated, member' }).auth.roles,
+      ['authenticated', 'member']);
+    assert.equal(loadConfig({ EDGESYNC_JWT_SECRET: TEST_SECRET }).auth.roles, undefined, 'the verifier default');
+    assert.throws(() => loadConfig({ EDGESYNC_JWT_ROLES: 'member' }), /neither EDGESYNC_JWT_SECRET nor EDGESYNC_JWKS_URL/);
   });
 });

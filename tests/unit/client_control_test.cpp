@@ -252,8 +252,16 @@ TEST(ClientControl, AJsonHostSyncsEndToEnd) {
   EXPECT_EQ(http[1]["batch"]["changes"][0]["row"]["name"], "Alpha");
   EXPECT_EQ(db.value("SELECT count(*) FROM sync_outbox"), "0");
   EXPECT_EQ(db.value("SELECT value FROM settings"), "{\"a\":true}");
-  ASSERT_EQ(app_events.size(), 1u);
+  ASSERT_EQ(app_events.size(), 2u);
   EXPECT_EQ(app_events[0],
+            (json{{"type", "acked"},
+                  {"table", "projects"},
+                  {"pk", {"p1"}},
+                  {"op", "upsert"},
+                  {"version", w.server.find("projects", json{"p1"})->version},
+                  {"ids", {1}}}))
+      << "the server applied the write";
+  EXPECT_EQ(app_events[1],
             (json{{"type", "changes"}, {"tables", {"settings"}}, {"rows", 1}}));
   EXPECT_EQ(statuses.back()["state"], "idle");
   EXPECT_EQ(statuses.back()["pending"], 0);

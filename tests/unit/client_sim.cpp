@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "edgesync/codegen.h"
+#include "edgesync/policy.h"
 #include "support.h"
 
 namespace edgesync::testing {
@@ -175,14 +176,25 @@ json sim_server::apply(const table& t, const json& c,
   auto found = rows.find(dump_json(key));
   row_state* cur = found == rows.end() ? nullptr : &found->second;
   json res = {{"id", c["id"]}};
-  bool lww = t.policy == conflict_policy::lww ||
-             t.policy == conflict_policy::lww_field;
-  bool stale_check = t.policy == conflict_policy::server_wins ||
-                     t.policy == conflict_policy::reject_stale;
+  if (foreign_keys.count(t.name + dump_json(key))) {
+    res["status"] = "rejected";
+    res["reason"] = "forbidden";
+    res["message"] = "the row belongs to another user";
+    return res;
+  }
+  // Who wins is the policy's rule (edgesync/policy.h), the same table the
+  // server's merge SQL is generated from.
+  const policy_rule& rule = rule_of(t.policy);
+  auto accepted = [&](bool is_delete) {
+    bool row_rule = rule.accept == accept_rule::newer_hlc ? hlc > cur->hlc
+                    : rule.accept == accept_rule::base_version
+                        ? base == cur->version
+                        : true;
+    return rule.per_field && !is_delete ? !cur->deleted || row_rule : row_rule;
+  };
   auto lose = [&]() {
-    bool reject = t.policy == conflict_policy::reject_stale;
-    res["status"] = reject ? "rejected" : "conflict";
-    res["reason"] = lww ? "older" : "stale";
+    res["status"] = to_string(rule.loser);
+    res["reason"] = rule.reason;
     res["version"] = cur->version;
     res["deleted"] = cur->deleted;
     res["row"] = cur->deleted ? json(nullptr) : cur->row;
@@ -195,12 +207,14 @@ json sim_server::apply(const table& t, const json& c,
       res["version"] = nullptr;
       return res;
     }
-    if (cur->deleted) {
+    bool ok = accepted(true);
+    // A delete of a tombstone is done either way; accepted, it raises the
+    // tombstone's clock.
+    if (cur->deleted && !ok) {
       res["status"] = "applied";
       res["version"] = cur->version;
       return res;
     }
-    bool ok = lww ? hlc > cur->hlc : stale_check ? base == cur->version : true;
     if (!ok) return lose();
     cur->deleted = true;
     cur->version = ++version;
@@ -226,23 +240,8 @@ json sim_server::apply(const table& t, const json& c,
     if (t.policy == conflict_policy::lww_field) res["row"] = r.row;
     return res;
   }
-  bool ok;
-  switch (t.policy) {
-    case conflict_policy::lww:
-      ok = hlc > cur->hlc;
-      break;
-    case conflict_policy::lww_field:
-      ok = !cur->deleted || hlc > cur->hlc;
-      break;
-    case conflict_policy::client_wins:
-      ok = true;
-      break;
-    default:
-      ok = base == cur->version;
-      break;
-  }
-  if (!ok) return lose();
-  if (t.policy == conflict_policy::lww_field && !cur->deleted) {
+  if (!accepted(false)) return lose();
+  if (rule.per_field && !cur->deleted) {
     const json& changed = at(c, "changed");
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
       const std::string& name = t.columns[i].name;

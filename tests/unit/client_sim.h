@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,9 @@ class sim_server {
   std::string token = "t1";
   std::size_t max_changes = 10000;
   std::size_t max_body = 8u << 20;
+  /// Keys (table name + key JSON, e.g. `projects["p9"]`) whose rows belong
+  /// to another user: every change of them is rejected as forbidden.
+  std::set<std::string> foreign_keys;
   /// Answers instead of the server when it returns a value.
   std::function<std::optional<sim_response>(const json& request)> intercept;
 

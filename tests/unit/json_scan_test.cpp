@@ -66,6 +66,36 @@ TEST(JsonScan, IntegersAndTheirLimits) {
   EXPECT_FALSE(is_int);
 }
 
+// PostgreSQL's numeric (jsonb's numbers): exponent below INT_MAX/2, at most
+// 16383 digits after the point, a first digit at most 10^131071. Every bound
+// is checked against PostgreSQL itself in tests/node/worker-values.test.mjs.
+TEST(JsonScan, NumbersOutsidePostgresNumericAreFlagged) {
+  auto fits = [](std::string_view text) {
+    json_scanner js(text);
+    EXPECT_FALSE(js.skip_value().empty()) << text;
+    EXPECT_TRUE(js.at_end()) << text;
+    return js.numbers_fit_pg_numeric();
+  };
+  for (std::string_view ok :
+       {"0", "-0.0", "1e131071", "9.9e131071", "1e-16383", "0e-16383",
+        "0e1073741822", "123456789012345678901234567890", "1.5e-16382",
+        R"({"a":[1,2.5,{"b":1e131071}]})"})
+    EXPECT_TRUE(fits(ok)) << ok;
+  for (std::string_view bad :
+       {"1e131072", "-1e131072", "1e-16384", "10e-16384", "1.0e-16383",
+        "0e-16384", "0e1073741823", "0e-1073741822", "1e99999999999999999999",
+        R"([1,{"b":[1e1000000]}])"})
+    EXPECT_FALSE(fits(bad)) << bad;
+  std::string digits(131072, '7');
+  EXPECT_TRUE(fits(digits)) << "131072 digits before the point";
+  EXPECT_FALSE(fits(digits + "7"));
+  json_scanner js("[1e131072, 1]");
+  js.skip_value();
+  EXPECT_FALSE(js.failed()) << "a range problem is not a syntax error";
+  js.reset_pg_numeric_check();
+  EXPECT_TRUE(js.numbers_fit_pg_numeric());
+}
+
 TEST(JsonScan, ErrorsSayWhere) {
   json_scanner js(R"({"a": [1, 2,, 3]})");
   js.skip_value();

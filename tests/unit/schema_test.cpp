@@ -111,11 +111,36 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"column-not-object.json", "invalid_schema",
                  "tables[0].columns[0]", "expected an object"},
         bad_case{"nullable-not-bool.json", "invalid_schema",
-                 "tables[0].columns[1].nullable", "expected a boolean"}));
+                 "tables[0].columns[1].nullable", "expected a boolean"},
+        // The server name derived from a client name obeys the same rules.
+        bad_case{"derived-reserved-name.json", "invalid_schema",
+                 "tables[0].name",
+                 "server name \"pg_class\" derived from \"PgClass\" uses a "
+                 "reserved prefix"},
+        bad_case{"derived-sync-outbox.json", "invalid_schema", "tables[0].name",
+                 "\"sync_outbox\" derived from"},
+        bad_case{"derived-too-long.json", "invalid_schema",
+                 "tables[0].columns[2].name", "longer than 63 characters"},
+        // SQLite compares names case-insensitively.
+        bad_case{"case-duplicate-table.json", "invalid_schema",
+                 "tables[1].name", "duplicate table \"VX\""},
+        bad_case{"case-duplicate-column.json", "invalid_schema",
+                 "tables[0].columns[3].name", "duplicate column \"note\""},
+        // PostgreSQL would truncate the pull index name at 63 bytes.
+        bad_case{"long-table-name.json", "invalid_schema", "tables[0].name",
+                 "at most 54 fit"},
+        bad_case{"index-infix.json", "invalid_schema", "tables[0].name",
+                 "contains \"__es_\""},
+        bad_case{"pkey-collision.json", "invalid_schema", "tables[1].name",
+                 "primary key index"},
+        bad_case{"system-column.json", "invalid_schema",
+                 "tables[0].columns[2].name", "PostgreSQL system column"},
+        bad_case{"owner-in-key.json", "invalid_schema", "tables[0].owner",
+                 "cannot be part of the primary key"}));
 
 TEST(Schema, ReportsAllErrorsAtOnce) {
   auto r = parse_schema(
-      R"({"version":0,"tables":[{"name":"a","columns":[{"name":"id","type":"uuid"}],"primaryKey":"id","owner":"id","conflict":"x"}]})");
+      R"({"version":0,"tables":[{"name":"a","columns":[{"name":"id","type":"uuid"},{"name":"o","type":"text"}],"primaryKey":"id","owner":"o","conflict":"x"}]})");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.errors().size(), 3u);
 }

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "edgesync/codegen.h"
+
 namespace edgesync::testing {
 
 namespace {
@@ -30,9 +32,30 @@ bool update_golden() {
   return v != nullptr && std::string(v) == "1";
 }
 
+namespace {
+// edgesync_now_ms(): the clock of the connection's VFS in Unix ms, so a test
+// VFS with a virtual clock (client_sim) drives the triggers' HLC too.
+void now_ms(sqlite3_context* ctx, int, sqlite3_value**) {
+  constexpr sqlite3_int64 unix_epoch_julian_ms = 210866760000000;
+  auto* vfs = static_cast<sqlite3_vfs*>(sqlite3_user_data(ctx));
+  sqlite3_int64 t = 0;
+  if (vfs->iVersion >= 2 && vfs->xCurrentTimeInt64) {
+    vfs->xCurrentTimeInt64(vfs, &t);
+  } else {
+    double d = 0;
+    vfs->xCurrentTime(vfs, &d);
+    t = static_cast<sqlite3_int64>(d * 86400000.0);
+  }
+  sqlite3_result_int64(ctx, t - unix_epoch_julian_ms);
+}
+}  // namespace
+
 sqlite_db::sqlite_db(const char* vfs) {
   sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                   vfs);
+  sqlite3_create_function(db_, sqlite_now_function, 0,
+                          SQLITE_UTF8 | SQLITE_INNOCUOUS, sqlite3_vfs_find(vfs),
+                          now_ms, nullptr, nullptr);
 }
 sqlite_db::~sqlite_db() { sqlite3_close(db_); }
 

@@ -2,6 +2,8 @@
 // clock clamping, the request state machine and the shape of its SQL plans.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "edgesync/server.h"
 #include "support.h"
 
@@ -150,7 +152,52 @@ INSTANTIATE_TEST_SUITE_P(
         bad_request{
             "bad cursor",
             R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"cursor":"12"})",
-            400, "invalid_request", "cursor"}),
+            400, "invalid_request", "cursor"},
+        // F9: the unknown member is named, with its own path.
+        bad_request{
+            "unknown change field",
+            body_with(
+                R"([{"id":1,"table":"settings","op":"upsert","row":{"key":"k"},"hlc":")" +
+                hlc(kNow) + R"(","foo":1}])"),
+            400, "invalid_request", "batch.changes[0].foo"},
+        // F6: a member given twice is refused, never merged.
+        bad_request{
+            "row twice",
+            body_with(
+                R"([{"id":1,"table":"settings","op":"upsert","row":{"key":"a"},"row":{"key":"b"},"hlc":")" +
+                hlc(kNow) + R"("}])"),
+            400, "invalid_request", "batch.changes[0].row"},
+        bad_request{
+            "table after row",
+            body_with(
+                R"([{"id":1,"table":"settings","op":"upsert","row":{"key":"a"},"table":"projects","hlc":")" +
+                hlc(kNow) + R"("}])"),
+            400, "invalid_request", "batch.changes[0].table"},
+        bad_request{"column twice",
+                    body_with(change("settings", R"({"key":"a","key":"b"})")),
+                    400, "invalid_request", "batch.changes[0].row.key"},
+        bad_request{"column null then set",
+                    body_with(change("settings",
+                                     R"({"key":"a","value":null,"value":1})")),
+                    400, "invalid_request", "batch.changes[0].row.value"},
+        bad_request{"null in a not-null column",
+                    body_with(change("projects", R"({"id":"p","name":null})")),
+                    400, "type_mismatch", "batch.changes[0].row.name"},
+        bad_request{"null key",
+                    body_with(change("settings", R"({"key":null})")), 400,
+                    "missing_primary_key", "batch.changes[0].row.key"},
+        bad_request{
+            "protocol twice",
+            R"({"protocol":1,"protocol":1,"clientId":"client-a1","schemaVersion":1})",
+            400, "invalid_request", "protocol"},
+        bad_request{
+            "batch twice",
+            R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"batch":null,"batch":{"seq":1,"changes":[]}})",
+            400, "invalid_request", "batch"},
+        bad_request{
+            "changes twice",
+            R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"batch":{"seq":1,"changes":[],"changes":[]}})",
+            400, "invalid_request", "batch.changes"}),
     [](const auto& p) {
       std::string n = p.param.name;
       for (char& ch : n)
@@ -169,6 +216,192 @@ TEST(Validate, TooManyChangesIs413) {
   request_error e = expect_error(body_with(two), l);
   EXPECT_EQ(e.status, 413);
   EXPECT_EQ(e.errors[0].code, error_code::payload_too_large);
+}
+
+// F1 (security probe): 100 unknown top-level fields filled the stored
+// errors; each later change without table, op, hlc or row then looked clean
+// (the error count no longer grew) and was closed into a group that did not
+// exist. The cap now only limits what is stored.
+TEST(Validate, F1ErrorCapNeverChangesADecision) {
+  std::string body = "{";
+  for (int i = 0; i < 100; ++i)
+    body += "\"junk" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  body +=
+      R"("protocol":1,"clientId":"client-a1","schemaVersion":1,"batch":{"seq":1,"changes":[)";
+  for (int i = 1; i <= 50; ++i)
+    body += (i > 1 ? ",{\"id\":" : "{\"id\":") + std::to_string(i) + "}";
+  body += "]}}";
+  request_error e = expect_error(body);
+  EXPECT_EQ(e.status, 400);
+  ASSERT_EQ(e.errors.size(), 100u) << "at most 100 errors are stored";
+  EXPECT_EQ(e.errors[0].path, "junk0");
+  EXPECT_EQ(e.errors[99].path, "junk99");
+
+  // Through the server: refused at begin, nothing in flight, and the next
+  // valid request builds exactly its own input.
+  server srv{test_schema(), {}};
+  step_output o = srv.begin("u1", body, kNow);
+  EXPECT_TRUE(o.done);
+  EXPECT_EQ(o.status, 400);
+  EXPECT_TRUE(o.statements.empty());
+  EXPECT_EQ(srv.in_flight(), 0u);
+  auto v = validate_request(
+      test_schema(), {}, body_with(change("settings", R"({"key":"k"})")), kNow);
+  ASSERT_TRUE(std::holds_alternative<sync_request>(v));
+  EXPECT_EQ(
+      std::get<sync_request>(v).groups[0].input,
+      R"([{"key":"k","_es_i":0,"_es_h":")" + hlc(kNow) + R"(","_es_b":null}])");
+}
+
+TEST(Validate, TooManyChangesIs413EvenAfter100Errors) {
+  server_limits l;
+  l.max_changes = 3;
+  std::string changes = "[";
+  for (int i = 0; i < 150; ++i)
+    changes += (i ? "," : "") + std::string(R"({"id":1,"table":"nope"})");
+  changes += "]";
+  request_error e = expect_error(body_with(changes), l);
+  EXPECT_EQ(e.status, 413);
+  ASSERT_FALSE(e.errors.empty());
+  EXPECT_EQ(e.errors[0].code, error_code::payload_too_large)
+      << "the error that decides the status comes first";
+  EXPECT_LE(e.errors.size(), 100u);
+}
+
+TEST(Limits, MaxBodyBytesIsCappedToWhatTheCoreHolds) {
+  auto over = parse_limits(json{{"maxBodyBytes", 1LL << 30}});
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.errors()[0].path, "limits.maxBodyBytes");
+  EXPECT_NE(over.errors()[0].message.find(std::to_string(max_body_bytes_cap)),
+            std::string::npos);
+  auto at = parse_limits(json{{"maxBodyBytes", max_body_bytes_cap}});
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(at.value().max_body_bytes, max_body_bytes_cap);
+}
+
+// Values at PostgreSQL's limits (tests/fixtures/value-boundaries.json, which
+// tests/node/worker-values.test.mjs runs against PostgreSQL itself).
+std::string expand(std::string text) {
+  // `@{s*n}`: s repeated n times.
+  for (std::size_t at = text.find("@{"); at != std::string::npos;
+       at = text.find("@{", at)) {
+    std::size_t star = text.find('*', at), end = text.find('}', at);
+    std::string unit = text.substr(at + 2, star - at - 2);
+    std::size_t n = std::stoul(text.substr(star + 1, end - star - 1));
+    std::string rep;
+    for (std::size_t k = 0; k < n; ++k) rep += unit;
+    text.replace(at, end + 1 - at, rep);
+    at += rep.size();
+  }
+  return text;
+}
+
+std::string base_row(const std::string& table) {
+  if (table == "workflowNodes") return R"("id":"n","projectId":"p")";
+  if (table == "projects") return R"("id":"p","name":"n")";
+  if (table == "workflowEdges") return R"("source":"a","target":"b")";
+  return "";
+}
+
+TEST(Validate, ValuesAtPostgresLimits) {
+  auto doc = parse_json(
+      testing::read_repo_file("tests/fixtures/value-boundaries.json"));
+  ASSERT_TRUE(doc.ok());
+  const json& cases = doc.value()["cases"];
+  ASSERT_GT(cases.size(), 50u);
+  for (const json& c : cases) {
+    std::string table = c["table"], column = c["column"];
+    std::string row = base_row(table);
+    auto add = [&row](const std::string& k, const std::string& raw) {
+      row += (row.empty() ? "\"" : ",\"") + k + "\":" + expand(raw);
+    };
+    if (c.contains("with"))
+      for (auto it = c["with"].begin(); it != c["with"].end(); ++it)
+        add(it.key(), it.value().get<std::string>());
+    add(column, c["value"].get<std::string>());
+    std::string body = body_with(change(table, "{" + row + "}"));
+    std::string label = table + "." + column + " = " +
+                        c["value"].get<std::string>().substr(0, 60);
+    auto v = validate_request(test_schema(), {}, body, kNow);
+    if (c["accepted"].get<bool>()) {
+      EXPECT_TRUE(std::holds_alternative<sync_request>(v)) << label;
+      if (auto* e = std::get_if<request_error>(&v))
+        ADD_FAILURE() << e->errors[0].to_string();
+      continue;
+    }
+    auto* e = std::get_if<request_error>(&v);
+    ASSERT_NE(e, nullptr) << label << " must be refused";
+    EXPECT_EQ(e->status, 400) << label;
+    ASSERT_EQ(e->errors.size(), 1u) << label;
+    EXPECT_STREQ(to_string(e->errors[0].code),
+                 c.value("code", "value_out_of_range").c_str())
+        << label << ": " << e->errors[0].to_string();
+    EXPECT_EQ(e->errors[0].path, "batch.changes[0].row." + column) << label;
+  }
+}
+
+// Seeded mutations of valid bodies (bytes dropped, duplicated, swapped,
+// members repeated): the validator never crashes, and whatever it accepts
+// is well-formed merge input — one JSON object per change, in its group.
+TEST(Validate, MutatedBodiesNeverBuildInvalidMergeJson) {
+  const schema s = test_schema();
+  const std::vector<std::string> seeds = {
+      body_with(
+          R"([{"id":1,"table":"workflowNodes","op":"upsert","row":{"id":"n1","projectId":"p","x":1.5,"data":{"a":[1,"b"]}},"changed":["x"],"hlc":")" +
+          hlc(kNow) +
+          R"(","baseVersion":3},{"id":2,"table":"workflowEdges","op":"delete","row":{"projectId":"p","edgeId":"e"},"hlc":")" +
+          hlc(kNow) + R"("}])"),
+      body_with(change(
+          "projects",
+          R"({"id":"p\u00e9","name":"n","updatedAt":"2026-01-01T00:00:00Z"})"))};
+  std::mt19937 rng(20240607);
+  auto pick = [&rng](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  };
+  std::size_t accepted = 0;
+  for (int iter = 0; iter < 4000; ++iter) {
+    std::string b = seeds[pick(seeds.size())];
+    for (int k = 1 + static_cast<int>(pick(3)); k > 0; --k) {
+      std::size_t at = pick(b.size()), len = 1 + pick(12);
+      switch (pick(4)) {
+        case 0:
+          b.erase(at, len);
+          break;
+        case 1:
+          b.insert(at, b.substr(pick(b.size()), len));
+          break;
+        case 2:
+          std::swap(b[at], b[pick(b.size())]);
+          break;
+        default:
+          b.insert(at, ",\"row\":{\"id\":\"z\"}");
+          break;
+      }
+    }
+    auto v = validate_request(s, {}, b, kNow);
+    auto* req = std::get_if<sync_request>(&v);
+    if (req == nullptr) {
+      EXPECT_FALSE(std::get<request_error>(v).errors.empty()) << b;
+      continue;
+    }
+    ++accepted;
+    std::size_t total = 0;
+    for (const change_group& g : req->groups) {
+      auto parsed = parse_json(g.input);
+      ASSERT_TRUE(parsed.ok()) << b << "\n-> " << g.input;
+      ASSERT_TRUE(parsed.value().is_array());
+      EXPECT_EQ(parsed.value().size(), g.changes.size()) << g.input;
+      total += g.changes.size();
+    }
+    EXPECT_EQ(total, req->changes.size());
+    for (const edgesync::change& c : req->changes) {
+      auto one = parse_json(std::string_view(req->groups[c.group].input)
+                                .substr(c.from, c.to - c.from));
+      ASSERT_TRUE(one.ok());
+      EXPECT_TRUE(one.value().is_object());
+    }
+  }
+  EXPECT_GT(accepted, 0u) << "some mutations stay valid";
 }
 
 TEST(Validate, OversizeBodyIs413BeforeParsing) {
@@ -229,17 +462,22 @@ TEST_F(ServerMachine, ABatchTakesOneStatementPerTableAndOp) {
   std::int64_t st = srv_.last_state();
   o = srv_.step(st, {R"({"user":"u1","lastSeq":2,"lastResults":null})"}, kNow);
   ASSERT_FALSE(o.done);
-  // projects upsert, projects delete, documents upsert: 3 statements for 4
-  // changes.
-  ASSERT_EQ(o.statements.size(), 3u);
-  EXPECT_NE(o.statements[0].sql.find("INSERT INTO \"projects\""),
+  // projects upsert and delete (locked first by one statement in key
+  // order), documents upsert: 4 statements for 4 changes.
+  ASSERT_EQ(o.statements.size(), 4u);
+  EXPECT_NE(o.statements[0].sql.find("FOR UPDATE"), std::string::npos);
+  EXPECT_EQ(o.statements[0].sql.find("INSERT"), std::string::npos);
+  EXPECT_EQ(o.statements[0].params[0], (json{{"seg", 0}}));
+  EXPECT_EQ(o.statements[0].params[2], (json{{"seg", 1}}));
+  EXPECT_NE(o.statements[1].sql.find("INSERT INTO \"projects\""),
             std::string::npos);
-  EXPECT_NE(o.statements[1].sql.find("UPDATE \"projects\""), std::string::npos);
-  EXPECT_NE(o.statements[2].sql.find("INSERT INTO \"documents\""),
+  EXPECT_NE(o.statements[2].sql.find("UPDATE \"projects\""), std::string::npos);
+  EXPECT_NE(o.statements[3].sql.find("INSERT INTO \"documents\""),
             std::string::npos);
   o = srv_.step(
       st,
-      {R"([{"i":0,"s":"applied","v":5,"d":null,"r":null},{"i":1,"s":"forbidden","v":null,"d":null,"r":null}])",
+      {"2",
+       R"([{"i":0,"s":"applied","v":5,"d":null,"r":null},{"i":1,"s":"forbidden","v":null,"d":null,"r":null}])",
        R"([{"i":2,"s":"applied","v":null,"d":true,"r":null}])",
        R"([{"i":3,"s":"lost","v":4,"d":false,"r":{"id":1,"body":"server"}}])"},
       kNow);
@@ -394,21 +632,71 @@ TEST_P(PolicyMatrix, MapsMergeOutcomes) {
   }
 }
 
+// A change that raced with a concurrent insert of its new key is merged
+// again, alone, so its table's policy decides; it never reaches the client
+// as an outcome of its own.
+TEST(MergeRace, RacedChangesAreMergedAgainAlone) {
+  server srv{test_schema(), {}};
+  std::string two =
+      R"([{"id":1,"table":"projects","op":"upsert","row":{"id":"p1","name":"a"},"hlc":")" +
+      hlc(kNow) +
+      R"("},{"id":2,"table":"projects","op":"upsert","row":{"id":"p2","name":"b"},"hlc":")" +
+      hlc(kNow) + R"("}])";
+  srv.begin("u1", body_with(two), kNow);
+  std::int64_t st = srv.last_state();
+  step_output o =
+      srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
+  ASSERT_EQ(o.statements.size(), 1u);
+  o = srv.step(st,
+               {R"([{"i":0,"s":"applied","v":5,"d":false,"r":null},)"
+                R"({"i":1,"s":"race","v":null,"d":null,"r":null}])"},
+               kNow);
+  ASSERT_FALSE(o.done);
+  ASSERT_EQ(o.statements.size(), 1u) << "only the raced group again";
+  auto again = parse_json(o.segments[0]);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again.value().size(), 1u);
+  EXPECT_EQ(again.value()[0]["id"], "p2");
+  EXPECT_EQ(again.value()[0]["_es_i"], 1);
+  o = srv.step(st, {R"([{"i":1,"s":"lost","v":8,"d":false,"r":{"id":"p2"}}])"},
+               kNow);
+  ASSERT_EQ(o.statements.size(), 3u) << "record, conflict log, pull";
+  auto results = parse_json(o.segments[0]);
+  ASSERT_TRUE(results.ok());
+  EXPECT_EQ(results.value()[0]["status"], "applied");
+  EXPECT_EQ(results.value()[1]["status"], "conflict");
+  EXPECT_EQ(results.value()[1]["reason"], "older");
+}
+
+TEST(MergeRace, EndlessRacesAnswer503) {
+  server srv{test_schema(), {}};
+  srv.begin("u1", body_with(change("projects", R"({"id":"p1","name":"a"})")),
+            kNow);
+  std::int64_t st = srv.last_state();
+  step_output o =
+      srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
+  for (int pass = 0; pass < 10 && !o.done; ++pass)
+    o = srv.step(st, {R"([{"i":0,"s":"race","v":null,"d":null,"r":null}])"},
+                 kNow);
+  ASSERT_TRUE(o.done);
+  EXPECT_EQ(o.status, 503);
+  EXPECT_TRUE(o.rollback);
+  EXPECT_EQ(srv.in_flight(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Policies, PolicyMatrix,
     ::testing::Values(
         policy_case{"projects", "applied", "applied", ""},
         policy_case{"projects", "lost", "conflict", "older"},
-        policy_case{"projects", "race", "conflict", "race"},
         policy_case{"projects", "forbidden", "rejected", "forbidden"},
         policy_case{"workflowNodes", "applied", "applied", ""},
         policy_case{"workflowNodes", "lost", "conflict", "older"},
         policy_case{"workflowEdges", "lost", "conflict", "stale"},
         policy_case{"workflowEdges", "forbidden", "rejected", "forbidden"},
         policy_case{"settings", "applied", "applied", ""},
-        policy_case{"settings", "race", "conflict", "race"},
+        policy_case{"settings", "forbidden", "rejected", "forbidden"},
         policy_case{"documents", "lost", "rejected", "stale"},
-        policy_case{"documents", "race", "conflict", "race"},
         policy_case{"documents", "forbidden", "rejected", "forbidden"}));
 
 }  // namespace

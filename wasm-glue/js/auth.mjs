@@ -12,8 +12,12 @@ import {
 const HMAC = new Set(['HS256', 'HS384', 'HS512']);
 const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
   'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
-/** Roles that identify a project key rather than a user (Supabase). */
-const NON_USER_ROLES = new Set(['anon', 'service_role']);
+/** The `role` claims of an ordinary signed-in user. Supabase puts
+ * "authenticated" in user tokens and other roles (anon, service_role, custom
+ * ones) in project keys and privileged tokens, so every other role is refused
+ * (fail closed). A token without `role` is accepted: most identity providers
+ * do not set one. */
+export const DEFAULT_USER_ROLES = Object.freeze(['authenticated']);
 const MIN_SECRET_BYTES = 32;
 const MAX_SUB_LENGTH = 512;
 
@@ -43,11 +47,16 @@ const encoder = new TextEncoder();
  * @param {string|string[]} [o.audience] required `aud`
  * @param {number} [o.clockToleranceSec=5] leeway for `exp`/`nbf`
  * @param {boolean} [o.requireExp=true] refuse tokens without `exp`
+ * @param {() => number} [o.now] the clock `exp`/`nbf` are checked against, in
+ *   ms (default: jose's, the wall clock); a simulation passes a virtual one
+ * @param {string[]} [o.roles=DEFAULT_USER_ROLES] the `role` claims accepted
+ *   (a token without `role` is always accepted)
  * @returns {{ verify(authorization: string|null|undefined): Promise<{userId: string, claims: object}>,
  *             algorithms: string[] }}
  */
 export function createVerifier({
   secret, jwksUrl, jwks, algorithms, issuer, audience, clockToleranceSec = 5, requireExp = true,
+  roles = DEFAULT_USER_ROLES, now,
 } = {}) {
   if (jwksUrl && jwks) throw new TypeError('createVerifier: give jwksUrl or jwks, not both');
   const hasSecret = secret !== undefined && secret !== null && secret !== '';
@@ -63,6 +72,10 @@ export function createVerifier({
       throw new TypeError(`createVerifier: the JWT secret must be at least ${MIN_SECRET_BYTES} bytes`);
     }
   }
+  if (!Array.isArray(roles) || roles.length === 0 || !roles.every((r) => typeof r === 'string' && r !== '')) {
+    throw new TypeError('createVerifier: roles must be a non-empty array of role names (EDGESYNC_JWT_ROLES)');
+  }
+  const userRoles = new Set(roles);
   const algs = algorithms?.length ? [...algorithms]
     : [...(hasSecret ? ['HS256'] : []), ...(hasJwks ? ['RS256', 'ES256', 'EdDSA'] : [])];
   for (const alg of algs) {
@@ -100,7 +113,7 @@ export function createVerifier({
     const token = bearerToken(authorization);
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, getKey, options));
+      ({ payload } = await jwtVerify(token, getKey, now ? { ...options, currentDate: new Date(now()) } : options));
     } catch (e) {
       throw explain(e);
     }
@@ -109,8 +122,13 @@ export function createVerifier({
       throw new AuthError('the token has no subject ("sub" must be a non-empty string: the user id)');
     }
     if (sub.length > MAX_SUB_LENGTH) throw new AuthError(`the token's "sub" is longer than ${MAX_SUB_LENGTH} characters`);
-    if (typeof role === 'string' && NON_USER_ROLES.has(role)) {
-      throw new AuthError(`a token with role "${role}" is a project key, not a signed-in user; send the user's access token`);
+    // The user id is stored as PostgreSQL text, which holds neither.
+    if (sub.includes('\u0000') || (typeof sub.isWellFormed === 'function' && !sub.isWellFormed())) {
+      throw new AuthError('the token\'s "sub" contains a NUL character or a lone surrogate');
+    }
+    if (role !== undefined && !(typeof role === 'string' && userRoles.has(role))) {
+      throw new AuthError(`a token with role ${JSON.stringify(role)} is not a signed-in user's token ` +
+        `(accepted roles: ${[...userRoles].join(', ')}); send the user's access token`);
     }
     return { userId: sub, claims: payload };
   }

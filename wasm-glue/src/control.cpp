@@ -6,6 +6,7 @@
 #include "edgesync/client_control.h"
 #include "edgesync/codegen.h"
 #include "edgesync/json_util.h"
+#include "edgesync/policy.h"
 #include "edgesync/schema.h"
 #ifndef ES_NO_WORKER
 #include "edgesync/worker_control.h"
@@ -83,6 +84,10 @@ std::string with_pair(std::string_view input, F&& f) {
 }
 
 const std::pair<const char*, handler> kOps[] = {
+    // Each policy's rule, from the one table the merge SQL is built from:
+    // test oracles read it instead of restating it.
+    {"schema.policies",
+     [](std::string_view) { return ok_envelope(policy_rules_json()); }},
     {"schema.validate",
      [](std::string_view in) {
        return with_schema(in, [](const schema& s) { return describe(s); });

@@ -62,10 +62,16 @@ export interface RejectedEvent {
   message: string;
   /** The error path for `invalid`, e.g. `batch.changes[3].row.x`. */
   path: string | null;
-  /** The server's copy when sent (it was applied locally). */
+  /**
+   * With `restored`: the server's row the local row was rolled back to (null
+   * with `deleted`: the row was removed — the server has none the user may
+   * see). Without: the server's copy when it sent one.
+   */
   row: Record<string, unknown> | null;
   deleted: boolean;
   version: number | null;
+  /** True when no later local edit of the row is pending, so the local row now is the server's. */
+  restored: boolean;
 }
 
 /** The server resolved a conflict in favour of (part of) its row, applied locally. */
@@ -79,6 +85,20 @@ export interface ConflictEvent {
   row: Record<string, unknown> | null;
   deleted: boolean;
   version: number | null;
+  /** As in RejectedEvent: the local row now is `row` (or gone when `deleted`). */
+  restored: boolean;
+}
+
+/** The server applied a local change (one per change sent). */
+export interface AckedEvent {
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  op: 'upsert' | 'delete';
+  /** The row's server version; null for a delete of a row the server never had. */
+  version: number | null;
+  /** The outbox ids it covered. */
+  ids: number[];
 }
 
 /** Rows were written locally from the server: refresh these tables. */
@@ -89,6 +109,7 @@ export interface ChangesEvent {
 
 export interface SyncEvents {
   status: SyncStatus;
+  acked: AckedEvent;
   rejected: RejectedEvent;
   conflict: ConflictEvent;
   changes: ChangesEvent;
@@ -129,8 +150,10 @@ export interface CreateSyncOptions {
   /** Where edgesync_client.wasm is served (bundled apps copy it); default: next to the package. */
   wasmUrl?: WasmSource;
   config?: SyncConfig;
-  /** Host clock in ms (default Date.now). */
+  /** Host clock in ms (default Date.now); also the clock of the triggers' HLC (edgesync_now_ms()). */
   now?: () => number;
+  /** The host's timers (default setTimeout/clearTimeout): a simulation drives them from a virtual clock. */
+  timers?: { set(fn: () => void, ms: number): unknown; clear(id: unknown): void };
   /** Randomness in [0, 1) for the client id and jitter seed (default crypto.getRandomValues). */
   random?: () => number;
   /** A fetch implementation (default globalThis.fetch). */
@@ -147,11 +170,29 @@ export interface CreateSyncOptions {
   autoNotify?: boolean;
 }
 
-/** A sync failure surfaced by syncNow(). */
+/** A sync failure surfaced by syncNow() or whenSynced(). */
 export class SyncError extends Error {
   code: string;
   status: number | null;
   at: number | null;
+  /** whenSynced(): why the server (or validation) refused the change. */
+  reason?: 'forbidden' | 'stale' | 'invalid' | 'too_large' | string;
+  /** whenSynced(): the rejected event of the refused change. */
+  rejected?: RejectedEvent;
+}
+
+/** What whenSynced() resolves with. */
+export interface WhenSyncedResult {
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  /**
+   * applied: the server applied the row's changes; conflict: it kept its own
+   * row (now on the device too, see the conflict event); none: nothing was pending.
+   */
+  status: 'applied' | 'conflict' | 'none';
+  /** The row's server version after the last answer (null for none, or a delete of a row the server never had). */
+  version: number | null;
 }
 
 export interface Sync {
@@ -186,6 +227,13 @@ export interface Sync {
   isPending(table: string, pk: unknown | unknown[]): Promise<boolean>;
   /** Outbox rows (local changes not yet acknowledged). */
   pendingCount(): Promise<number>;
+  /**
+   * Resolves once every local change of the row made before the call has been
+   * answered by the server (immediately when none is pending). Rejects with a
+   * SyncError (`reason`, `code`, `rejected`) when one was refused, with code
+   * `stopped` on stop(), or `timeout` after `timeoutMs`. Works in follower tabs.
+   */
+  whenSynced(table: string, pk: unknown | unknown[], o?: { timeoutMs?: number }): Promise<WhenSyncedResult>;
   on<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): () => void;
   off<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): void;
 }
@@ -195,5 +243,15 @@ export function createSync(options: CreateSyncOptions): Sync;
 /** "Synced", "Saving", "Offline", "Error" or "Stopped". */
 export function statusLabel(status: SyncStatus | null | undefined): 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Stopped';
 
+/** A `Retry-After` header (delay-seconds or HTTP-date) in ms from `nowMs`; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null | undefined, nowMs: number): number | undefined;
+
 /** Loads the size-optimized client core (cached per URL). */
 export function loadClientCore(wasm?: WasmSource): Promise<Core>;
+
+/**
+ * Registers the SQL function edgesync_now_ms() (Unix ms from `now`, default
+ * Date.now) on a database: the triggers of synced tables call it, so any
+ * connection that writes them needs it. createSync registers it on its own db.
+ */
+export function registerClock(db: Oo1Database, now?: () => number): void;

@@ -30,6 +30,10 @@ export interface VerifierOptions {
   clockToleranceSec?: number;
   /** Refuse tokens without exp (default true). */
   requireExp?: boolean;
+  /** The clock exp/nbf are checked against, in ms (default: the wall clock). */
+  now?: () => number;
+  /** Accepted `role` claims (default ["authenticated"]); any other role is refused, a token without one passes. */
+  roles?: string[];
 }
 
 export interface Verifier {
@@ -74,6 +78,8 @@ export interface HandlerOptions {
   fallback?: (request: Request, url: URL) => Promise<Response | null | undefined>;
   logger?: { error(...args: unknown[]): void };
   healthTimeoutMs?: number;
+  /** The server clock in ms handed to the core (clamps client clocks, serverTime); default Date.now. */
+  now?: () => number;
 }
 
 /** POST /sync, GET /healthz, CORS preflight: web-standard Request in, Response out (node and workerd). */

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "edgesync/json_scan.h"
+#include "edgesync/policy.h"
 
 namespace edgesync {
 
@@ -21,6 +22,14 @@ json client_row(const change_group& g, const change& c) {
   return row;
 }
 
+// A change answered `race` is merged again in a fresh statement (which sees
+// the row it raced with); a race needs another transaction to insert the
+// same new key between two statements, so a third pass is already rare.
+constexpr int max_merge_passes = 4;
+
+// The pass_groups entry of a statement that merges nothing (a lock).
+constexpr std::size_t no_group = static_cast<std::size_t>(-1);
+
 }  // namespace
 
 struct server::request_state {
@@ -32,6 +41,10 @@ struct server::request_state {
   std::string result_buf;
   std::vector<std::pair<std::size_t, std::size_t>> result_spans;
   std::string results_text = "[]";
+  // The merge statements in flight: the group each one merges.
+  std::vector<std::size_t> pass_groups;
+  int merge_passes = 0;
+  json conflicts = json::array();  // conflict-log entries, all passes
   bool duplicate = false;
   std::string stored_results;  // raw results JSON for a retried batch
   std::int64_t now_ms = 0;     // the latest host clock reading
@@ -46,6 +59,7 @@ server::server(edgesync::schema s, server_limits limits)
   for (const table& t : schema_.tables) {
     sql_.upsert.push_back(sql::upsert(t));
     sql_.remove.push_back(sql::remove(t));
+    sql_.lock_keys.push_back(sql::lock_keys(t));
   }
 }
 
@@ -138,14 +152,23 @@ step_output server::after_claim(std::int64_t id, request_state& st,
     else
       st.stored_results = "[]";
   } else if (st.req.has_batch && !st.req.changes.empty()) {
-    for (auto& g : st.req.groups) {
-      out.statements.push_back({g.op == change_op::upsert
-                                    ? sql_.upsert[g.table]
-                                    : sql_.remove[g.table],
-                                json::array({json{{"seg", out.segments.size()}},
-                                             st.user_id, st.req.client_id})});
-      out.segments.push_back(g.input);
+    for (std::size_t gi = 0; gi < st.req.groups.size(); ++gi)
+      add_merge(st, out, gi, st.req.groups[gi].input);
+    // A table with both upserts and deletes is locked by one statement
+    // first, in key order over both sets: two statements each locking in
+    // key order could still take two batches' rows in opposite orders.
+    // (Groups are sorted by (table, op): upserts right before deletes.)
+    for (std::size_t gi = 0; gi + 1 < st.req.groups.size(); ++gi) {
+      const change_group& g = st.req.groups[gi];
+      const change_group& next = st.req.groups[gi + 1];
+      if (g.table != next.table || g.op != change_op::upsert) continue;
+      out.statements.insert(
+          out.statements.begin(),
+          {sql_.lock_keys[g.table], json::array({json{{"seg", gi}}, st.user_id,
+                                                 json{{"seg", gi + 1}}})});
+      st.pass_groups.insert(st.pass_groups.begin(), no_group);
     }
+    st.merge_passes = 1;
     st.result_spans.assign(st.req.changes.size(), {0, 0});
     st.at = request_state::phase::merged;
     return out;
@@ -161,17 +184,33 @@ step_output server::after_claim(std::int64_t id, request_state& st,
   return out;
 }
 
+void server::add_merge(request_state& st, step_output& out, std::size_t group,
+                       std::string input) const {
+  const change_group& g = st.req.groups[group];
+  out.statements.push_back(
+      {g.op == change_op::upsert ? sql_.upsert[g.table] : sql_.remove[g.table],
+       json::array({json{{"seg", out.segments.size()}}, st.user_id,
+                    st.req.client_id})});
+  out.segments.push_back(std::move(input));
+  st.pass_groups.push_back(group);
+}
+
 step_output server::after_merge(std::int64_t id, request_state& st,
                                 const std::vector<std::string_view>& results) {
-  if (results.size() != st.req.groups.size())
+  if (results.size() != st.pass_groups.size())
     return fail(id, 500,
                 {{error_code::internal, "", "merge result count mismatch"}});
-  json conflicts = json::array();
+  json& conflicts = st.conflicts;
   std::string& buf = st.result_buf;
   buf.reserve(st.req.changes.size() * 64);
   std::string key, s_val;
-  for (std::size_t p = 0; p < st.req.groups.size(); ++p) {
-    const table& t = schema_.tables[st.req.groups[p].table];
+  // Per group: the changes to merge again (`race`), as a JSON array.
+  std::vector<std::string> again(st.req.groups.size());
+  for (std::size_t p = 0; p < st.pass_groups.size(); ++p) {
+    if (st.pass_groups[p] == no_group) continue;
+    const change_group& g = st.req.groups[st.pass_groups[p]];
+    const table& t = schema_.tables[g.table];
+    const policy_rule& rule = rule_of(t.policy);
     // Scanned, not parsed: results (and lww-field rows) are copied through.
     json_scanner js(results[p]);
     if (!js.begin_array())
@@ -202,6 +241,14 @@ step_output server::after_merge(std::int64_t id, request_state& st,
         return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
       auto i = static_cast<std::size_t>(idx);
       const change& c = st.req.changes[i];
+      if (c.group != st.pass_groups[p])
+        return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
+      if (s_val == "race") {
+        std::string& in = again[c.group];
+        in += in.empty() ? '[' : ',';
+        in.append(g.input, c.from, c.to - c.from);
+        continue;
+      }
       std::size_t from = buf.size();
       buf += "{\"id\":";
       buf += std::to_string(c.id);
@@ -220,15 +267,9 @@ step_output server::after_merge(std::int64_t id, request_state& st,
             ",\"status\":\"rejected\",\"reason\":\"forbidden\",\"message\":"
             "\"the row belongs to "
             "another user\"";
-      } else {
-        bool reject =
-            s_val == "lost" && t.policy == conflict_policy::reject_stale;
-        status = reject ? "rejected" : "conflict";
-        reason = s_val == "race" ? "race"
-                 : (t.policy == conflict_policy::lww ||
-                    t.policy == conflict_policy::lww_field)
-                     ? "older"
-                     : "stale";
+      } else if (s_val == "lost" && rule.loser != loser_status::none) {
+        status = to_string(rule.loser);
+        reason = rule.reason;
         buf += ",\"status\":\"" + status + "\",\"reason\":\"" + reason +
                "\",\"version\":";
         buf += v;
@@ -236,6 +277,8 @@ step_output server::after_merge(std::int64_t id, request_state& st,
         buf += d == "true" ? "true" : "false";
         buf += ",\"row\":";
         buf += r;
+      } else {
+        return fail(id, 500, {{error_code::internal, "", "bad merge status"}});
       }
       buf += '}';
       st.result_spans[i] = {from, buf.size()};
@@ -258,6 +301,23 @@ step_output server::after_merge(std::int64_t id, request_state& st,
     }
     if (js.failed())
       return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
+  }
+  st.pass_groups.clear();
+  bool raced = false;
+  step_output again_out;
+  for (std::size_t gi = 0; gi < again.size(); ++gi) {
+    if (again[gi].empty()) continue;
+    raced = true;
+    again[gi] += ']';
+    add_merge(st, again_out, gi, std::move(again[gi]));
+  }
+  if (raced) {
+    if (st.merge_passes++ >= max_merge_passes)
+      return fail(id, 503,
+                  {{error_code::unavailable, "",
+                    "rows of this batch keep being inserted concurrently; "
+                    "retry the batch"}});
+    return again_out;
   }
   std::string& text = st.results_text;
   text.clear();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "edgesync/codegen.h"
+#include "edgesync/policy.h"
 #include "edgesync/server.h"
 
 namespace edgesync::sql {
@@ -70,31 +71,29 @@ string hlc_of(const string& alias) {
   return alias + ".\"_es_h\" COLLATE \"C\"";
 }
 
-// The policy decision for a change against the locked current row `c`
-// (absent row: always accepted). Owner mismatch is never accepted.
+// The policy decision for a change against the locked current row `c` of
+// the caller (absent: a new key, always written). A row of another user
+// (`f`) is never written: authorization comes before any policy.
 string accept(const table& t, bool is_delete) {
-  string own = "c." + q(t.columns[t.owner].server_name) + " = $2";
+  const policy_rule& r = rule_of(t.policy);
   string cond;
-  switch (t.policy) {
-    case conflict_policy::lww:
+  switch (r.accept) {
+    case accept_rule::newer_hlc:
       cond = hlc_of("x") + " > c.\"_es_hlc\"";
       break;
-    case conflict_policy::lww_field:
-      // Per-column merge happens in the values; a tombstone only yields to a
-      // newer change.
-      cond = is_delete ? hlc_of("x") + " > c.\"_es_hlc\""
-                       : "(NOT c.\"_es_deleted\" OR " + hlc_of("x") +
-                             " > c.\"_es_hlc\")";
-      break;
-    case conflict_policy::client_wins:
+    case accept_rule::always:
       cond = "true";
       break;
-    case conflict_policy::server_wins:
-    case conflict_policy::reject_stale:
+    case accept_rule::base_version:
       cond = "x.\"_es_b\" IS NOT DISTINCT FROM c.\"_es_version\"";
       break;
   }
-  return "(c.\"_es_version\" IS NULL OR (" + own + " AND " + cond + "))";
+  // Per-column merging happens in the values; a tombstone only yields to a
+  // change the row rule accepts.
+  if (r.per_field && !is_delete)
+    cond = "(NOT c.\"_es_deleted\" OR " + cond + ")";
+  return "(f.\"_es_version\" IS NULL AND (c.\"_es_version\" IS NULL OR " +
+         cond + "))";
 }
 
 // Whether lww-field column `name` of the change beats the stored one.
@@ -105,21 +104,21 @@ string field_wins(const column& c) {
 }
 
 // The per-change result object of a merge statement; `u` is the written set.
+// `race`: the key was new at statement start and another transaction
+// inserted it since; the server core merges such changes again in a fresh
+// statement, which sees (and locks) that row, so the policy decides.
 string result_json(const table& t, const string& written_key_col,
                    bool with_row) {
-  string own = "d.\"_es_cur_owner\"";
-  return "json_build_object('i', d.\"_es_i\", 's', CASE WHEN u." +
-         written_key_col +
-         " IS NOT NULL THEN 'applied' WHEN d.\"_es_cur_v\" IS NULL THEN 'race' "
-         "WHEN " +
-         own +
-         " <> $2 THEN 'forbidden' ELSE 'lost' END, 'v', "
-         "COALESCE(u.\"_es_version\", CASE WHEN " +
-         own + " = $2 THEN d.\"_es_cur_v\" END), 'd', CASE WHEN " + own +
-         " = $2 THEN d.\"_es_cur_deleted\" END, 'r', CASE WHEN u." +
-         written_key_col + " IS NOT NULL THEN " +
-         (with_row ? string("u.\"_es_row\"") : string("NULL")) + " WHEN " +
-         own + " = $2 AND NOT d.\"_es_cur_deleted\" THEN " +
+  string written = "u." + written_key_col + " IS NOT NULL";
+  return "json_build_object('i', d.\"_es_i\", 's', CASE WHEN " + written +
+         " THEN 'applied' WHEN d.\"_es_foreign\" THEN 'forbidden' WHEN "
+         "d.\"_es_cur_v\" IS NULL THEN 'race' ELSE 'lost' END, 'v', "
+         "COALESCE(u.\"_es_version\", d.\"_es_cur_v\"), 'd', "
+         "d.\"_es_cur_deleted\", 'r', CASE WHEN " +
+         written + " THEN " +
+         (with_row ? string("u.\"_es_row\"") : string("NULL")) +
+         " WHEN d.\"_es_cur_v\" IS NOT NULL AND NOT d.\"_es_cur_deleted\" "
+         "THEN " +
          row_json(t, "c", false) + " END)";
 }
 
@@ -131,18 +130,44 @@ string decided(const table& t, bool is_delete, bool field_values) {
       " AS \"_es_cur_owner\", c.\"_es_deleted\" AS \"_es_cur_deleted\", "
       "c.\"_es_hlc\" AS \"_es_cur_hlc\", c.\"_es_field_hlc\" AS "
       "\"_es_cur_fh\", " +
-      accept(t, is_delete) + " AS \"_es_ok\"";
+      accept(t, is_delete) +
+      " AS \"_es_ok\", f.\"_es_version\" IS NOT NULL AS \"_es_foreign\"";
   if (field_values) {
     for (std::size_t i = 0; i < t.columns.size(); ++i)
       out += ", c." + q(t.columns[i].server_name) + " AS \"_es_k" +
              std::to_string(i) + "\"";
   }
-  return out + " FROM x LEFT JOIN c ON " + key_join(t, "c", "x");
+  return out + " FROM x LEFT JOIN c ON " + key_join(t, "c", "x") +
+         " LEFT JOIN f ON " + key_join(t, "f", "x");
 }
 
+// The primary key columns of `alias`, in key order (server names).
+string key_list(const table& t, const string& alias, bool client_names) {
+  string out;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    const column& c = t.columns[t.primary_key[k]];
+    if (k) out += ", ";
+    out += alias + "." + q(client_names ? c.name : c.server_name);
+  }
+  return out;
+}
+
+// The caller's own rows among the input's keys, locked in primary-key order:
+// two batches touching the same rows lock them in the same order (no
+// deadlock), and rows of other users are never locked.
 string locked_current(const table& t) {
   return "SELECT t.* FROM " + q(t.server_name) + " t JOIN x ON " +
-         key_join(t, "t", "x") + " FOR UPDATE OF t";
+         key_join(t, "t", "x") + " WHERE t." +
+         q(t.columns[t.owner].server_name) + " = $2 ORDER BY " +
+         key_list(t, "t", false) + " FOR UPDATE OF t";
+}
+
+// Rows of other users among the input's keys (read, never locked): such a
+// change is refused before any policy is consulted.
+string foreign_rows(const table& t) {
+  return "SELECT t.* FROM " + q(t.server_name) + " t JOIN x ON " +
+         key_join(t, "t", "x") + " WHERE t." +
+         q(t.columns[t.owner].server_name) + " IS DISTINCT FROM $2";
 }
 
 string first_key(const table& t) {
@@ -218,8 +243,9 @@ string upsert(const table& t) {
                                    won + ")) END";
   }
   if (!sets.empty()) sets += ", ";
-  // The version guard makes a concurrent insert of the same new key lose
-  // (reported as 'race') instead of bypassing the policy.
+  // The version guard stops a concurrent insert of the same new key from
+  // overwriting the row it raced with; it is reported as 'race' and merged
+  // again (see result_json).
   sets +=
       "\"_es_version\" = nextval('edgesync_version_seq'), \"_es_xid\" = "
       "EXCLUDED.\"_es_xid\", "
@@ -238,8 +264,9 @@ string upsert(const table& t) {
     pkcols += q(t.columns[t.primary_key[k]].server_name);
   }
   return "WITH x AS (SELECT * FROM " + recordset(t, false, true) + "), c AS (" +
-         locked_current(t) + "), d AS (" + decided(t, false, lwwf) +
-         "), u AS (INSERT INTO " + q(t.server_name) + " AS t (" + cols +
+         locked_current(t) + "), f AS (" + foreign_rows(t) + "), d AS (" +
+         decided(t, false, lwwf) + "), u AS (INSERT INTO " + q(t.server_name) +
+         " AS t (" + cols +
          ", \"_es_version\", \"_es_xid\", \"_es_deleted\", \"_es_hlc\", "
          "\"_es_field_hlc\", "
          "\"_es_origin\", \"_es_updated_at\") SELECT " +
@@ -247,7 +274,10 @@ string upsert(const table& t) {
          ", COALESCE(d.\"_es_cur_v\", nextval('edgesync_version_seq')), "
          "pg_current_xact_id(), false, " +
          hlc + ", " + field_hlc +
-         ", $3, now() FROM d WHERE d.\"_es_ok\" ON CONFLICT (" + pkcols +
+         // New keys are inserted in key order too (concurrent inserts of
+         // the same keys wait on each other in one order).
+         ", $3, now() FROM d WHERE d.\"_es_ok\" ORDER BY " +
+         key_list(t, "d", true) + " ON CONFLICT (" + pkcols +
          ") DO UPDATE SET " + sets +
          " WHERE t.\"_es_version\" = EXCLUDED.\"_es_version\" AND t." +
          q(t.columns[t.owner].server_name) + " = EXCLUDED." +
@@ -260,9 +290,14 @@ string upsert(const table& t) {
 
 string remove(const table& t) {
   string own = q(t.columns[t.owner].server_name);
+  string keys;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k)
+    keys += ", t." + q(t.columns[t.primary_key[k]].server_name);
+  // An accepted delete of a tombstone writes too: its clock is raised, so an
+  // older change arriving later cannot resurrect the row.
   return "WITH x AS (SELECT * FROM " + recordset(t, true, false) + "), c AS (" +
-         locked_current(t) + "), d AS (" + decided(t, true, false) +
-         "), u AS (UPDATE " + q(t.server_name) +
+         locked_current(t) + "), f AS (" + foreign_rows(t) + "), d AS (" +
+         decided(t, true, false) + "), u AS (UPDATE " + q(t.server_name) +
          " t SET \"_es_deleted\" = true, \"_es_version\" = "
          "nextval('edgesync_version_seq'), "
          "\"_es_xid\" = pg_current_xact_id(), \"_es_hlc\" = "
@@ -270,26 +305,33 @@ string remove(const table& t) {
          hlc_of("d") +
          "), \"_es_origin\" = $3, \"_es_updated_at\" = now() FROM d WHERE " +
          key_join(t, "t", "d") +
-         " AND d.\"_es_ok\" AND d.\"_es_cur_v\" IS NOT NULL AND NOT "
-         "d.\"_es_cur_deleted\" AND t." +
-         own + " = $2 RETURNING t." + first_key(t) +
-         " AS \"_es_key\", t.\"_es_version\"" +
-         [&] {
-           string extra;
-           for (std::size_t k = 0; k < t.primary_key.size(); ++k)
-             extra += ", t." + q(t.columns[t.primary_key[k]].server_name);
-           return extra;
-         }() +
-         ") SELECT COALESCE(json_agg(CASE WHEN u.\"_es_key\" IS NULL AND "
-         "(d.\"_es_cur_v\" IS "
-         "NULL OR (d.\"_es_cur_owner\" = $2 AND d.\"_es_cur_deleted\")) THEN "
-         "json_build_object("
-         "'i', d.\"_es_i\", 's', 'applied', 'v', d.\"_es_cur_v\", 'd', true, "
-         "'r', NULL) ELSE " +
+         " AND d.\"_es_ok\" AND d.\"_es_cur_v\" IS NOT NULL AND t." + own +
+         " = $2 RETURNING t." + first_key(t) +
+         " AS \"_es_key\", t.\"_es_version\"" + keys +
+         // A delete of a key the server never had, or of a row already
+         // deleted by a newer change, is done: the device wanted it gone.
+         ") SELECT COALESCE(json_agg(CASE WHEN u.\"_es_key\" IS NULL AND NOT "
+         "d.\"_es_foreign\" AND (d.\"_es_cur_v\" IS NULL OR "
+         "d.\"_es_cur_deleted\") THEN json_build_object('i', d.\"_es_i\", "
+         "'s', 'applied', 'v', d.\"_es_cur_v\", 'd', true, 'r', NULL) ELSE " +
          result_json(t, "\"_es_key\"", false) +
          " END), '[]')::text AS j FROM d LEFT JOIN c ON " +
-         key_join(t, "c", "d") + " LEFT JOIN u ON " + key_join(t, "u", "d") +
-         "";
+         key_join(t, "c", "d") + " LEFT JOIN u ON " + key_join(t, "u", "d");
+}
+
+string lock_keys(const table& t) {
+  string cols;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    const column& c = t.columns[t.primary_key[k]];
+    cols += (k ? ", " : "") + q(c.name) + " " + pg_type(c.type);
+  }
+  string keys = key_list(t, "y", true);
+  return "WITH x AS (SELECT " + keys +
+         " FROM jsonb_to_recordset($1::text::jsonb) AS y(" + cols +
+         ") UNION SELECT " + keys +
+         " FROM jsonb_to_recordset($3::text::jsonb) AS y(" + cols +
+         ")), c AS (" + locked_current(t) +
+         ") SELECT count(*)::text AS j FROM c";
 }
 
 string record_batch() {

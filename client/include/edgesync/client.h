@@ -8,73 +8,62 @@
 // edgesync/frame.h). Every answer is a frame whose meta is
 // {"ok":true,…} or {"ok":false,"errors":[{code,path,message}]}.
 //
-//   op             | input meta (+ segments)                 | answer meta (+
-//   segments)
-//   ---------------+-----------------------------------------+-------------------------------
-//   client.open    | {schema, config?, seed, clientId?,      | {ok, client,
-//   effects} + segs
-//                  |  online?, now}                          |
-//   client.handle  | {client, type, now, …event fields}      | {ok, effects} +
-//   segs
-//                  |  + segments of sql_done / http_response |
-//   client.status  | {client}                                | {ok, status}
-//   client.close   | {client}                                | {ok}
+// clang-format off
+//   op             | input meta (+ segments)                  | answer meta (+ segments)
+//   ---------------+------------------------------------------+--------------------------
+//   client.open    | {schema, config?, seed, clientId?,       | {ok, client, effects}
+//                  |  online?, now}                           |  + segments
+//   client.handle  | {client, type, now, …event fields}       | {ok, effects} + segments
+//                  |  + segments of sql_done / http_response  |
+//   client.status  | {client}                                 | {ok, status}
+//   client.close   | {client}                                 | {ok}
 //
 // Events (host -> core; every event carries `now`, the host's ms clock):
 //
-//   type            | fields          | segments                 | when
-//   ----------------+-----------------+--------------------------+--------------------------
-//   sql_done        | id              | one per `out` statement  | a sql effect
-//   committed sql_failed      | id, message     |                          | it
-//   failed (rolled back) http_response   | id, status      | [body] | any HTTP
-//   status arrived http_failed     | id, message     | | network error /
-//   aborted tick            |                 |                          | the
-//   timer fired local_change    |                 |                          |
-//   the app wrote synced tables online, offline |                 | |
-//   connectivity changed visible, hidden |                 | | page shown /
-//   hidden (flush) sync_now        |                 | | the user asked to sync
-//   token_refreshed |                 |                          | a fresh
-//   token is in place token_failed    | message         | | no token could be
-//   had
+//   type            | fields           | segments                | when
+//   ----------------+------------------+-------------------------+--------------------------
+//   sql_done        | id               | one per `out` statement | a sql effect committed
+//   sql_failed      | id, message      |                         | it failed (rolled back)
+//   http_response   | id, status,      | [body]                  | any HTTP status arrived
+//                   |  retryAfterMs?   |                         |
+//   http_failed     | id, message      |                         | network error / aborted
+//   tick            |                  |                         | the timer fired
+//   local_change    |                  |                         | the app wrote synced tables
+//   online, offline |                  |                         | connectivity changed
+//   visible, hidden |                  |                         | page shown / hidden (flush)
+//   sync_now        |                  |                         | the user asked to sync
+//   token_refreshed |                  |                         | a fresh token is in place
+//   token_failed    | message          |                         | no token could be had
 //
 // Effects (core -> host, in order; the host performs them one after the
 // other and reports sql/http completions with the effect's `id`):
 //
-//   type           | fields                                  | host does
-//   ---------------+-----------------------------------------+--------------------------------
-//   sql            | id, purpose, tx, statements[{sql,       | runs the
-//   statements back to back
-//                  |  params, out}]                          | (BEGIN…COMMIT
-//                  when tx); answers | | sql_done + the first column of the |
-//                  | first row of each `out` statement
-//   http           | id, method, path, body{seg},            | fetch(base +
-//   path) with the
-//                  |  keepalive, contentType                 | bearer token;
-//                  answers |                                         |
-//                  http_response or http_failed
-//   abort_http     | id                                      | aborts that
-//   request (timeout) timer          | at (ms or null) | one timer: replaces
-//   the last;
-//                  |                                         | at `at` sends
-//                  tick; null cancels
-//   refresh_token  |                                         | gets a fresh
-//   token; answers
-//                  |                                         | token_refreshed
-//                  / token_failed
-//   status         | status{state, pending, lastSyncedAt,    | shows it
-//   (idle|syncing|offline|
-//                  |  lastError, nextRetryAt, clientId}      | error)
-//   rejected       | table, pk, op, ids, reason, code,       | tells the app:
-//   dropped for good
-//                  |  message, path, row, deleted, version   |
-//   conflict       | table, pk, op, ids, reason, row,        | tells the app:
-//   the server's
-//                  |  deleted, version                       | resolution kept
-//                  its row
-//   changes        | tables, rows                            | tells the app
-//   which tables may
-//                  |                                         | have changed
-//                  (refresh the UI)
+//   type           | fields                              | host does
+//   ---------------+-------------------------------------+------------------------------------
+//   sql            | id, purpose, tx, statements[{sql,   | runs the statements back to back
+//                  |  params, out}]                      |  (BEGIN…COMMIT when tx); answers
+//                  |                                     |  sql_done + the first column of the
+//                  |                                     |  first row of each `out` statement
+//   http           | id, method, path, body{seg},        | fetch(base + path) with the bearer
+//                  |  keepalive, contentType             |  token; answers http_response or
+//                  |                                     |  http_failed
+//   abort_http     | id                                  | aborts that request (timeout)
+//   timer          | at (ms or null)                     | one timer: replaces the last; at
+//                  |                                     |  `at` sends tick; null cancels
+//   refresh_token  |                                     | gets a fresh token; answers
+//                  |                                     |  token_refreshed / token_failed
+//   status         | status{state, pending, lastSyncedAt,| shows it (idle|syncing|offline|
+//                  |  lastError, nextRetryAt, clientId}  |  error)
+//   acked          | table, pk, op, version, ids         | tells the app: the server applied
+//                  |                                     |  this change
+//   rejected       | table, pk, op, ids, reason, code,   | tells the app: refused for good;
+//                  |  message, path, row, deleted,       |  the row was rolled back when
+//                  |  version, restored                  |  `restored`
+//   conflict       | table, pk, op, ids, reason, row,    | tells the app: the server's
+//                  |  deleted, version, restored         |  resolution kept (part of) its row
+//   changes        | tables, rows                        | tells the app which tables may
+//                  |                                     |  have changed (refresh the UI)
+// clang-format on
 //
 // SQL parameters are JSON numbers, strings, null, or {"seg": k}: the text
 // of output segment k (large JSON documents and request bodies travel as
@@ -101,19 +90,19 @@ namespace edgesync::client {
 
 /// Tunables; parse_config reads them from camelCase JSON keys.
 struct config {
-  std::int64_t debounce_ms = 1000;  ///< push this long after the last write
-  std::int64_t max_debounce_ms =
-      10000;  ///< …but no later than this after the first
-  std::int64_t periodic_ms = 30000;     ///< pull (and push) at least this often
-  std::int64_t backoff_base_ms = 1000;  ///< first retry delay after a failure
-  std::int64_t backoff_max_ms = 60000;  ///< retry delays never exceed this
+  // clang-format off
+  std::int64_t debounce_ms = 1000;          ///< push this long after the last write
+  std::int64_t max_debounce_ms = 10000;     ///< …but no later than this after the first
+  std::int64_t periodic_ms = 30000;         ///< pull (and push) at least this often
+  std::int64_t backoff_base_ms = 1000;      ///< first retry delay after a failure
+  std::int64_t backoff_max_ms = 60000;      ///< retry delays never exceed this
   std::int64_t request_timeout_ms = 30000;  ///< abort a request after this
   std::size_t max_batch_changes = 1000;     ///< outbox rows read per batch
   std::size_t max_batch_bytes = 1u << 20;   ///< request body size aim
-  std::size_t keepalive_max_bytes =
-      60000;                   ///< browsers cap keepalive at 64 KiB
-  int page_size = 500;         ///< pull page size asked for
-  std::string path = "/sync";  ///< the endpoint, relative to base
+  std::size_t keepalive_max_bytes = 60000;  ///< browsers cap keepalive at 64 KiB
+  int page_size = 500;                      ///< pull page size asked for
+  std::string path = "/sync";               ///< the endpoint, relative to base
+  // clang-format on
 };
 
 /// Reads a config object (null = defaults); errors name `config.<key>`.
@@ -246,8 +235,12 @@ struct status_changed {
   client::status status;
 };
 /// A change the server (or validation) refused for good; it left the
-/// queue. The local row keeps the app's version unless `row`/`deleted`
-/// carried the server's copy, which was applied.
+/// queue. When no later local change of the row is pending (`restored`),
+/// the local row was rolled back to the server's row as last known —
+/// `row`, or removed when `deleted` (the server has no row the user may
+/// see) — at `version`. Otherwise `row`/`deleted`/`version` are the
+/// server's copy when it sent one, and the row is reconciled when its
+/// queue ends.
 struct rejected {
   std::string table;
   json pk;                        ///< primary key values, in key order
@@ -257,12 +250,14 @@ struct rejected {
   std::string code;               ///< error code for invalid/too_large
   std::string message;
   std::string path;      ///< the error path for invalid
-  json row;              ///< the server's copy, when sent
-  bool deleted = false;  ///< the server's copy is a tombstone
+  json row;              ///< the restored row / the server's copy
+  bool deleted = false;  ///< …is no row (removed locally when restored)
   std::optional<std::int64_t> version;
+  bool restored = false;  ///< the local row is now the server's
 };
 /// The server resolved a conflict in favour of (part of) its row, which is
-/// applied locally unless newer local edits are pending.
+/// applied locally unless newer local edits are pending (`restored` as in
+/// rejected).
 struct conflict {
   std::string table;
   json pk;
@@ -272,6 +267,16 @@ struct conflict {
   json row;
   bool deleted = false;
   std::optional<std::int64_t> version;
+  bool restored = false;
+};
+/// The server applied a change of this client: it is durable on the server
+/// at `version` (null for a delete of a row the server never had).
+struct acked {
+  std::string table;
+  json pk;         ///< primary key values, in key order
+  std::string op;  ///< upsert or delete
+  std::optional<std::int64_t> version;
+  std::vector<std::int64_t> ids;  ///< the outbox ids it covered
 };
 /// Rows were written locally from the server: refresh these tables.
 struct changes_applied {
@@ -285,7 +290,7 @@ using effect =
     std::variant<effects::run_sql, effects::send_http, effects::abort_http,
                  effects::set_timer, effects::refresh_token,
                  effects::status_changed, effects::rejected, effects::conflict,
-                 effects::changes_applied>;
+                 effects::acked, effects::changes_applied>;
 
 /// What the host passes to open a client.
 struct open_options {

@@ -6,11 +6,11 @@
 // Folding rules (first op, then next op -> result). "base" is the server
 // version the first edit was based on; the row and HLC are always the latest.
 //
+// clang-format off
 //   I + U -> I            (one insert with the latest row)
-//   I + D -> nothing      (base null: the server never had the row; the ids
-//                          are deleted locally as no-ops)
-//   I + D -> D            (base set: the insert replaced a row the server
-//                          knows, e.g. INSERT OR REPLACE; it must be deleted)
+//   I + D -> D            (the delete is sent even for a row the client
+//                          created: another device may have written the same
+//                          key meanwhile, and the delete is the newest write)
 //   I + I -> I            (a replace of a pending insert)
 //   U + U -> U            (union of `changed`; "all" absorbs)
 //   U + D -> D
@@ -18,12 +18,13 @@
 //   D + I -> U(all)       (an upsert of the whole row, base = the delete's)
 //   D + U -> U(all)       (cannot come from the triggers; kept total)
 //   D + D -> D
-//   nothing + I -> I      (base from the new insert)
-//   nothing + U -> I      (cannot come from the triggers; kept total)
-//   nothing + D -> nothing
+// clang-format on
 //
 // Compaction never changes the result: applying the compacted change leaves
-// the server row exactly as applying the raw rows one by one would.
+// the server row exactly as applying the raw rows one by one would, whatever
+// the server holds when it arrives (including a row of the same key that
+// another device wrote and this client has not seen). A run of rows always
+// folds into exactly one change.
 #pragma once
 
 #include <cstdint>
@@ -75,9 +76,6 @@ struct compacted_change {
 struct compaction {
   /// Changes in the order of their first outbox id.
   std::vector<compacted_change> changes;
-  /// Outbox ids that fold to nothing (insert then delete of a row the
-  /// server never had); safe to delete locally without sending.
-  std::vector<std::int64_t> noop_ids;
 };
 
 /// Folds rows (any order; sorted by id first) per the table above.

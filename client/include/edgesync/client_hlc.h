@@ -14,6 +14,8 @@ namespace edgesync::client {
 
 /// Largest counter value; one more tick moves the clock to the next ms.
 inline constexpr std::int32_t hlc_max_counter = 99999;
+/// Largest physical part: a stamp holds 15 decimal digits of ms.
+inline constexpr std::int64_t hlc_max_ms = 999'999'999'999'999;
 
 /// A clock reading: physical ms, logical counter, node (client id).
 struct hlc {

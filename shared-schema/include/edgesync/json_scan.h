@@ -69,6 +69,12 @@ class json_scanner {
   }
   /// True after any syntax error.
   bool failed() const { return !err_.empty(); }
+  /// False once a number was consumed (read or skipped, at any depth) that
+  /// PostgreSQL's numeric type — and so jsonb — cannot hold; not a syntax
+  /// error, so the caller reports it where the value belongs.
+  bool numbers_fit_pg_numeric() const { return numbers_fit_pg_numeric_; }
+  /// Restarts the check of numbers_fit_pg_numeric() (before a value).
+  void reset_pg_numeric_check() { numbers_fit_pg_numeric_ = true; }
   /// "malformed JSON at byte N: reason", or "".
   const std::string& error() const { return err_; }
 
@@ -85,6 +91,7 @@ class json_scanner {
   std::size_t p_ = 0;
   std::string err_;
   bool first_ = true;  // no comma before the first member/element
+  bool numbers_fit_pg_numeric_ = true;
   std::string key_buf_;
 };
 

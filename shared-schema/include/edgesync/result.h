@@ -18,6 +18,7 @@ enum class error_code {
   unknown_table,        ///< a change names a table the schema does not sync
   unknown_column,       ///< a row carries a column the table does not have
   type_mismatch,        ///< a value does not match its column type
+  value_out_of_range,   ///< a well-typed value PostgreSQL cannot store
   missing_primary_key,  ///< a change lacks (part of) the primary key
   duplicate_row,        ///< two changes in one batch target the same row
   schema_version_mismatch,  ///< client and server schema versions differ
@@ -26,6 +27,7 @@ enum class error_code {
   client_id_conflict,       ///< the client id belongs to another user
   unauthorized,             ///< missing or invalid credentials (hosts only)
   internal,                 ///< a bug or an unexpected database answer
+  unavailable,  ///< transient (database down, contention): retry with backoff
 };
 
 /// The stable snake_case name of an error code.

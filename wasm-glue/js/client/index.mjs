@@ -22,7 +22,7 @@
 //   refresh_token  | getToken({ refresh: true }); answers token_refreshed or
 //                  | token_failed
 //   status         | `status` event (and the `status` getter)
-//   rejected, conflict, changes | the events of the same names
+//   acked, rejected, conflict, changes | the events of the same names
 //
 // Events the host sends on its own: local_change (notifyLocalChange(), or
 // automatically from an update hook on sync_outbox when `sqlite3` is given),
@@ -35,12 +35,17 @@
 // notifications, sync-now requests and outbox queries to it. When the leader
 // goes away the next tab takes over. Without Web Locks (node) it just runs.
 import { loadClientCore, forgetClientCore } from './core.mjs';
-import { runSqlEffect, rowIsPending, outboxCount } from './sqlite.mjs';
+import { runSqlEffect, rowIsPending, outboxCount, outboxIds, registerClock } from './sqlite.mjs';
 
 export { loadClientCore } from './core.mjs';
+export { registerClock } from './sqlite.mjs';
 export { EdgesyncError } from '../core-base.mjs';
 
-/** A sync failure surfaced by syncNow(): `code`, `status` (HTTP) and `at`. */
+/**
+ * A sync failure surfaced by syncNow() or whenSynced(): `code`, `status`
+ * (HTTP) and `at`; for a refused change also `reason` and `rejected` (the
+ * rejected event).
+ */
 export class SyncError extends Error {
   constructor(failure, fallback = 'sync failed') {
     super(failure?.message || fallback);
@@ -48,13 +53,15 @@ export class SyncError extends Error {
     this.code = failure?.code ?? 'sync_failed';
     this.status = failure?.status ?? null;
     this.at = failure?.at ?? null;
+    if (failure?.reason !== undefined) this.reason = failure.reason;
+    if (failure?.rejected !== undefined) this.rejected = failure.rejected;
   }
 }
 
 const STOPPED = Object.freeze({
   state: 'stopped', pending: 0, lastSyncedAt: null, lastError: null, nextRetryAt: null, clientId: '', role: null,
 });
-const EVENTS = new Set(['status', 'rejected', 'conflict', 'changes', 'role', 'error']);
+const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'role', 'error']);
 const MAX_KICKS = 10;
 const RPC_TIMEOUT_MS = 15000;
 
@@ -68,6 +75,18 @@ export function statusLabel(s) {
   if (s.state === 'offline') return 'Offline';
   if (s.state === 'syncing' || s.pending > 0) return 'Saving';
   return 'Synced';
+}
+
+/**
+ * A `Retry-After` header in milliseconds from `nowMs`: delay-seconds or an
+ * HTTP-date (RFC 9110 §10.2.3); undefined when absent or unreadable.
+ */
+export function retryAfterMs(header, nowMs) {
+  const v = header?.trim();
+  if (!v) return undefined;
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, Number.MAX_SAFE_INTEGER);
+  const at = /[A-Za-z]{3}/.test(v) ? Date.parse(v) : NaN; // dates name the month
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 /** Creates a sync client; nothing happens until start(). */
@@ -100,11 +119,15 @@ class Sync {
     this._o = o;
     this._now = o.now ?? (() => Date.now());
     this._fetch = o.fetch ?? ((...a) => globalThis.fetch(...a));
+    // Every host timer goes through `timers` so a virtual clock can drive them.
+    this._timers = o.timers ?? { set: (fn, ms) => setTimeout(fn, ms), clear: (id) => clearTimeout(id) };
     this._listeners = new Map();
     this._status = STOPPED;
     this._role = null;
     this._db = typeof o.db === 'object' ? o.db : null;
     this._dbName = o.dbName ?? (typeof o.db === 'object' ? o.db.filename : undefined);
+    // The triggers stamp writes with edgesync_now_ms(): this instance's clock.
+    if (this._db) registerClock(this._db, this._now);
     if (typeof o.db === 'function' && !o.dbName) throw new TypeError('createSync: dbName is required when db is a function');
     this._running = false;
     this._gen = 0;
@@ -120,6 +143,7 @@ class Sync {
     this._inflight = new Map();
     this._freshToken = null;
     this._waiters = new Set();
+    this._rowWaiters = new Set(); // whenSynced()
     this._requests = new Map(); // follower: id -> { msg, onAck?, resolve?, reject?, timer? }
     this._notifyQueued = false;
     this._seq = 0;
@@ -142,7 +166,7 @@ class Sync {
     return this._db;
   }
 
-  /** Subscribes to 'status', 'rejected', 'conflict', 'changes', 'role' or 'error'; returns an unsubscribe function. */
+  /** Subscribes to 'status', 'acked', 'rejected', 'conflict', 'changes', 'role' or 'error'; returns an unsubscribe function. */
   on(event, fn) {
     if (!EVENTS.has(event)) throw new TypeError(`createSync: unknown event "${event}"`);
     if (!this._listeners.has(event)) this._listeners.set(event, new Set());
@@ -182,7 +206,7 @@ class Sync {
     this._running = false;
     this._gen++;
     this._started = null;
-    clearTimeout(this._timer);
+    this._timers.clear(this._timer);
     for (const ctrl of this._inflight.values()) ctrl.abort();
     if (this._handle !== null) {
       try { this._core.callFramed('client.close', { client: this._handle }); } catch { /* closing */ }
@@ -198,6 +222,7 @@ class Sync {
     this._channel?.close();
     this._channel = null;
     for (const w of this._waiters) w.reject(new SyncError({ code: 'stopped', message: 'sync stopped' }));
+    for (const w of this._rowWaiters) w.reject(new SyncError({ code: 'stopped', message: 'sync stopped' }));
     for (const r of this._requests.values()) r.reject?.(new SyncError({ code: 'stopped', message: 'sync stopped' }));
     this._resetLoop();
     if (typeof this._o.db === 'function') this._db = null;
@@ -220,14 +245,14 @@ class Sync {
     return new Promise((resolve, reject) => {
       const w = { armedAt: this._now(), armed: false, kicks: 0, timer: null };
       const done = (fn) => (v) => {
-        clearTimeout(w.timer);
+        this._timers.clear(w.timer);
         this._waiters.delete(w);
         fn(v);
       };
       w.resolve = done(resolve);
       w.reject = done(reject);
       if (timeoutMs !== undefined) {
-        w.timer = setTimeout(() => w.reject(new SyncError({ code: 'timeout', message: `no completed sync within ${timeoutMs} ms` })), timeoutMs);
+        w.timer = this._timers.set(() => w.reject(new SyncError({ code: 'timeout', message: `no completed sync within ${timeoutMs} ms` })), timeoutMs);
       }
       this._waiters.add(w);
       this._requestSyncNow((status) => this._arm(w, status));
@@ -277,6 +302,75 @@ class Sync {
     return this._query('pendingCount', []);
   }
 
+  // ------------------------------------------- per-row acknowledgement
+
+  /**
+   * Resolves once every local change of the row (`pk`: a value or the values
+   * in key order) made before this call has been answered by the server:
+   * `{ table, pk, status, version }` with status `applied` (the server
+   * applied the last of them; `version` is the row's server version),
+   * `conflict` (the server kept its own row, which the device now has) or
+   * `none` (nothing was pending). Rejects with a SyncError carrying `reason`,
+   * `code` and the `rejected` event when the server (or validation) refused
+   * one of them, with code `stopped` on stop(), or after `timeoutMs`.
+   * Works in follower tabs (the outbox is read through the leading tab).
+   */
+  async whenSynced(table, pk, { timeoutMs } = {}) {
+    if (!this._started) throw new SyncError({ code: 'not_started', message: 'call start() before whenSynced()' });
+    const ids = await this._query('outboxIds', [table, pk, null]);
+    const key = { table, pk: Array.isArray(pk) ? pk : [pk] };
+    if (!ids.length) return { ...key, status: 'none', version: null };
+    return new Promise((resolve, reject) => {
+      const w = { table, pk, ids: new Set(ids), maxId: ids[ids.length - 1], last: null, timer: null, checking: false };
+      const done = (fn) => (v) => {
+        if (!this._rowWaiters.delete(w)) return;
+        clearTimeout(w.timer);
+        fn(v);
+      };
+      w.resolve = done(() => resolve({ ...key, status: w.last?.status ?? 'applied', version: w.last?.version ?? null }));
+      w.reject = done(reject);
+      if (timeoutMs !== undefined) {
+        w.timer = setTimeout(() => w.reject(new SyncError({ code: 'timeout', message: `the row was not synced within ${timeoutMs} ms` })), timeoutMs);
+      }
+      this._rowWaiters.add(w);
+    });
+  }
+
+  // Follows the answers to the changes whenSynced() waits for: acked,
+  // conflict and rejected events name the outbox ids they covered; a status
+  // that is not `syncing` re-reads which of the ids are still queued (ids can
+  // also leave the queue without an event of their own).
+  _feedRowWaiters(event, data) {
+    for (const w of [...this._rowWaiters]) {
+      if (event === 'status') {
+        if (data.state !== 'syncing' && data.state !== 'stopped') this._recheck(w);
+        continue;
+      }
+      if (event !== 'acked' && event !== 'conflict' && event !== 'rejected') continue;
+      const hit = (data.ids ?? []).filter((id) => w.ids.has(id));
+      if (!hit.length) continue;
+      for (const id of hit) w.ids.delete(id);
+      if (event === 'rejected') {
+        w.reject(new SyncError({ code: data.code || data.reason, reason: data.reason, message: data.message || `the server refused a change of ${w.table} (${data.reason})`, rejected: data }));
+        continue;
+      }
+      w.last = { status: event === 'acked' ? 'applied' : 'conflict', version: data.version ?? null };
+      if (!w.ids.size) w.resolve();
+    }
+  }
+
+  async _recheck(w) {
+    if (w.checking) return;
+    w.checking = true;
+    try {
+      const left = new Set(await this._query('outboxIds', [w.table, w.pk, w.maxId]));
+      for (const id of [...w.ids]) if (!left.has(id)) w.ids.delete(id);
+      if (!w.ids.size) w.resolve();
+    } catch { /* no leader right now: the next status asks again */ } finally {
+      w.checking = false;
+    }
+  }
+
   // --------------------------------------------------------------- events
 
   _emit(event, data) {
@@ -287,6 +381,7 @@ class Sync {
         console.error(`edgesync: a "${event}" listener threw:`, e);
       }
     }
+    if (this._rowWaiters.size) this._feedRowWaiters(event, data);
   }
 
   _setStatus(status) {
@@ -399,6 +494,7 @@ class Sync {
         this._setStatus(fx.status);
         this._post({ t: 'status', status: fx.status });
         break;
+      case 'acked':
       case 'rejected':
       case 'conflict':
       case 'changes': {
@@ -416,12 +512,12 @@ class Sync {
   }
 
   _setTimer(at) {
-    clearTimeout(this._timer);
+    this._timers.clear(this._timer);
     this._timer = null;
     if (at === null || at === undefined) return;
     const delay = Math.max(0, Math.min(at - this._now(), 0x7fffffff));
     const gen = this._gen;
-    this._timer = setTimeout(() => {
+    this._timer = this._timers.set(() => {
       this._timer = null;
       if (gen === this._gen) this._dispatch({ type: 'tick' });
     }, delay);
@@ -477,7 +573,9 @@ class Sync {
         cache: 'no-store',
       });
       const body = new Uint8Array(await res.arrayBuffer());
-      answer({ type: 'http_response', id: fx.id, status: res.status }, body);
+      // The core waits at least this long before the next request.
+      const wait = retryAfterMs(res.headers.get('retry-after'), this._now());
+      answer({ type: 'http_response', id: fx.id, status: res.status, ...(wait === undefined ? {} : { retryAfterMs: wait }) }, body);
     } catch (e) {
       answer({ type: 'http_failed', id: fx.id, message: String(e?.message ?? e) });
     }
@@ -504,7 +602,10 @@ class Sync {
   // ------------------------------------------------------- leading a db
 
   async _openDb() {
-    if (!this._db) this._db = await this._o.db();
+    if (!this._db) {
+      this._db = await this._o.db();
+      registerClock(this._db, this._now);
+    }
     return this._db;
   }
 
@@ -563,7 +664,7 @@ class Sync {
         if (r.msg.t === 'sync_now') {
           this._dispatch({ type: 'sync_now' }, [], () => r.onAck(this._status));
         } else if (r.msg.t === 'rpc') {
-          clearTimeout(r.timer);
+          this._timers.clear(r.timer);
           try { r.resolve(this._runQuery(r.msg.m, r.msg.a)); } catch (e) { r.reject(e); }
         }
       }
@@ -575,14 +676,14 @@ class Sync {
     this._emit('error', e);
     this._handle = null;
     this._gen++;
-    clearTimeout(this._timer);
+    this._timers.clear(this._timer);
     for (const ctrl of this._inflight.values()) ctrl.abort();
     this._inflight.clear();
     this._inbox = [];
     this._fx = [];
     this._setStatus({ ...this._status, state: 'error', lastError: { code: 'core_crashed', message: `the sync core crashed (${e.message}); restarting`, status: null, at: this._now() } });
     if (!this._o.core) forgetClientCore(wasm);
-    setTimeout(async () => {
+    this._timers.set(async () => {
       if (!this._running) return;
       try {
         if (!this._o.core) this._core = await loadClientCore(wasm);
@@ -650,7 +751,7 @@ class Sync {
         // Could not open the database or the core: let another tab try.
         this._emit('error', e);
         this._setStatus({ ...STOPPED, state: 'error', lastError: { code: 'start_failed', message: String(e?.message ?? e), status: null, at: this._now() } });
-        setTimeout(() => { if (gen === this._gen) this._queueForLock(locks, name, lead); }, 1000);
+        this._timers.set(() => { if (gen === this._gen) this._queueForLock(locks, name, lead); }, 1000);
         return;
       }
       onReady?.(null);
@@ -723,7 +824,7 @@ class Sync {
         const r = msg.to === this._tab ? this._requests.get(msg.id) : null;
         if (r) {
           this._requests.delete(msg.id);
-          clearTimeout(r.timer);
+          this._timers.clear(r.timer);
           if (msg.ok) r.resolve(msg.value);
           else r.reject(new SyncError({ code: 'rpc_failed', message: msg.error }));
         }
@@ -782,6 +883,7 @@ class Sync {
     if (!this._db) throw new Error('no database in this tab');
     if (method === 'isPending') return rowIsPending(this._db, args[0], args[1]);
     if (method === 'pendingCount') return outboxCount(this._db);
+    if (method === 'outboxIds') return outboxIds(this._db, args[0], args[1], args[2]);
     throw new Error(`unknown query ${method}`);
   }
 
@@ -792,7 +894,7 @@ class Sync {
     return new Promise((resolve, reject) => {
       const id = `${this._tab}:${++this._seq}`;
       const msg = { t: 'rpc', id, m: method, a: args };
-      const timer = setTimeout(() => {
+      const timer = this._timers.set(() => {
         this._requests.delete(id);
         reject(new SyncError({ code: 'timeout', message: `no answer from the leading tab within ${RPC_TIMEOUT_MS} ms` }));
       }, RPC_TIMEOUT_MS);

@@ -20,6 +20,37 @@ function bindValues(params, segs, texts) {
   });
 }
 
+// The core's statements are the same few dozen texts over and over (one set
+// per schema), and compiling the large apply statements costs more than
+// running them: each database keeps its recently used ones compiled. SQLite
+// recompiles a cached statement by itself after a schema change; closing the
+// database finalizes them (oo1 tracks its statements).
+const STATEMENT_CACHE_SIZE = 64;
+const statementCaches = new WeakMap();
+
+/** A compiled statement for `sql` on `db`, reset and unbound. */
+function prepared(db, sql) {
+  let cache = statementCaches.get(db);
+  if (!cache) {
+    cache = new Map();
+    statementCaches.set(db, cache);
+  }
+  let stmt = cache.get(sql);
+  if (stmt && stmt.pointer) {
+    cache.delete(sql); // most recently used last
+    cache.set(sql, stmt);
+    return stmt;
+  }
+  stmt = db.prepare(sql);
+  cache.set(sql, stmt);
+  if (cache.size > STATEMENT_CACHE_SIZE) {
+    const [oldest, old] = cache.entries().next().value;
+    cache.delete(oldest);
+    try { old.finalize(); } catch { /* already finalized */ }
+  }
+  return stmt;
+}
+
 /** The text the core expects for a result cell. */
 function cellText(v) {
   if (v === undefined || v === null) return '';
@@ -41,7 +72,7 @@ export function runSqlEffect(db, fx, segs) {
       began = true;
     }
     for (const st of fx.statements) {
-      const stmt = db.prepare(st.sql);
+      const stmt = prepared(db, st.sql);
       try {
         if (st.params?.length) stmt.bind(bindValues(st.params, segs, texts));
         if (st.out) {
@@ -50,7 +81,10 @@ export function runSqlEffect(db, fx, segs) {
           while (stmt.step()) { /* drain */ }
         }
       } finally {
-        stmt.finalize();
+        // Ends the statement and drops the bound (large) texts; a failed
+        // step's error is already on its way.
+        if (stmt.resetNoThrow) stmt.resetNoThrow(true);
+        else try { stmt.reset(true); } catch { /* reported by step() */ }
       }
     }
     if (began) db.exec('COMMIT');
@@ -83,4 +117,33 @@ export function rowIsPending(db, table, pk) {
 /** The number of outbox rows. */
 export function outboxCount(db) {
   return Number(db.selectValue('SELECT count(*) FROM "sync_outbox"') ?? 0);
+}
+
+/** The outbox ids of a row (`maxId`: only those up to it), ascending. */
+export function outboxIds(db, table, pk, maxId = null) {
+  const values = pkParams(pk);
+  const marks = values.map(() => '?').join(', ');
+  const ids = [];
+  const st = db.prepare(
+    `SELECT id FROM "sync_outbox" WHERE tbl = ? AND pk = json_array(${marks})${maxId === null ? '' : ' AND id <= ?'} ORDER BY id`);
+  try {
+    st.bind(maxId === null ? [table, ...values] : [table, ...values, maxId]);
+    while (st.step()) ids.push(Number(st.get(0)));
+  } finally {
+    st.finalize();
+  }
+  return ids;
+}
+
+/** The SQL function the triggers read the HLC's physical clock from. */
+export const NOW_FUNCTION = 'edgesync_now_ms';
+
+/**
+ * Registers edgesync_now_ms() on `db`: the triggers of synced tables stamp
+ * local writes with it, so it must exist on every connection that writes them.
+ * `now` returns Unix ms (default Date.now; tests pass a virtual clock).
+ * Innocuous (usable from triggers under trusted_schema=OFF), not deterministic.
+ */
+export function registerClock(db, now = Date.now) {
+  db.createFunction(NOW_FUNCTION, () => Math.floor(now()), { arity: 0, innocuous: true });
 }

@@ -9,6 +9,8 @@
 //   EDGESYNC_JWT_ISSUER       required `iss` (comma-separated list allowed)
 //   EDGESYNC_JWT_AUDIENCE     required `aud` (comma-separated list allowed), e.g. "authenticated"
 //   EDGESYNC_JWT_ALGORITHMS   allowlist, comma-separated (default HS256 for a secret, RS256,ES256,EdDSA for a JWKS)
+//   EDGESYNC_JWT_ROLES        accepted `role` claims, comma-separated (default "authenticated"; tokens without a role pass)
+//   EDGESYNC_DEV              main job: "1" serves development tokens (/dev/token) even with DATABASE_URL — loopback only
 //   EDGESYNC_SCHEMA           schema JSON path (node; default demo/schema.json)
 //   EDGESYNC_MAX_BODY_BYTES   default 8388608
 //   EDGESYNC_MAX_CHANGES      default 10000
@@ -63,15 +65,17 @@ function bool(env, name, dflt) {
 export function loadConfig(env = {}) {
   const secret = str(env, 'EDGESYNC_JWT_SECRET');
   const jwksUrl = str(env, 'EDGESYNC_JWKS_URL');
+  const roles = list(env, 'EDGESYNC_JWT_ROLES');
   const auth = secret || jwksUrl ? {
     secret,
     jwksUrl,
     issuer: oneOrMany(list(env, 'EDGESYNC_JWT_ISSUER')),
     audience: oneOrMany(list(env, 'EDGESYNC_JWT_AUDIENCE')),
     algorithms: list(env, 'EDGESYNC_JWT_ALGORITHMS'),
+    ...(roles ? { roles } : {}),
   } : undefined;
-  if (!auth && (str(env, 'EDGESYNC_JWT_ALGORITHMS') || str(env, 'EDGESYNC_JWT_ISSUER') || str(env, 'EDGESYNC_JWT_AUDIENCE'))) {
-    throw new ConfigError('EDGESYNC_JWT_ALGORITHMS/ISSUER/AUDIENCE are set but neither EDGESYNC_JWT_SECRET nor EDGESYNC_JWKS_URL is');
+  if (!auth && ['EDGESYNC_JWT_ALGORITHMS', 'EDGESYNC_JWT_ISSUER', 'EDGESYNC_JWT_AUDIENCE', 'EDGESYNC_JWT_ROLES'].some((n) => str(env, n))) {
+    throw new ConfigError('EDGESYNC_JWT_ALGORITHMS/ISSUER/AUDIENCE/ROLES are set but neither EDGESYNC_JWT_SECRET nor EDGESYNC_JWKS_URL is');
   }
   return {
     databaseUrl: str(env, 'DATABASE_URL'),
@@ -83,6 +87,7 @@ export function loadConfig(env = {}) {
     staticDir: str(env, 'EDGESYNC_STATIC_DIR'),
     corsOrigin: oneOrMany(list(env, 'EDGESYNC_CORS_ORIGIN')) ?? '*',
     applyDdl: bool(env, 'EDGESYNC_APPLY_DDL', true),
+    dev: bool(env, 'EDGESYNC_DEV', false),
     limits: {
       maxBodyBytes: int(env, 'EDGESYNC_MAX_BODY_BYTES', { min: 1024 }),
       maxChanges: int(env, 'EDGESYNC_MAX_CHANGES'),
@@ -91,4 +96,33 @@ export function loadConfig(env = {}) {
       maxClockSkewMs: int(env, 'EDGESYNC_MAX_CLOCK_SKEW_MS', { min: 0 }),
     },
   };
+}
+
+/** True for a host name or address only this machine can reach. */
+export function isLoopbackHost(host) {
+  const h = String(host).toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Whether the main job serves development tokens (a generated secret and
+ * GET /dev/token, which signs a token for any user). Only without a token
+ * check (no EDGESYNC_JWT_SECRET / EDGESYNC_JWKS_URL), only with the embedded
+ * PGlite or an explicit EDGESYNC_DEV=1, and never on an address other
+ * machines can reach. Any other configuration without a token check is
+ * refused (fail closed) with what to set.
+ */
+export function devTokensEnabled(cfg) {
+  if (cfg.auth) return false;
+  if (cfg.databaseUrl && !cfg.dev) {
+    throw new ConfigError('DATABASE_URL is set but no token check is configured: set EDGESYNC_JWT_SECRET ' +
+      '(HS256, e.g. Supabase\'s JWT secret) or EDGESYNC_JWKS_URL; for local development with this database ' +
+      'and /dev/token, set EDGESYNC_DEV=1');
+  }
+  if (!isLoopbackHost(cfg.host)) {
+    throw new ConfigError(`HOST=${cfg.host} is reachable from other machines, but without EDGESYNC_JWT_SECRET or ` +
+      'EDGESYNC_JWKS_URL the server would hand out development tokens for any user (/dev/token); set one of ' +
+      'them, or listen on HOST=127.0.0.1');
+  }
+  return true;
 }

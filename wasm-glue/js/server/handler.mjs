@@ -34,6 +34,8 @@ const ROLLBACK = Symbol('edgesync.rollback');
  * @param {(req: Request, url: URL) => Promise<Response|null|undefined>} [o.fallback] other routes (static files, /dev/token)
  * @param {{error: Function, warn?: Function}} [o.logger=console]
  * @param {number} [o.healthTimeoutMs=5000]
+ * @param {() => number} [o.now=Date.now] the server clock in ms handed to the
+ *   core (clamps client clocks, `serverTime`); a simulation passes a virtual one
  * @param {() => Promise<{core: object, handle: number}>} [o.reloadCore] after a
  *   WebAssembly.RuntimeError the instance may be corrupt: the handler answers
  *   500 and swaps in the fresh instance this returns (workers-rs does the same)
@@ -41,7 +43,7 @@ const ROLLBACK = Symbol('edgesync.rollback');
  */
 export function createHandler({
   core, handle, sql, verifier, limits = {}, schemaVersion, corsOrigin = '*', fallback,
-  logger = console, healthTimeoutMs = 5000, reloadCore,
+  logger = console, healthTimeoutMs = 5000, reloadCore, now = Date.now,
 }) {
   // Replaced after a trap in the core; requests already running keep theirs.
   let current = { core, handle };
@@ -122,7 +124,7 @@ export function createHandler({
     const { core, handle } = current;
     let out;
     try {
-      out = core.callFramed('server.begin', { handle, userId, nowMs: Date.now() }, [body]);
+      out = core.callFramed('server.begin', { handle, userId, nowMs: now() }, [body]);
     } catch (e) {
       coreCrashed(e);
       throw e;
@@ -154,7 +156,7 @@ export function createHandler({
             }
             texts.push(rows[0][0] ?? 'null');
           }
-          out = core.callFramed('server.step', { state, nowMs: Date.now() }, texts);
+          out = core.callFramed('server.step', { state, nowMs: now() }, texts);
         }
         if (out.meta.rollback) throw ROLLBACK;
       });

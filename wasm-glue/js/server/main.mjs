@@ -2,9 +2,11 @@
 //
 // With DATABASE_URL it uses that PostgreSQL; without it, an embedded PGlite
 // (PostgreSQL in WASM) persisted in .data/pglite, reached through
-// pglite-socket on a private port. Without JWT configuration it generates a
-// DEVELOPMENT secret and serves GET /dev/token?user=alice — never use that
-// mode on a network anyone else can reach. See config.mjs for every variable;
+// pglite-socket on a private port. With the embedded PGlite (or EDGESYNC_DEV=1)
+// and no JWT configuration it generates a DEVELOPMENT secret and serves
+// GET /dev/token?user=alice, on a loopback address only; DATABASE_URL without
+// a token check, or development tokens on a reachable address, refuse to start
+// (config.mjs, devTokensEnabled). See config.mjs for every variable;
 // EDGESYNC_DATA_DIR (default .data in the repository) holds pglite/ and the
 // dev secret.
 import { readFileSync, writeFileSync, mkdirSync, existsSync, rmSync, statSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
-import { loadConfig, ConfigError } from './config.mjs';
+import { loadConfig, devTokensEnabled, ConfigError } from './config.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const t0 = Date.now();
@@ -79,8 +81,10 @@ async function startPglite(dataDir) {
 
 async function main() {
   let cfg;
+  let devTokens;
   try {
     cfg = loadConfig(process.env);
+    devTokens = devTokensEnabled(cfg);
   } catch (e) {
     if (e instanceof ConfigError) { console.error(`edgesync: configuration error: ${e.message}`); process.exit(2); }
     throw e;
@@ -112,7 +116,7 @@ async function main() {
 
   let auth = cfg.auth;
   let devSecret;
-  if (!auth) {
+  if (devTokens) {
     const secretFile = resolve(dataRoot, 'dev-jwt-secret');
     mkdirSync(dataRoot, { recursive: true });
     if (existsSync(secretFile)) devSecret = readFileSync(secretFile, 'utf8').trim();

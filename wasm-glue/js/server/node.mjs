@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import { nodeCore, loadFreshCore } from '../node.mjs';
 import { createVerifier, signDevToken } from '../auth.mjs';
 import { createHandler, openServer, applyDdl, errorBody, POSTGRES_OPTIONS } from './handler.mjs';
+import { isLoopbackHost } from './config.mjs';
 
 /**
  * Starts the sync server.
@@ -198,11 +199,16 @@ function staticRoute(root) {
 }
 
 /** DEVELOPMENT ONLY: GET /dev/token?user=alice signs a token with the
- * generated dev secret. Never enabled with a configured secret or JWKS. */
+ * generated dev secret. Never enabled with a configured secret or JWKS. No
+ * CORS header (other sites' pages must not read a token) and only for a
+ * loopback Host (a DNS-rebound name is not one). */
 function devTokenRoute(secret, auth) {
   return async (request, url) => {
     if (url.pathname !== '/dev/token') return null;
     if (request.method !== 'GET') return null;
+    if (!isLoopbackHost(url.hostname)) { // the request's Host header
+      return Response.json(errorBody('forbidden', 'development tokens are only served to localhost'), { status: 403 });
+    }
     const user = url.searchParams.get('user') ?? 'dev-user';
     if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(user)) {
       return Response.json(errorBody('invalid_request', 'user must be 1-128 characters [A-Za-z0-9_.@-]', 'user'),
@@ -212,6 +218,6 @@ function devTokenRoute(secret, auth) {
     const audience = Array.isArray(auth?.audience) ? auth.audience[0] : auth?.audience;
     const token = await signDevToken(secret, { sub: user, ttlSec, audience, issuer: auth?.issuer });
     return Response.json({ token, userId: user, expiresIn: ttlSec, warning: 'development token: never enable /dev/token in production' },
-      { headers: { 'cache-control': 'no-store', 'access-control-allow-origin': '*' } });
+      { headers: { 'cache-control': 'no-store' } });
   };
 }

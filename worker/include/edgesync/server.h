@@ -5,15 +5,20 @@
 //
 // A request runs as a small table-driven state machine:
 //
-//   state      | on input                | emits                         | next
-//   -----------+-------------------------+-------------------------------+---------
-//   (begin)    | invalid body            | error response, no statements | done
-//   (begin)    | valid body              | claim client id               |
-//   claimed claimed    | other user's client id  | 403, rollback | done claimed
-//   | duplicate batch / none  | pull (+ nothing else)         | pulled claimed
-//   | new batch               | one merge per table and op    | merged merged
-//   | merge results           | bookkeeping, conflict log,pull| pulled pulled
-//   | pull page               | 200 response, commit          | done
+// clang-format off
+//   state   | on input                  | emits                              | next
+//   --------+---------------------------+------------------------------------+--------
+//   (begin) | invalid body              | error response, no statements      | done
+//   (begin) | valid body                | claim client id                    | claimed
+//   claimed | other user's client id    | 403, rollback                      | done
+//   claimed | duplicate batch / none    | pull (+ nothing else)              | pulled
+//   claimed | new batch                 | one merge per table and op         | merged
+//   merged  | some changes raced        | merge those again (fresh snapshot) | merged
+//   merged  | every change resolved     | bookkeeping, conflict log, pull    | pulled
+//   pulled  | pull page                 | 200 response, commit               | done
+// clang-format on
+//
+// Who wins a merge is each policy's rule (edgesync/policy.h), applied in SQL.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +38,18 @@ namespace edgesync {
 
 /// The protocol version this core speaks (docs/protocol.md).
 inline constexpr int protocol_version = 1;
+
+/// The largest `maxBodyBytes` a server accepts: at its peak a request holds
+/// about three copies of its body in the core (the body, the merge inputs
+/// written while validating, the statement output), so 64 MiB keeps one
+/// request near 200 MiB of the WASM build's 2 GiB memory, with room for the
+/// other requests in flight.
+inline constexpr std::size_t max_body_bytes_cap = std::size_t{64} << 20;
+
+/// The most UTF-8 bytes the text values of one primary key may take
+/// together: PostgreSQL refuses a btree index row over 2704 bytes (less for
+/// incompressible text), and a key is indexed on the server.
+inline constexpr std::size_t max_key_bytes = 1024;
 
 /// Configurable limits; every one is enforced before any SQL runs.
 struct server_limits {
@@ -162,13 +179,15 @@ class server {
   step_output after_pull(std::int64_t id, request_state& st,
                          std::string_view j);
   void add_pull(request_state& st, step_output& out) const;
+  void add_merge(request_state& st, step_output& out, std::size_t group,
+                 std::string input) const;
 
   edgesync::schema schema_;
   server_limits limits_;
   // The statements depend only on the schema: built once, not per request.
   struct statements {
     std::string claim, record_batch, log_conflicts, pull;
-    std::vector<std::string> upsert, remove;  // per table
+    std::vector<std::string> upsert, remove, lock_keys;  // per table
   } sql_;
   std::int64_t next_state_ = 1;
   std::map<std::int64_t, std::unique_ptr<request_state>> states_;
@@ -182,6 +201,9 @@ std::string claim();
 std::string upsert(const table& t);
 /// Deletes (tombstones) for one table: $1 input JSON, $2 user, $3 client.
 std::string remove(const table& t);
+/// Locks the caller's rows of one table in key order: $1 upserts, $2 user,
+/// $3 deletes (the inputs of the two merge statements).
+std::string lock_keys(const table& t);
 /// Records the applied batch: $1 client, $2 seq, $3 results JSON.
 std::string record_batch();
 /// Appends to the conflict log: $1 entries JSON, $2 user, $3 client.
