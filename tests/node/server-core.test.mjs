@@ -187,7 +187,16 @@ describe('tombstones', () => {
     const b2 = await pullAll('u1', 'client-b1', b1.cursor);
     assert.deepEqual(b2.changes.map((c) => [c.op, c.row]), [['delete', { id: 'p-del' }]]);
     const gone = await push('u1', 'client-a1', [{ id: 3, table: 'projects', op: 'delete', row: { id: 'never-existed' }, hlc: hlc(tick()), baseVersion: null }]);
-    assert.deepEqual(gone.body.results[0], { id: 3, status: 'applied', version: null });
+    // projects is lww: the delete is remembered as a tombstone with its
+    // clock, so an older insert of the key arriving later loses to it.
+    assert.equal(gone.body.results[0].status, 'applied');
+    assert.ok(Number.isInteger(gone.body.results[0].version));
+    const late = await push('u1', 'client-b1', [{ id: 4, table: 'projects', op: 'upsert', row: { id: 'never-existed', name: 'late' }, hlc: hlc(clock - 1000, 'client-b1'), baseVersion: null }]);
+    assert.deepEqual([late.body.results[0].status, late.body.results[0].reason, late.body.results[0].deleted], ['conflict', 'older', true]);
+    // settings is client-wins (not clock-ordered): a delete of a key the
+    // server never had writes nothing.
+    const none = await push('u1', 'client-a1', [{ id: 5, table: 'settings', op: 'delete', row: { key: 'never-existed' }, hlc: hlc(tick()), baseVersion: null }]);
+    assert.deepEqual(none.body.results[0], { id: 5, status: 'applied', version: null });
   });
 });
 

@@ -22,6 +22,13 @@ const repro = (seed) => `npm run sim -- --seeds 1 --from ${seed} --verbose`;
  * seed found.
  */
 const REGRESSIONS = [
+  { seed: 1, bug: 'a change refused forbidden left the local row on the device (client: no server truth to roll back to)' },
+  { seed: 4, bug: 'a pulled row skipped for pending edits was lost when compaction dropped the queue (issue 7 cause 1)' },
+  { seed: 5, bug: 'a concurrent insert of a new key answered conflict/race, bypassing the policy (cause 2)' },
+  { seed: 20, bug: "another user's concurrent insert answered race before the owner check; the loser kept a foreign row (cause 3)" },
+  { seed: 36, bug: 'the newest lww write lost: a dropped race write or a tombstone whose clock was not raised (causes 2, 4)' },
+  { seed: 284, bug: 'an lww delete of a key the server had no row for yet was forgotten; an older insert arriving later won' },
+  { seed: 350, bug: 'same as 284 (lww delete remembered as a tombstone)' },
 ];
 
 let env;

@@ -205,6 +205,16 @@ json sim_server::apply(const table& t, const json& c,
     if (cur == nullptr) {
       res["status"] = "applied";
       res["version"] = nullptr;
+      if (rule.accept != accept_rule::newer_hlc) return res;
+      // A clock-ordered delete is remembered as a tombstone (like the server).
+      row_state r;
+      r.row = key;
+      r.deleted = true;
+      r.version = ++version;
+      r.hlc = hlc;
+      r.origin = client_id;
+      rows[dump_json(key)] = r;
+      res["version"] = r.version;
       return res;
     }
     bool ok = accepted(true);

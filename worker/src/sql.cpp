@@ -288,16 +288,69 @@ string upsert(const table& t) {
          " LEFT JOIN c ON " + key_join(t, "c", "d") + "";
 }
 
+// A stand-in for a NOT NULL column of a tombstone nobody wrote a value for
+// (tombstones travel as their key only; a write that revives the row sets
+// every column).
+string tombstone_filler(const column& c) {
+  switch (c.type) {
+    case column_type::integer:
+    case column_type::real:
+      return "0";
+    case column_type::boolean:
+      return "false";
+    case column_type::timestamp:
+      return "to_timestamp(0)";
+    case column_type::json_doc:
+      return "'null'::jsonb";
+    case column_type::text:
+    case column_type::blob_ref:
+      break;
+  }
+  return "''";
+}
+
 string remove(const table& t) {
   string own = q(t.columns[t.owner].server_name);
   string keys;
   for (std::size_t k = 0; k < t.primary_key.size(); ++k)
     keys += ", t." + q(t.columns[t.primary_key[k]].server_name);
+  string returning = " RETURNING t." + first_key(t) +
+                     " AS \"_es_key\", t.\"_es_version\"" + keys;
+  // Under a clock-ordered rule a delete must be remembered even when the
+  // server has no row yet: another device's older insert of the key may
+  // still be on its way, and must lose to it. The delete then leaves a
+  // tombstone of its own (a concurrent insert of the key makes it `race`
+  // and merge again, like an upsert).
+  bool remember = rule_of(t.policy).accept == accept_rule::newer_hlc;
+  string blind;
+  if (remember) {
+    string cols, vals;
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+      const column& c = t.columns[i];
+      bool key = t.is_pk(i);
+      if (!key && i != t.owner && c.nullable) continue;
+      cols += q(c.server_name) + ", ";
+      vals += key            ? "d." + q(c.name) + ", "
+              : i == t.owner ? string("$2, ")
+                             : tombstone_filler(c) + ", ";
+    }
+    blind = "), n AS (INSERT INTO " + q(t.server_name) + " AS t (" + cols +
+            "\"_es_version\", \"_es_xid\", \"_es_deleted\", \"_es_hlc\", "
+            "\"_es_origin\", \"_es_updated_at\") SELECT " +
+            vals +
+            "nextval('edgesync_version_seq'), pg_current_xact_id(), true, " +
+            hlc_of("d") +
+            ", $3, now() FROM d WHERE d.\"_es_cur_v\" IS NULL AND NOT "
+            "d.\"_es_foreign\" ORDER BY " +
+            key_list(t, "d", true) + " ON CONFLICT DO NOTHING" + returning +
+            "), u AS (SELECT * FROM u0 UNION ALL SELECT * FROM n";
+  }
   // An accepted delete of a tombstone writes too: its clock is raised, so an
   // older change arriving later cannot resurrect the row.
   return "WITH x AS (SELECT * FROM " + recordset(t, true, false) + "), c AS (" +
          locked_current(t) + "), f AS (" + foreign_rows(t) + "), d AS (" +
-         decided(t, true, false) + "), u AS (UPDATE " + q(t.server_name) +
+         decided(t, true, false) + "), " + (remember ? "u0" : "u") +
+         " AS (UPDATE " + q(t.server_name) +
          " t SET \"_es_deleted\" = true, \"_es_version\" = "
          "nextval('edgesync_version_seq'), "
          "\"_es_xid\" = pg_current_xact_id(), \"_es_hlc\" = "
@@ -306,13 +359,16 @@ string remove(const table& t) {
          "), \"_es_origin\" = $3, \"_es_updated_at\" = now() FROM d WHERE " +
          key_join(t, "t", "d") +
          " AND d.\"_es_ok\" AND d.\"_es_cur_v\" IS NOT NULL AND t." + own +
-         " = $2 RETURNING t." + first_key(t) +
-         " AS \"_es_key\", t.\"_es_version\"" + keys +
-         // A delete of a key the server never had, or of a row already
-         // deleted by a newer change, is done: the device wanted it gone.
+         " = $2" + returning + blind +
+         // A delete of a row already deleted by a newer change is done: the
+         // device wanted it gone. So is (under other rules) a delete of a key
+         // the server never had.
          ") SELECT COALESCE(json_agg(CASE WHEN u.\"_es_key\" IS NULL AND NOT "
-         "d.\"_es_foreign\" AND (d.\"_es_cur_v\" IS NULL OR "
-         "d.\"_es_cur_deleted\") THEN json_build_object('i', d.\"_es_i\", "
+         "d.\"_es_foreign\" AND (" +
+         (remember
+              ? string("d.\"_es_cur_deleted\"")
+              : string("d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\"")) +
+         ") THEN json_build_object('i', d.\"_es_i\", "
          "'s', 'applied', 'v', d.\"_es_cur_v\", 'd', true, 'r', NULL) ELSE " +
          result_json(t, "\"_es_key\"", false) +
          " END), '[]')::text AS j FROM d LEFT JOIN c ON " +
