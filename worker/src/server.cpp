@@ -30,6 +30,14 @@ constexpr int max_merge_passes = 4;
 // The pass_groups entry of a statement that merges nothing (a lock).
 constexpr std::size_t no_group = static_cast<std::size_t>(-1);
 
+// A member of a database result, or null when absent: results come from
+// the host, and nlohmann's const operator[] on a missing key is undefined.
+const json& member(const json& j, const char* key) {
+  static const json null_value;
+  auto it = j.find(key);
+  return it == j.end() ? null_value : *it;
+}
+
 }  // namespace
 
 struct server::request_state {
@@ -134,21 +142,21 @@ step_output server::after_claim(std::int64_t id, request_state& st,
   if (!parsed || !parsed.value().is_object())
     return fail(id, 500, {{error_code::internal, "", "bad claim result"}});
   const json& claim = parsed.value();
-  if (!claim["user"].is_string() ||
-      claim["user"].get<std::string>() != st.user_id)
+  if (!member(claim, "user").is_string() ||
+      member(claim, "user").get<std::string>() != st.user_id)
     return fail(
         id, 403,
         {{error_code::client_id_conflict, "clientId",
           "this client id belongs to another user; generate a new client id "
           "(a fresh local database) for this user"}});
-  std::int64_t last_seq = claim["lastSeq"].is_number_integer()
-                              ? claim["lastSeq"].get<std::int64_t>()
+  std::int64_t last_seq = member(claim, "lastSeq").is_number_integer()
+                              ? member(claim, "lastSeq").get<std::int64_t>()
                               : 0;
   step_output out;
   if (st.req.has_batch && st.req.seq <= last_seq) {
     st.duplicate = true;
-    if (st.req.seq == last_seq && !claim["lastResults"].is_null())
-      st.stored_results = dump_json(claim["lastResults"]);
+    if (st.req.seq == last_seq && !member(claim, "lastResults").is_null())
+      st.stored_results = dump_json(member(claim, "lastResults"));
     else
       st.stored_results = "[]";
   } else if (st.req.has_batch && !st.req.changes.empty()) {
@@ -368,7 +376,9 @@ step_output server::after_pull(std::int64_t id, request_state& st,
   if (!meta || !meta.value().is_object())
     return fail(id, 500, {{error_code::internal, "", "bad pull metadata"}});
   const json& m = meta.value();
-  std::int64_t n = m["n"].is_number_integer() ? m["n"].get<std::int64_t>() : 0;
+  std::int64_t n = member(m, "n").is_number_integer()
+                       ? member(m, "n").get<std::int64_t>()
+                       : 0;
   bool has_more = n > st.req.page_size;
   pull_cursor next = st.req.cursor;
   auto parse_u64 = [](const json& v, std::uint64_t& out) {
@@ -378,12 +388,13 @@ step_output server::after_pull(std::int64_t id, request_state& st,
            std::errc();
   };
   if (has_more) {
-    if (!parse_u64(m["lx"], next.xid) || !m["lv"].is_number_integer())
+    if (!parse_u64(member(m, "lx"), next.xid) ||
+        !member(m, "lv").is_number_integer())
       return fail(id, 500, {{error_code::internal, "", "bad pull page end"}});
-    next.version = m["lv"].get<std::int64_t>();
+    next.version = member(m, "lv").get<std::int64_t>();
   } else {
     std::uint64_t xmin = 0;
-    if (!parse_u64(m["xmin"], xmin))
+    if (!parse_u64(member(m, "xmin"), xmin))
       return fail(id, 500, {{error_code::internal, "", "bad snapshot xmin"}});
     // Everything below xmin has been delivered; never move backwards.
     if (xmin > next.xid) next = {xmin, 0};
