@@ -22,11 +22,11 @@
 //   node bench/client.mjs [--quick]
 import { readFileSync, statSync } from 'node:fs';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
-import createClientModule from '../wasm-glue/dist/edgesync_client.mjs';
-import { loadCoreWith } from '../wasm-glue/js/core-base.mjs';
-import { runSqlEffect, registerClock } from '../wasm-glue/js/client/sqlite.mjs';
+import createClientModule from '../dist/edgesync_client.mjs';
+import { loadCoreWith } from '../hosts/wasm/core-base.mjs';
+import { runSqlEffect, registerClock } from '../hosts/client/sqlite.mjs';
 
-const wasmPath = new URL('../wasm-glue/dist/edgesync_client.wasm', import.meta.url);
+const wasmPath = new URL('../dist/edgesync_client.wasm', import.meta.url);
 const schema = JSON.parse(readFileSync(new URL('../demo/schema.json', import.meta.url), 'utf8'));
 const node = schema.tables.find((t) => t.name === 'workflowNodes');
 const cols = node.columns.map((c) => c.name);

@@ -10,9 +10,9 @@ import { pipeline } from 'node:stream/promises';
 import { statSync } from 'node:fs';
 import postgres from 'postgres';
 import { startPostgres } from '../tests/harness/postgres.mjs';
-import { startServer } from '../wasm-glue/js/server/node.mjs';
-import { signDevToken } from '../wasm-glue/js/auth.mjs';
-import { nodeCore, Core } from '../wasm-glue/js/node.mjs';
+import { startServer } from '../hosts/node/server.mjs';
+import { signDevToken } from '../hosts/server/auth.mjs';
+import { nodeCore, Core } from '../hosts/wasm/node.mjs';
 
 export const benchSchema = {
   version: 1,
@@ -118,7 +118,7 @@ export async function runPushBench({ sizes = [10_000, 100_000], baselineRows = 1
     await sql.end();
     await pg.stop();
   }
-  results.worker_wasm_bytes = statSync(new URL('../wasm-glue/dist/edgesync_core.wasm', import.meta.url)).size;
+  results.worker_wasm_bytes = statSync(new URL('../dist/edgesync_core.wasm', import.meta.url)).size;
   return results;
 }
 

@@ -5,7 +5,7 @@
 function(es_core_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
-  target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/core)
   if(EMSCRIPTEN)
     target_include_directories(${name} SYSTEM PUBLIC ${ES_JSON_INCLUDE})
   else()

@@ -33,10 +33,10 @@ function inputs() {
   };
   walk(join(here, 'src'));
   walk(join(here, 'public'));
-  walk(join(root, 'wasm-glue/js/client'));
+  walk(join(root, 'hosts/client'));
   files.push(
-    join(here, 'build.mjs'), join(here, 'schema.json'), join(root, 'wasm-glue/js/core-base.mjs'),
-    join(root, 'wasm-glue/dist/edgesync_client.mjs'), join(root, 'wasm-glue/dist/edgesync_client.wasm'),
+    join(here, 'build.mjs'), join(here, 'schema.json'), join(root, 'hosts/wasm/core-base.mjs'),
+    join(root, 'dist/edgesync_client.mjs'), join(root, 'dist/edgesync_client.wasm'),
     join(sqliteDist, 'index.mjs'), join(sqliteDist, 'sqlite3.wasm'),
   );
   return files;
@@ -53,8 +53,8 @@ export function isStale() {
 export async function buildDemo({ quiet = false } = {}) {
   const t0 = Date.now();
   for (const f of ['edgesync_client.mjs', 'edgesync_client.wasm']) {
-    if (!existsSync(join(root, 'wasm-glue/dist', f))) {
-      throw new Error(`wasm-glue/dist/${f} is missing: run bash scripts/build.sh wasm first`);
+    if (!existsSync(join(root, 'dist', f))) {
+      throw new Error(`dist/${f} is missing: run bash scripts/build.sh wasm first`);
     }
   }
   rmSync(dist, { recursive: true, force: true });
@@ -73,7 +73,7 @@ export async function buildDemo({ quiet = false } = {}) {
   });
   cpSync(join(here, 'public'), dist, { recursive: true });
   cpSync(join(sqliteDist, 'sqlite3.wasm'), join(dist, 'sqlite3.wasm'));
-  cpSync(join(root, 'wasm-glue/dist/edgesync_client.wasm'), join(dist, 'edgesync_client.wasm'));
+  cpSync(join(root, 'dist/edgesync_client.wasm'), join(dist, 'edgesync_client.wasm'));
   // A new service worker cache per build, so an updated app replaces the old shell.
   const sw = join(dist, 'sw.js');
   writeFileSync(sw, readFileSync(sw, 'utf8').replace("'edgesync-demo-v1'", `'edgesync-demo-${t0.toString(36)}'`));

@@ -24,8 +24,8 @@
 #include <variant>
 #include <vector>
 
-#include "edgesync/client.h"
-#include "edgesync/client_hlc.h"
+#include "client/client.h"
+#include "protocol/hlc.h"
 #include "fuzz_support.h"
 
 namespace {

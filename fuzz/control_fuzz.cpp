@@ -23,8 +23,8 @@
 #include <functional>
 #include <vector>
 
-#include "edgesync/control.h"
-#include "edgesync/frame.h"
+#include "control/control.h"
+#include "common/frame.h"
 #include "fuzz_support.h"
 
 namespace {

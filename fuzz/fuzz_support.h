@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "edgesync/schema.h"
+#include "schema/schema.h"
 
 namespace edgesync::fuzz {
 

@@ -22,8 +22,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "edgesync/json_scan.h"
-#include "edgesync/json_util.h"
+#include "common/json_scan.h"
+#include "common/json_util.h"
 #include "fuzz_support.h"
 
 namespace {

@@ -24,8 +24,8 @@
 #include <set>
 #include <unordered_set>
 
-#include "client_sql.h"
-#include "edgesync/codegen.h"
+#include "sql/client_sqlite.h"
+#include "sql/ddl.h"
 #include "fuzz_support.h"
 
 namespace {

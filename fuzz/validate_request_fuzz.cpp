@@ -26,8 +26,8 @@
 #include <cmath>
 #include <set>
 
-#include "edgesync/json_scan.h"
-#include "edgesync/server.h"
+#include "common/json_scan.h"
+#include "server/server.h"
 #include "fuzz_support.h"
 
 namespace {

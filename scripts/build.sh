@@ -34,11 +34,11 @@ if [[ $what == all || $what == wasm ]]; then
   fi
   cmake --build build/wasm -j "$JOBS" -- --no-print-directory 2>&1 | quiet ||
     { echo "edgesync: WASM build failed (see the errors above)" >&2; exit 1; }
-  mkdir -p wasm-glue/dist
-  for f in build/wasm/wasm-glue/*.mjs build/wasm/wasm-glue/*.wasm; do
-    cmp -s "$f" "wasm-glue/dist/$(basename "$f")" || cp "$f" wasm-glue/dist/
+  mkdir -p dist
+  for f in build/wasm/core/*.mjs build/wasm/core/*.wasm; do
+    cmp -s "$f" "dist/$(basename "$f")" || cp "$f" dist/
   done
-  for f in wasm-glue/dist/*.wasm; do
+  for f in dist/*.wasm; do
     echo "edgesync:   $(basename "$f"): $(stat -c %s "$f") bytes"
   done
 fi

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh start
 bash scripts/build.sh wasm
 node demo/build.mjs --if-stale   # the demo PWA served at /
-exec node wasm-glue/js/server/main.mjs "$@"
+exec node hosts/node/main.mjs "$@"

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startPostgres } from '../harness/postgres.mjs';
-import { startServer } from '../../wasm-glue/js/server/node.mjs';
+import { startServer } from '../../hosts/node/server.mjs';
 import { buildDemo, isStale } from '../../demo/build.mjs';
 
 export const schema = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));

@@ -4,9 +4,9 @@ import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import postgres from 'postgres';
 import { startPostgres } from './postgres.mjs';
 import { TEST_SECRET } from './sync-http.mjs';
-import { signDevToken } from '../../wasm-glue/js/auth.mjs';
-import { startServer } from '../../wasm-glue/js/server/node.mjs';
-import { createSync } from '../../wasm-glue/js/client/index.mjs';
+import { signDevToken } from '../../hosts/server/auth.mjs';
+import { startServer } from '../../hosts/node/server.mjs';
+import { createSync } from '../../hosts/client/index.mjs';
 
 export { TEST_SECRET };
 const quiet = { error: () => {}, warn: () => {}, log: () => {} };

@@ -1,6 +1,6 @@
 // The official SQLite WASM build under node (in-memory databases).
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
-import { registerClock } from '../../wasm-glue/js/client/sqlite.mjs';
+import { registerClock } from '../../hosts/client/sqlite.mjs';
 
 let sqlite3;
 

@@ -1,7 +1,7 @@
 // Small HTTP helpers for the sync endpoint tests (node host, workerd, pgbouncer).
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
-import { nodeCore } from '../../wasm-glue/js/node.mjs';
+import { nodeCore } from '../../hosts/wasm/node.mjs';
 
 export const TEST_SECRET = 'edgesync-test-secret-0123456789abcdef';
 const enc = new TextEncoder();

@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { retryAfterMs } from '../../wasm-glue/js/client/index.mjs';
+import { retryAfterMs } from '../../hosts/client/index.mjs';
 import { openClient, waitFor } from '../harness/client.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import {
   startStack, openClient, waitFor, sqlite, tokenFor,
 } from '../harness/client.mjs';
-import { createSync, statusLabel, SyncError } from '../../wasm-glue/js/client/index.mjs';
+import { createSync, statusLabel, SyncError } from '../../hosts/client/index.mjs';
 
 const demo = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));
 // The demo tables plus one reject-stale table.

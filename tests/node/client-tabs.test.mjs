@@ -8,7 +8,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { sqlite, fakeLocks, waitFor, FAST } from '../harness/client.mjs';
-import { createSync, loadClientCore } from '../../wasm-glue/js/client/index.mjs';
+import { createSync, loadClientCore } from '../../hosts/client/index.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));
 

@@ -4,8 +4,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import { nodeCore, EdgesyncError } from '../../wasm-glue/js/node.mjs';
-import { sqliteDdl, pgDdl, sqliteMigration, pgMigration, validateSchema } from '../../wasm-glue/js/schema.mjs';
+import { nodeCore, EdgesyncError } from '../../hosts/wasm/node.mjs';
+import { sqliteDdl, pgDdl, sqliteMigration, pgMigration, validateSchema } from '../../hosts/wasm/schema.mjs';
 import { openSqlite } from '../harness/sqlite.mjs';
 import { startPostgres } from '../harness/postgres.mjs';
 

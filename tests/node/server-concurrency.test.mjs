@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { startPostgres } from '../harness/postgres.mjs';
-import { startServer } from '../../wasm-glue/js/server/node.mjs';
-import { POSTGRES_OPTIONS } from '../../wasm-glue/js/server/handler.mjs';
+import { startServer } from '../../hosts/node/server.mjs';
+import { POSTGRES_OPTIONS } from '../../hosts/server/handler.mjs';
 import { TEST_SECRET, token, postSync, hlc } from '../harness/sync-http.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../fixtures/schema.v1.json', import.meta.url), 'utf8'));

@@ -4,10 +4,10 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import { nodeCore } from '../../wasm-glue/js/node.mjs';
+import { nodeCore } from '../../hosts/wasm/node.mjs';
 import { startPostgres } from '../harness/postgres.mjs';
 import { driveSync } from '../harness/drive.mjs';
-import { POSTGRES_OPTIONS } from '../../wasm-glue/js/server/handler.mjs';
+import { POSTGRES_OPTIONS } from '../../hosts/server/handler.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../fixtures/schema.v1.json', import.meta.url), 'utf8'));
 const core = await nodeCore();

@@ -5,8 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startPostgres } from '../harness/postgres.mjs';
-import { startServer } from '../../wasm-glue/js/server/node.mjs';
-import { loadFreshCore } from '../../wasm-glue/js/node.mjs';
+import { startServer } from '../../hosts/node/server.mjs';
+import { loadFreshCore } from '../../hosts/wasm/node.mjs';
 import { TEST_SECRET, token, postSync, hlc } from '../harness/sync-http.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../fixtures/schema.v1.json', import.meta.url), 'utf8'));

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { loadCore } from '../../wasm-glue/js/core.mjs';
+import { loadCore } from '../../hosts/wasm/core.mjs';
 
 const dir = new URL('../golden/transcripts/', import.meta.url);
 const decoder = new TextDecoder();
@@ -12,7 +12,7 @@ const encoder = new TextEncoder();
 test('server core transcript: WASM output equals the native golden output', async () => {
   // A fresh instance, so server handles and request ids start where the
   // native run starts.
-  const core = await loadCore(readFileSync(new URL('../../wasm-glue/dist/edgesync_core.wasm', import.meta.url)));
+  const core = await loadCore(readFileSync(new URL('../../dist/edgesync_core.wasm', import.meta.url)));
   const { steps } = JSON.parse(readFileSync(new URL('server.in.json', dir), 'utf8'));
   const expected = JSON.parse(readFileSync(new URL('server.out.json', dir), 'utf8'));
   assert.equal(steps.length, expected.length);

@@ -1,10 +1,10 @@
-// Unit tests of wasm-glue/js/auth.mjs: HS256 secrets, RS256/ES256/EdDSA via a
+// Unit tests of hosts/server/auth.mjs: HS256 secrets, RS256/ES256/EdDSA via a
 // JWKS served over HTTP, and the attacks a bearer-token check must refuse.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { SignJWT, UnsecuredJWT, generateKeyPair, exportJWK, exportSPKI } from 'jose';
-import { createVerifier, signDevToken, AuthError } from '../../wasm-glue/js/auth.mjs';
+import { createVerifier, signDevToken, AuthError } from '../../hosts/server/auth.mjs';
 
 const SECRET = 'test-secret-0123456789abcdef-0123456789';
 const enc = new TextEncoder();

@@ -12,7 +12,7 @@ import { scriptedCore } from '../harness/scripted-core.mjs';
 import {
   TEST_SECRET, token, postSync, assertError, serverCoreAvailable, pushPullRoundTrip,
 } from '../harness/sync-http.mjs';
-import { startServer } from '../../wasm-glue/js/server/node.mjs';
+import { startServer } from '../../hosts/node/server.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));
 const auth = { secret: TEST_SECRET, audience: 'authenticated', issuer: 'https://auth.test' };

@@ -1,4 +1,4 @@
-// The main job (wasm-glue/js/server/main.mjs) as a process: embedded PGlite
+// The main job (hosts/node/main.mjs) as a process: embedded PGlite
 // persisted across restarts, dev tokens, clean SIGTERM; and with DATABASE_URL
 // plus a configured secret (no dev routes).
 import { test, before, after, describe } from 'node:test';
@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres, freePort } from '../harness/postgres.mjs';
 import { TEST_SECRET, token, postSync, serverCoreAvailable, pushPullRoundTrip } from '../harness/sync-http.mjs';
-import { loadConfig, devTokensEnabled, isLoopbackHost, ConfigError } from '../../wasm-glue/js/server/config.mjs';
+import { loadConfig, devTokensEnabled, isLoopbackHost, ConfigError } from '../../hosts/server/config.mjs';
 
-const main = fileURLToPath(new URL('../../wasm-glue/js/server/main.mjs', import.meta.url));
+const main = fileURLToPath(new URL('../../hosts/node/main.mjs', import.meta.url));
 const hasServerCore = await serverCoreAvailable();
 
 /** Starts main.mjs; resolves once it has printed everything (its last line). */

@@ -9,7 +9,7 @@ import { startPostgres, startPgbouncer } from '../harness/postgres.mjs';
 import {
   TEST_SECRET, token, postSync, hlc, serverCoreAvailable, pushPullRoundTrip,
 } from '../harness/sync-http.mjs';
-import { startServer } from '../../wasm-glue/js/server/node.mjs';
+import { startServer } from '../../hosts/node/server.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));
 const hasServerCore = await serverCoreAvailable();

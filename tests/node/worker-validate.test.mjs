@@ -4,7 +4,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { loadFreshCore } from '../../wasm-glue/js/node.mjs';
+import { loadFreshCore } from '../../hosts/wasm/node.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../fixtures/schema.v1.json', import.meta.url), 'utf8'));
 const decoder = new TextDecoder();

@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { nodeCore } from '../../wasm-glue/js/node.mjs';
+import { nodeCore } from '../../hosts/wasm/node.mjs';
 import { startPostgres } from '../harness/postgres.mjs';
 import { driveSync } from '../harness/drive.mjs';
-import { POSTGRES_OPTIONS } from '../../wasm-glue/js/server/handler.mjs';
+import { POSTGRES_OPTIONS } from '../../hosts/server/handler.mjs';
 
 const read = (p) => JSON.parse(readFileSync(new URL(p, import.meta.url), 'utf8'));
 const schema = read('../fixtures/schema.v1.json');

@@ -4,7 +4,7 @@
 // statement blocked on a lock from one still running.
 import postgres from 'postgres';
 import { startPostgres } from '../harness/postgres.mjs';
-import { POSTGRES_OPTIONS, applyDdl } from '../../wasm-glue/js/server/handler.mjs';
+import { POSTGRES_OPTIONS, applyDdl } from '../../hosts/server/handler.mjs';
 
 /** More connections than requests can be in flight at once, so no request
  * ever waits for a pooled connection (that order would not be the scheduler's). */

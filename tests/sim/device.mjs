@@ -4,7 +4,7 @@
 // its clock (virtual time plus this device's skew — also the clock the
 // triggers stamp HLCs with, through edgesync_now_ms()), its timers, its
 // randomness, its network (the world's), its tokens.
-import { createSync } from '../../wasm-glue/js/client/index.mjs';
+import { createSync } from '../../hosts/client/index.mjs';
 import { mintToken } from './server.mjs';
 
 /** Virtual lifetime of a token. Long seeds see tokens expire by themselves. */

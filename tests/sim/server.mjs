@@ -4,9 +4,9 @@
 // the gated postgres.js client, with a real jose verifier on virtual time.
 // A crash drops the instance; a fresh core and handler take its place.
 import { SignJWT } from 'jose';
-import { loadCore } from '../../wasm-glue/js/core.mjs';
-import { createHandler, openServer } from '../../wasm-glue/js/server/handler.mjs';
-import { createVerifier } from '../../wasm-glue/js/auth.mjs';
+import { loadCore } from '../../hosts/wasm/core.mjs';
+import { createHandler, openServer } from '../../hosts/server/handler.mjs';
+import { createVerifier } from '../../hosts/server/auth.mjs';
 import { gatedSql } from './db.mjs';
 
 export const SECRET = 'edgesync-sim-secret-0123456789abcdef';

@@ -13,9 +13,9 @@
 // the policies (checker.mjs).
 import { readFile } from 'node:fs/promises';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
-import { loadCore } from '../../wasm-glue/js/core.mjs';
-import { loadClientCore } from '../../wasm-glue/js/client/index.mjs';
-import { DEFAULT_LIMITS } from '../../wasm-glue/js/server/handler.mjs';
+import { loadCore } from '../../hosts/wasm/core.mjs';
+import { loadClientCore } from '../../hosts/client/index.mjs';
+import { DEFAULT_LIMITS } from '../../hosts/server/handler.mjs';
 import { Prng } from './prng.mjs';
 import { World, SimCrash, EPOCH, statementKind } from './world.mjs';
 import { SimPostgres } from './db.mjs';
@@ -28,7 +28,7 @@ import { check, serverRows } from './checker.mjs';
 import { createHash } from 'node:crypto';
 
 const SCHEMA_URL = new URL('./schema.json', import.meta.url);
-const CORE_URL = new URL('../../wasm-glue/dist/edgesync_core.wasm', import.meta.url);
+const CORE_URL = new URL('../../dist/edgesync_core.wasm', import.meta.url);
 
 /** What outlives seeds: PostgreSQL (one cluster), the compiled cores, SQLite. */
 export async function createEnv() {

@@ -1,6 +1,6 @@
-// Batch building (client/src/client_batch.h): the outbox document reader,
+// Batch building (core/client/client_batch.h): the outbox document reader,
 // the cut under a byte budget, and the persisted form of a sealed batch.
-#include "client_batch.h"
+#include "client/client_batch.h"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 // the server (all 27 triples, including sequences triggers cannot produce),
 // then end to end through real triggers, the core and the simulated server
 // for every conflict policy.
-#include "edgesync/client_compact.h"
+#include "client/client_compact.h"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
 // The hybrid logical clock: the C++ rules, the triggers' SQL and the absorb
 // SQL the core emits all agree; stamps are monotonic, absorb server time and
 // survive counter overflow.
-#include "edgesync/client_hlc.h"
+#include "protocol/hlc.h"
 
 #include <gtest/gtest.h>
 
 #include "client_sim.h"
-#include "edgesync/codegen.h"
+#include "sql/ddl.h"
 #include "support.h"
 
 namespace edgesync {

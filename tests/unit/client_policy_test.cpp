@@ -1,5 +1,5 @@
-// The status and error policy (client/src/client_policy.h), as a table.
-#include "client_policy.h"
+// The status and error policy (core/client/client_policy.h), as a table.
+#include "client/client_policy.h"
 
 #include <gtest/gtest.h>
 

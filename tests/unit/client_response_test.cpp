@@ -1,7 +1,7 @@
-// The /sync answer reader (client/src/client_response.h): one pass over the
+// The /sync answer reader (core/client/client_response.h): one pass over the
 // body; pulled elements kept as the server's bytes unless SQLite could read
 // those bytes differently from what the JSON means.
-#include "client_response.h"
+#include "client/client_response.h"
 
 #include <gtest/gtest.h>
 

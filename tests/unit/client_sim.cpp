@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "edgesync/codegen.h"
-#include "edgesync/policy.h"
+#include "sql/ddl.h"
+#include "schema/policy.h"
 #include "support.h"
 
 namespace edgesync::testing {

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "edgesync/client.h"
-#include "edgesync/json_util.h"
-#include "edgesync/schema.h"
+#include "client/client.h"
+#include "common/json_util.h"
+#include "schema/schema.h"
 #include "support.h"
 
 namespace edgesync::testing {

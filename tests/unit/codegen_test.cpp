@@ -1,11 +1,11 @@
 // Generated SQL: golden files (shared with the WASM node test) and execution
 // of the SQLite DDL and triggers against real SQLite.
-#include "edgesync/codegen.h"
+#include "sql/ddl.h"
 
 #include <gtest/gtest.h>
 
-#include "edgesync/json_util.h"
-#include "edgesync/schema.h"
+#include "common/json_util.h"
+#include "schema/schema.h"
 #include "support.h"
 
 namespace edgesync {

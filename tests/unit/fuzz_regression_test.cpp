@@ -97,7 +97,7 @@ TEST(FuzzCorpus, TheReporterSeesABrokenProperty) {
 // ---- json_scanner (differential against nlohmann)
 
 // nlohmann stops at a NUL byte ("1\0x" parsed as 1); parse_json now refuses
-// it like the scanner (shared-schema/src/json_util.cpp).
+// it like the scanner (core/common/json_util.cpp).
 TEST(FuzzRegression, JsonScannerNulAfterAValue) {
   replay_regression(es_fuzz_json_scanner, "json_scanner", "nul-after-a-value");
 }
@@ -141,7 +141,7 @@ TEST(FuzzRegression, ControlServerStepPullResultWithoutMembers) {
                     "server-step-pull-result-without-members");
 }
 
-// ---- validate_request (worker/src/validate.cpp; issue 7)
+// ---- validate_request (core/server/validate.cpp; issue 7)
 
 // F1: after 100 errors the error cap hid failures; close_object indexed an
 // empty groups vector.
@@ -176,7 +176,7 @@ TEST(FuzzRegression, ValidateRequestMalformedNonObjectBody) {
                     "malformed-non-object-body");
 }
 
-// ---- schema_codegen (shared-schema/src/schema.cpp; issue 7, F9)
+// ---- schema_codegen (core/schema/schema.cpp; issue 7, F9)
 
 TEST(FuzzRegression, SchemaF9DerivedNamePgClass) {
   replay_regression(es_fuzz_schema_codegen, "schema_codegen",
@@ -220,7 +220,7 @@ TEST(FuzzRegression, SchemaF9IndexNameTruncated) {
                     "f9-index-name-truncated");
 }
 
-// ---- client_response (client/src/client.cpp)
+// ---- client_response (core/client/client.cpp)
 
 // serverTime 1e300 in a 200 answer was converted to int64 (UB; natively
 // the absorbed clock came out as INT64_MIN).

@@ -1,6 +1,6 @@
 // json_scanner: the hot-path validator must accept exactly valid JSON (and
 // reject what PostgreSQL would later fail a transaction on).
-#include "edgesync/json_scan.h"
+#include "common/json_scan.h"
 
 #include <gtest/gtest.h>
 

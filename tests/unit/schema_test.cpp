@@ -1,11 +1,11 @@
 // Schema parsing and validation: good schemas parse, bad ones report every
 // error with a JSON path and never crash.
-#include "edgesync/schema.h"
+#include "schema/schema.h"
 
 #include <gtest/gtest.h>
 
-#include "edgesync/control.h"
-#include "edgesync/json_util.h"
+#include "control/control.h"
+#include "common/json_util.h"
 #include "support.h"
 
 namespace edgesync {

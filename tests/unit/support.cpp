@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "edgesync/codegen.h"
+#include "sql/ddl.h"
 
 namespace edgesync::testing {
 

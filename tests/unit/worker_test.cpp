@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "edgesync/server.h"
+#include "server/server.h"
 #include "support.h"
 
 namespace edgesync {

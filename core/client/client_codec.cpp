@@ -1,0 +1,300 @@
+// The JSON face of the client core: config, events in, effects out. Large
+// texts (request bodies, JSON parameters) travel as frame segments.
+#include <cmath>
+
+#include "client/client.h"
+
+namespace edgesync::client {
+
+namespace {
+
+error bad(std::string path, std::string message) {
+  return error{error_code::invalid_request, std::move(path),
+               std::move(message)};
+}
+
+json opt_json(const std::optional<std::int64_t>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+// Reads an integer field (JS numbers may arrive as doubles) within
+// +-9e15: clocks, delays and ids the engine adds together never overflow.
+bool read_int(const json& j, std::int64_t& out) {
+  constexpr std::int64_t kMax = 9'000'000'000'000'000;
+  if (j.is_number_integer()) {
+    if (j.is_number_unsigned() && j.get<std::uint64_t>() > kMax) return false;
+    out = j.get<std::int64_t>();
+    if (out > kMax || out < -kMax) return false;
+    return true;
+  }
+  if (j.is_number_float()) {
+    double d = j.get<double>();
+    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9.0e15)
+      return false;
+    out = static_cast<std::int64_t>(d);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+result<config> parse_config(const json& j) {
+  config c;
+  if (j.is_null()) return c;
+  if (!j.is_object()) return bad("config", "expected an object");
+  std::vector<error> errs;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    std::string path = path_key("config", k);
+    if (k == "path") {
+      if (!v.is_string() || v.get_ref<const std::string&>().empty() ||
+          v.get_ref<const std::string&>()[0] != '/')
+        errs.push_back(bad(path, "expected a path starting with \"/\""));
+      else
+        c.path = v.get<std::string>();
+      continue;
+    }
+    std::int64_t n = 0;
+    if (!read_int(v, n) || n < 0) {
+      errs.push_back(bad(
+          path,
+          std::string("expected a non-negative integer, got ") + json_kind(v)));
+      continue;
+    }
+    auto positive = [&](const char* what) {
+      if (n >= 1) return true;
+      errs.push_back(bad(path, std::string("must be at least 1 ") + what));
+      return false;
+    };
+    if (k == "debounceMs") {
+      c.debounce_ms = n;
+    } else if (k == "maxDebounceMs") {
+      c.max_debounce_ms = n;
+    } else if (k == "periodicMs") {
+      if (positive("ms")) c.periodic_ms = n;
+    } else if (k == "backoffBaseMs") {
+      if (positive("ms")) c.backoff_base_ms = n;
+    } else if (k == "backoffMaxMs") {
+      if (positive("ms")) c.backoff_max_ms = n;
+    } else if (k == "requestTimeoutMs") {
+      if (positive("ms")) c.request_timeout_ms = n;
+    } else if (k == "maxBatchChanges") {
+      if (positive("change")) c.max_batch_changes = static_cast<std::size_t>(n);
+    } else if (k == "maxBatchBytes") {
+      if (positive("byte")) c.max_batch_bytes = static_cast<std::size_t>(n);
+    } else if (k == "keepaliveMaxBytes") {
+      c.keepalive_max_bytes = static_cast<std::size_t>(n);
+    } else if (k == "pageSize") {
+      if (n < 1 || n > 5000)
+        errs.push_back(bad(path, "must be between 1 and 5000"));
+      else
+        c.page_size = static_cast<int>(n);
+    } else {
+      errs.push_back(bad(path, "unknown setting \"" + k + "\""));
+    }
+  }
+  if (errs.empty() && c.backoff_max_ms < c.backoff_base_ms)
+    errs.push_back(
+        bad("config.backoffMaxMs", "must not be below backoffBaseMs"));
+  if (!errs.empty()) return errs;
+  return c;
+}
+
+json status_json(const status& s) {
+  json err = nullptr;
+  if (s.last_error)
+    err = {{"code", s.last_error->code},
+           {"message", s.last_error->message},
+           {"status", s.last_error->http_status == 0
+                          ? json(nullptr)
+                          : json(s.last_error->http_status)},
+           {"at", s.last_error->at_ms}};
+  return {{"state", to_string(s.state)},
+          {"pending", s.pending},
+          {"lastSyncedAt", opt_json(s.last_synced_at)},
+          {"lastError", std::move(err)},
+          {"nextRetryAt", opt_json(s.next_retry_at)},
+          {"clientId", s.client_id}};
+}
+
+result<std::pair<std::int64_t, event>> parse_event(
+    const json& meta, const std::vector<std::string_view>& segments) {
+  if (!meta.is_object()) return bad("", "expected an event object");
+  auto type_it = meta.find("type");
+  if (type_it == meta.end() || !type_it->is_string())
+    return bad("type", "expected the event type (a string)");
+  const std::string& type = type_it->get_ref<const std::string&>();
+  std::int64_t now = 0;
+  auto now_it = meta.find("now");
+  if (now_it == meta.end() || !read_int(*now_it, now))
+    return bad("now", "expected the host clock in ms (an integer)");
+  auto id_of = [&](std::uint64_t& id) -> bool {
+    auto it = meta.find("id");
+    std::int64_t v = 0;
+    if (it == meta.end() || !read_int(*it, v) || v < 1) return false;
+    id = static_cast<std::uint64_t>(v);
+    return true;
+  };
+  auto message_of = [&]() -> std::string {
+    auto it = meta.find("message");
+    return it != meta.end() && it->is_string() ? it->get<std::string>()
+                                               : std::string();
+  };
+  auto done = [&](event e) { return std::make_pair(now, std::move(e)); };
+
+  if (type == "sql_done") {
+    events::sql_done e;
+    if (!id_of(e.id)) return bad("id", "expected the sql effect's id");
+    for (auto s : segments) e.values.emplace_back(s);
+    return done(std::move(e));
+  }
+  if (type == "sql_failed") {
+    events::sql_failed e;
+    if (!id_of(e.id)) return bad("id", "expected the sql effect's id");
+    e.message = message_of();
+    return done(std::move(e));
+  }
+  if (type == "http_response") {
+    events::http_response e;
+    if (!id_of(e.id)) return bad("id", "expected the http effect's id");
+    std::int64_t st = 0;
+    auto it = meta.find("status");
+    if (it == meta.end() || !read_int(*it, st) || st < 100 || st > 599)
+      return bad("status", "expected the HTTP status (100-599)");
+    e.status = static_cast<int>(st);
+    if (auto ra = meta.find("retryAfterMs");
+        ra != meta.end() && !ra->is_null()) {
+      std::int64_t ms = 0;
+      if (!read_int(*ra, ms) || ms < 0)
+        return bad("retryAfterMs",
+                   "expected a non-negative integer (ms) or null");
+      e.retry_after_ms = ms;
+    }
+    if (segments.size() > 1)
+      return bad("segments", "expected at most one segment: the body");
+    if (!segments.empty()) e.body = std::string(segments[0]);
+    return done(std::move(e));
+  }
+  if (type == "http_failed") {
+    events::http_failed e;
+    if (!id_of(e.id)) return bad("id", "expected the http effect's id");
+    e.message = message_of();
+    return done(std::move(e));
+  }
+  if (type == "tick") return done(events::tick{});
+  if (type == "local_change") return done(events::local_change{});
+  if (type == "online") return done(events::connectivity{true});
+  if (type == "offline") return done(events::connectivity{false});
+  if (type == "visible") return done(events::visibility{true});
+  if (type == "hidden") return done(events::visibility{false});
+  if (type == "sync_now") return done(events::sync_now{});
+  if (type == "token_refreshed") return done(events::token_refreshed{});
+  if (type == "token_failed") return done(events::token_failed{message_of()});
+  return bad("type", "unknown event type \"" + type + "\"");
+}
+
+std::pair<json, std::vector<std::string>> encode_effects(
+    const std::vector<effect>& fx) {
+  json list = json::array();
+  std::vector<std::string> segs;
+  auto seg = [&](const std::string& text) {
+    // The same document bound by several statements (the pulled rows feed
+    // the upsert and the sync_rows record) travels once.
+    for (std::size_t i = segs.size(); i-- > 0;)
+      if (segs[i].size() == text.size() && segs[i] == text)
+        return json{{"seg", i}};
+    segs.push_back(text);
+    return json{{"seg", segs.size() - 1}};
+  };
+  for (const auto& f : fx) {
+    std::visit(
+        [&](const auto& e) {
+          using T = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<T, effects::run_sql>) {
+            json stmts = json::array();
+            for (const auto& s : e.statements) {
+              json params = json::array();
+              for (const auto& p : s.params) {
+                if (std::holds_alternative<std::nullptr_t>(p))
+                  params.push_back(nullptr);
+                else if (auto* i = std::get_if<std::int64_t>(&p))
+                  params.push_back(*i);
+                else if (auto* d = std::get_if<double>(&p))
+                  params.push_back(*d);
+                else if (auto* t = std::get_if<std::string>(&p))
+                  params.push_back(*t);
+                else
+                  params.push_back(seg(std::get<effects::raw_text>(p).text));
+              }
+              stmts.push_back({{"sql", s.sql},
+                               {"params", std::move(params)},
+                               {"out", s.out}});
+            }
+            list.push_back({{"type", "sql"},
+                            {"id", e.id},
+                            {"purpose", e.purpose},
+                            {"tx", e.tx},
+                            {"statements", std::move(stmts)}});
+          } else if constexpr (std::is_same_v<T, effects::send_http>) {
+            list.push_back({{"type", "http"},
+                            {"id", e.id},
+                            {"method", e.method},
+                            {"path", e.path},
+                            {"contentType", "application/json"},
+                            {"keepalive", e.keepalive},
+                            {"body", seg(e.body)}});
+          } else if constexpr (std::is_same_v<T, effects::abort_http>) {
+            list.push_back({{"type", "abort_http"}, {"id", e.id}});
+          } else if constexpr (std::is_same_v<T, effects::set_timer>) {
+            list.push_back({{"type", "timer"}, {"at", opt_json(e.at_ms)}});
+          } else if constexpr (std::is_same_v<T, effects::refresh_token>) {
+            list.push_back({{"type", "refresh_token"}});
+          } else if constexpr (std::is_same_v<T, effects::status_changed>) {
+            list.push_back(
+                {{"type", "status"}, {"status", status_json(e.status)}});
+          } else if constexpr (std::is_same_v<T, effects::rejected>) {
+            list.push_back(
+                {{"type", "rejected"},
+                 {"table", e.table},
+                 {"pk", e.pk},
+                 {"op", e.op},
+                 {"ids", e.ids},
+                 {"reason", e.reason},
+                 {"code", e.code},
+                 {"message", e.message},
+                 {"path", e.path.empty() ? json(nullptr) : json(e.path)},
+                 {"row", e.row},
+                 {"deleted", e.deleted},
+                 {"version", opt_json(e.version)},
+                 {"restored", e.restored}});
+          } else if constexpr (std::is_same_v<T, effects::conflict>) {
+            list.push_back({{"type", "conflict"},
+                            {"table", e.table},
+                            {"pk", e.pk},
+                            {"op", e.op},
+                            {"ids", e.ids},
+                            {"reason", e.reason},
+                            {"row", e.row},
+                            {"deleted", e.deleted},
+                            {"version", opt_json(e.version)},
+                            {"restored", e.restored}});
+          } else if constexpr (std::is_same_v<T, effects::acked>) {
+            list.push_back({{"type", "acked"},
+                            {"table", e.table},
+                            {"pk", e.pk},
+                            {"op", e.op},
+                            {"version", opt_json(e.version)},
+                            {"ids", e.ids}});
+          } else if constexpr (std::is_same_v<T, effects::changes_applied>) {
+            list.push_back(
+                {{"type", "changes"}, {"tables", e.tables}, {"rows", e.rows}});
+          }
+        },
+        f);
+  }
+  return {json{{"effects", std::move(list)}}, std::move(segs)};
+}
+
+}  // namespace edgesync::client

@@ -1,0 +1,36 @@
+// Exception-free JSON helpers shared by the core areas (the WASM build runs
+// with -fno-exceptions, so nothing here may throw).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace edgesync {
+
+using json = nlohmann::json;
+
+/// Parses JSON without exceptions; on failure the error says where.
+result<json> parse_json(std::string_view text);
+
+/// Serializes without exceptions (invalid UTF-8 is replaced, not thrown).
+std::string dump_json(const json& j);
+
+/// `base.key` (or `key` when base is empty).
+std::string path_key(std::string_view base, std::string_view key);
+/// `base[i]`.
+std::string path_index(std::string_view base, std::size_t i);
+
+/// `[{"code","path","message"},…]`: errors as the control envelopes carry them.
+json errors_json(const std::vector<error>& errs);
+
+/// `{"ok":false,"errors":[…]}` serialized: the error envelope of control ops.
+std::string error_envelope(const std::vector<error>& errs);
+
+/// The short name of a JSON value's kind, for "expected X, got Y" messages.
+const char* json_kind(const json& j);
+
+}  // namespace edgesync

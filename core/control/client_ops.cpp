@@ -1,0 +1,143 @@
+// `client.*` control operations: the WASM face of edgesync::client::engine.
+// The vocabulary (events, effects, frames) is documented at the top of
+// edgesync/client.h; engines live in a handle table so JS holds a number.
+#include "control/client_ops.h"
+
+#include <map>
+#include <memory>
+
+#include "client/client.h"
+#include "common/frame.h"
+
+namespace edgesync {
+
+namespace {
+
+using client::engine;
+
+std::map<std::int64_t, std::unique_ptr<engine>>& engines() {
+  static std::map<std::int64_t, std::unique_ptr<engine>> e;
+  return e;
+}
+
+std::int64_t next_handle = 1;
+
+std::string fail(std::string path, std::string message) {
+  return error_frame({error{error_code::invalid_request, std::move(path),
+                            std::move(message)}});
+}
+
+engine* find_engine(const json& meta) {
+  auto h = meta.find("client");
+  if (h == meta.end() || !h->is_number_integer()) return nullptr;
+  auto it = engines().find(h->get<std::int64_t>());
+  return it == engines().end() ? nullptr : it->second.get();
+}
+
+std::string effects_frame(engine& e, json extra) {
+  auto [meta, segs] = client::encode_effects(e.poll());
+  meta["ok"] = true;
+  for (auto it = extra.begin(); it != extra.end(); ++it)
+    meta[it.key()] = it.value();
+  return build_frame(std::move(meta), segs);
+}
+
+std::string open(const json& m) {
+  if (!m.contains("schema"))
+    return fail("schema",
+                "expected {schema, config?, seed, clientId?, online?, now}");
+  auto s = parse_schema(m["schema"].is_string() ? m["schema"].get<std::string>()
+                                                : dump_json(m["schema"]));
+  if (!s) {
+    std::vector<error> errs = s.errors();
+    for (auto& e : errs) e.path = path_key("schema", e.path);
+    return error_frame(errs);
+  }
+  auto cfg =
+      client::parse_config(m.contains("config") ? m["config"] : json(nullptr));
+  if (!cfg) return error_frame(cfg.errors());
+  if (!m.contains("seed") || !m["seed"].is_string() ||
+      m["seed"].get_ref<const std::string&>().size() < 16)
+    return fail("seed",
+                "expected at least 16 characters of host randomness (hex)");
+  // 0 to 2^53 (JS numbers): the engine adds delays to it.
+  if (!m.contains("now") || !m["now"].is_number() ||
+      !(m["now"].get<double>() >= 0 &&
+        m["now"].get<double>() <= 9007199254740992.0))
+    return fail("now", "expected the host clock in ms (0 to 2^53)");
+  client::open_options o;
+  o.schema = std::move(s.value());
+  o.config = std::move(cfg.value());
+  o.seed = m["seed"].get<std::string>();
+  if (m.contains("clientId")) {
+    if (!m["clientId"].is_string() ||
+        !client::is_valid_client_id(
+            m["clientId"].get_ref<const std::string&>()))
+      return fail("clientId", "expected 8-64 characters of [A-Za-z0-9_-]");
+    o.client_id = m["clientId"].get<std::string>();
+  }
+  if (m.contains("online")) {
+    if (!m["online"].is_boolean()) return fail("online", "expected a boolean");
+    o.online = m["online"].get<bool>();
+  }
+  o.now_ms = m["now"].is_number_integer()
+                 ? m["now"].get<std::int64_t>()
+                 : static_cast<std::int64_t>(m["now"].get<double>());
+  std::int64_t handle = next_handle++;
+  auto e = std::make_unique<engine>(std::move(o));
+  engine& ref = *e;
+  engines()[handle] = std::move(e);
+  return effects_frame(ref, {{"client", handle}});
+}
+
+}  // namespace
+
+bool client_control(std::string_view op, std::string_view input,
+                    std::string& out) {
+  if (op.substr(0, 7) != "client.") return false;
+  auto f = parse_frame(input);
+  if (!f) {
+    out = error_frame(f.errors());
+    return true;
+  }
+  const json& meta = f.value().meta;
+  if (op == "client.open") {
+    out = open(meta);
+    return true;
+  }
+  engine* e = find_engine(meta);
+  if (op == "client.handle") {
+    if (e == nullptr)
+      return out = fail("client", "unknown client handle"), true;
+    auto ev = client::parse_event(meta, f.value().segments);
+    if (!ev) return out = error_frame(ev.errors()), true;
+    e->handle(ev.value().first, ev.value().second);
+    out = effects_frame(*e, json::object());
+    return true;
+  }
+  if (op == "client.status") {
+    if (e == nullptr)
+      return out = fail("client", "unknown client handle"), true;
+    out = build_frame(
+        {{"ok", true}, {"status", client::status_json(e->current_status())}},
+        {});
+    return true;
+  }
+  if (op == "client.close") {
+    if (meta.contains("client") && meta["client"].is_number_integer())
+      engines().erase(meta["client"].get<std::int64_t>());
+    out = build_frame({{"ok", true}}, {});
+    return true;
+  }
+  out = fail("op", "unknown client operation \"" + std::string(op) +
+                       "\"; expected client.open, client.handle, client.status "
+                       "or client.close");
+  return true;
+}
+
+void client_control_reset() {
+  engines().clear();
+  next_handle = 1;
+}
+
+}  // namespace edgesync

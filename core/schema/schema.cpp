@@ -1,0 +1,521 @@
+#include "schema/schema.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <set>
+
+#include "sql/ddl.h"
+#include "common/json_util.h"
+
+namespace edgesync {
+
+const char* to_string(error_code code) {
+  switch (code) {
+    case error_code::ok:
+      return "ok";
+    case error_code::invalid_json:
+      return "invalid_json";
+    case error_code::invalid_schema:
+      return "invalid_schema";
+    case error_code::invalid_request:
+      return "invalid_request";
+    case error_code::unknown_table:
+      return "unknown_table";
+    case error_code::unknown_column:
+      return "unknown_column";
+    case error_code::type_mismatch:
+      return "type_mismatch";
+    case error_code::value_out_of_range:
+      return "value_out_of_range";
+    case error_code::missing_primary_key:
+      return "missing_primary_key";
+    case error_code::duplicate_row:
+      return "duplicate_row";
+    case error_code::schema_version_mismatch:
+      return "schema_version_mismatch";
+    case error_code::destructive_migration:
+      return "destructive_migration";
+    case error_code::payload_too_large:
+      return "payload_too_large";
+    case error_code::client_id_conflict:
+      return "client_id_conflict";
+    case error_code::unauthorized:
+      return "unauthorized";
+    case error_code::internal:
+      return "internal";
+    case error_code::unavailable:
+      return "unavailable";
+  }
+  return "internal";
+}
+
+std::string error::to_string() const {
+  return path.empty() ? message : path + ": " + message;
+}
+
+namespace {
+
+constexpr std::array<std::pair<const char*, column_type>, 7> kTypes{{
+    {"text", column_type::text},
+    {"integer", column_type::integer},
+    {"real", column_type::real},
+    {"boolean", column_type::boolean},
+    {"timestamp", column_type::timestamp},
+    {"json", column_type::json_doc},
+    {"blob_ref", column_type::blob_ref},
+}};
+
+constexpr std::array<std::pair<const char*, conflict_policy>, 5> kPolicies{{
+    {"lww", conflict_policy::lww},
+    {"lww-field", conflict_policy::lww_field},
+    {"server-wins", conflict_policy::server_wins},
+    {"client-wins", conflict_policy::client_wins},
+    {"reject-stale", conflict_policy::reject_stale},
+}};
+
+// PostgreSQL functions take at most 100 arguments; json_build_object needs 2
+// per column.
+constexpr std::size_t kMaxColumns = 48;
+
+// SQLite compares names case-insensitively, so every name rule does too.
+std::string lowercase(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return lower;
+}
+
+// Prefixes owned by edgesync's own tables and columns on either side.
+bool is_reserved(std::string_view name) {
+  std::string lower = lowercase(name);
+  return lower.rfind("sync_", 0) == 0 || lower.rfind("edgesync", 0) == 0 ||
+         lower.rfind("_es", 0) == 0 || lower.rfind("sqlite_", 0) == 0 ||
+         lower.rfind("pg_", 0) == 0;
+}
+constexpr const char* kReservedPrefixes =
+    "sync_, edgesync, _es, sqlite_, pg_; compared case-insensitively";
+
+// PostgreSQL's system columns: CREATE TABLE refuses a column of that name.
+bool is_pg_system_column(std::string_view name) {
+  std::string lower = lowercase(name);
+  for (const char* sys : {"tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"})
+    if (lower == sys) return true;
+  return false;
+}
+
+// The longest server table name whose pull index name (the name plus
+// pg_names::pull_index_suffix) PostgreSQL keeps whole: it truncates longer
+// identifiers to 63 bytes, and `CREATE INDEX IF NOT EXISTS` of a truncated
+// name can silently match another object.
+constexpr std::size_t kMaxServerTableName =
+    63 - std::char_traits<char>::length(pg_names::pull_index_suffix);
+
+// Collects errors while walking the document so all are reported at once.
+class checker {
+ public:
+  std::vector<error> errors;
+
+  void fail(std::string path, std::string message) {
+    errors.push_back(
+        {error_code::invalid_schema, std::move(path), std::move(message)});
+  }
+
+  // Rejects keys outside `allowed` so typos ("primaryKeys") are caught.
+  void only_keys(const json& obj, const std::string& path,
+                 std::initializer_list<const char*> allowed) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      const std::string& k = it.key();
+      bool ok = std::any_of(allowed.begin(), allowed.end(),
+                            [&](const char* a) { return k == a; });
+      if (!ok) fail(path_key(path, k), "unknown key \"" + k + "\"");
+    }
+  }
+
+  // Reads a required or optional identifier; returns "" on error.
+  std::string ident(const json& obj, const std::string& path, const char* key,
+                    bool required) {
+    auto it = obj.find(key);
+    std::string p = path_key(path, key);
+    if (it == obj.end()) {
+      if (required) fail(p, "is required");
+      return "";
+    }
+    if (!it->is_string()) {
+      fail(p, std::string("expected a string, got ") + json_kind(*it));
+      return "";
+    }
+    const auto& s = it->get_ref<const std::string&>();
+    if (!is_valid_identifier(s)) {
+      fail(p, "\"" + s +
+                  "\" is not a valid identifier (letters, digits and _, "
+                  "not starting with a digit, at most 63 characters)");
+      return "";
+    }
+    if (is_reserved(s)) {
+      fail(p,
+           "\"" + s + "\" uses a reserved prefix (" + kReservedPrefixes + ")");
+      return "";
+    }
+    return s;
+  }
+
+  // The server name of a table or column: `serverName` when given (checked
+  // by ident), else derived from the client name — and then checked here
+  // with the same rules, the error at the client name's path.
+  std::string server_name(const json& obj, const std::string& path,
+                          const std::string& client_name) {
+    std::string given = ident(obj, path, "serverName", false);
+    if (!given.empty() || client_name.empty() || obj.contains("serverName"))
+      return given;
+    std::string derived = to_snake_case(client_name);
+    std::string p = path_key(path, "name");
+    std::string why;
+    if (!is_valid_identifier(derived))
+      why = "is longer than 63 characters";
+    else if (is_reserved(derived))
+      why = std::string("uses a reserved prefix (") + kReservedPrefixes + ")";
+    if (!why.empty()) {
+      fail(p, "the server name \"" + derived + "\" derived from \"" +
+                  client_name + "\" " + why +
+                  "; rename it or set \"serverName\"");
+      return "";
+    }
+    return derived;
+  }
+
+  // Where a server name's error points: `serverName` when given, else the
+  // client name it was derived from.
+  static std::string server_name_path(const json& obj,
+                                      const std::string& path) {
+    return path_key(path, obj.contains("serverName") ? "serverName" : "name");
+  }
+
+  column parse_column(const json& c, const std::string& path) {
+    column col;
+    if (!c.is_object()) {
+      fail(path, std::string("expected an object, got ") + json_kind(c));
+      return col;
+    }
+    only_keys(c, path,
+              {"name", "serverName", "type", "nullable", "description"});
+    col.name = ident(c, path, "name", true);
+    col.server_name = server_name(c, path, col.name);
+    if (is_pg_system_column(col.server_name)) {
+      fail(server_name_path(c, path),
+           "the server column \"" + col.server_name +
+               "\" is a PostgreSQL system column name; rename it or set "
+               "\"serverName\"");
+      col.server_name.clear();
+    }
+    auto t = c.find("type");
+    if (t == c.end()) {
+      fail(path_key(path, "type"), "is required");
+    } else if (!t->is_string()) {
+      fail(path_key(path, "type"),
+           std::string("expected a string, got ") + json_kind(*t));
+    } else {
+      const auto& s = t->get_ref<const std::string&>();
+      auto it = std::find_if(kTypes.begin(), kTypes.end(),
+                             [&](const auto& p) { return s == p.first; });
+      if (it == kTypes.end()) {
+        fail(path_key(path, "type"),
+             "unknown type \"" + s +
+                 "\" (expected text, integer, real, boolean, timestamp, json "
+                 "or blob_ref)");
+      } else {
+        col.type = it->second;
+      }
+    }
+    if (auto n = c.find("nullable"); n != c.end()) {
+      if (!n->is_boolean())
+        fail(path_key(path, "nullable"),
+             std::string("expected a boolean, got ") + json_kind(*n));
+      else
+        col.nullable = n->get<bool>();
+    }
+    return col;
+  }
+
+  // Resolves a column reference by client name; -1 (and an error) if absent.
+  int column_ref(const table& t, const json& v, const std::string& path) {
+    if (!v.is_string()) {
+      fail(path, std::string("expected a column name, got ") + json_kind(v));
+      return -1;
+    }
+    int i = t.column_index(v.get_ref<const std::string&>());
+    if (i < 0)
+      fail(path, "no column named \"" + v.get<std::string>() + "\" in table");
+    return i;
+  }
+
+  table parse_table(const json& tj, const std::string& path) {
+    table t;
+    if (!tj.is_object()) {
+      fail(path, std::string("expected an object, got ") + json_kind(tj));
+      return t;
+    }
+    only_keys(tj, path,
+              {"name", "serverName", "columns", "primaryKey", "owner",
+               "conflict", "description"});
+    t.name = ident(tj, path, "name", true);
+    t.server_name = server_name(tj, path, t.name);
+    if (t.server_name.size() > kMaxServerTableName) {
+      fail(server_name_path(tj, path),
+           "the server table name \"" + t.server_name + "\" has " +
+               std::to_string(t.server_name.size()) + " characters; at most " +
+               std::to_string(kMaxServerTableName) +
+               " fit, because its index \"" + t.server_name +
+               pg_names::pull_index_suffix +
+               "\" must stay within PostgreSQL's 63-byte names");
+      t.server_name.clear();
+    } else if (t.server_name.find("__es_") != std::string::npos) {
+      fail(server_name_path(tj, path),
+           "\"" + t.server_name +
+               "\" contains \"__es_\", reserved for the names of edgesync's "
+               "indexes");
+      t.server_name.clear();
+    }
+
+    auto cols = tj.find("columns");
+    std::string cpath = path_key(path, "columns");
+    if (cols == tj.end()) {
+      fail(cpath, "is required");
+    } else if (!cols->is_array() || cols->empty()) {
+      fail(cpath, "expected a non-empty array of columns");
+    } else if (cols->size() > kMaxColumns) {
+      // SQLite json_object() and PostgreSQL json_build_object() cap arguments.
+      fail(cpath, "at most " + std::to_string(kMaxColumns) +
+                      " columns per table are supported");
+    } else {
+      std::set<std::string> names, server_names;  // lowercase
+      for (std::size_t i = 0; i < cols->size(); ++i) {
+        std::string p = path_index(cpath, i);
+        column col = parse_column((*cols)[i], p);
+        if (!col.name.empty() && !names.insert(lowercase(col.name)).second)
+          fail(path_key(p, "name"),
+               "duplicate column \"" + col.name +
+                   "\" (names are compared case-insensitively, as SQLite "
+                   "does)");
+        else if (!col.server_name.empty() &&
+                 !server_names.insert(lowercase(col.server_name)).second)
+          fail(server_name_path((*cols)[i], p),
+               "duplicate server column \"" + col.server_name + "\"");
+        t.columns.push_back(std::move(col));
+      }
+    }
+
+    std::string pkpath = path_key(path, "primaryKey");
+    auto pk = tj.find("primaryKey");
+    if (pk == tj.end()) {
+      fail(pkpath, "is required");
+    } else if (pk->is_string()) {
+      if (int i = column_ref(t, *pk, pkpath); i >= 0)
+        t.primary_key.push_back(i);
+    } else if (pk->is_array() && !pk->empty()) {
+      for (std::size_t i = 0; i < pk->size(); ++i) {
+        int ci = column_ref(t, (*pk)[i], path_index(pkpath, i));
+        if (ci < 0) continue;
+        if (t.is_pk(ci))
+          fail(path_index(pkpath, i), "column listed twice in the key");
+        else
+          t.primary_key.push_back(ci);
+      }
+    } else {
+      fail(pkpath, "expected a column name or a non-empty array of them");
+    }
+    for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+      column& c = t.columns[t.primary_key[k]];
+      if (c.type != column_type::text && c.type != column_type::integer)
+        fail(pkpath, "key column \"" + c.name + "\" must be text or integer");
+      c.nullable = false;
+    }
+
+    std::string opath = path_key(path, "owner");
+    auto owner = tj.find("owner");
+    if (owner == tj.end()) {
+      fail(opath,
+           "is required: name the column holding the owning user's id "
+           "(set by the server from the token)");
+    } else if (int i = column_ref(t, *owner, opath); i >= 0) {
+      t.owner = static_cast<std::size_t>(i);
+      if (t.columns[t.owner].type != column_type::text)
+        fail(opath, "owner column must have type text");
+      if (t.is_pk(t.owner))
+        fail(opath,
+             "the owner column cannot be part of the primary key: the server "
+             "sets it from the token, so a client could not name the row");
+      t.columns[t.owner].nullable = false;
+    }
+
+    if (auto c = tj.find("conflict"); c != tj.end()) {
+      std::string p = path_key(path, "conflict");
+      if (!c->is_string()) {
+        fail(p, std::string("expected a string, got ") + json_kind(*c));
+      } else {
+        const auto& s = c->get_ref<const std::string&>();
+        auto it = std::find_if(kPolicies.begin(), kPolicies.end(),
+                               [&](const auto& q) { return s == q.first; });
+        if (it == kPolicies.end())
+          fail(p, "unknown conflict policy \"" + s +
+                      "\" (expected lww, lww-field, server-wins, client-wins "
+                      "or reject-stale)");
+        else
+          t.policy = it->second;
+      }
+    }
+    return t;
+  }
+};
+
+}  // namespace
+
+const char* to_string(column_type t) {
+  for (const auto& [name, v] : kTypes)
+    if (v == t) return name;
+  return "text";
+}
+
+const char* to_string(conflict_policy p) {
+  for (const auto& [name, v] : kPolicies)
+    if (v == p) return name;
+  return "lww";
+}
+
+const column* table::find_column(std::string_view client_name) const {
+  int i = column_index(client_name);
+  return i < 0 ? nullptr : &columns[i];
+}
+
+int table::column_index(std::string_view client_name) const {
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (columns[i].name == client_name) return static_cast<int>(i);
+  return -1;
+}
+
+bool table::is_pk(std::size_t i) const {
+  return std::find(primary_key.begin(), primary_key.end(), i) !=
+         primary_key.end();
+}
+
+const table* schema::find_table(std::string_view client_name) const {
+  int i = table_index(client_name);
+  return i < 0 ? nullptr : &tables[i];
+}
+
+int schema::table_index(std::string_view client_name) const {
+  for (std::size_t i = 0; i < tables.size(); ++i)
+    if (tables[i].name == client_name) return static_cast<int>(i);
+  return -1;
+}
+
+result<schema> parse_schema(std::string_view json_text) {
+  auto parsed = parse_json(json_text);
+  if (!parsed) return parsed.errors();
+  const json& root = parsed.value();
+  checker ck;
+  schema s;
+  if (!root.is_object()) {
+    ck.fail("", std::string("schema must be a JSON object, got ") +
+                    json_kind(root));
+    return ck.errors;
+  }
+  ck.only_keys(root, "", {"$schema", "version", "tables", "description"});
+  auto v = root.find("version");
+  if (v == root.end()) {
+    ck.fail("version", "is required (an integer >= 1)");
+  } else if (!v->is_number_integer() || v->get<std::int64_t>() < 1) {
+    ck.fail("version", "expected an integer >= 1");
+  } else {
+    s.version = v->get<std::int64_t>();
+  }
+  auto tables = root.find("tables");
+  if (tables == root.end()) {
+    ck.fail("tables", "is required");
+  } else if (!tables->is_array() || tables->empty()) {
+    ck.fail("tables", "expected a non-empty array of tables");
+  } else {
+    std::set<std::string> names, server_names;  // lowercase
+    for (std::size_t i = 0; i < tables->size(); ++i) {
+      std::string p = path_index("tables", i);
+      table t = ck.parse_table((*tables)[i], p);
+      if (!t.name.empty() && !names.insert(lowercase(t.name)).second)
+        ck.fail(path_key(p, "name"),
+                "duplicate table \"" + t.name +
+                    "\" (names are compared case-insensitively, as SQLite "
+                    "does)");
+      else if (!t.server_name.empty() &&
+               !server_names.insert(lowercase(t.server_name)).second)
+        ck.fail(checker::server_name_path((*tables)[i], p),
+                "duplicate server table \"" + t.server_name + "\"");
+      s.tables.push_back(std::move(t));
+    }
+    // PostgreSQL names a table's primary key index "<table>_pkey"; a table
+    // of that name would collide with it (CREATE TABLE IF NOT EXISTS would
+    // then silently skip the table).
+    for (std::size_t i = 0; i < s.tables.size(); ++i)
+      for (const table& other : s.tables)
+        if (!other.server_name.empty() && !s.tables[i].server_name.empty() &&
+            lowercase(s.tables[i].server_name) ==
+                lowercase(other.server_name + "_pkey"))
+          ck.fail(
+              checker::server_name_path((*tables)[i], path_index("tables", i)),
+              "\"" + s.tables[i].server_name + "\" is the name of table \"" +
+                  other.server_name + "\"'s primary key index in PostgreSQL");
+  }
+  if (!ck.errors.empty()) return ck.errors;
+  return s;
+}
+
+std::string to_snake_case(std::string_view name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    unsigned char c = name[i];
+    if (std::isupper(c)) {
+      bool prev_lower =
+          i > 0 && (std::islower(static_cast<unsigned char>(name[i - 1])) ||
+                    std::isdigit(static_cast<unsigned char>(name[i - 1])));
+      bool next_lower = i + 1 < name.size() &&
+                        std::islower(static_cast<unsigned char>(name[i + 1]));
+      bool prev_upper =
+          i > 0 && std::isupper(static_cast<unsigned char>(name[i - 1]));
+      if (!out.empty() && out.back() != '_' &&
+          (prev_lower || (prev_upper && next_lower)))
+        out += '_';
+      out += static_cast<char>(std::tolower(c));
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+bool is_valid_identifier(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  auto c0 = static_cast<unsigned char>(name[0]);
+  if (!(std::isalpha(c0) || c0 == '_')) return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return (c < 128 && std::isalnum(c)) || c == '_';
+  });
+}
+
+std::string quote_ident(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string quote_literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace edgesync

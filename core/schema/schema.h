@@ -1,0 +1,91 @@
+// The shared schema: one declarative description of the synced tables from
+// which every SQL statement, validation rule and name mapping is derived.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace edgesync {
+
+/// Column types a schema may declare.
+enum class column_type {
+  text,       ///< UTF-8 string
+  integer,    ///< 64-bit signed integer
+  real,       ///< double
+  boolean,    ///< true/false (SQLite stores 0/1)
+  timestamp,  ///< ISO-8601 UTC string in JSON and SQLite; timestamptz in PG
+  json_doc,   ///< a JSON document (SQLite TEXT, PostgreSQL jsonb)
+  blob_ref,   ///< a reference (key/URL) to an object in blob storage
+};
+
+/// Per-table conflict policies, resolved on the server.
+enum class conflict_policy {
+  lww,           ///< last writer wins by row hybrid logical clock
+  lww_field,     ///< last writer wins per column
+  server_wins,   ///< a stale change (base version moved) is dropped
+  client_wins,   ///< every change is applied
+  reject_stale,  ///< a stale change is rejected and surfaced to the app
+};
+
+/// The schema spelling of a type ("text", "blob_ref", ...).
+const char* to_string(column_type t);
+/// The schema spelling of a policy ("lww", "lww-field", ...).
+const char* to_string(conflict_policy p);
+
+/// One synced column.
+struct column {
+  std::string name;         ///< client (camelCase) name
+  std::string server_name;  ///< server (snake_case) name
+  column_type type = column_type::text;
+  bool nullable = true;  ///< false: inserts must carry a non-null value
+};
+
+/// One synced table.
+struct table {
+  std::string name;         ///< client (camelCase) name
+  std::string server_name;  ///< server (snake_case) name
+  std::vector<column> columns;
+  std::vector<std::size_t> primary_key;  ///< indexes into columns
+  std::size_t owner = 0;                 ///< index of the owner column
+  conflict_policy policy = conflict_policy::lww;
+
+  /// The column with this client name, or nullptr.
+  const column* find_column(std::string_view client_name) const;
+  /// Index of the column with this client name, or -1.
+  int column_index(std::string_view client_name) const;
+  /// True when column i is part of the primary key.
+  bool is_pk(std::size_t i) const;
+};
+
+/// A parsed, validated schema.
+struct schema {
+  std::int64_t version = 0;
+  std::vector<table> tables;
+
+  /// The table with this client name, or nullptr.
+  const table* find_table(std::string_view client_name) const;
+  /// Index of the table with this client name, or -1.
+  int table_index(std::string_view client_name) const;
+};
+
+/// Parses and validates a schema document; reports every error with its path.
+result<schema> parse_schema(std::string_view json_text);
+
+/// camelCase -> snake_case ("userId" -> "user_id", "HTTPCode" -> "http_code").
+std::string to_snake_case(std::string_view name);
+
+/// True for a safe SQL identifier: [A-Za-z_][A-Za-z0-9_]{0,62}.
+bool is_valid_identifier(std::string_view name);
+
+/// Double-quotes an identifier (callers validate first; quotes are doubled).
+std::string quote_ident(std::string_view name);
+
+/// Single-quotes a SQL string literal, doubling embedded quotes.
+std::string quote_literal(std::string_view text);
+
+}  // namespace edgesync

@@ -1,0 +1,451 @@
+// The set-based SQL of a sync transaction. A constant number of statements
+// per table touched, whatever the batch size: each batch of a table arrives
+// as one JSON parameter unpacked with jsonb_to_recordset, and every statement
+// returns a single text column `j` the core parses (or passes through).
+#include <string>
+
+#include "sql/ddl.h"
+#include "schema/policy.h"
+#include "server/server.h"
+
+namespace edgesync::sql {
+
+namespace {
+
+using std::string;
+
+string q(std::string_view s) { return quote_ident(s); }
+string lit(std::string_view s) { return quote_literal(s); }
+
+// A column of `alias` as the JSON value the protocol sends (client naming
+// happens in the caller). Timestamps are normalized to UTC milliseconds.
+string out_value(const column& c, const string& alias) {
+  string ref = alias + "." + q(c.server_name);
+  if (c.type == column_type::timestamp)
+    return "to_char(" + ref +
+           " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+  return ref;
+}
+
+// json_build_object of the row (or only its key) with client names.
+string row_json(const table& t, const string& alias, bool key_only) {
+  string out = "json_build_object(";
+  bool first = true;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (key_only && !t.is_pk(i)) continue;
+    if (!first) out += ", ";
+    first = false;
+    out += lit(t.columns[i].name) + ", " + out_value(t.columns[i], alias);
+  }
+  return out + ")";
+}
+
+// x("_es_i" int, …, "clientName" type, …): the recordset definition.
+string recordset(const table& t, bool key_only, bool with_changed) {
+  string out =
+      "jsonb_to_recordset($1::text::jsonb) AS x(\"_es_i\" int, \"_es_h\" text, "
+      "\"_es_b\" bigint";
+  if (with_changed) out += ", \"_es_c\" jsonb";
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    if (i == t.owner || (key_only && !t.is_pk(i))) continue;
+    out += ", " + q(t.columns[i].name) + " " + pg_type(t.columns[i].type);
+  }
+  return out + ")";
+}
+
+// a."pk_server" = b."pk_client" AND … (client names on the input side).
+string key_join(const table& t, const string& server_alias,
+                const string& input_alias,
+                bool input_uses_server_names = false) {
+  string out;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    const column& c = t.columns[t.primary_key[k]];
+    if (k) out += " AND ";
+    out += server_alias + "." + q(c.server_name) + " = " + input_alias + "." +
+           q(input_uses_server_names ? c.server_name : c.name);
+  }
+  return out;
+}
+
+string hlc_of(const string& alias) {
+  return alias + ".\"_es_h\" COLLATE \"C\"";
+}
+
+// The policy decision for a change against the locked current row `c` of
+// the caller (absent: a new key, always written). A row of another user
+// (`f`) is never written: authorization comes before any policy.
+string accept(const table& t, bool is_delete) {
+  const policy_rule& r = rule_of(t.policy);
+  string cond;
+  switch (r.accept) {
+    case accept_rule::newer_hlc:
+      cond = hlc_of("x") + " > c.\"_es_hlc\"";
+      break;
+    case accept_rule::always:
+      cond = "true";
+      break;
+    case accept_rule::base_version:
+      cond = "x.\"_es_b\" IS NOT DISTINCT FROM c.\"_es_version\"";
+      break;
+  }
+  // Per-column merging happens in the values; a tombstone only yields to a
+  // change the row rule accepts.
+  if (r.per_field && !is_delete)
+    cond = "(NOT c.\"_es_deleted\" OR " + cond + ")";
+  return "(f.\"_es_version\" IS NULL AND (c.\"_es_version\" IS NULL OR " +
+         cond + "))";
+}
+
+// Whether lww-field column `name` of the change beats the stored one.
+string field_wins(const column& c) {
+  return "((d.\"_es_c\" IS NULL OR d.\"_es_c\" ? " + lit(c.name) + ") AND " +
+         hlc_of("d") + " > COALESCE(d.\"_es_cur_fh\" ->> " + lit(c.name) +
+         ", d.\"_es_cur_hlc\"))";
+}
+
+// The per-change result object of a merge statement; `u` is the written set.
+// `race`: the key was new at statement start and another transaction
+// inserted it since; the server core merges such changes again in a fresh
+// statement, which sees (and locks) that row, so the policy decides.
+string result_json(const table& t, const string& written_key_col,
+                   bool with_row) {
+  string written = "u." + written_key_col + " IS NOT NULL";
+  return "json_build_object('i', d.\"_es_i\", 's', CASE WHEN " + written +
+         " THEN 'applied' WHEN d.\"_es_foreign\" THEN 'forbidden' WHEN "
+         "d.\"_es_cur_v\" IS NULL THEN 'race' ELSE 'lost' END, 'v', "
+         "COALESCE(u.\"_es_version\", d.\"_es_cur_v\"), 'd', "
+         "d.\"_es_cur_deleted\", 'r', CASE WHEN " +
+         written + " THEN " +
+         (with_row ? string("u.\"_es_row\"") : string("NULL")) +
+         " WHEN d.\"_es_cur_v\" IS NOT NULL AND NOT d.\"_es_cur_deleted\" "
+         "THEN " +
+         row_json(t, "c", false) + " END)";
+}
+
+// The input joined with the locked current rows: the facts every policy needs.
+string decided(const table& t, bool is_delete, bool field_values) {
+  string out =
+      "SELECT x.*, c.\"_es_version\" AS \"_es_cur_v\", c." +
+      q(t.columns[t.owner].server_name) +
+      " AS \"_es_cur_owner\", c.\"_es_deleted\" AS \"_es_cur_deleted\", "
+      "c.\"_es_hlc\" AS \"_es_cur_hlc\", c.\"_es_field_hlc\" AS "
+      "\"_es_cur_fh\", " +
+      accept(t, is_delete) +
+      " AS \"_es_ok\", f.\"_es_version\" IS NOT NULL AS \"_es_foreign\"";
+  if (field_values) {
+    for (std::size_t i = 0; i < t.columns.size(); ++i)
+      out += ", c." + q(t.columns[i].server_name) + " AS \"_es_k" +
+             std::to_string(i) + "\"";
+  }
+  return out + " FROM x LEFT JOIN c ON " + key_join(t, "c", "x") +
+         " LEFT JOIN f ON " + key_join(t, "f", "x");
+}
+
+// The primary key columns of `alias`, in key order (server names).
+string key_list(const table& t, const string& alias, bool client_names) {
+  string out;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    const column& c = t.columns[t.primary_key[k]];
+    if (k) out += ", ";
+    out += alias + "." + q(client_names ? c.name : c.server_name);
+  }
+  return out;
+}
+
+// The caller's own rows among the input's keys, locked in primary-key order:
+// two batches touching the same rows lock them in the same order (no
+// deadlock), and rows of other users are never locked.
+string locked_current(const table& t) {
+  return "SELECT t.* FROM " + q(t.server_name) + " t JOIN x ON " +
+         key_join(t, "t", "x") + " WHERE t." +
+         q(t.columns[t.owner].server_name) + " = $2 ORDER BY " +
+         key_list(t, "t", false) + " FOR UPDATE OF t";
+}
+
+// Rows of other users among the input's keys (read, never locked): such a
+// change is refused before any policy is consulted.
+string foreign_rows(const table& t) {
+  return "SELECT t.* FROM " + q(t.server_name) + " t JOIN x ON " +
+         key_join(t, "t", "x") + " WHERE t." +
+         q(t.columns[t.owner].server_name) + " IS DISTINCT FROM $2";
+}
+
+string first_key(const table& t) {
+  return q(t.columns[t.primary_key[0]].server_name);
+}
+
+}  // namespace
+
+string claim() {
+  return string("WITH c AS (INSERT INTO ") + q(pg_names::clients) +
+         " AS c (client_id, user_id) VALUES ($1, $2) ON CONFLICT (client_id) "
+         "DO UPDATE SET "
+         "seen_at = now() RETURNING c.user_id, c.last_seq, c.last_results) "
+         "SELECT "
+         "json_build_object('user', user_id, 'lastSeq', last_seq, "
+         "'lastResults', CASE WHEN "
+         "last_seq = $3::bigint THEN last_results END)::text AS j FROM c";
+}
+
+string upsert(const table& t) {
+  bool lwwf = t.policy == conflict_policy::lww_field;
+  string cols, vals, sets;
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    const column& c = t.columns[i];
+    if (i) {
+      cols += ", ";
+      vals += ", ";
+    }
+    cols += q(c.server_name);
+    if (i == t.owner) {
+      vals += "$2";
+      continue;
+    }
+    string incoming = "d." + q(c.name);
+    if (lwwf && !t.is_pk(i)) {
+      vals += "CASE WHEN d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\" OR " +
+              field_wins(c) + " THEN " + incoming + " ELSE d.\"_es_k" +
+              std::to_string(i) + "\" END";
+    } else {
+      vals += incoming;
+    }
+    if (!t.is_pk(i)) {
+      if (!sets.empty()) sets += ", ";
+      sets += q(c.server_name) + " = EXCLUDED." + q(c.server_name);
+    }
+  }
+  string hlc = hlc_of("d");
+  string field_hlc = "'{}'::jsonb";
+  if (lwwf) {
+    hlc = "CASE WHEN d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\" THEN " +
+          hlc_of("d") + " ELSE GREATEST(" + hlc_of("d") +
+          ", d.\"_es_cur_hlc\") END";
+    // Every column carries its own clock from the first write on, so a later
+    // edit of one column never makes the others look newer than they are.
+    string won, all;
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+      if (i == t.owner || t.is_pk(i)) continue;
+      if (!won.empty()) {
+        won += ", ";
+        all += ", ";
+      }
+      won += lit(t.columns[i].name) + ", CASE WHEN " +
+             field_wins(t.columns[i]) + " THEN d.\"_es_h\" END";
+      all += lit(t.columns[i].name) + ", d.\"_es_h\"";
+    }
+    field_hlc =
+        "CASE WHEN d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\" THEN " +
+        (all.empty() ? string("'{}'::jsonb")
+                     : "jsonb_build_object(" + all + ")");
+    field_hlc += won.empty() ? " ELSE d.\"_es_cur_fh\" END"
+                             : " ELSE d.\"_es_cur_fh\" || "
+                               "jsonb_strip_nulls(jsonb_build_object(" +
+                                   won + ")) END";
+  }
+  if (!sets.empty()) sets += ", ";
+  // The version guard stops a concurrent insert of the same new key from
+  // overwriting the row it raced with; it is reported as 'race' and merged
+  // again (see result_json).
+  sets +=
+      "\"_es_version\" = nextval('edgesync_version_seq'), \"_es_xid\" = "
+      "EXCLUDED.\"_es_xid\", "
+      "\"_es_deleted\" = false, \"_es_hlc\" = EXCLUDED.\"_es_hlc\", "
+      "\"_es_field_hlc\" = "
+      "EXCLUDED.\"_es_field_hlc\", \"_es_origin\" = EXCLUDED.\"_es_origin\", "
+      "\"_es_updated_at\" = EXCLUDED.\"_es_updated_at\"";
+  string returning = "t." + first_key(t) + " AS \"_es_key\", t.\"_es_version\"";
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k)
+    returning += ", t." + q(t.columns[t.primary_key[k]].server_name);
+  if (lwwf) returning += ", " + row_json(t, "t", false) + " AS \"_es_row\"";
+
+  string pkcols;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    if (k) pkcols += ", ";
+    pkcols += q(t.columns[t.primary_key[k]].server_name);
+  }
+  return "WITH x AS (SELECT * FROM " + recordset(t, false, true) + "), c AS (" +
+         locked_current(t) + "), f AS (" + foreign_rows(t) + "), d AS (" +
+         decided(t, false, lwwf) + "), u AS (INSERT INTO " + q(t.server_name) +
+         " AS t (" + cols +
+         ", \"_es_version\", \"_es_xid\", \"_es_deleted\", \"_es_hlc\", "
+         "\"_es_field_hlc\", "
+         "\"_es_origin\", \"_es_updated_at\") SELECT " +
+         vals +
+         ", COALESCE(d.\"_es_cur_v\", nextval('edgesync_version_seq')), "
+         "pg_current_xact_id(), false, " +
+         hlc + ", " + field_hlc +
+         // New keys are inserted in key order too (concurrent inserts of
+         // the same keys wait on each other in one order).
+         ", $3, now() FROM d WHERE d.\"_es_ok\" ORDER BY " +
+         key_list(t, "d", true) + " ON CONFLICT (" + pkcols +
+         ") DO UPDATE SET " + sets +
+         " WHERE t.\"_es_version\" = EXCLUDED.\"_es_version\" AND t." +
+         q(t.columns[t.owner].server_name) + " = EXCLUDED." +
+         q(t.columns[t.owner].server_name) + " RETURNING " + returning +
+         ") SELECT COALESCE(json_agg(" + result_json(t, "\"_es_key\"", lwwf) +
+         "), '[]')::text AS j FROM d LEFT JOIN u ON " + key_join(t, "u", "d") +
+         // The current row is built only for the changes that lost.
+         " LEFT JOIN c ON " + key_join(t, "c", "d") + "";
+}
+
+// A stand-in for a NOT NULL column of a tombstone nobody wrote a value for
+// (tombstones travel as their key only; a write that revives the row sets
+// every column).
+string tombstone_filler(const column& c) {
+  switch (c.type) {
+    case column_type::integer:
+    case column_type::real:
+      return "0";
+    case column_type::boolean:
+      return "false";
+    case column_type::timestamp:
+      return "to_timestamp(0)";
+    case column_type::json_doc:
+      return "'null'::jsonb";
+    case column_type::text:
+    case column_type::blob_ref:
+      break;
+  }
+  return "''";
+}
+
+string remove(const table& t) {
+  string own = q(t.columns[t.owner].server_name);
+  string keys;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k)
+    keys += ", t." + q(t.columns[t.primary_key[k]].server_name);
+  string returning = " RETURNING t." + first_key(t) +
+                     " AS \"_es_key\", t.\"_es_version\"" + keys;
+  // Under a clock-ordered rule a delete must be remembered even when the
+  // server has no row yet: another device's older insert of the key may
+  // still be on its way, and must lose to it. The delete then leaves a
+  // tombstone of its own (a concurrent insert of the key makes it `race`
+  // and merge again, like an upsert).
+  bool remember = rule_of(t.policy).accept == accept_rule::newer_hlc;
+  string blind;
+  if (remember) {
+    string cols, vals;
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+      const column& c = t.columns[i];
+      bool key = t.is_pk(i);
+      if (!key && i != t.owner && c.nullable) continue;
+      cols += q(c.server_name) + ", ";
+      vals += key            ? "d." + q(c.name) + ", "
+              : i == t.owner ? string("$2, ")
+                             : tombstone_filler(c) + ", ";
+    }
+    blind = "), n AS (INSERT INTO " + q(t.server_name) + " AS t (" + cols +
+            "\"_es_version\", \"_es_xid\", \"_es_deleted\", \"_es_hlc\", "
+            "\"_es_origin\", \"_es_updated_at\") SELECT " +
+            vals +
+            "nextval('edgesync_version_seq'), pg_current_xact_id(), true, " +
+            hlc_of("d") +
+            ", $3, now() FROM d WHERE d.\"_es_cur_v\" IS NULL AND NOT "
+            "d.\"_es_foreign\" ORDER BY " +
+            key_list(t, "d", true) + " ON CONFLICT DO NOTHING" + returning +
+            "), u AS (SELECT * FROM u0 UNION ALL SELECT * FROM n";
+  }
+  // An accepted delete of a tombstone writes too: its clock is raised, so an
+  // older change arriving later cannot resurrect the row.
+  return "WITH x AS (SELECT * FROM " + recordset(t, true, false) + "), c AS (" +
+         locked_current(t) + "), f AS (" + foreign_rows(t) + "), d AS (" +
+         decided(t, true, false) + "), " + (remember ? "u0" : "u") +
+         " AS (UPDATE " + q(t.server_name) +
+         " t SET \"_es_deleted\" = true, \"_es_version\" = "
+         "nextval('edgesync_version_seq'), "
+         "\"_es_xid\" = pg_current_xact_id(), \"_es_hlc\" = "
+         "GREATEST(t.\"_es_hlc\", " +
+         hlc_of("d") +
+         "), \"_es_origin\" = $3, \"_es_updated_at\" = now() FROM d WHERE " +
+         key_join(t, "t", "d") +
+         " AND d.\"_es_ok\" AND d.\"_es_cur_v\" IS NOT NULL AND t." + own +
+         " = $2" + returning + blind +
+         // A delete of a row already deleted by a newer change is done: the
+         // device wanted it gone. So is (under other rules) a delete of a key
+         // the server never had.
+         ") SELECT COALESCE(json_agg(CASE WHEN u.\"_es_key\" IS NULL AND NOT "
+         "d.\"_es_foreign\" AND (" +
+         (remember
+              ? string("d.\"_es_cur_deleted\"")
+              : string("d.\"_es_cur_v\" IS NULL OR d.\"_es_cur_deleted\"")) +
+         ") THEN json_build_object('i', d.\"_es_i\", "
+         "'s', 'applied', 'v', d.\"_es_cur_v\", 'd', true, 'r', NULL) ELSE " +
+         result_json(t, "\"_es_key\"", false) +
+         " END), '[]')::text AS j FROM d LEFT JOIN c ON " +
+         key_join(t, "c", "d") + " LEFT JOIN u ON " + key_join(t, "u", "d");
+}
+
+string lock_keys(const table& t) {
+  string cols;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    const column& c = t.columns[t.primary_key[k]];
+    cols += (k ? ", " : "") + q(c.name) + " " + pg_type(c.type);
+  }
+  string keys = key_list(t, "y", true);
+  return "WITH x AS (SELECT " + keys +
+         " FROM jsonb_to_recordset($1::text::jsonb) AS y(" + cols +
+         ") UNION SELECT " + keys +
+         " FROM jsonb_to_recordset($3::text::jsonb) AS y(" + cols +
+         ")), c AS (" + locked_current(t) +
+         ") SELECT count(*)::text AS j FROM c";
+}
+
+string record_batch() {
+  return string("WITH u AS (UPDATE ") + q(pg_names::clients) +
+         " SET last_seq = $2::bigint, last_results = $3::text::jsonb, seen_at "
+         "= now() WHERE "
+         "client_id = $1 RETURNING 1) SELECT count(*)::text AS j FROM u";
+}
+
+string log_conflicts() {
+  return string("WITH i AS (INSERT INTO ") + q(pg_names::conflicts) +
+         " (user_id, client_id, table_name, pk, policy, outcome, client_row, "
+         "server_row) "
+         "SELECT $2, $3, x.table_name, x.pk, x.policy, x.outcome, "
+         "x.client_row, x.server_row "
+         "FROM jsonb_to_recordset($1::text::jsonb) AS x(table_name text, pk "
+         "jsonb, policy text, "
+         "outcome text, client_row jsonb, server_row jsonb) RETURNING 1) "
+         "SELECT "
+         "count(*)::text AS j FROM i";
+}
+
+string pull(const schema& s) {
+  string branches;
+  for (const table& t : s.tables) {
+    if (!branches.empty()) branches += " UNION ALL ";
+    branches +=
+        "(SELECT x.\"_es_xid\" AS xid, x.\"_es_version\" AS v, "
+        "json_build_object('table', " +
+        lit(t.name) +
+        ", 'op', CASE WHEN x.\"_es_deleted\" THEN 'delete' ELSE 'upsert' END, "
+        "'version', x.\"_es_version\", 'row', CASE WHEN x.\"_es_deleted\" "
+        "THEN " +
+        row_json(t, "x", true) + " ELSE " + row_json(t, "x", false) +
+        " END) AS c FROM " + q(t.server_name) + " x, s WHERE x." +
+        q(t.columns[t.owner].server_name) +
+        " = $1 AND (x.\"_es_xid\", x.\"_es_version\") > ($2::xid8, $3::bigint) "
+        "AND "
+        "x.\"_es_xid\" < s.xmin AND x.\"_es_origin\" IS DISTINCT FROM $4 ORDER "
+        "BY "
+        "x.\"_es_xid\", x.\"_es_version\" LIMIT $5::int)";
+  }
+  // One statement, one snapshot: the rows and the xmin bounding them must
+  // come from the same snapshot or a row could slip behind the cursor.
+  return "WITH s AS MATERIALIZED (SELECT "
+         "pg_snapshot_xmin(pg_current_snapshot()) AS xmin), "
+         "p AS (" +
+         branches +
+         "), q AS (SELECT xid, v, c, row_number() OVER (ORDER BY xid, v) AS n "
+         "FROM (SELECT * "
+         "FROM p ORDER BY xid, v LIMIT $5::int) p2) SELECT COALESCE((SELECT "
+         "json_agg(c ORDER "
+         "BY n) FROM q WHERE n < $5::int), '[]'::json)::text || chr(10) || "
+         "json_build_object('xmin', (SELECT xmin FROM s)::text, 'n', (SELECT "
+         "count(*) FROM q), "
+         "'lx', (SELECT xid::text FROM q WHERE n = $5::int - 1), 'lv', (SELECT "
+         "v FROM q WHERE "
+         "n = $5::int - 1))::text AS j";
+}
+
+}  // namespace edgesync::sql

@@ -1,0 +1,81 @@
+// The workerd / Cloudflare Workers entry: the same handler as the node host,
+// PostgreSQL through the Hyperdrive binding, configuration from `env`.
+//
+// wrangler.toml supplies the schema through a module alias
+// (`[alias] "edgesync:schema" = "./demo/schema.json"`), bundled at build time,
+// and the `HYPERDRIVE` binding. Secrets: `wrangler secret put EDGESYNC_JWT_SECRET`
+// (or EDGESYNC_JWKS_URL in [vars]); other EDGESYNC_* variables as in
+// ../server/config.mjs.
+import wasm from '../../dist/edgesync_core.wasm'; // a WebAssembly.Module in workerd
+import schema from 'edgesync:schema';
+import postgres from 'postgres';
+import { loadCore } from '../wasm/core.mjs';
+import { createVerifier } from '../server/auth.mjs';
+import { createHandler, openServer, applyDdl, errorBody, POSTGRES_OPTIONS } from '../server/handler.mjs';
+import { loadConfig } from '../server/config.mjs';
+
+// Per isolate: the core instance, the opened server and the verifier (no I/O
+// objects — workerd forbids sharing those between requests).
+let isolate;
+let ddlApplied = false;
+
+async function init(env) {
+  const cfg = loadConfig(env);
+  if (!cfg.auth) {
+    throw new Error('no token verification configured: set the EDGESYNC_JWT_SECRET secret or EDGESYNC_JWKS_URL');
+  }
+  const verifier = createVerifier(cfg.auth);
+  const core = await loadCore(wasm);
+  const opened = openServer(core, schema, cfg.limits);
+  return { cfg, verifier, core, opened };
+}
+
+const json = (status, body) => new Response(JSON.stringify(body), {
+  status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'access-control-allow-origin': '*' },
+});
+
+export default {
+  async fetch(request, env, ctx) {
+    let state;
+    try {
+      isolate ??= init(env).catch((e) => { isolate = undefined; throw e; });
+      state = await isolate;
+    } catch (e) {
+      console.error(`edgesync: worker misconfigured: ${e?.message ?? e}`);
+      return json(500, errorBody('internal', 'the sync worker is misconfigured; see its logs'));
+    }
+    const { cfg, verifier, core, opened } = state;
+    if (!env.HYPERDRIVE?.connectionString) {
+      console.error('edgesync: no HYPERDRIVE binding');
+      return json(500, errorBody('internal', 'the sync worker is misconfigured; see its logs'));
+    }
+    // One client per request (Hyperdrive pools the real connections); lazy,
+    // so requests that never reach the database never connect.
+    const sql = postgres(env.HYPERDRIVE.connectionString, { ...POSTGRES_OPTIONS, max: 2, connect_timeout: 10 });
+    try {
+      const { pathname } = new URL(request.url);
+      if (cfg.applyDdl && !ddlApplied && request.method !== 'OPTIONS' && (pathname === '/sync' || pathname === '/healthz')) {
+        try {
+          await applyDdl(sql, opened.pgDdl);
+          ddlApplied = true;
+        } catch (e) {
+          console.error(`edgesync: cannot apply the schema: ${e?.message ?? e}`);
+          return json(503, errorBody('unavailable', 'the database cannot be reached; retry with backoff'));
+        }
+      }
+      const handler = createHandler({
+        core, handle: opened.handle, sql, verifier, limits: opened.limits, schemaVersion: opened.schemaVersion,
+        corsOrigin: cfg.corsOrigin,
+        // A trapped core is dropped with its isolate state; the next request
+        // instantiates a fresh one.
+        reloadCore: async () => {
+          isolate = undefined;
+          return { core, handle: opened.handle };
+        },
+      });
+      return await handler(request);
+    } finally {
+      ctx.waitUntil(sql.end({ timeout: 5 }));
+    }
+  },
+};

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// edgesync CLI (WASM build): the same commands as the native `edgesync` tool.
+import { readFileSync } from 'node:fs';
+import { nodeCore } from '../../hosts/wasm/node.mjs';
+
+const ops = {
+  validate: 'schema.validate',
+  'sqlite-ddl': 'schema.sqlite_ddl',
+  'pg-ddl': 'schema.pg_ddl',
+  'sqlite-migration': 'schema.sqlite_migration',
+  'pg-migration': 'schema.pg_migration',
+};
+const [cmd, a, b] = process.argv.slice(2);
+const pair = cmd?.endsWith('-migration');
+if (!ops[cmd] || !a || (pair && !b)) {
+  console.error('usage: edgesync validate|sqlite-ddl|pg-ddl SCHEMA.json\n' +
+    '       edgesync sqlite-migration|pg-migration OLD.json NEW.json');
+  process.exit(2);
+}
+const read = (f) => readFileSync(f, 'utf8');
+const input = pair ? `{"from":${read(a)},"to":${read(b)}}` : read(a);
+const core = await nodeCore();
+const env = JSON.parse(core.callRaw(ops[cmd], input));
+if (!env.ok) {
+  for (const e of env.errors) console.error(`error[${e.code}] ${e.path ? e.path + ': ' : ''}${e.message}`);
+  process.exit(1);
+}
+process.stdout.write(typeof env.result === 'string' ? env.result : JSON.stringify(env.result, null, 2) + '\n');

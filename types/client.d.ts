@@ -1,0 +1,257 @@
+// `edgesync/client`: keeps an app's SQLite WASM database in sync.
+import type { Core, WasmSource } from './core';
+
+export { EdgesyncError } from './core';
+
+/** The minimal oo1.DB surface the client uses (the official SQLite WASM build's `sqlite3.oo1.DB`). */
+export interface Oo1Database {
+  readonly filename: string;
+  exec(sql: string | { sql: string; bind?: unknown[] }): unknown;
+  prepare(sql: string): {
+    bind(values: unknown[]): unknown;
+    step(): boolean;
+    get(index: number): unknown;
+    finalize(): void;
+  };
+  selectValue(sql: string, bind?: unknown[]): unknown;
+  isOpen(): boolean;
+}
+
+/** The last failure: `code` is a protocol error code, `network`, `timeout`, `http_<status>`, … */
+export interface SyncFailure {
+  code: string;
+  /** What happened and what happens next. */
+  message: string;
+  /** HTTP status, null when no answer arrived. */
+  status: number | null;
+  /** When (host ms). */
+  at: number;
+}
+
+export type SyncState = 'idle' | 'syncing' | 'offline' | 'error' | 'stopped';
+export type SyncRole = 'leader' | 'follower' | 'single';
+
+export interface SyncStatus {
+  /** idle (nothing under way), syncing, offline, error (backing off or stopped), stopped (before start / after stop). */
+  state: SyncState;
+  /** Outbox rows, as of the core's last look. */
+  pending: number;
+  /** End of the last successful round (host ms). */
+  lastSyncedAt: number | null;
+  /** Cleared by the next successful round. */
+  lastError: SyncFailure | null;
+  /** Set while backing off after a failure. */
+  nextRetryAt: number | null;
+  /** This database's client id (`c_<16 hex>`), '' until loaded. */
+  clientId: string;
+  /** Which tab syncs: this one (leader/single) or another (follower). */
+  role: SyncRole | null;
+}
+
+/** A change the server (or validation) refused for good; it left the queue. */
+export interface RejectedEvent {
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  op: 'upsert' | 'delete';
+  /** The outbox ids it covered. */
+  ids: number[];
+  /** forbidden (another user's row), stale (reject-stale table), invalid (validation), too_large. */
+  reason: 'forbidden' | 'stale' | 'invalid' | 'too_large' | string;
+  code: string;
+  message: string;
+  /** The error path for `invalid`, e.g. `batch.changes[3].row.x`. */
+  path: string | null;
+  /**
+   * With `restored`: the server's row the local row was rolled back to (null
+   * with `deleted`: the row was removed — the server has none the user may
+   * see). Without: the server's copy when it sent one.
+   */
+  row: Record<string, unknown> | null;
+  deleted: boolean;
+  version: number | null;
+  /** True when no later local edit of the row is pending, so the local row now is the server's. */
+  restored: boolean;
+}
+
+/** The server resolved a conflict in favour of (part of) its row, applied locally. */
+export interface ConflictEvent {
+  table: string;
+  pk: unknown[];
+  op: 'upsert' | 'delete';
+  ids: number[];
+  /** older (lww), stale (server-wins), race. */
+  reason: string;
+  row: Record<string, unknown> | null;
+  deleted: boolean;
+  version: number | null;
+  /** As in RejectedEvent: the local row now is `row` (or gone when `deleted`). */
+  restored: boolean;
+}
+
+/** The server applied a local change (one per change sent). */
+export interface AckedEvent {
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  op: 'upsert' | 'delete';
+  /** The row's server version; null for a delete of a row the server never had. */
+  version: number | null;
+  /** The outbox ids it covered. */
+  ids: number[];
+}
+
+/** Rows were written locally from the server: refresh these tables. */
+export interface ChangesEvent {
+  tables: string[];
+  rows: number;
+}
+
+export interface SyncEvents {
+  status: SyncStatus;
+  acked: AckedEvent;
+  rejected: RejectedEvent;
+  conflict: ConflictEvent;
+  changes: ChangesEvent;
+  role: SyncRole;
+  /** Background problems (a core crash and restart, a failed takeover). */
+  error: Error;
+}
+
+/** Client core tunables (see core/client/client.h). */
+export interface SyncConfig {
+  debounceMs?: number;
+  maxDebounceMs?: number;
+  periodicMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  requestTimeoutMs?: number;
+  maxBatchChanges?: number;
+  maxBatchBytes?: number;
+  keepaliveMaxBytes?: number;
+  pageSize?: number;
+  /** The endpoint, relative to `url` (default "/sync"). */
+  path?: string;
+}
+
+export interface CreateSyncOptions {
+  /** The app's database (an oo1.DB), or a function opening it — then only the leading tab opens it (OPFS SAH-pool). */
+  db: Oo1Database | (() => Oo1Database | Promise<Oo1Database>);
+  /** The sqlite3 namespace: enables automatic local-change detection (an update hook on sync_outbox). */
+  sqlite3?: { capi: any };
+  /** The sync server's base URL ("" or a relative URL: this origin). */
+  url: string;
+  /** Returns the signed-in user's access token; `refresh: true` after the server refused the last one. Null: signed out. */
+  getToken: (o: { refresh: boolean }) => string | null | undefined | Promise<string | null | undefined>;
+  /** The shared schema document (the one the server uses). */
+  schema: object;
+  /** A loaded core (client or full build). */
+  core?: Core | Promise<Core>;
+  /** Where edgesync_client.wasm is served (bundled apps copy it); default: next to the package. */
+  wasmUrl?: WasmSource;
+  config?: SyncConfig;
+  /** Host clock in ms (default Date.now); also the clock of the triggers' HLC (edgesync_now_ms()). */
+  now?: () => number;
+  /** The host's timers (default setTimeout/clearTimeout): a simulation drives them from a virtual clock. */
+  timers?: { set(fn: () => void, ms: number): unknown; clear(id: unknown): void };
+  /** Randomness in [0, 1) for the client id and jitter seed (default crypto.getRandomValues). */
+  random?: () => number;
+  /** A fetch implementation (default globalThis.fetch). */
+  fetch?: typeof fetch;
+  /** Used on first start if valid (8–64 of [A-Za-z0-9_-]); otherwise generated. */
+  clientId?: string;
+  /** The name tabs coordinate on (lock and channel `edgesync:<dbName>`); default db.filename. */
+  dbName?: string;
+  /** Multi-tab coordination; false: every instance syncs on its own. Injectable for tests. */
+  tabs?: false | { locks?: { request(name: string, ...args: any[]): Promise<any> }; BroadcastChannel?: new (name: string) => any; name?: string };
+  /** Listen to online/offline (and visibilitychange/pagehide in a page). Default true. */
+  wire?: boolean;
+  /** Auto-detect local writes when `sqlite3` is given. Default true. */
+  autoNotify?: boolean;
+}
+
+/** A sync failure surfaced by syncNow() or whenSynced(). */
+export class SyncError extends Error {
+  code: string;
+  status: number | null;
+  at: number | null;
+  /** whenSynced(): why the server (or validation) refused the change. */
+  reason?: 'forbidden' | 'stale' | 'invalid' | 'too_large' | string;
+  /** whenSynced(): the rejected event of the refused change. */
+  rejected?: RejectedEvent;
+}
+
+/** What whenSynced() resolves with. */
+export interface WhenSyncedResult {
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  /**
+   * applied: the server applied the row's changes; conflict: it kept its own
+   * row (now on the device too, see the conflict event); none: nothing was pending.
+   */
+  status: 'applied' | 'conflict' | 'none';
+  /** The row's server version after the last answer (null for none, or a delete of a row the server never had). */
+  version: number | null;
+}
+
+export interface Sync {
+  readonly status: SyncStatus;
+  readonly role: SyncRole | null;
+  /** The database in use (null in a follower that opens it lazily). */
+  readonly db: Oo1Database | null;
+  /** Installs the schema (idempotent), elects the leading tab, opens the core. */
+  start(): Promise<Sync>;
+  /**
+   * Stops syncing and releases the tab lock; the database stays open (it is
+   * the app's — with the SAH-pool VFS close it, or pause the pool, so that the
+   * next tab can open it; closing the tab does that by itself).
+   */
+  stop(): Promise<void>;
+  /**
+   * Syncs now. Resolves with the status once a round that started after the
+   * call completed with the outbox drained (state not syncing, lastSyncedAt ≥
+   * the call, pending 0); asks again while rows keep arriving. Rejects with a
+   * SyncError when a round fails after the call (offline, HTTP error, stopped).
+   */
+  syncNow(o?: { timeoutMs?: number }): Promise<SyncStatus>;
+  /** Call after writing synced tables (automatic when `sqlite3` is given). */
+  notifyLocalChange(): void;
+  /** Page visibility, forwarded by the page when the client runs in a worker; hidden flushes (keepalive). */
+  setVisible(visible: boolean): void;
+  /** Connectivity, when the host knows better than navigator.onLine. */
+  setOnline(online: boolean): void;
+  /** A fresh token is available (e.g. after signing in again). */
+  tokenRefreshed(): void;
+  /** True while the row has unacknowledged local changes. `pk`: a value, or values in key order. */
+  isPending(table: string, pk: unknown | unknown[]): Promise<boolean>;
+  /** Outbox rows (local changes not yet acknowledged). */
+  pendingCount(): Promise<number>;
+  /**
+   * Resolves once every local change of the row made before the call has been
+   * answered by the server (immediately when none is pending). Rejects with a
+   * SyncError (`reason`, `code`, `rejected`) when one was refused, with code
+   * `stopped` on stop(), or `timeout` after `timeoutMs`. Works in follower tabs.
+   */
+  whenSynced(table: string, pk: unknown | unknown[], o?: { timeoutMs?: number }): Promise<WhenSyncedResult>;
+  on<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): () => void;
+  off<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): void;
+}
+
+export function createSync(options: CreateSyncOptions): Sync;
+
+/** "Synced", "Saving", "Offline", "Error" or "Stopped". */
+export function statusLabel(status: SyncStatus | null | undefined): 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Stopped';
+
+/** A `Retry-After` header (delay-seconds or HTTP-date) in ms from `nowMs`; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null | undefined, nowMs: number): number | undefined;
+
+/** Loads the size-optimized client core (cached per URL). */
+export function loadClientCore(wasm?: WasmSource): Promise<Core>;
+
+/**
+ * Registers the SQL function edgesync_now_ms() (Unix ms from `now`, default
+ * Date.now) on a database: the triggers of synced tables call it, so any
+ * connection that writes them needs it. createSync registers it on its own db.
+ */
+export function registerClock(db: Oo1Database, now?: () => number): void;
