@@ -1,6 +1,6 @@
 // `client.*` control operations: the WASM face of edgesync::client::engine.
 // The vocabulary (events, effects, frames) is documented at the top of
-// edgesync/client.h; engines live in a handle table so JS holds a number.
+// client/client.h; engines live in a handle table so JS holds a number.
 #include "control/client_ops.h"
 
 #include <map>

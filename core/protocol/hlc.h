@@ -1,5 +1,5 @@
 // The client's hybrid logical clock. The SQLite triggers tick it inside every
-// write (see codegen.cpp); the client core absorbs the server's clock from
+// write (see sql/ddl.cpp); the client core absorbs the server's clock from
 // each response. These functions state the same rules in C++ so the two can
 // be tested against each other and so the core can emit the absorb SQL.
 #pragma once
