@@ -21,6 +21,11 @@ check() {
 check eslint "run 'npx eslint --fix .' for the fixable findings, then fix the rest by hand" \
   npx --no-install eslint --max-warnings 0 .
 
+# --- TypeScript: the hand-written declarations (types/*.d.ts) and a typed usage
+# file importing them by package name (tests/types/tsconfig.json: strict, noEmit).
+check tsc "fix types/*.d.ts to match the JS in hosts/ (or tests/types/usage.ts to match the README); re-run 'npx tsc -p tests/types'" \
+  npx --no-install tsc -p tests/types
+
 if ((${#failed[@]})); then
   echo "edgesync lint: FAILED" >&2
   for f in "${failed[@]}"; do echo "  - $f" >&2; done
