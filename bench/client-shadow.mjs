@@ -1,5 +1,4 @@
 // Cost of a full shadow (every pulled row's JSON kept) vs. the lazy base.
-import { readFileSync } from 'node:fs';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 const sqlite3 = await sqlite3InitModule({ print: () => {}, printErr: console.error });
 const n = 50000;

@@ -1,19 +1,25 @@
 // `edgesync/client`: keeps an app's SQLite WASM database in sync.
-import type { Core, WasmSource } from './core';
+import type { Core, WasmSource } from './core.js';
 
-export { EdgesyncError } from './core';
+export { EdgesyncError } from './core.js';
 
 /** The minimal oo1.DB surface the client uses (the official SQLite WASM build's `sqlite3.oo1.DB`). */
 export interface Oo1Database {
   readonly filename: string;
-  exec(sql: string | { sql: string; bind?: unknown[] }): unknown;
+  // Bound values are `any`: an oo1.DB binds SQLite values only, and its own
+  // parameter types must fit these.
+  exec(sql: string): unknown;
+  exec(options: { sql: string; bind?: readonly any[] }): unknown;
   prepare(sql: string): {
-    bind(values: unknown[]): unknown;
+    bind(values: readonly any[]): unknown;
     step(): boolean;
     get(index: number): unknown;
-    finalize(): void;
+    reset(alsoClearBinds?: boolean): unknown;
+    finalize(): unknown;
   };
-  selectValue(sql: string, bind?: unknown[]): unknown;
+  selectValue(sql: string, bind?: readonly any[]): unknown;
+  /** registerClock() defines edgesync_now_ms() with it. */
+  createFunction(name: string, fn: () => number, options: { arity: number; innocuous?: boolean }): unknown;
   isOpen(): boolean;
 }
 
@@ -172,6 +178,10 @@ export interface CreateSyncOptions {
 
 /** A sync failure surfaced by syncNow() or whenSynced(). */
 export class SyncError extends Error {
+  constructor(
+    failure?: Partial<SyncFailure> & { reason?: string; rejected?: RejectedEvent } | null,
+    fallback?: string,
+  );
   code: string;
   status: number | null;
   at: number | null;

@@ -1,5 +1,6 @@
 /** An error reported by the WASM core. */
 export class EdgesyncError extends Error {
+  constructor(errors: { code: string; path: string; message: string }[]);
   /** Stable machine-readable code of the first error, e.g. "invalid_schema". */
   code: string;
   /** JSON path of the offending field ("" when none). */
@@ -8,8 +9,10 @@ export class EdgesyncError extends Error {
   errors: { code: string; path: string; message: string }[];
 }
 
-/** A loaded WASM core. */
+/** A loaded WASM core (made by loadCore). */
 export class Core {
+  /** Wraps an instantiated Emscripten module. */
+  constructor(module: object);
   /** Runs an operation and returns the raw JSON envelope. */
   callRaw(op: string, input: string | Uint8Array | object): string;
   /** Runs an operation and returns its result, or throws EdgesyncError. */

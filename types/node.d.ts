@@ -1,5 +1,5 @@
-import type { Core } from './core';
-export { Core, EdgesyncError } from './core';
+import type { Core } from './core.js';
+export { Core, EdgesyncError } from './core.js';
 /** The process-wide core instance, loaded once from the package's dist folder. */
 export function nodeCore(): Promise<Core>;
 /** A new, independent core instance (e.g. to replace one that trapped). */

@@ -1,4 +1,4 @@
-import type { Core } from './core';
+import type { Core } from './core.js';
 
 /** Column types of the shared schema. */
 export type ColumnType = 'text' | 'integer' | 'real' | 'boolean' | 'timestamp' | 'json' | 'blob_ref';

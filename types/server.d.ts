@@ -1,4 +1,4 @@
-import type { Core } from './core';
+import type { Core } from './core.js';
 
 export const PROTOCOL: 1;
 
@@ -44,6 +44,7 @@ export interface Verifier {
 
 /** `code` is "unauthorized" (401) or "unavailable" (JWKS unreachable: 503). */
 export class AuthError extends Error {
+  constructor(message: string, options?: { code?: 'unauthorized' | 'unavailable'; cause?: unknown });
   code: 'unauthorized' | 'unavailable';
 }
 
@@ -78,6 +79,11 @@ export interface HandlerOptions {
   fallback?: (request: Request, url: URL) => Promise<Response | null | undefined>;
   logger?: { error(...args: unknown[]): void };
   healthTimeoutMs?: number;
+  /**
+   * After a WebAssembly.RuntimeError the instance may be corrupt: the handler
+   * answers 500 and swaps in the fresh instance this returns.
+   */
+  reloadCore?: () => Promise<{ core: Core; handle: number }>;
   /** The server clock in ms handed to the core (clamps client clocks, serverTime); default Date.now. */
   now?: () => number;
 }
@@ -131,6 +137,8 @@ export interface Config {
   staticDir?: string;
   corsOrigin: string | string[];
   applyDdl: boolean;
+  /** EDGESYNC_DEV: development tokens also with DATABASE_URL (main job only). */
+  dev: boolean;
   limits: Limits;
 }
 export class ConfigError extends Error {}

@@ -61,7 +61,7 @@ async function postgresAccepts(type, raw) {
   try {
     await sql.unsafe(`select 1 from jsonb_to_recordset($1::text::jsonb) as x("v" ${PG_TYPES[type]})`, [`[{"v":${raw}}]`]);
     return true;
-  } catch (e) {
+  } catch {
     return false;
   }
 }

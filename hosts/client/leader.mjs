@@ -1,0 +1,113 @@
+// The tab that syncs: opens the database, installs the schema and the
+// local-change hook, opens the core, and restarts it after a crash (mixed
+// into Sync, see sync.mjs).
+import { loadClientCore, forgetClientCore } from './core.mjs';
+import { registerClock } from './sqlite.mjs';
+
+/** Random hex (32 digits) from `random` in [0, 1), or from crypto.getRandomValues. */
+export function defaultRandomHex(random) {
+  const bytes = new Uint8Array(16);
+  if (random) {
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256) & 255;
+  } else {
+    globalThis.crypto.getRandomValues(bytes);
+  }
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Leading a database: what the syncing tab (or the only instance) does. */
+export class SyncLeader {
+  async _openDb() {
+    if (!this._db) {
+      this._db = await this._o.db();
+      registerClock(this._db, this._now);
+    }
+    return this._db;
+  }
+
+  _installSchema(db) {
+    const ddl = this._core.call('schema.sqlite_ddl', this._o.schema);
+    db.exec('BEGIN');
+    try {
+      db.exec(ddl);
+      db.exec('COMMIT');
+    } catch (e) {
+      try { db.exec('ROLLBACK'); } catch { /* not in a transaction */ }
+      throw e;
+    }
+  }
+
+  // Calls notifyLocalChange() after app writes: an update hook that watches
+  // inserts into sync_outbox (the triggers' writes). Needs the sqlite3 namespace.
+  _hook(db) {
+    const s3 = this._o.sqlite3;
+    if (!s3?.capi?.sqlite3_update_hook || this._o.autoNotify === false) return;
+    const INSERT = s3.capi.SQLITE_INSERT;
+    s3.capi.sqlite3_update_hook(db, (_ctx, op, _dbName, table) => {
+      if (op === INSERT && table === 'sync_outbox') this.notifyLocalChange();
+    }, 0);
+    this._unhook = () => {
+      try { if (db.isOpen()) s3.capi.sqlite3_update_hook(db, 0, 0); } catch { /* closed */ }
+    };
+  }
+
+  async _lead(role) {
+    const gen = this._gen;
+    const db = await this._openDb();
+    if (gen !== this._gen) return;
+    this._installSchema(db);
+    this._hook(db);
+    this._role = role;
+    this._emit('role', role);
+    const meta = {
+      schema: this._o.schema,
+      seed: defaultRandomHex(this._o.random),
+      online: this._online ?? (globalThis.navigator?.onLine ?? true) !== false,
+      now: this._now(),
+    };
+    if (this._o.config) meta.config = this._o.config;
+    if (this._o.clientId) meta.clientId = this._o.clientId;
+    const out = this._call('client.open', meta);
+    if (!out) return;
+    this._handle = out.meta.client;
+    this._queue(out);
+    this._pump();
+    if (role === 'leader') {
+      this._post({ t: 'leader' });
+      // What this tab asked the previous leader and never got answered.
+      for (const [id, r] of this._requests) {
+        this._requests.delete(id);
+        if (r.msg.t === 'sync_now') {
+          this._dispatch({ type: 'sync_now' }, [], () => r.onAck(this._status));
+        } else if (r.msg.t === 'rpc') {
+          this._timers.clear(r.timer);
+          try { r.resolve(this._runQuery(r.msg.m, r.msg.a)); } catch (e) { r.reject(e); }
+        }
+      }
+    }
+  }
+
+  _crash(e) {
+    const wasm = this._o.wasmUrl;
+    this._emit('error', e);
+    this._handle = null;
+    this._gen++;
+    this._timers.clear(this._timer);
+    for (const ctrl of this._inflight.values()) ctrl.abort();
+    this._inflight.clear();
+    this._inbox = [];
+    this._fx = [];
+    this._setStatus({ ...this._status, state: 'error', lastError: { code: 'core_crashed', message: `the sync core crashed (${e.message}); restarting`, status: null, at: this._now() } });
+    if (!this._o.core) forgetClientCore(wasm);
+    this._timers.set(async () => {
+      if (!this._running) return;
+      try {
+        if (!this._o.core) this._core = await loadClientCore(wasm);
+        this._unhook?.();
+        await this._lead(this._role ?? 'single');
+      } catch (err) {
+        this._emit('error', err);
+      }
+    }, 1000);
+  }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Static checks, fast (seconds): every checker runs, and the script exits
+# non-zero if any of them found something, saying how to fix it. One section
+# per checker; npm test runs this right after setup.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+failed=()
+
+# check NAME HINT COMMAND...: runs COMMAND; on failure records NAME and HINT.
+check() {
+  local name=$1 hint=$2
+  shift 2
+  echo "edgesync lint: $name"
+  if ! "$@"; then
+    failed+=("$name: $hint")
+  fi
+}
+
+# --- JavaScript: ESLint (eslint.config.mjs) over hosts, tools, tests, bench, demo, fuzz.
+check eslint "run 'npx eslint --fix .' for the fixable findings, then fix the rest by hand" \
+  npx --no-install eslint --max-warnings 0 .
+
+# --- TypeScript: the hand-written declarations (types/*.d.ts) and a typed usage
+# file importing them by package name (tests/types/tsconfig.json: strict, noEmit).
+check tsc "fix types/*.d.ts to match the JS in hosts/ (or tests/types/usage.ts to match the README); re-run 'npx tsc -p tests/types'" \
+  npx --no-install tsc -p tests/types
+
+if ((${#failed[@]})); then
+  echo "edgesync lint: FAILED" >&2
+  for f in "${failed[@]}"; do echo "  - $f" >&2; done
+  exit 1
+fi
+echo "edgesync lint: clean"
