@@ -68,6 +68,7 @@ struct batch_plan {
   sealed_batch batch;
   bool full = false;
 };
+/// Cuts the compacted changes into the batch with sequence number `seq`.
 batch_plan build_batch(const std::vector<compacted_change>& changes,
                        const schema& s, std::string_view client_id,
                        std::int64_t seq, std::size_t budget);

@@ -28,4 +28,13 @@ std::string build_frame(json meta, const std::vector<std::string>& segments);
 /// An error frame: meta {"ok":false,"errors":[…]} and no segments.
 std::string error_frame(const std::vector<error>& errs);
 
+/// Runs `f(meta, segments)` on the frame in `input`, or answers the frame's
+/// parse errors as an error frame (every framed operation starts so).
+template <typename F>
+std::string with_frame(std::string_view input, F&& f) {
+  auto frame = parse_frame(input);
+  if (!frame) return error_frame(frame.errors());
+  return f(frame.value().meta, frame.value().segments);
+}
+
 }  // namespace edgesync

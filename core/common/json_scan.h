@@ -25,6 +25,7 @@ enum class json_kind_t {
 /// failure `failed()` is true and `error()` says where and why.
 class json_scanner {
  public:
+  /// A scanner at the start of `text` (viewed, not copied).
   explicit json_scanner(std::string_view text) : s_(text) {}
 
   /// Kind of the value at the cursor (after whitespace), without consuming.

@@ -11,6 +11,8 @@
 
 namespace edgesync {
 
+/// The JSON document type of the core (nlohmann/json; parse with
+/// parse_json, never with json::parse).
 using json = nlohmann::json;
 
 /// Parses JSON without exceptions; on failure the error says where.

@@ -1,13 +1,13 @@
 // `client.*` control operations: the WASM face of edgesync::client::engine.
 // The vocabulary (events, effects, frames) is documented at the top of
-// client/client.h; engines live in a handle table so JS holds a number.
+// client/client.h; engines live in a handle registry so JS holds a number.
 #include "control/client_ops.h"
 
-#include <map>
 #include <memory>
 
 #include "client/client.h"
 #include "common/frame.h"
+#include "control/handles.h"
 
 namespace edgesync {
 
@@ -15,24 +15,17 @@ namespace {
 
 using client::engine;
 
-std::map<std::int64_t, std::unique_ptr<engine>>& engines() {
-  static std::map<std::int64_t, std::unique_ptr<engine>> e;
+handle_registry<engine>& engines() {
+  static handle_registry<engine> e;
   return e;
 }
-
-std::int64_t next_handle = 1;
 
 std::string fail(std::string path, std::string message) {
   return error_frame({error{error_code::invalid_request, std::move(path),
                             std::move(message)}});
 }
 
-engine* find_engine(const json& meta) {
-  auto h = meta.find("client");
-  if (h == meta.end() || !h->is_number_integer()) return nullptr;
-  auto it = engines().find(h->get<std::int64_t>());
-  return it == engines().end() ? nullptr : it->second.get();
-}
+engine* find_engine(const json& meta) { return engines().find(meta, "client"); }
 
 std::string effects_frame(engine& e, json extra) {
   auto [meta, segs] = client::encode_effects(e.poll());
@@ -42,7 +35,7 @@ std::string effects_frame(engine& e, json extra) {
   return build_frame(std::move(meta), segs);
 }
 
-std::string open(const json& m) {
+std::string open_engine(const json& m) {
   if (!m.contains("schema"))
     return fail("schema",
                 "expected {schema, config?, seed, clientId?, online?, now}");
@@ -83,61 +76,61 @@ std::string open(const json& m) {
   o.now_ms = m["now"].is_number_integer()
                  ? m["now"].get<std::int64_t>()
                  : static_cast<std::int64_t>(m["now"].get<double>());
-  std::int64_t handle = next_handle++;
   auto e = std::make_unique<engine>(std::move(o));
   engine& ref = *e;
-  engines()[handle] = std::move(e);
+  std::int64_t handle = engines().add(std::move(e));
   return effects_frame(ref, {{"client", handle}});
 }
 
 }  // namespace
 
-bool client_control(std::string_view op, std::string_view input,
-                    std::string& out) {
-  if (op.substr(0, 7) != "client.") return false;
-  auto f = parse_frame(input);
-  if (!f) {
-    out = error_frame(f.errors());
-    return true;
-  }
-  const json& meta = f.value().meta;
-  if (op == "client.open") {
-    out = open(meta);
-    return true;
-  }
-  engine* e = find_engine(meta);
-  if (op == "client.handle") {
-    if (e == nullptr)
-      return out = fail("client", "unknown client handle"), true;
-    auto ev = client::parse_event(meta, f.value().segments);
-    if (!ev) return out = error_frame(ev.errors()), true;
-    e->handle(ev.value().first, ev.value().second);
-    out = effects_frame(*e, json::object());
-    return true;
-  }
-  if (op == "client.status") {
-    if (e == nullptr)
-      return out = fail("client", "unknown client handle"), true;
-    out = build_frame(
-        {{"ok", true}, {"status", client::status_json(e->current_status())}},
-        {});
-    return true;
-  }
-  if (op == "client.close") {
-    if (meta.contains("client") && meta["client"].is_number_integer())
-      engines().erase(meta["client"].get<std::int64_t>());
-    out = build_frame({{"ok", true}}, {});
-    return true;
-  }
-  out = fail("op", "unknown client operation \"" + std::string(op) +
-                       "\"; expected client.open, client.handle, client.status "
-                       "or client.close");
-  return true;
+namespace client_ops {
+
+std::string open(std::string_view input) {
+  return with_frame(input, [](const json& meta, const auto&) {
+    return open_engine(meta);
+  });
 }
 
-void client_control_reset() {
-  engines().clear();
-  next_handle = 1;
+std::string handle(std::string_view input) {
+  return with_frame(input, [](const json& meta, const auto& segments) {
+    engine* e = find_engine(meta);
+    if (e == nullptr) return fail("client", "unknown client handle");
+    auto ev = client::parse_event(meta, segments);
+    if (!ev) return error_frame(ev.errors());
+    e->handle(ev.value().first, ev.value().second);
+    return effects_frame(*e, json::object());
+  });
 }
+
+std::string status(std::string_view input) {
+  return with_frame(input, [](const json& meta, const auto&) {
+    engine* e = find_engine(meta);
+    if (e == nullptr) return fail("client", "unknown client handle");
+    return build_frame(
+        {{"ok", true}, {"status", client::status_json(e->current_status())}},
+        {});
+  });
+}
+
+std::string close(std::string_view input) {
+  return with_frame(input, [](const json& meta, const auto&) {
+    if (meta.contains("client") && meta["client"].is_number_integer())
+      engines().erase(meta["client"].get<std::int64_t>());
+    return build_frame({{"ok", true}}, {});
+  });
+}
+
+std::string unknown(std::string_view op, std::string_view input) {
+  return with_frame(input, [op](const json&, const auto&) {
+    return fail("op", "unknown client operation \"" + std::string(op) +
+                          "\"; expected client.open, client.handle, "
+                          "client.status or client.close");
+  });
+}
+
+void reset() { engines().clear(); }
+
+}  // namespace client_ops
 
 }  // namespace edgesync

@@ -1,13 +1,14 @@
+// The one operation dispatcher: a table of every operation name and its
+// handler. The handlers live with their area (schema_ops.cpp,
+// client_ops.cpp, server_ops.cpp); the browser build (ES_NO_WORKER) leaves
+// the server operations, and the server library, out.
 #include "control/control.h"
 
-#include <functional>
-#include <utility>
+#include <string>
 
-#include "control/client_ops.h"
-#include "sql/ddl.h"
 #include "common/json_util.h"
-#include "schema/policy.h"
-#include "schema/schema.h"
+#include "control/client_ops.h"
+#include "control/schema_ops.h"
 #ifndef ES_NO_WORKER
 #include "control/server_ops.h"
 #endif
@@ -16,124 +17,57 @@ namespace edgesync {
 
 namespace {
 
-std::string ok_envelope(const json& value) {
-  json env = {{"ok", true}, {"result", value}};
-  return dump_json(env);
-}
-
-// Parses {"from": <schema>, "to": <schema>} for the migration operations.
-result<std::pair<schema, schema>> parse_schema_pair(std::string_view input) {
-  auto doc = parse_json(input);
-  if (!doc) return doc.errors();
-  const json& j = doc.value();
-  if (!j.is_object() || !j.contains("from") || !j.contains("to"))
-    return error{error_code::invalid_request, "",
-                 "expected {\"from\": <schema>, \"to\": <schema>}"};
-  std::vector<error> errs;
-  auto from = parse_schema(dump_json(j["from"]));
-  auto to = parse_schema(dump_json(j["to"]));
-  auto prefix = [&](const char* key, const std::vector<error>& es) {
-    for (auto e : es) {
-      e.path = path_key(key, e.path);
-      errs.push_back(std::move(e));
-    }
-  };
-  if (!from) prefix("from", from.errors());
-  if (!to) prefix("to", to.errors());
-  if (!errs.empty()) return errs;
-  return std::make_pair(std::move(from.value()), std::move(to.value()));
-}
-
-json describe(const schema& s) {
-  json tables = json::array();
-  for (const auto& t : s.tables) {
-    json cols = json::array();
-    for (const auto& c : t.columns)
-      cols.push_back({{"name", c.name},
-                      {"serverName", c.server_name},
-                      {"type", to_string(c.type)},
-                      {"nullable", c.nullable}});
-    json pk = json::array();
-    for (auto i : t.primary_key) pk.push_back(t.columns[i].name);
-    tables.push_back({{"name", t.name},
-                      {"serverName", t.server_name},
-                      {"columns", std::move(cols)},
-                      {"primaryKey", std::move(pk)},
-                      {"owner", t.columns[t.owner].name},
-                      {"conflict", to_string(t.policy)}});
-  }
-  return {{"version", s.version}, {"tables", std::move(tables)}};
-}
-
-using handler = std::function<std::string(std::string_view)>;
-
-template <typename F>
-std::string with_schema(std::string_view input, F&& f) {
-  auto s = parse_schema(input);
-  if (!s) return error_envelope(s.errors());
-  return ok_envelope(f(s.value()));
-}
-
-template <typename F>
-std::string with_pair(std::string_view input, F&& f) {
-  auto p = parse_schema_pair(input);
-  if (!p) return error_envelope(p.errors());
-  result<std::string> out = f(p.value().first, p.value().second);
-  if (!out) return error_envelope(out.errors());
-  return ok_envelope(out.value());
-}
-
-const std::pair<const char*, handler> kOps[] = {
-    // Each policy's rule, from the one table the merge SQL is built from:
-    // test oracles read it instead of restating it.
-    {"schema.policies",
-     [](std::string_view) { return ok_envelope(policy_rules_json()); }},
-    {"schema.validate",
-     [](std::string_view in) {
-       return with_schema(in, [](const schema& s) { return describe(s); });
-     }},
-    {"schema.sqlite_ddl",
-     [](std::string_view in) {
-       return with_schema(in, [](const schema& s) { return sqlite_ddl(s); });
-     }},
-    {"schema.pg_ddl",
-     [](std::string_view in) {
-       return with_schema(in, [](const schema& s) { return pg_ddl(s); });
-     }},
-    {"schema.sqlite_migration",
-     [](std::string_view in) {
-       return with_pair(in, [](const schema& a, const schema& b) {
-         return sqlite_migration(a, b);
-       });
-     }},
-    {"schema.pg_migration",
-     [](std::string_view in) {
-       return with_pair(in, [](const schema& a, const schema& b) {
-         return pg_migration(a, b);
-       });
-     }},
+// One operation: its name and the handler of its input document.
+struct op_entry {
+  std::string_view name;
+  std::string (*run)(std::string_view input);
 };
+
+constexpr op_entry kOps[] = {
+    {"schema.policies", schema_ops::policies},
+    {"schema.validate", schema_ops::validate},
+    {"schema.sqlite_ddl", schema_ops::sqlite_ddl},
+    {"schema.pg_ddl", schema_ops::pg_ddl},
+    {"schema.sqlite_migration", schema_ops::sqlite_migration},
+    {"schema.pg_migration", schema_ops::pg_migration},
+#ifndef ES_NO_WORKER
+    {"server.open", server_ops::open},
+    {"server.begin", server_ops::begin},
+    {"server.step", server_ops::step},
+    {"server.abort", server_ops::abort},
+#endif
+    {"client.open", client_ops::open},
+    {"client.handle", client_ops::handle},
+    {"client.status", client_ops::status},
+    {"client.close", client_ops::close},
+};
+
+bool is_client_op(std::string_view op) { return op.substr(0, 7) == "client."; }
 
 }  // namespace
 
 std::string control(std::string_view op, std::string_view input) {
-  for (const auto& [name, fn] : kOps)
-    if (op == name) return fn(input);
-  std::string out;
-#ifndef ES_NO_WORKER
-  if (worker_control(op, input, out)) return out;
-#endif
-  if (client_control(op, input, out)) return out;
+  for (const auto& [name, run] : kOps)
+    if (op == name) return run(input);
+  // The client area answers for its own namespace (naming its operations).
+  if (is_client_op(op)) return client_ops::unknown(op, input);
   return error_envelope(
       {error{error_code::invalid_request, "op",
              "unknown operation \"" + std::string(op) + "\""}});
 }
 
+bool client_control(std::string_view op, std::string_view input,
+                    std::string& out) {
+  if (!is_client_op(op)) return false;
+  out = control(op, input);
+  return true;
+}
+
 void control_reset() {
 #ifndef ES_NO_WORKER
-  worker_control_reset();
+  server_ops::reset();
 #endif
-  client_control_reset();
+  client_ops::reset();
 }
 
 }  // namespace edgesync

@@ -1,17 +1,27 @@
-// The worker area's control operations (`worker.*`), dispatched by
-// edgesync::control. See docs/architecture.md for the operation list.
+// The server area's control operations (`server.*`): the handler of each,
+// called by the one operation table in control.cpp (left out of the browser
+// build). See docs/architecture.md ("Control operations") for the list.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace edgesync {
+namespace edgesync::server_ops {
 
-/// Runs a `worker.*` operation. Returns false when `op` is not one of them.
-bool worker_control(std::string_view op, std::string_view input,
-                    std::string& out);
+/// `server.open`: {schema, limits} -> {handle, schemaVersion, pgDdl}.
+std::string open(std::string_view input);
+
+/// `server.begin`: frame {handle, userId, nowMs} + [body] -> a step frame.
+std::string begin(std::string_view input);
+
+/// `server.step`: frame {state, nowMs} + [j of each statement] -> a step
+/// frame.
+std::string step(std::string_view input);
+
+/// `server.abort`: {state} -> {} (the request is forgotten).
+std::string abort(std::string_view input);
 
 /// Forgets every server and restarts handle numbering (tests, fuzzing).
-void worker_control_reset();
+void reset();
 
-}  // namespace edgesync
+}  // namespace edgesync::server_ops

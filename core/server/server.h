@@ -59,6 +59,7 @@ struct step_output {
 /// A server: the schema, the limits and the in-flight requests.
 class server {
  public:
+  /// A server of schema `s`; its statements are built here, once.
   server(edgesync::schema s, server_limits limits);
   ~server();
   server(const server&) = delete;

@@ -1,0 +1,115 @@
+// `schema.*` control operations: schema documents in, their description,
+// DDL or migration out (the SQL text itself is generated in sql/ddl.cpp).
+#include "control/schema_ops.h"
+
+#include <utility>
+
+#include "common/json_util.h"
+#include "schema/policy.h"
+#include "schema/schema.h"
+#include "sql/ddl.h"
+
+namespace edgesync {
+
+namespace {
+
+std::string ok_envelope(const json& value) {
+  json env = {{"ok", true}, {"result", value}};
+  return dump_json(env);
+}
+
+// Parses {"from": <schema>, "to": <schema>} for the migration operations.
+result<std::pair<schema, schema>> parse_schema_pair(std::string_view input) {
+  auto doc = parse_json(input);
+  if (!doc) return doc.errors();
+  const json& j = doc.value();
+  if (!j.is_object() || !j.contains("from") || !j.contains("to"))
+    return error{error_code::invalid_request, "",
+                 "expected {\"from\": <schema>, \"to\": <schema>}"};
+  std::vector<error> errs;
+  auto from = parse_schema(dump_json(j["from"]));
+  auto to = parse_schema(dump_json(j["to"]));
+  auto prefix = [&](const char* key, const std::vector<error>& es) {
+    for (auto e : es) {
+      e.path = path_key(key, e.path);
+      errs.push_back(std::move(e));
+    }
+  };
+  if (!from) prefix("from", from.errors());
+  if (!to) prefix("to", to.errors());
+  if (!errs.empty()) return errs;
+  return std::make_pair(std::move(from.value()), std::move(to.value()));
+}
+
+json describe(const schema& s) {
+  json tables = json::array();
+  for (const auto& t : s.tables) {
+    json cols = json::array();
+    for (const auto& c : t.columns)
+      cols.push_back({{"name", c.name},
+                      {"serverName", c.server_name},
+                      {"type", to_string(c.type)},
+                      {"nullable", c.nullable}});
+    json pk = json::array();
+    for (auto i : t.primary_key) pk.push_back(t.columns[i].name);
+    tables.push_back({{"name", t.name},
+                      {"serverName", t.server_name},
+                      {"columns", std::move(cols)},
+                      {"primaryKey", std::move(pk)},
+                      {"owner", t.columns[t.owner].name},
+                      {"conflict", to_string(t.policy)}});
+  }
+  return {{"version", s.version}, {"tables", std::move(tables)}};
+}
+
+template <typename F>
+std::string with_schema(std::string_view input, F&& f) {
+  auto s = parse_schema(input);
+  if (!s) return error_envelope(s.errors());
+  return ok_envelope(f(s.value()));
+}
+
+template <typename F>
+std::string with_pair(std::string_view input, F&& f) {
+  auto p = parse_schema_pair(input);
+  if (!p) return error_envelope(p.errors());
+  result<std::string> out = f(p.value().first, p.value().second);
+  if (!out) return error_envelope(out.errors());
+  return ok_envelope(out.value());
+}
+
+}  // namespace
+
+namespace schema_ops {
+
+std::string policies(std::string_view) {
+  return ok_envelope(policy_rules_json());
+}
+
+std::string validate(std::string_view in) {
+  return with_schema(in, [](const schema& s) { return describe(s); });
+}
+
+std::string sqlite_ddl(std::string_view in) {
+  return with_schema(in, [](const schema& s) { return edgesync::sqlite_ddl(s); });
+}
+
+std::string pg_ddl(std::string_view in) {
+  return with_schema(in, [](const schema& s) { return edgesync::pg_ddl(s); });
+}
+
+std::string sqlite_migration(std::string_view in) {
+  return with_pair(in, [](const schema& a, const schema& b) {
+    return edgesync::sqlite_migration(a, b);
+  });
+}
+
+std::string pg_migration(std::string_view in) {
+  return with_pair(in, [](const schema& a, const schema& b) {
+    return edgesync::pg_migration(a, b);
+  });
+}
+
+}  // namespace schema_ops
+
+}  // namespace edgesync

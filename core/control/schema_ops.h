@@ -1,0 +1,30 @@
+// The schema area's control operations (`schema.*`): the handler of each,
+// called by the one operation table in control.cpp. Every one is stateless:
+// a schema document (or a pair) in, a JSON envelope out.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace edgesync::schema_ops {
+
+/// `schema.policies`: each conflict policy's rule, from the one table the
+/// merge SQL is built from (test oracles read it instead of restating it).
+std::string policies(std::string_view input);
+
+/// `schema.validate`: a schema document -> its normalized description.
+std::string validate(std::string_view input);
+
+/// `schema.sqlite_ddl`: a schema document -> the client's SQLite DDL.
+std::string sqlite_ddl(std::string_view input);
+
+/// `schema.pg_ddl`: a schema document -> the server's PostgreSQL DDL.
+std::string pg_ddl(std::string_view input);
+
+/// `schema.sqlite_migration`: {from, to} -> the SQLite migration.
+std::string sqlite_migration(std::string_view input);
+
+/// `schema.pg_migration`: {from, to} -> the PostgreSQL migration.
+std::string pg_migration(std::string_view input);
+
+}  // namespace edgesync::schema_ops
