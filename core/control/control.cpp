@@ -1,11 +1,13 @@
 #include "control/control.h"
 
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "control/client_ops.h"
 #include "sql/ddl.h"
 #include "common/json_util.h"
+#include "protocol/protocol.h"
 #include "schema/policy.h"
 #include "schema/schema.h"
 #ifndef ES_NO_WORKER
@@ -83,7 +85,30 @@ std::string with_pair(std::string_view input, F&& f) {
   return ok_envelope(out.value());
 }
 
+// {"errors": [{code, message, path?}…], "serverSchemaVersion"?: n} -> the
+// protocol error body text, for errors the hosts answer themselves.
+std::string error_body_op(std::string_view input) {
+  auto doc = parse_json(input);
+  if (!doc) return error_envelope(doc.errors());
+  const json& j = doc.value();
+  auto errors = j.is_object() ? j.find("errors") : j.end();
+  if (!j.is_object() || errors == j.end() || !errors->is_array())
+    return error_envelope({error{error_code::invalid_request, "errors",
+                                 "expected {\"errors\": [{code, message, "
+                                 "path?}…]}"}});
+  std::optional<std::int64_t> ssv;
+  if (auto v = j.find("serverSchemaVersion");
+      v != j.end() && v->is_number_integer())
+    ssv = v->get<std::int64_t>();
+  return ok_envelope(error_body_json(*errors, ssv));
+}
+
 const std::pair<const char*, handler> kOps[] = {
+    // The protocol's facts (version, limits, client-id rule, HLC format,
+    // error codes): hosts read them here instead of restating them.
+    {"protocol.describe",
+     [](std::string_view) { return ok_envelope(describe_protocol()); }},
+    {"protocol.error_body", error_body_op},
     // Each policy's rule, from the one table the merge SQL is built from:
     // test oracles read it instead of restating it.
     {"schema.policies",

@@ -32,33 +32,19 @@
 
 #include "common/json_util.h"
 #include "common/result.h"
+#include "protocol/protocol.h"
 #include "schema/schema.h"
 
 namespace edgesync {
 
-/// The protocol version this core speaks (docs/protocol.md).
-inline constexpr int protocol_version = 1;
-
-/// The largest `maxBodyBytes` a server accepts: at its peak a request holds
-/// about three copies of its body in the core (the body, the merge inputs
-/// written while validating, the statement output), so 64 MiB keeps one
-/// request near 200 MiB of the WASM build's 2 GiB memory, with room for the
-/// other requests in flight.
-inline constexpr std::size_t max_body_bytes_cap = std::size_t{64} << 20;
-
-/// The most UTF-8 bytes the text values of one primary key may take
-/// together: PostgreSQL refuses a btree index row over 2704 bytes (less for
-/// incompressible text), and a key is indexed on the server.
-inline constexpr std::size_t max_key_bytes = 1024;
-
 /// Configurable limits; every one is enforced before any SQL runs.
 struct server_limits {
-  std::size_t max_body_bytes = 8u << 20;  ///< 413 above this
-  std::size_t max_changes = 10000;        ///< 413 above this many changes
-  int max_page_size = 5000;               ///< upper bound for pageSize
-  int default_page_size = 500;  ///< pageSize when the client sends none
-  std::int64_t max_clock_skew_ms =
-      60000;  ///< client HLCs beyond now+skew are clamped
+  // Defaults and bounds: protocol/protocol.h.
+  std::size_t max_body_bytes = limit_max_body_bytes.default_value;
+  std::size_t max_changes = limit_max_changes.default_value;
+  int max_page_size = limit_max_page_size.default_value;
+  int default_page_size = limit_default_page_size.default_value;
+  std::int64_t max_clock_skew_ms = limit_max_clock_skew_ms.default_value;
 };
 
 /// Parses limits from JSON (camelCase keys; missing keys keep defaults).
@@ -119,13 +105,6 @@ struct request_error {
 std::variant<sync_request, request_error> validate_request(
     const schema& s, const server_limits& limits, std::string_view body,
     std::int64_t now_ms);
-
-/// The HTTP status for an error code (400, 401, 403, 409, 413, 500).
-int http_status(error_code code);
-
-/// The protocol error body for a list of errors.
-std::string error_body(const std::vector<error>& errs,
-                       std::optional<std::int64_t> server_schema_version = {});
 
 /// One SQL statement to run; every statement returns one row, one text
 /// column `j`. A param is text, SQL NULL, or a raw frame segment.

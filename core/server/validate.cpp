@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "common/json_scan.h"
+#include "protocol/hlc.h"
 #include "server/server.h"
 
 namespace edgesync {
@@ -19,50 +20,15 @@ std::string pull_cursor::to_string() const {
   return std::to_string(xid) + ":" + std::to_string(version);
 }
 
-int http_status(error_code code) {
-  switch (code) {
-    case error_code::unauthorized:
-      return 401;
-    case error_code::client_id_conflict:
-      return 403;
-    case error_code::schema_version_mismatch:
-      return 409;
-    case error_code::payload_too_large:
-      return 413;
-    case error_code::internal:
-      return 500;
-    case error_code::unavailable:
-      return 503;
-    default:
-      return 400;
-  }
-}
-
-std::string error_body(const std::vector<error>& errs,
-                       std::optional<std::int64_t> server_schema_version) {
-  json list = json::array();
-  for (const auto& e : errs) {
-    json item = {{"code", to_string(e.code)}, {"message", e.message}};
-    if (!e.path.empty()) item["path"] = e.path;
-    list.push_back(std::move(item));
-  }
-  json err = list.empty()
-                 ? json{{"code", "internal"}, {"message", "unknown error"}}
-                 : list[0];
-  err["errors"] = std::move(list);
-  json body = {{"protocol", protocol_version}, {"error", std::move(err)}};
-  if (server_schema_version)
-    body["serverSchemaVersion"] = *server_schema_version;
-  return dump_json(body);
-}
-
 result<server_limits> parse_limits(const json& j) {
   server_limits l;
   if (j.is_null()) return l;
   if (!j.is_object())
     return error{error_code::invalid_request, "limits", "expected an object"};
   std::vector<error> errs;
-  auto read = [&](const char* key, auto& field, long long lo, long long hi) {
+  auto read = [&](const limit_spec& spec, auto& field) {
+    const std::string key(spec.key);
+    const long long lo = spec.min, hi = spec.max;
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return;
     if (!it->is_number_integer() || it->get<long long>() < lo ||
@@ -75,26 +41,17 @@ result<server_limits> parse_limits(const json& j) {
     field = static_cast<std::remove_reference_t<decltype(field)>>(
         it->get<long long>());
   };
-  read("maxBodyBytes", l.max_body_bytes, 1024,
-       static_cast<long long>(max_body_bytes_cap));
-  read("maxChanges", l.max_changes, 1, 1000000);
-  read("maxPageSize", l.max_page_size, 1, 100000);
-  read("defaultPageSize", l.default_page_size, 1, 100000);
-  read("maxClockSkewMs", l.max_clock_skew_ms, 0, 1LL << 40);
+  read(limit_max_body_bytes, l.max_body_bytes);
+  read(limit_max_changes, l.max_changes);
+  read(limit_max_page_size, l.max_page_size);
+  read(limit_default_page_size, l.default_page_size);
+  read(limit_max_clock_skew_ms, l.max_clock_skew_ms);
   if (!errs.empty()) return errs;
   l.default_page_size = std::min(l.default_page_size, l.max_page_size);
   return l;
 }
 
 namespace {
-
-bool is_client_id(const std::string& s) {
-  if (s.size() < 8 || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char ch) {
-    auto c = static_cast<unsigned char>(ch);
-    return (c < 128 && std::isalnum(c)) || c == '_' || c == '-';
-  });
-}
 
 bool digits(std::string_view s, std::size_t from, std::size_t n) {
   if (from + n > s.size()) return false;
@@ -215,25 +172,6 @@ bool fits_float8(std::string_view number, std::string& buf) {
     if (ch >= '1' && ch <= '9') return false;
   }
   return true;
-}
-
-// HLC stamps: 15-digit ms, 5-digit counter, node id.
-bool parse_hlc(std::string_view s, std::int64_t& ms) {
-  if (s.size() < 23 || s.size() > 22 + 64 || !digits(s, 0, 15) ||
-      s[15] != ':' || !digits(s, 16, 5) || s[21] != ':')
-    return false;
-  for (std::size_t i = 22; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (!((c < 128 && std::isalnum(c)) || c == '_' || c == '-')) return false;
-  }
-  ms = 0;
-  for (std::size_t i = 0; i < 15; ++i) ms = ms * 10 + (s[i] - '0');
-  return true;
-}
-
-std::string pad15(std::int64_t v) {
-  std::string d = std::to_string(v);
-  return std::string(d.size() < 15 ? 15 - d.size() : 0, '0') + d;
 }
 
 const char* expected_kind(column_type t) {
@@ -411,12 +349,12 @@ class request_validator {
       } else if (m == kClientId) {
         client_given = true;
         if (js.peek() == json_kind_t::string && js.read_string(str) &&
-            is_client_id(str)) {
+            is_valid_client_id(str)) {
           out.client_id = str;
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
           fail(error_code::invalid_request, "clientId",
-               "expected 8-64 characters of [A-Za-z0-9_-]");
+               "expected " + client_id_rule());
         }
       } else if (m == kSchemaVersion) {
         version_given = true;
@@ -466,7 +404,8 @@ class request_validator {
     if (!protocol_ok) {
       reset_errors();
       fail(error_code::invalid_request, "protocol",
-           "this server speaks protocol 1; upgrade the client or the server");
+           "this server speaks protocol " + std::to_string(protocol_version) +
+               "; upgrade the client or the server");
       return;
     }
     if (!client_given)
@@ -745,17 +684,17 @@ class request_validator {
                     "expected \"upsert\" or \"delete\"");
         }
       } else if (m == kHlc) {
-        std::int64_t ms = 0;
+        std::optional<std::int64_t> ms;
         if (js.peek() == json_kind_t::string && js.read_string(hlc_) &&
-            parse_hlc(hlc_, ms)) {
+            (ms = wire_hlc_ms(hlc_))) {
           // A client clock far ahead must not win every future conflict.
           std::int64_t limit = now_ms_ + limits_.max_clock_skew_ms;
-          if (ms > limit) hlc_ = pad15(limit) + hlc_.substr(15);
+          if (*ms > limit)
+            hlc_ = format_hlc_ms(limit) + hlc_.substr(hlc_ms_digits);
         } else if (!js.failed()) {
           if (js.offset() == from) js.skip_value();
           ok = fail(error_code::invalid_request, at(".hlc"),
-                    "expected a hybrid logical clock stamp "
-                    "MMMMMMMMMMMMMMM:CCCCC:node");
+                    "expected a hybrid logical clock stamp " + hlc_pattern());
         }
       } else if (m == kBaseVersion) {
         if (js.peek() == json_kind_t::null) {
