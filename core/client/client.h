@@ -5,7 +5,7 @@
 // `seed` given at open.
 //
 // Control operations (framed: one JSON metadata line, then raw segments; see
-// edgesync/frame.h). Every answer is a frame whose meta is
+// common/frame.h). Every answer is a frame whose meta is
 // {"ok":true,…} or {"ok":false,"errors":[{code,path,message}]}.
 //
 // clang-format off

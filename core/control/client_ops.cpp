@@ -1,6 +1,6 @@
 // `client.*` control operations: the WASM face of edgesync::client::engine.
 // The vocabulary (events, effects, frames) is documented at the top of
-// edgesync/client.h; engines live in a handle table so JS holds a number.
+// client/client.h; engines live in a handle table so JS holds a number.
 #include "control/client_ops.h"
 
 #include <map>
@@ -73,7 +73,7 @@ std::string open(const json& m) {
     if (!m["clientId"].is_string() ||
         !client::is_valid_client_id(
             m["clientId"].get_ref<const std::string&>()))
-      return fail("clientId", "expected 8-64 characters of [A-Za-z0-9_-]");
+      return fail("clientId", "expected " + client_id_rule());
     o.client_id = m["clientId"].get<std::string>();
   }
   if (m.contains("online")) {

@@ -6,6 +6,7 @@
 
 #include "common/json_scan.h"
 #include "schema/policy.h"
+#include "sql/server_postgres.h"
 
 namespace edgesync {
 

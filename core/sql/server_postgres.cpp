@@ -2,11 +2,12 @@
 // per table touched, whatever the batch size: each batch of a table arrives
 // as one JSON parameter unpacked with jsonb_to_recordset, and every statement
 // returns a single text column `j` the core parses (or passes through).
+#include "sql/server_postgres.h"
+
 #include <string>
 
-#include "sql/ddl.h"
 #include "schema/policy.h"
-#include "server/server.h"
+#include "sql/ddl.h"
 
 namespace edgesync::sql {
 

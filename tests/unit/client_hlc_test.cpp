@@ -78,8 +78,7 @@ class HlcSql : public ::testing::Test {
     return hlc{std::stoll(r[0][0]), std::stoi(r[0][1]), r[0][2]};
   }
   void absorb(std::int64_t t) {
-    client::effects::run_sql fx{
-        1, "test", true, {{sqlite_absorb_sql(), {t}}}};
+    client::effects::run_sql fx{1, "test", true, {{sqlite_absorb_sql(), {t}}}};
     ASSERT_TRUE(std::holds_alternative<client::events::sql_done>(db_.run(fx)));
   }
   schema s_;
