@@ -80,7 +80,7 @@ struct driver {
   engine core;
   std::int64_t now = kStart;
   bool inflight, rows, jsonb;
-  const std::string absorb_sql = edgesync::client::sqlite_absorb_sql();
+  const std::string absorb_sql = edgesync::sqlite_absorb_sql();
   std::uint64_t http_id = 0;  // the outstanding request, or 0
   bool encode_next = false;   // encode the effects that follow an answer
 

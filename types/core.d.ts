@@ -9,10 +9,35 @@ export class EdgesyncError extends Error {
   errors: { code: string; path: string; message: string }[];
 }
 
+/** The protocol error body: `error` repeats the first entry of `errors`. */
+export interface ErrorBody {
+  protocol: number;
+  error: { code: string; message: string; path?: string; errors: { code: string; message: string; path?: string }[] };
+  serverSchemaVersion?: number;
+}
+
+/** The protocol's facts as the core states them (`protocol.describe`). */
+export interface ProtocolFacts {
+  version: number;
+  limits: {
+    defaults: { maxBodyBytes: number; maxChanges: number; maxPageSize: number; defaultPageSize: number; maxClockSkewMs: number };
+    bounds: Record<'maxBodyBytes' | 'maxChanges' | 'maxPageSize' | 'defaultPageSize' | 'maxClockSkewMs', { min: number; max: number }>;
+  };
+  maxKeyBytes: number;
+  clientId: { minLength: number; maxLength: number; rule: string; pattern: string };
+  hlc: { format: string; msDigits: number; counterDigits: number; separator: string; maxCounter: number; maxMs: number };
+  /** Every error code the core emits, with its HTTP status. */
+  errorCodes: Record<string, number>;
+}
+
 /** A loaded WASM core (made by loadCore). */
 export class Core {
   /** Wraps an instantiated Emscripten module. */
   constructor(module: object);
+  /** The protocol's facts (read once from the core, frozen). */
+  protocol(): Readonly<ProtocolFacts>;
+  /** The protocol error body the core builds for an error a host answers itself. */
+  errorBody(code: string, message: string, path?: string): ErrorBody;
   /** Runs an operation and returns the raw JSON envelope. */
   callRaw(op: string, input: string | Uint8Array | object): string;
   /** Runs an operation and returns its result, or throws EdgesyncError. */

@@ -1,6 +1,7 @@
-import type { Core } from './core.js';
+import type { Core, ErrorBody } from './core.js';
 
-export const PROTOCOL: 1;
+/** The protocol version, from the core (`core.protocol().version`). */
+export const PROTOCOL: number;
 
 /** Limits of docs/protocol.md; `maxBodyBytes` is enforced by the host, the rest by the core. */
 export interface Limits {
@@ -10,7 +11,10 @@ export interface Limits {
   defaultPageSize?: number;
   maxClockSkewMs?: number;
 }
+/** The default limits, from the core (`core.protocol().limits.defaults`). */
 export const DEFAULT_LIMITS: Readonly<Required<Limits>>;
+/** The default limits the given core applies. */
+export function defaultLimits(core: Core): Readonly<Required<Limits>>;
 
 /** postgres.js options every host must use for the pool given to createHandler. */
 export const POSTGRES_OPTIONS: Readonly<Record<string, unknown>>;
@@ -62,8 +66,9 @@ export function openServer(core: Core, schema: object, limits?: Limits):
 /** Runs the DDL in one transaction under an advisory lock. */
 export function applyDdl(sql: unknown, pgDdl: string): Promise<void>;
 
-export function errorBody(code: string, message: string, path?: string):
-  { protocol: 1; error: { code: string; message: string; path?: string } };
+/** The protocol error body for an error the host answers itself, built by the
+ * core last opened (openServer); throws before any core is opened. */
+export function errorBody(code: string, message: string, path?: string): ErrorBody;
 
 export interface HandlerOptions {
   core: Core;

@@ -78,14 +78,6 @@ std::string client_id_from_seed(std::string_view seed) {
   return "c_" + hex;
 }
 
-bool is_valid_client_id(std::string_view id) {
-  if (id.size() < 8 || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
-
 const char* to_string(sync_state s) {
   switch (s) {
     case sync_state::idle:

@@ -84,6 +84,7 @@
 #include "client/client_compact.h"
 #include "common/json_util.h"
 #include "common/result.h"
+#include "protocol/protocol.h"
 #include "schema/schema.h"
 
 namespace edgesync::client {
@@ -338,8 +339,8 @@ class engine {
 /// other text is hashed).
 std::string client_id_from_seed(std::string_view seed);
 
-/// True for a protocol-valid client id: 8–64 of [A-Za-z0-9_-].
-bool is_valid_client_id(std::string_view id);
+/// True for a protocol-valid client id (the rule: protocol/protocol.h).
+using edgesync::is_valid_client_id;
 
 /// Parses an event from frame metadata ({type, now, …}) and its segments.
 result<std::pair<std::int64_t, event>> parse_event(

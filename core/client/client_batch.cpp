@@ -3,13 +3,12 @@
 #include <map>
 
 #include "protocol/hlc.h"
+#include "protocol/protocol.h"
 #include "common/json_scan.h"
 
 namespace edgesync::client::detail {
 
 namespace {
-
-constexpr int kProtocol = 1;
 
 // A member of an object, or null: never the asserting const operator[].
 const json& at(const json& o, const char* key) {
@@ -296,7 +295,7 @@ std::string request_body(std::string_view client_id,
                          std::int64_t schema_version, const sealed_batch* batch,
                          const json& cursor, int page_size) {
   std::string body =
-      "{\"protocol\":" + std::to_string(kProtocol) + ",\"clientId\":";
+      "{\"protocol\":" + std::to_string(protocol_version) + ",\"clientId\":";
   append_json_string(body, client_id);
   body += ",\"schemaVersion\":" + std::to_string(schema_version) +
           ",\"batch\":" + (batch ? batch->text : std::string("null")) +

@@ -1,6 +1,7 @@
 #include "client/client_response.h"
 
 #include "protocol/hlc.h"
+#include "protocol/protocol.h"
 #include "common/json_scan.h"
 
 namespace edgesync::client::detail {
@@ -322,8 +323,9 @@ sync_answer read_sync_answer(std::string_view body, const schema& sc) {
     *slot = std::move(j.value());
   }
   if (c.s.failed() || !c.s.at_end()) return bad("not a JSON object");
-  if (!protocol.is_number_integer() || protocol.get<std::int64_t>() != 1)
-    return bad("protocol is not 1");
+  if (!protocol.is_number_integer() ||
+      protocol.get<std::int64_t>() != protocol_version)
+    return bad("protocol is not " + std::to_string(protocol_version));
   if (!results.is_null() && !results.is_array())
     return bad("results is not an array");
   if (!changes_ok) return bad("changes is not an array");

@@ -84,6 +84,10 @@ std::string error_envelope(const std::vector<error>& errs) {
   return dump_json({{"ok", false}, {"errors", errors_json(errs)}});
 }
 
+std::string ok_envelope(const json& value) {
+  return dump_json({{"ok", true}, {"result", value}});
+}
+
 const char* json_kind(const json& j) {
   switch (j.type()) {
     case json::value_t::null:

@@ -32,6 +32,9 @@ json errors_json(const std::vector<error>& errs);
 /// `{"ok":false,"errors":[…]}` serialized: the error envelope of control ops.
 std::string error_envelope(const std::vector<error>& errs);
 
+/// `{"ok":true,"result":value}` serialized: the success envelope of control ops.
+std::string ok_envelope(const json& value);
+
 /// The short name of a JSON value's kind, for "expected X, got Y" messages.
 const char* json_kind(const json& j);
 

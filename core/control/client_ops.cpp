@@ -66,7 +66,7 @@ std::string open_engine(const json& m) {
     if (!m["clientId"].is_string() ||
         !client::is_valid_client_id(
             m["clientId"].get_ref<const std::string&>()))
-      return fail("clientId", "expected 8-64 characters of [A-Za-z0-9_-]");
+      return fail("clientId", "expected " + client_id_rule());
     o.client_id = m["clientId"].get<std::string>();
   }
   if (m.contains("online")) {

@@ -1,6 +1,6 @@
 // The one operation dispatcher: a table of every operation name and its
-// handler. The handlers live with their area (schema_ops.cpp,
-// client_ops.cpp, server_ops.cpp); the browser build (ES_NO_WORKER) leaves
+// handler. The handlers live with their area (protocol_ops.cpp,
+// schema_ops.cpp, client_ops.cpp, server_ops.cpp); the browser build (ES_NO_WORKER) leaves
 // the server operations, and the server library, out.
 #include "control/control.h"
 
@@ -8,6 +8,7 @@
 
 #include "common/json_util.h"
 #include "control/client_ops.h"
+#include "control/protocol_ops.h"
 #include "control/schema_ops.h"
 #ifndef ES_NO_WORKER
 #include "control/server_ops.h"
@@ -24,6 +25,8 @@ struct op_entry {
 };
 
 constexpr op_entry kOps[] = {
+    {"protocol.describe", protocol_ops::describe},
+    {"protocol.error_body", protocol_ops::error_body},
     {"schema.policies", schema_ops::policies},
     {"schema.validate", schema_ops::validate},
     {"schema.sqlite_ddl", schema_ops::sqlite_ddl},

@@ -13,11 +13,6 @@ namespace edgesync {
 
 namespace {
 
-std::string ok_envelope(const json& value) {
-  json env = {{"ok", true}, {"result", value}};
-  return dump_json(env);
-}
-
 // Parses {"from": <schema>, "to": <schema>} for the migration operations.
 result<std::pair<schema, schema>> parse_schema_pair(std::string_view input) {
   auto doc = parse_json(input);

@@ -148,7 +148,7 @@ std::string abort(std::string_view input) {
     if (server* srv = servers().find(packed >> kStateBits))
       srv->abort(packed & ((std::int64_t{1} << kStateBits) - 1));
   }
-  return dump_json({{"ok", true}, {"result", json::object()}});
+  return ok_envelope(json::object());
 }
 
 void reset() { servers().clear(); }

@@ -1,5 +1,5 @@
-// The HTTP face of errors: the status of each error code and the protocol
-// error body (docs/protocol.md, "Errors").
+// The outcome of a refused request. The status of each error code and the
+// protocol error body are protocol facts: protocol/protocol.h.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "protocol/protocol.h"
 
 namespace edgesync {
 
@@ -17,12 +18,5 @@ struct request_error {
   std::vector<error> errors;
   std::optional<std::int64_t> server_schema_version;  ///< for 409
 };
-
-/// The HTTP status for an error code (400, 401, 403, 409, 413, 500).
-int http_status(error_code code);
-
-/// The protocol error body for a list of errors.
-std::string error_body(const std::vector<error>& errs,
-                       std::optional<std::int64_t> server_schema_version = {});
 
 }  // namespace edgesync

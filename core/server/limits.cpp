@@ -14,7 +14,9 @@ result<server_limits> parse_limits(const json& j) {
   if (!j.is_object())
     return error{error_code::invalid_request, "limits", "expected an object"};
   std::vector<error> errs;
-  auto read = [&](const char* key, auto& field, long long lo, long long hi) {
+  auto read = [&](const limit_spec& spec, auto& field) {
+    const std::string key(spec.key);
+    const std::int64_t lo = spec.min, hi = spec.max;
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return;
     if (!it->is_number_integer() || it->get<long long>() < lo ||
@@ -27,12 +29,11 @@ result<server_limits> parse_limits(const json& j) {
     field = static_cast<std::remove_reference_t<decltype(field)>>(
         it->get<long long>());
   };
-  read("maxBodyBytes", l.max_body_bytes, 1024,
-       static_cast<long long>(max_body_bytes_cap));
-  read("maxChanges", l.max_changes, 1, 1000000);
-  read("maxPageSize", l.max_page_size, 1, 100000);
-  read("defaultPageSize", l.default_page_size, 1, 100000);
-  read("maxClockSkewMs", l.max_clock_skew_ms, 0, 1LL << 40);
+  read(limit_max_body_bytes, l.max_body_bytes);
+  read(limit_max_changes, l.max_changes);
+  read(limit_max_page_size, l.max_page_size);
+  read(limit_default_page_size, l.default_page_size);
+  read(limit_max_clock_skew_ms, l.max_clock_skew_ms);
   if (!errs.empty()) return errs;
   l.default_page_size = std::min(l.default_page_size, l.max_page_size);
   return l;

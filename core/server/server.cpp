@@ -401,7 +401,8 @@ step_output server::after_pull(std::int64_t id, request_state& st,
     if (xmin > next.xid) next = {xmin, 0};
   }
 
-  std::string body = "{\"protocol\":1,\"serverTime\":";
+  std::string body =
+      "{\"protocol\":" + std::to_string(protocol_version) + ",\"serverTime\":";
   body += std::to_string(st.now_ms);
   body += ",\"ack\":";
   if (st.req.has_batch)

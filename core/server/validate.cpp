@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "common/json_scan.h"
+#include "protocol/hlc.h"
 #include "server/request_validator.h"
 #include "server/value_checks.h"
 
@@ -63,12 +64,12 @@ void request_validator::check(json_scanner& js, sync_request& out) {
     } else if (m == kClientId) {
       client_given = true;
       if (js.peek() == json_kind_t::string && js.read_string(str) &&
-          is_client_id(str)) {
+          is_valid_client_id(str)) {
         out.client_id = str;
       } else if (!js.failed()) {
         if (js.offset() == from) js.skip_value();
         fail(error_code::invalid_request, "clientId",
-             "expected 8-64 characters of [A-Za-z0-9_-]");
+             "expected " + client_id_rule());
       }
     } else if (m == kSchemaVersion) {
       version_given = true;
@@ -118,7 +119,8 @@ void request_validator::check(json_scanner& js, sync_request& out) {
   if (!protocol_ok) {
     reset_errors();
     fail(error_code::invalid_request, "protocol",
-         "this server speaks protocol 1; upgrade the client or the server");
+         "this server speaks protocol " + std::to_string(protocol_version) +
+             "; upgrade the client or the server");
     return;
   }
   if (!client_given)
@@ -383,17 +385,17 @@ bool request_validator::check_change(json_scanner& js, std::size_t i,
                   "expected \"upsert\" or \"delete\"");
       }
     } else if (m == kHlc) {
-      std::int64_t ms = 0;
+      std::optional<std::int64_t> ms;
       if (js.peek() == json_kind_t::string && js.read_string(hlc_) &&
-          parse_hlc(hlc_, ms)) {
+          (ms = wire_hlc_ms(hlc_))) {
         // A client clock far ahead must not win every future conflict.
         std::int64_t limit = now_ms_ + limits_.max_clock_skew_ms;
-        if (ms > limit) hlc_ = pad15(limit) + hlc_.substr(15);
+        if (*ms > limit)
+          hlc_ = format_hlc_ms(limit) + hlc_.substr(hlc_ms_digits);
       } else if (!js.failed()) {
         if (js.offset() == from) js.skip_value();
         ok = fail(error_code::invalid_request, at(".hlc"),
-                  "expected a hybrid logical clock stamp "
-                  "MMMMMMMMMMMMMMM:CCCCC:node");
+                  "expected a hybrid logical clock stamp " + hlc_pattern());
       }
     } else if (m == kBaseVersion) {
       if (js.peek() == json_kind_t::null) {

@@ -1,5 +1,5 @@
-// Checks of single values of a request: timestamps, numbers, HLC stamps and
-// client ids as PostgreSQL and the protocol accept them.
+// Checks of single values of a request: timestamps and numbers as PostgreSQL
+// accepts them (HLC stamps and client ids: protocol/).
 #include "server/value_checks.h"
 
 #include <algorithm>
@@ -8,14 +8,6 @@
 #include <cstdlib>
 
 namespace edgesync::validation {
-
-bool is_client_id(const std::string& s) {
-  if (s.size() < 8 || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char ch) {
-    auto c = static_cast<unsigned char>(ch);
-    return (c < 128 && std::isalnum(c)) || c == '_' || c == '-';
-  });
-}
 
 bool digits(std::string_view s, std::size_t from, std::size_t n) {
   if (from + n > s.size()) return false;
@@ -129,25 +121,6 @@ bool fits_float8(std::string_view number, std::string& buf) {
     if (ch >= '1' && ch <= '9') return false;
   }
   return true;
-}
-
-// HLC stamps: 15-digit ms, 5-digit counter, node id.
-bool parse_hlc(std::string_view s, std::int64_t& ms) {
-  if (s.size() < 23 || s.size() > 22 + 64 || !digits(s, 0, 15) ||
-      s[15] != ':' || !digits(s, 16, 5) || s[21] != ':')
-    return false;
-  for (std::size_t i = 22; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (!((c < 128 && std::isalnum(c)) || c == '_' || c == '-')) return false;
-  }
-  ms = 0;
-  for (std::size_t i = 0; i < 15; ++i) ms = ms * 10 + (s[i] - '0');
-  return true;
-}
-
-std::string pad15(std::int64_t v) {
-  std::string d = std::to_string(v);
-  return std::string(d.size() < 15 ? 15 - d.size() : 0, '0') + d;
 }
 
 const char* expected_kind(column_type t) {

@@ -12,9 +12,6 @@
 
 namespace edgesync::validation {
 
-/// True for a client id: 8-64 characters of [A-Za-z0-9_-].
-bool is_client_id(const std::string& s);
-
 /// True when s[from, from + n) are n decimal digits.
 bool digits(std::string_view s, std::size_t from, std::size_t n);
 
@@ -41,12 +38,6 @@ timestamp_check check_timestamp(std::string_view s);
 
 /// False for a number PostgreSQL's float8 input refuses (`buf` is scratch).
 bool fits_float8(std::string_view number, std::string& buf);
-
-/// Reads an HLC stamp's milliseconds; false if `s` is not a stamp.
-bool parse_hlc(std::string_view s, std::int64_t& ms);
-
-/// `v` as 15 decimal digits, zero-padded.
-std::string pad15(std::int64_t v);
 
 /// What a value of a column type must be, for an error message.
 const char* expected_kind(column_type t);

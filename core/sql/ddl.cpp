@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "common/json_util.h"
+#include "protocol/hlc.h"
 
 namespace edgesync {
 
@@ -91,15 +92,9 @@ string sqlite_row_json(const table& t, const char* rec) {
 }
 
 // Advances the hybrid logical clock: max(physical, last) with a counter that
-// rolls into the next millisecond rather than overflowing its 5 digits. The
+// rolls into the next millisecond rather than overflowing its digits. The
 // host's clock function is read once per tick.
-string sqlite_clock_tick() {
-  return string("  UPDATE ") + q(sqlite_names::clock) +
-         " SET (ms, ctr) = (SELECT CASE WHEN n > ms THEN n WHEN ctr >= 99999 "
-         "THEN ms + 1 ELSE ms END, CASE WHEN n > ms THEN 0 WHEN ctr >= 99999 "
-         "THEN 0 ELSE ctr + 1 END FROM (SELECT " +
-         sqlite_now_ms + " AS n));\n";
-}
+string sqlite_clock_tick() { return "  " + sqlite_tick_sql() + ";\n"; }
 
 string sqlite_outbox_insert(const table& t, const char* op, const char* rec,
                             const string& row, const string& changed) {
@@ -108,11 +103,10 @@ string sqlite_outbox_insert(const table& t, const char* op, const char* rec,
          " (tbl, pk, op, row, changed, hlc, base_version, created_at)\n"
          "    SELECT " +
          lit(t.name) + ", " + pk + ", '" + op + "', " + row + ", " + changed +
-         ",\n      printf('%015d:%05d:%s', ms, ctr, node),\n      (SELECT "
-         "version FROM " +
-         q(sqlite_names::rows) + " WHERE tbl = " + lit(t.name) +
-         " AND pk = " + pk + "),\n      " + sqlite_now_ms + "\n    FROM " +
-         q(sqlite_names::clock) + ";\n";
+         ",\n      " + sqlite_format_hlc_sql() +
+         ",\n      (SELECT version FROM " + q(sqlite_names::rows) +
+         " WHERE tbl = " + lit(t.name) + " AND pk = " + pk + "),\n      " +
+         sqlite_now_ms + "\n    FROM " + q(sqlite_names::clock) + ";\n";
 }
 
 string sqlite_guard() {

@@ -178,7 +178,8 @@ export class SyncLoop {
     if (!token) {
       // No token at all: answer like the server would, so the core asks for
       // a refresh and reports `unauthorized` if that fails too.
-      const body = JSON.stringify({ protocol: 1, error: { code: 'unauthorized', message: `getToken() gave no token${this._tokenError ? ` (${this._tokenError})` : ''}` } });
+      const body = JSON.stringify(this._core.errorBody('unauthorized',
+        `getToken() gave no token${this._tokenError ? ` (${this._tokenError})` : ''}`));
       this._tokenError = null;
       answer({ type: 'http_response', id: fx.id, status: 401 }, new TextEncoder().encode(body));
       return;

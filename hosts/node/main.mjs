@@ -149,7 +149,7 @@ async function main() {
     say(`!!! Tokens are signed with a generated dev secret (kept in ${resolve(dataRoot, 'dev-jwt-secret')}): ${devSecret}`);
     say(`!!! GET ${srv.url}/dev/token?user=alice hands out tokens for ANY user — never expose this server.`);
     say(`  try: TOKEN=$(curl -s '${srv.url}/dev/token?user=alice' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')`);
-    say(`       curl -s -H "Authorization: Bearer $TOKEN" -d '{"protocol":1,"clientId":"c_try_0001","schemaVersion":${schema.version}}' ${srv.url}/sync`);
+    say(`       curl -s -H "Authorization: Bearer $TOKEN" -d '{"protocol":${core.protocol().version},"clientId":"c_try_0001","schemaVersion":${schema.version}}' ${srv.url}/sync`);
   } else {
     say(`  auth: ${auth.jwksUrl ? `JWKS ${auth.jwksUrl}` : 'HS256 secret'}${auth.issuer ? `, issuer ${auth.issuer}` : ''}${auth.audience ? `, audience ${auth.audience}` : ''}`);
   }

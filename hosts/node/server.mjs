@@ -17,7 +17,7 @@ import { isLoopbackHost } from '../server/config.mjs';
  * @param {number} [o.port=8787] 0 picks a free port
  * @param {string} [o.host='127.0.0.1']
  * @param {number} [o.poolSize=10] 1 for PGlite (it serializes connections)
- * @param {object} [o.limits] see DEFAULT_LIMITS in handler.mjs
+ * @param {object} [o.limits] defaults: core.protocol().limits.defaults (docs/protocol.md)
  * @param {object} o.auth createVerifier options (or a ready verifier with `verify`)
  * @param {object} o.schema the shared schema document
  * @param {string} [o.staticDir] serve this folder at /
@@ -123,8 +123,12 @@ async function serve(handler, req, res, logger) {
   } catch (e) {
     logger.error('edgesync: cannot answer a request:', e);
     if (!res.headersSent) {
+      let body = '';
+      try {
+        body = JSON.stringify(errorBody('internal', 'internal error — retry later'));
+      } catch { /* the core cannot answer either: an empty 500 */ }
       res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(errorBody('internal', 'internal error — retry later')));
+      res.end(body);
     } else {
       res.destroy();
     }

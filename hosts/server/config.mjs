@@ -12,11 +12,10 @@
 //   EDGESYNC_JWT_ROLES        accepted `role` claims, comma-separated (default "authenticated"; tokens without a role pass)
 //   EDGESYNC_DEV              main job: "1" serves development tokens (/dev/token) even with DATABASE_URL — loopback only
 //   EDGESYNC_SCHEMA           schema JSON path (node; default demo/schema.json)
-//   EDGESYNC_MAX_BODY_BYTES   default 8388608
-//   EDGESYNC_MAX_CHANGES      default 10000
-//   EDGESYNC_MAX_PAGE_SIZE    default 5000
-//   EDGESYNC_DEFAULT_PAGE_SIZE default 500
-//   EDGESYNC_MAX_CLOCK_SKEW_MS default 60000
+//   EDGESYNC_MAX_BODY_BYTES, EDGESYNC_MAX_CHANGES, EDGESYNC_MAX_PAGE_SIZE,
+//   EDGESYNC_DEFAULT_PAGE_SIZE, EDGESYNC_MAX_CLOCK_SKEW_MS
+//                             the limits; unset: the core's defaults
+//                             (core.protocol().limits, docs/protocol.md)
 //   EDGESYNC_CORS_ORIGIN      allowed origin(s), comma-separated, default "*"
 //   EDGESYNC_STATIC_DIR       node: serve this folder at / (default demo/dist when it exists)
 //   EDGESYNC_APPLY_DDL        "false" to skip creating/updating tables at startup

@@ -6,16 +6,13 @@
 // (validation, conflicts, the pull) is the core's.
 import { EdgesyncError } from '../wasm/core.mjs';
 
-export const PROTOCOL = 1;
+// The protocol's facts (version, default limits, error body shape) are the
+// core's: read through core.protocol() and core.errorBody(), never restated.
 
-/** Defaults of docs/protocol.md. */
-export const DEFAULT_LIMITS = Object.freeze({
-  maxBodyBytes: 8 * 1024 * 1024,
-  maxChanges: 10000,
-  maxPageSize: 5000,
-  defaultPageSize: 500,
-  maxClockSkewMs: 60000,
-});
+/** The default limits the core applies (docs/protocol.md), from `core`. */
+export function defaultLimits(core) {
+  return core.protocol().limits.defaults;
+}
 
 const decoder = new TextDecoder();
 const ROLLBACK = Symbol('edgesync.rollback');
@@ -51,11 +48,12 @@ export function createHandler({
   function coreCrashed(e) {
     if (!(e instanceof WebAssembly.RuntimeError) || !reloadCore || reloading) return;
     logger.error(`edgesync: the WASM core trapped (${e.message}); loading a fresh instance`);
-    reloading = reloadCore().then((fresh) => { current = fresh; }, (err) => {
+    reloading = reloadCore().then((fresh) => { current = fresh; bodyCore = fresh.core; }, (err) => {
       logger.error(`edgesync: reloading the core failed: ${err?.message ?? err}`);
     }).finally(() => { reloading = null; });
   }
-  const maxBodyBytes = limits.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes;
+  bodyCore = core;
+  const maxBodyBytes = limits.maxBodyBytes ?? defaultLimits(core).maxBodyBytes;
   const origins = Array.isArray(corsOrigin) ? corsOrigin : [corsOrigin];
 
   // Bearer tokens, no cookies: no Allow-Credentials. Clients may read the
@@ -76,7 +74,7 @@ export function createHandler({
   }
 
   function fail(request, status, code, message, headers) {
-    return json(request, status, errorBody(code, message), headers);
+    return json(request, status, current.core.errorBody(code, message), headers);
   }
 
   function preflight(request) {
@@ -98,7 +96,7 @@ export function createHandler({
       logger.error(`edgesync: /healthz: database unreachable: ${e?.message ?? e}`);
       return fail(request, 503, 'unavailable', 'the database cannot be reached; retry with backoff');
     }
-    return json(request, 200, { ok: true, protocol: PROTOCOL, schemaVersion });
+    return json(request, 200, { ok: true, protocol: current.core.protocol().version, schemaVersion });
   }
 
   async function sync(request) {
@@ -215,7 +213,8 @@ export function createHandler({
  * Throws EdgesyncError (e.g. `invalid_schema`, with a path) on a bad schema.
  */
 export function openServer(core, schema, limits = {}) {
-  const l = { ...DEFAULT_LIMITS };
+  bodyCore = core;
+  const l = { ...defaultLimits(core) };
   for (const [k, v] of Object.entries(limits)) if (v !== undefined && v !== null) l[k] = v;
   const { handle, schemaVersion, pgDdl } = core.call('server.open', { schema, limits: l });
   return { handle, schemaVersion, pgDdl, limits: l };
@@ -264,9 +263,17 @@ export async function applyDdl(sql, pgDdl) {
   });
 }
 
-/** The protocol's error body. */
+// The core host-side error bodies come from: every host opens a server
+// (openServer) or a handler before it answers anything.
+let bodyCore = null;
+
+/**
+ * The protocol's error body for an error the host answers itself, built by
+ * the core (the shape of its own error bodies, `errors` list included).
+ */
 export function errorBody(code, message, path) {
-  return { protocol: PROTOCOL, error: { code, message, ...(path ? { path } : {}) } };
+  if (!bodyCore) throw new Error('edgesync: errorBody() needs the core: call openServer(core, …) first');
+  return bodyCore.errorBody(code, message, path);
 }
 
 class ContractError extends Error {}

@@ -1,8 +1,18 @@
 // `edgesync/server`: the node host, the environment-neutral handler, auth and
 // configuration helpers.
+import { nodeCore } from '../wasm/node.mjs';
+
 export { startServer } from '../node/server.mjs';
 export {
-  createHandler, openServer, applyDdl, errorBody, DEFAULT_LIMITS, POSTGRES_OPTIONS, PROTOCOL,
+  createHandler, openServer, applyDdl, errorBody, defaultLimits, POSTGRES_OPTIONS,
 } from './handler.mjs';
 export { loadConfig, ConfigError } from './config.mjs';
 export { createVerifier, signDevToken, AuthError } from './auth.mjs';
+
+// The protocol's facts as the core states them (the process-wide node core,
+// which startServer uses too): never restated here.
+const facts = (await nodeCore()).protocol();
+/** The protocol version the core speaks. */
+export const PROTOCOL = facts.version;
+/** The limits a server applies when its configuration sets none. */
+export const DEFAULT_LIMITS = facts.limits.defaults;

@@ -106,6 +106,33 @@ export class Core {
     if (!env.ok) throw new EdgesyncError(env.errors);
     return env.result;
   }
+
+  /**
+   * The protocol's facts as the core states them (`protocol.describe`):
+   * `version`, `limits.defaults`, `limits.bounds`, `maxKeyBytes`, `clientId`,
+   * `hlc` and `errorCodes` (code -> HTTP status). Read once, frozen.
+   */
+  protocol() {
+    this._protocol ??= deepFreeze(this.call('protocol.describe', {}));
+    return this._protocol;
+  }
+
+  /**
+   * The protocol error body (a parsed object) the core builds for an error a
+   * host answers itself (401, 404, 413…): the same shape as the core's own.
+   */
+  errorBody(code, message, path) {
+    const entry = path ? { code, message, path } : { code, message };
+    return JSON.parse(this.call('protocol.error_body', { errors: [entry] }));
+  }
+}
+
+function deepFreeze(value) {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /**

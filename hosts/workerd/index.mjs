@@ -11,21 +11,29 @@ import schema from 'edgesync:schema';
 import postgres from 'postgres';
 import { loadCore } from '../wasm/core.mjs';
 import { createVerifier } from '../server/auth.mjs';
-import { createHandler, openServer, applyDdl, errorBody, POSTGRES_OPTIONS } from '../server/handler.mjs';
+import { createHandler, openServer, applyDdl, POSTGRES_OPTIONS } from '../server/handler.mjs';
 import { loadConfig } from '../server/config.mjs';
 
 // Per isolate: the core instance, the opened server and the verifier (no I/O
 // objects — workerd forbids sharing those between requests).
 let isolate;
 let ddlApplied = false;
+// The core is loaded before the configuration is read, so that even a
+// misconfigured worker answers in the protocol's error body (the core's).
+let corePromise;
+
+function isolateCore() {
+  corePromise ??= loadCore(wasm).catch((e) => { corePromise = undefined; throw e; });
+  return corePromise;
+}
 
 async function init(env) {
+  const core = await isolateCore();
   const cfg = loadConfig(env);
   if (!cfg.auth) {
     throw new Error('no token verification configured: set the EDGESYNC_JWT_SECRET secret or EDGESYNC_JWKS_URL');
   }
   const verifier = createVerifier(cfg.auth);
-  const core = await loadCore(wasm);
   const opened = openServer(core, schema, cfg.limits);
   return { cfg, verifier, core, opened };
 }
@@ -42,12 +50,16 @@ export default {
       state = await isolate;
     } catch (e) {
       console.error(`edgesync: worker misconfigured: ${e?.message ?? e}`);
-      return json(500, errorBody('internal', 'the sync worker is misconfigured; see its logs'));
+      const core = await corePromise?.catch(() => null);
+      // Without a core (the WASM itself failed to load) there is no protocol
+      // body to give: a plain 500.
+      if (!core) return new Response('the sync worker is misconfigured; see its logs', { status: 500 });
+      return json(500, core.errorBody('internal', 'the sync worker is misconfigured; see its logs'));
     }
     const { cfg, verifier, core, opened } = state;
     if (!env.HYPERDRIVE?.connectionString) {
       console.error('edgesync: no HYPERDRIVE binding');
-      return json(500, errorBody('internal', 'the sync worker is misconfigured; see its logs'));
+      return json(500, core.errorBody('internal', 'the sync worker is misconfigured; see its logs'));
     }
     // One client per request (Hyperdrive pools the real connections); lazy,
     // so requests that never reach the database never connect.
@@ -60,7 +72,7 @@ export default {
           ddlApplied = true;
         } catch (e) {
           console.error(`edgesync: cannot apply the schema: ${e?.message ?? e}`);
-          return json(503, errorBody('unavailable', 'the database cannot be reached; retry with backoff'));
+          return json(503, core.errorBody('unavailable', 'the database cannot be reached; retry with backoff'));
         }
       }
       const handler = createHandler({
@@ -70,6 +82,7 @@ export default {
         // instantiates a fresh one.
         reloadCore: async () => {
           isolate = undefined;
+          corePromise = undefined;
           return { core, handle: opened.handle };
         },
       });

@@ -6,8 +6,13 @@
 // Request body (JSON): { "put": [[key, value], …], "then": "commit" | "rollback" | "bad_sql" | "sleep", "sleepMs": n }
 // Each step runs one statement per put, in order; the response lists the
 // texts the statements returned.
+import { nodeCore } from '../../hosts/wasm/node.mjs';
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+// The protocol's facts and error bodies are the real core's: only the server
+// flow is scripted.
+const real = await nodeCore();
 
 export const SCRIPTED_DDL = `create table if not exists scripted_kv (
   k text primary key, v text not null, owner text not null, seq bigserial);`;
@@ -22,6 +27,8 @@ export function scriptedCore() {
   return {
     calls,
     states,
+    protocol: () => real.protocol(),
+    errorBody: (code, message, path) => real.errorBody(code, message, path),
     call(op, input) {
       calls.push(op);
       if (op === 'server.open') return { handle: 7, schemaVersion: input.schema.version, pgDdl: SCRIPTED_DDL };
@@ -34,7 +41,7 @@ export function scriptedCore() {
         if (meta.handle !== 7) throw new Error('bad handle');
         let req;
         try { req = JSON.parse(dec.decode(segments[0])); } catch {
-          return done(400, { protocol: 1, error: { code: 'invalid_json', message: 'the body is not JSON' } });
+          return done(400, real.errorBody('invalid_json', 'the body is not JSON'));
         }
         const state = next++;
         states.set(state, { req, userId: meta.userId, step: 0 });

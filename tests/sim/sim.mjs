@@ -15,7 +15,6 @@ import { readFile } from 'node:fs/promises';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { loadCore } from '../../hosts/wasm/core.mjs';
 import { loadClientCore } from '../../hosts/client/index.mjs';
-import { DEFAULT_LIMITS } from '../../hosts/server/handler.mjs';
 import { Prng } from './prng.mjs';
 import { World, SimCrash, EPOCH, statementKind } from './world.mjs';
 import { SimPostgres } from './db.mjs';
@@ -49,7 +48,7 @@ export async function createEnv() {
   const policies = loadPolicies(core);
   return {
     schema, normalized, sqlite3, serverModule, clientCore, db, policies, limits: {}, devicePool: [],
-    maxSkew: DEFAULT_LIMITS.maxClockSkewMs,
+    maxSkew: core.protocol().limits.defaults.maxClockSkewMs,
     close: () => db.stop(),
   };
 }

@@ -12,13 +12,6 @@
 namespace edgesync {
 namespace {
 
-using client::format_hlc;
-using client::hlc;
-using client::hlc_absorb;
-using client::hlc_max_counter;
-using client::hlc_tick;
-using client::parse_hlc;
-
 TEST(Hlc, TickFollowsTheWallClockAndCountsWithinOneMs) {
   hlc c{100, 0, "n"};
   EXPECT_EQ(hlc_tick(c, 200), (hlc{200, 0, "n"}));
@@ -85,8 +78,7 @@ class HlcSql : public ::testing::Test {
     return hlc{std::stoll(r[0][0]), std::stoi(r[0][1]), r[0][2]};
   }
   void absorb(std::int64_t t) {
-    client::effects::run_sql fx{
-        1, "test", true, {{client::sqlite_absorb_sql(), {t}}}};
+    client::effects::run_sql fx{1, "test", true, {{sqlite_absorb_sql(), {t}}}};
     ASSERT_TRUE(std::holds_alternative<client::events::sql_done>(db_.run(fx)));
   }
   schema s_;
