@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "client/client.h"
-#include "protocol/hlc.h"
 #include "fuzz_support.h"
+#include "protocol/hlc.h"
 
 namespace {
 

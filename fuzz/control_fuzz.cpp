@@ -23,8 +23,8 @@
 #include <functional>
 #include <vector>
 
-#include "control/control.h"
 #include "common/frame.h"
+#include "control/control.h"
 #include "fuzz_support.h"
 
 namespace {

@@ -24,9 +24,9 @@
 #include <set>
 #include <unordered_set>
 
+#include "fuzz_support.h"
 #include "sql/client_sqlite.h"
 #include "sql/ddl.h"
-#include "fuzz_support.h"
 
 namespace {
 

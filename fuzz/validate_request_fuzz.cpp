@@ -27,8 +27,8 @@
 #include <set>
 
 #include "common/json_scan.h"
-#include "server/server.h"
 #include "fuzz_support.h"
+#include "server/server.h"
 
 namespace {
 

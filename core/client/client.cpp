@@ -231,8 +231,7 @@ void engine::impl::fail(fail_kind kind, std::string code, std::string message,
   timers_[deadline::retry] = now_ + delay;
   timers_[deadline::periodic] = now_ + cfg_.periodic_ms;
   message += "; retrying in " + std::to_string(delay) + " ms";
-  last_error_ =
-      failure{std::move(code), std::move(message), http_status, now_};
+  last_error_ = failure{std::move(code), std::move(message), http_status, now_};
   round_.again = false;
   round_.flush = false;
 }
@@ -243,8 +242,7 @@ void engine::impl::stop(std::string code, std::string message,
   io_ = 0;
   timers_[deadline::retry].reset();
   last_fail_ = fail_kind::error;
-  last_error_ =
-      failure{std::move(code), std::move(message), http_status, now_};
+  last_error_ = failure{std::move(code), std::move(message), http_status, now_};
 }
 
 void engine::impl::send_request() {
@@ -287,9 +285,9 @@ void engine::impl::on_http_response(int status, const std::string& body,
       for (const auto& d : v.drops) {
         const sealed_change& c = sealed_->changes[d.index];
         idx.push_back(d.index);
-        evs.push_back(effects::rejected{
-            c.tbl, c.pk_values(), op_name(c.op), c.covers, "invalid", d.code,
-            d.message, d.path, nullptr, false, std::nullopt});
+        evs.push_back(effects::rejected{c.tbl, c.pk_values(), op_name(c.op),
+                                        c.covers, "invalid", d.code, d.message,
+                                        d.path, nullptr, false, std::nullopt});
       }
       drop_changes(idx, std::move(evs));
       return;
@@ -320,12 +318,12 @@ void engine::impl::on_http_response(int status, const std::string& body,
       return;
     case action::drop_too_large: {
       const sealed_change& c = sealed_->changes[0];
-      drop_changes({0}, {effects::rejected{
-                            c.tbl, c.pk_values(), op_name(c.op), c.covers,
-                            "too_large", "payload_too_large",
-                            "this change alone is larger than the server "
-                            "accepts",
-                            "", nullptr, false, std::nullopt}});
+      drop_changes(
+          {0}, {effects::rejected{c.tbl, c.pk_values(), op_name(c.op), c.covers,
+                                  "too_large", "payload_too_large",
+                                  "this change alone is larger than the server "
+                                  "accepts",
+                                  "", nullptr, false, std::nullopt}});
       return;
     }
     case action::retry_later:

@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "client/client.h"
 #include "client/client_batch.h"
 #include "client/client_response.h"
 #include "sql/client_sqlite.h"
-#include "client/client.h"
 
 namespace edgesync::client::detail {
 

@@ -2,9 +2,9 @@
 
 #include <map>
 
+#include "common/json_scan.h"
 #include "protocol/hlc.h"
 #include "protocol/protocol.h"
-#include "common/json_scan.h"
 
 namespace edgesync::client::detail {
 

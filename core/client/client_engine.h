@@ -197,8 +197,7 @@ struct engine::impl {
                     std::vector<effect> evs);
   void on_ok(const std::string& body, std::optional<std::int64_t> retry_after);
   void read_pending(const std::vector<std::string>& values);
-  void after_apply(phases::applying& p,
-                   const std::vector<std::string>& values);
+  void after_apply(phases::applying& p, const std::vector<std::string>& values);
   void after_drop(phases::dropping& p, const std::vector<std::string>& values);
 
   // ------------------------------------------ request and events (client.cpp)

@@ -1,8 +1,8 @@
 #include "client/client_response.h"
 
+#include "common/json_scan.h"
 #include "protocol/hlc.h"
 #include "protocol/protocol.h"
-#include "common/json_scan.h"
 
 namespace edgesync::client::detail {
 

@@ -68,18 +68,16 @@ void engine::impl::on_load(const std::string& text) {
         *seq, at(st, "inflight_batch").get<std::string>(),
         at(st, "inflight_meta").get_ref<const std::string&>());
   }
-  sql_.set_jsonb(
-      at(doc.value(), "sqlite").is_string() &&
-      detail::sqlite_has_jsonb(
-          at(doc.value(), "sqlite").get_ref<const std::string&>()));
+  sql_.set_jsonb(at(doc.value(), "sqlite").is_string() &&
+                 detail::sqlite_has_jsonb(
+                     at(doc.value(), "sqlite").get_ref<const std::string&>()));
   loaded_ = true;
   if (save) {
     enter(phases::saving_id{});
-    emit_sql(
-        "save_id", true,
-        {{detail::set_state_sql(), {std::string("client_id"), client_id_}},
-         {detail::set_node_sql(), {client_id_}},
-         {detail::set_state_sql(), {std::string("seq"), next_seq_}}});
+    emit_sql("save_id", true,
+             {{detail::set_state_sql(), {std::string("client_id"), client_id_}},
+              {detail::set_node_sql(), {client_id_}},
+              {detail::set_state_sql(), {std::string("seq"), next_seq_}}});
     return;
   }
   after_loaded();
@@ -123,9 +121,9 @@ void engine::impl::on_read(const std::string& text) {
   if (!plan.batch.changes.empty()) {
     stmts.push_back({detail::set_state_sql(),
                      {std::string("inflight_seq"), plan.batch.seq}});
-    stmts.push_back({detail::set_state_sql(),
-                     {std::string("inflight_batch"),
-                      effects::raw_text{plan.batch.text}}});
+    stmts.push_back(
+        {detail::set_state_sql(),
+         {std::string("inflight_batch"), effects::raw_text{plan.batch.text}}});
     stmts.push_back({detail::set_state_sql(),
                      {std::string("inflight_meta"),
                       effects::raw_text{detail::seal_meta(plan.batch)}}});
@@ -142,9 +140,9 @@ void engine::impl::on_read(const std::string& text) {
         ids += std::to_string(id);
         ++n;
       }
-      next.events.push_back(
-          effects::rejected{b.tbl, b.pk, b.op, b.ids, "invalid", b.code,
-                            b.message, "", nullptr, false, std::nullopt});
+      next.events.push_back(effects::rejected{b.tbl, b.pk, b.op, b.ids,
+                                              "invalid", b.code, b.message, "",
+                                              nullptr, false, std::nullopt});
     }
     ids += ']';
     stmts.push_back({detail::guard_on_sql(), {}});
@@ -231,11 +229,11 @@ void engine::impl::on_ok(const std::string& body,
   stmts.push_back({detail::guard_on_sql(), {}});
   for (auto& s : plan.statements) stmts.push_back(std::move(s));
   if (r.server_time) stmts.push_back({sqlite_absorb_sql(), {*r.server_time}});
-  stmts.push_back({detail::set_state_sql(),
-                   {std::string("cursor"),
-                    next.cursor.is_string()
-                        ? effects::param(next.cursor.get<std::string>())
-                        : effects::param(nullptr)}});
+  stmts.push_back(
+      {detail::set_state_sql(),
+       {std::string("cursor"),
+        next.cursor.is_string() ? effects::param(next.cursor.get<std::string>())
+                                : effects::param(nullptr)}});
   if (sealed_) {
     std::int64_t seq = sealed_->seq + 1;
     if (next.older_seq) {

@@ -87,9 +87,8 @@ std::string open_engine(const json& m) {
 namespace client_ops {
 
 std::string open(std::string_view input) {
-  return with_frame(input, [](const json& meta, const auto&) {
-    return open_engine(meta);
-  });
+  return with_frame(
+      input, [](const json& meta, const auto&) { return open_engine(meta); });
 }
 
 std::string handle(std::string_view input) {

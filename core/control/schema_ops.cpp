@@ -86,7 +86,8 @@ std::string validate(std::string_view in) {
 }
 
 std::string sqlite_ddl(std::string_view in) {
-  return with_schema(in, [](const schema& s) { return edgesync::sqlite_ddl(s); });
+  return with_schema(in,
+                     [](const schema& s) { return edgesync::sqlite_ddl(s); });
 }
 
 std::string pg_ddl(std::string_view in) {

@@ -104,8 +104,8 @@ std::string begin(std::string_view input) {
   return with_frame(input, [](const json& meta, const auto& segments) {
     server* srv = find_server(meta);
     if (srv == nullptr)
-      return error_frame({{error_code::invalid_request, "handle",
-                           "unknown server handle"}});
+      return error_frame(
+          {{error_code::invalid_request, "handle", "unknown server handle"}});
     auto user = meta.find("userId");
     if (user == meta.end() || !user->is_string() || segments.size() != 1)
       return error_frame({{error_code::invalid_request, "userId",

@@ -5,8 +5,8 @@
 #include <cctype>
 #include <set>
 
-#include "sql/ddl.h"
 #include "common/json_util.h"
+#include "sql/ddl.h"
 
 namespace edgesync {
 

@@ -53,14 +53,12 @@ void request_validator::check(json_scanner& js, sync_request& out) {
       fail(error_code::invalid_request, key, "unknown field \"" + key + "\"");
     } else if (!members.take(m)) {
       js.skip_value();
-      fail(error_code::invalid_request, key,
-           "\"" + key + "\" is given twice");
+      fail(error_code::invalid_request, key, "\"" + key + "\" is given twice");
     } else if (m == kProtocol) {
       protocol_ok = js.peek() == json_kind_t::number &&
                     js.read_number(is_int, iv) && is_int &&
                     iv == protocol_version;
-      if (!protocol_ok && !js.failed() && js.offset() == from)
-        js.skip_value();
+      if (!protocol_ok && !js.failed() && js.offset() == from) js.skip_value();
     } else if (m == kClientId) {
       client_given = true;
       if (js.peek() == json_kind_t::string && js.read_string(str) &&
@@ -355,8 +353,8 @@ bool request_validator::check_change(json_scanner& js, std::size_t i,
         c.id = iv;
       } else if (!js.failed()) {
         if (js.offset() == from) js.skip_value();
-        ok = fail(error_code::invalid_request, at(".id"),
-                  "expected an integer");
+        ok =
+            fail(error_code::invalid_request, at(".id"), "expected an integer");
       }
     } else if (m == kTable) {
       if (js.peek() != json_kind_t::string) {

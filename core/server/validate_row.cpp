@@ -62,8 +62,7 @@ bool request_validator::check_row(json_scanner& js, const table& t,
       case column_type::integer: {
         bool is_int = false;
         std::int64_t v = 0;
-        typed =
-            k == json_kind_t::number && js.read_number(is_int, v) && is_int;
+        typed = k == json_kind_t::number && js.read_number(is_int, v) && is_int;
         if (typed && t.is_pk(idx)) str = std::to_string(v);
         break;
       }
@@ -118,17 +117,15 @@ bool request_validator::check_row(json_scanner& js, const table& t,
     std::size_t to = js.offset();
     if (!typed) {
       if (to == from) js.skip_value();  // the value was not consumed yet
-      ok =
-          fail(error_code::type_mismatch, at(col.name),
-               std::string("expected ") + expected_kind(col.type) + ", got " +
-                   (k == json_kind_t::number ? "a non-integer number"
-                                             : kind_name(k)));
+      ok = fail(error_code::type_mismatch, at(col.name),
+                std::string("expected ") + expected_kind(col.type) + ", got " +
+                    (k == json_kind_t::number ? "a non-integer number"
+                                              : kind_name(k)));
       if (js.failed()) return false;
       continue;
     }
     if (!range.empty()) {
-      ok = fail(error_code::value_out_of_range, at(col.name),
-                std::move(range));
+      ok = fail(error_code::value_out_of_range, at(col.name), std::move(range));
       continue;
     }
     value_[idx] = valid;

@@ -1,13 +1,12 @@
 // The `client.*` control operations: the exact frames a JS host exchanges
 // with the core. A tiny host written against the JSON vocabulary alone runs
 // a full push/pull against the simulated server.
-#include "control/client_ops.h"
-
 #include <gtest/gtest.h>
 
 #include "client_sim.h"
-#include "sql/ddl.h"
 #include "common/frame.h"
+#include "control/client_ops.h"
+#include "sql/ddl.h"
 #include "support.h"
 
 namespace edgesync {

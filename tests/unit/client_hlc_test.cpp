@@ -1,11 +1,10 @@
 // The hybrid logical clock: the C++ rules, the triggers' SQL and the absorb
 // SQL the core emits all agree; stamps are monotonic, absorb server time and
 // survive counter overflow.
-#include "protocol/hlc.h"
-
 #include <gtest/gtest.h>
 
 #include "client_sim.h"
+#include "protocol/hlc.h"
 #include "sql/ddl.h"
 #include "support.h"
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "sql/ddl.h"
 #include "schema/policy.h"
+#include "sql/ddl.h"
 #include "support.h"
 
 namespace edgesync::testing {

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "client_sim.h"
-#include "sql/ddl.h"
 #include "common/json_scan.h"
+#include "sql/ddl.h"
 #include "support.h"
 
 namespace edgesync {

@@ -1,11 +1,10 @@
 // Generated SQL: golden files (shared with the WASM node test) and execution
 // of the SQLite DDL and triggers against real SQLite.
-#include "sql/ddl.h"
-
 #include <gtest/gtest.h>
 
 #include "common/json_util.h"
 #include "schema/schema.h"
+#include "sql/ddl.h"
 #include "support.h"
 
 namespace edgesync {

@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "control/control.h"
 #include "common/json_util.h"
+#include "control/control.h"
 #include "support.h"
 
 namespace edgesync {

@@ -4,8 +4,8 @@
 // two builds cannot drift.
 #include <gtest/gtest.h>
 
-#include "control/control.h"
 #include "common/json_util.h"
+#include "control/control.h"
 #include "support.h"
 
 namespace edgesync {
