@@ -26,6 +26,12 @@ check eslint "run 'npx eslint --fix .' for the fixable findings, then fix the re
 check tsc "fix types/*.d.ts to match the JS in hosts/ (or tests/types/usage.ts to match the README); re-run 'npx tsc -p tests/types'" \
   npx --no-install tsc -p tests/types
 
+# --- C++: clang-format (.clang-format) on every C++ file. clang-tidy needs the
+# native build's compile commands, so npm test runs it after the build
+# (scripts/check-cpp.sh tidy).
+check clang-format "run: clang-format -i \$(git ls-files '*.cpp' '*.h')" \
+  bash scripts/check-cpp.sh format
+
 if ((${#failed[@]})); then
   echo "edgesync lint: FAILED" >&2
   for f in "${failed[@]}"; do echo "  - $f" >&2; done

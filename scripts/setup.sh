@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(cmake g++ make pkg-config emscripten nlohmann-json3-dev
   libgtest-dev libsqlite3-dev postgresql-15 pgbouncer chromium
-  clang-14 libclang-rt-14-dev)  # the last two: libFuzzer + sanitizers (fuzz/)
+  clang-14 libclang-rt-14-dev  # libFuzzer + sanitizers (fuzz/)
+  clang-format clang-tidy)     # the C++ style gate (scripts/check-cpp.sh)
 # Only the packages a job needs: `setup.sh start` skips the test-only ones.
 if [[ "${1:-test}" == "start" ]]; then
   APT_PACKAGES=(cmake g++ make emscripten nlohmann-json3-dev)

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test: the static checks (scripts/lint.sh), GoogleTest suites
-# (native core), then the node tests of the WASM build against real
-# SQLite-WASM, PostgreSQL 15, pgbouncer and workerd, then the browser
-# end-to-end tests in headless Chromium, then a short run of every fuzz target
-# (FUZZ_SMOKE_SECONDS each, default 30; 0 skips it).
+# Runs every test: the static checks (scripts/lint.sh), the build, clang-tidy
+# on the core, the GoogleTest suites (native core), then the node tests of the
+# WASM build against real SQLite-WASM, PostgreSQL 15, pgbouncer and workerd,
+# then the browser end-to-end tests in headless Chromium, then a short run of
+# every fuzz target (FUZZ_SMOKE_SECONDS each, default 30; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 bash scripts/lint.sh
 bash scripts/build.sh all
+bash scripts/check-cpp.sh tidy
 
 echo "edgesync: GoogleTest suites"
 ctest --test-dir build/native --output-on-failure -j "$(nproc)"

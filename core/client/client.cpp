@@ -111,7 +111,7 @@ engine::impl::impl(open_options o)
 void engine::impl::emit_sql(std::string purpose, bool tx,
                             std::vector<effects::statement> stmts) {
   io_ = next_io_++;
-  out_.push_back(
+  out_.emplace_back(
       effects::run_sql{io_, std::move(purpose), tx, std::move(stmts)});
 }
 
@@ -133,7 +133,7 @@ void engine::impl::update_status() {
   if (status_sent_ && s == status_) return;
   status_ = s;
   status_sent_ = true;
-  out_.push_back(effects::status_changed{s});
+  out_.emplace_back(effects::status_changed{s});
 }
 
 // The deadline the host's timer should fire at; nullopt with `keep` when
@@ -158,7 +158,7 @@ void engine::impl::rearm() {
   if (armed_known_ && want == armed_) return;
   armed_ = want;
   armed_known_ = true;
-  out_.push_back(effects::set_timer{want});
+  out_.emplace_back(effects::set_timer{want});
 }
 
 // Starts a round if a timer-driven trigger is due.
@@ -258,7 +258,7 @@ void engine::impl::resend() {
   timers_[deadline::request] = now_ + cfg_.request_timeout_ms;
   bool keepalive =
       round_.flush && round_.body.size() <= cfg_.keepalive_max_bytes;
-  out_.push_back(
+  out_.emplace_back(
       effects::send_http{io_, "POST", cfg_.path, round_.body, keepalive});
 }
 
@@ -285,9 +285,9 @@ void engine::impl::on_http_response(int status, const std::string& body,
       for (const auto& d : v.drops) {
         const sealed_change& c = sealed_->changes[d.index];
         idx.push_back(d.index);
-        evs.push_back(effects::rejected{c.tbl, c.pk_values(), op_name(c.op),
-                                        c.covers, "invalid", d.code, d.message,
-                                        d.path, nullptr, false, std::nullopt});
+        evs.emplace_back(effects::rejected{
+            c.tbl, c.pk_values(), op_name(c.op), c.covers, "invalid", d.code,
+            d.message, d.path, nullptr, false, std::nullopt});
       }
       drop_changes(idx, std::move(evs));
       return;
@@ -301,7 +301,7 @@ void engine::impl::on_http_response(int status, const std::string& body,
       round_.refreshed = true;
       enter(phases::awaiting_token{});
       io_ = 0;
-      out_.push_back(effects::refresh_token{});
+      out_.emplace_back(effects::refresh_token{});
       return;
     case action::stop:
       stop(v.code, v.message, status);
@@ -379,7 +379,7 @@ void engine::impl::on_local_change() {
 void engine::impl::on_tick() {
   if (auto d = timers_[deadline::request];
       in<phases::requesting>() && d && now_ >= *d) {
-    out_.push_back(effects::abort_http{io_});
+    out_.emplace_back(effects::abort_http{io_});
     fail(fail_kind::network, "timeout",
          "no answer within " + std::to_string(cfg_.request_timeout_ms) +
              " ms; the batch will be sent again",

@@ -1,5 +1,6 @@
 #include "client/client_apply.h"
 
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -20,6 +21,20 @@ const char* op_name(row_op op) {
 void add(std::string& list, std::string_view item) {
   if (list.size() > 1) list += ',';
   list += item;
+}
+
+// Appends the JSON array `[parts…]` (each part already JSON text) to a list.
+void add_tuple(std::string& list,
+               std::initializer_list<std::string_view> parts) {
+  if (list.size() > 1) list += ',';
+  list += '[';
+  bool first = true;
+  for (auto part : parts) {
+    if (!first) list += ',';
+    list += part;
+    first = false;
+  }
+  list += ']';
 }
 
 // The text of the pulled rows of one table to bind: the answer's own
@@ -110,7 +125,7 @@ answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
       append_json_string(key, c.pk);
       std::string version = v ? std::to_string(*v) : "null";
       if (res.status == "applied") {
-        if (v) add(own, "[" + key + "," + version + "]");
+        if (v) add_tuple(own, {key, version});
         // The server's row is the merged one it sent, else the row as sent
         // (a delete leaves none).
         std::string row_text = "null";
@@ -124,32 +139,32 @@ answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
             row_text = std::string(found->second);
           }
         }
-        add(bases, "[" + key + "," + version + "," + row_text + "]");
-        plan.events.push_back(
+        add_tuple(bases, {key, version, row_text});
+        plan.events.emplace_back(
             effects::acked{c.tbl, c.pk_values(), op_name(c.op), v, c.covers});
         continue;
       }
       const std::string& reason = res.reason;
       if (res.deleted)
-        add(bases, "[" + key + "," + version + ",null]");
+        add_tuple(bases, {key, version, "null"});
       else if (row.is_object())
-        add(bases, "[" + key + "," + version + "," + dump_json(row) + "]");
+        add_tuple(bases, {key, version, dump_json(row)});
       else if (res.status == "rejected" && reason == "forbidden")
         // The row belongs to another user: none the user may see.
-        add(bases, "[" + key + ",null,null]");
+        add_tuple(bases, {key, "null", "null"});
       // Otherwise (e.g. `race` without a row) the server said nothing about
       // its row: the base stays, the row arrives by pull.
       if (res.status == "conflict") {
-        plan.events.push_back(effects::conflict{c.tbl, c.pk_values(),
-                                                op_name(c.op), c.covers, reason,
-                                                row, res.deleted, v});
+        plan.events.emplace_back(
+            effects::conflict{c.tbl, c.pk_values(), op_name(c.op), c.covers,
+                              reason, row, res.deleted, v});
       } else {
         std::string msg =
             !res.message.empty() ? res.message
             : reason == "stale"
                 ? "the row changed on the server since this edit was made"
                 : "the server refused this change";
-        plan.events.push_back(effects::rejected{
+        plan.events.emplace_back(effects::rejected{
             c.tbl, c.pk_values(), op_name(c.op), c.covers, reason,
             reason == "forbidden" ? "forbidden" : "stale", msg, "", row,
             res.deleted, v});
@@ -184,7 +199,7 @@ answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
     applied.tables.push_back(s.tables[ti].name);
   }
   sql.append_reconcile(st);
-  if (applied.rows > 0) plan.events.push_back(std::move(applied));
+  if (applied.rows > 0) plan.events.emplace_back(std::move(applied));
   return plan;
 }
 
@@ -224,7 +239,7 @@ void patch_restored(std::string_view listing, const schema& s,
   }
   if (changed == 0) return;
   if (ch == nullptr) {
-    events.push_back(effects::changes_applied{});
+    events.emplace_back(effects::changes_applied{});
     ch = &std::get<effects::changes_applied>(events.back());
   }
   for (const auto& name : ch->tables) {

@@ -125,7 +125,7 @@ result<std::pair<std::int64_t, event>> parse_event(
   auto type_it = meta.find("type");
   if (type_it == meta.end() || !type_it->is_string())
     return bad("type", "expected the event type (a string)");
-  const std::string& type = type_it->get_ref<const std::string&>();
+  const auto& type = type_it->get_ref<const std::string&>();
   std::int64_t now = 0;
   auto now_it = meta.find("now");
   if (now_it == meta.end() || !read_int(*now_it, now))

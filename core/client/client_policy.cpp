@@ -78,8 +78,10 @@ status make_status(const status_facts& f) {
   s.last_error = f.last_error;
   s.client_id = f.client_id;
   if (!f.busy && !f.stopped) s.next_retry_at = f.retry_at;
+  // First match wins, so `error` appears twice: a stopped engine is in error
+  // even while busy, a failed round only once nothing is in flight.
   if (f.stopped)
-    s.state = sync_state::error;
+    s.state = sync_state::error;  // NOLINT(bugprone-branch-clone)
   else if (f.busy)
     s.state = sync_state::syncing;
   else if (f.host_offline || f.last_fail == fail_kind::network)

@@ -140,9 +140,9 @@ void engine::impl::on_read(const std::string& text) {
         ids += std::to_string(id);
         ++n;
       }
-      next.events.push_back(effects::rejected{b.tbl, b.pk, b.op, b.ids,
-                                              "invalid", b.code, b.message, "",
-                                              nullptr, false, std::nullopt});
+      next.events.emplace_back(
+          effects::rejected{b.tbl, b.pk, b.op, b.ids, "invalid", b.code,
+                            b.message, "", nullptr, false, std::nullopt});
     }
     ids += ']';
     stmts.push_back({detail::guard_on_sql(), {}});

@@ -47,10 +47,14 @@ struct error {
 template <typename T>
 class result {
  public:
-  result(T value)
-      : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  result(error e) : v_(std::vector<error>{std::move(e)}) {}  // NOLINT
-  result(std::vector<error> errs) : v_(std::move(errs)) {}   // NOLINT
+  // Implicit on purpose: `return value;` and `return error{…};` are how a
+  // fallible function answers.
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  result(T value) : v_(std::move(value)) {}
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  result(error e) : v_(std::vector<error>{std::move(e)}) {}
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  result(std::vector<error> errs) : v_(std::move(errs)) {}
 
   /// True when a value is held.
   bool ok() const { return std::holds_alternative<T>(v_); }

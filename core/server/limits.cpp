@@ -19,15 +19,15 @@ result<server_limits> parse_limits(const json& j) {
     const std::int64_t lo = spec.min, hi = spec.max;
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return;
-    if (!it->is_number_integer() || it->get<long long>() < lo ||
-        it->get<long long>() > hi) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < lo ||
+        it->get<std::int64_t>() > hi) {
       errs.push_back({error_code::invalid_request, path_key("limits", key),
                       "expected an integer between " + std::to_string(lo) +
                           " and " + std::to_string(hi)});
       return;
     }
     field = static_cast<std::remove_reference_t<decltype(field)>>(
-        it->get<long long>());
+        it->get<std::int64_t>());
   };
   read(limit_max_body_bytes, l.max_body_bytes);
   read(limit_max_changes, l.max_changes);

@@ -15,8 +15,8 @@ namespace {
 // A change's own object, as written into its group's input, without the
 // bookkeeping keys: the client row for the conflict log.
 json client_row(const change_group& g, const change& c) {
-  auto parsed =
-      parse_json(std::string_view(g.input).substr(c.from, c.to - c.from));
+  const std::string_view input = g.input;
+  auto parsed = parse_json(input.substr(c.from, c.to - c.from));
   if (!parsed || !parsed.value().is_object()) return nullptr;
   json row = std::move(parsed.value());
   for (const char* k : {"_es_i", "_es_h", "_es_b", "_es_c"}) row.erase(k);
@@ -279,8 +279,11 @@ step_output server::after_merge(std::int64_t id, request_state& st,
       } else if (s_val == "lost" && rule.loser != loser_status::none) {
         status = to_string(rule.loser);
         reason = rule.reason;
-        buf += ",\"status\":\"" + status + "\",\"reason\":\"" + reason +
-               "\",\"version\":";
+        buf += ",\"status\":\"";
+        buf += status;
+        buf += "\",\"reason\":\"";
+        buf += reason;
+        buf += "\",\"version\":";
         buf += v;
         buf += ",\"deleted\":";
         buf += d == "true" ? "true" : "false";
@@ -302,7 +305,7 @@ step_output server::after_merge(std::int64_t id, request_state& st,
             {{"table_name", t.server_name},
              {"pk", std::move(pk)},
              {"policy", to_string(t.policy)},
-             {"outcome", status + ":" + reason},
+             {"outcome", std::string(status).append(":").append(reason)},
              {"client_row",
               c.op == change_op::upsert ? std::move(row) : json(nullptr)},
              {"server_row", server_row ? server_row.value() : json(nullptr)}});
@@ -384,7 +387,7 @@ step_output server::after_pull(std::int64_t id, request_state& st,
   pull_cursor next = st.req.cursor;
   auto parse_u64 = [](const json& v, std::uint64_t& out) {
     if (!v.is_string()) return false;
-    const std::string& s = v.get_ref<const std::string&>();
+    const auto& s = v.get_ref<const std::string&>();
     return std::from_chars(s.data(), s.data() + s.size(), out).ec ==
            std::errc();
   };

@@ -418,7 +418,7 @@ bool request_validator::check_change(json_scanner& js, std::size_t i,
         js.begin_array();
         while (js.next_element()) {
           if (js.peek() == json_kind_t::string && js.read_string(str_)) {
-            changed.push_back(str_);
+            changed.emplace_back(str_);
           } else if (!js.failed()) {
             js.skip_value();
             ok = fail(error_code::invalid_request,

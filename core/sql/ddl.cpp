@@ -423,6 +423,7 @@ std::vector<error> check_additive(const schema& from, const schema& to) {
     }
     auto names = [](const table& t, const std::vector<std::size_t>& idx) {
       std::vector<string> out;
+      out.reserve(idx.size());
       for (auto i : idx) out.push_back(t.columns[i].name);
       return out;
     };

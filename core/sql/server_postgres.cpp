@@ -62,8 +62,13 @@ string key_join(const table& t, const string& server_alias,
   for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
     const column& c = t.columns[t.primary_key[k]];
     if (k) out += " AND ";
-    out += server_alias + "." + q(c.server_name) + " = " + input_alias + "." +
-           q(input_uses_server_names ? c.server_name : c.name);
+    out += server_alias;
+    out += '.';
+    out += q(c.server_name);
+    out += " = ";
+    out += input_alias;
+    out += '.';
+    out += q(input_uses_server_names ? c.server_name : c.name);
   }
   return out;
 }

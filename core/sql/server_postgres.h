@@ -7,10 +7,9 @@
 
 #include "schema/schema.h"
 
-namespace edgesync {
-
 /// SQL builders (exposed for tests); all identifiers come from the schema.
-namespace sql {
+namespace edgesync::sql {
+
 /// Claims (or re-reads) the client id: params $1 client, $2 user, $3 seq.
 std::string claim();
 /// Upserts for one table: $1 input JSON, $2 user, $3 client.
@@ -27,6 +26,5 @@ std::string log_conflicts();
 /// One page of the user's changes: $1 user, $2 xid, $3 version, $4 client,
 /// $5 page size + 1.
 std::string pull(const edgesync::schema& s);
-}  // namespace sql
 
-}  // namespace edgesync
+}  // namespace edgesync::sql
