@@ -4,6 +4,7 @@
 
 #include "common/json_util.h"
 #include "protocol/hlc.h"
+#include "sql/pg_triggers.h"
 
 namespace edgesync {
 
@@ -327,6 +328,9 @@ string pg_create_table(const table& t) {
          "  \"_es_origin\" text,\n"
          "  \"_es_updated_at\" timestamptz NOT NULL DEFAULT now(),\n";
   out += "  PRIMARY KEY (" + column_list(t, t.primary_key, true) + ")\n);\n";
+  // A table that already existed (made by the app's own migrations) gets
+  // the sync columns here, before the pull index needs them.
+  out += pg_adopt_table(t);
   out += "CREATE INDEX IF NOT EXISTS " +
          q(t.server_name + pg_names::pull_index_suffix) + " ON " +
          q(t.server_name) + " (" + q(t.columns[t.owner].server_name) +
@@ -481,6 +485,7 @@ string pg_ddl(const schema& s) {
       out += "ALTER TABLE " + q(t.server_name) + " ADD COLUMN IF NOT EXISTS " +
              q(c.server_name) + " " + pg_type(c.type) + ";\n";
     }
+    out += pg_direct_write_trigger(t);
   }
   out += pg_record_version(s.version);
   return out;
@@ -524,13 +529,18 @@ result<string> pg_migration(const schema& from, const schema& to) {
     const table* old_t = from.find_table(t.name);
     if (old_t == nullptr) {
       out += pg_create_table(t);
+      out += pg_direct_write_trigger(t);
       continue;
     }
+    bool added = false;
     for (const column& c : t.columns) {
       if (old_t->find_column(c.name) != nullptr) continue;
       out += "ALTER TABLE " + q(t.server_name) + " ADD COLUMN IF NOT EXISTS " +
              pg_column_def(c) + ";\n";
+      added = true;
     }
+    // The trigger compares every column, so it is rebuilt when one is added.
+    if (added) out += pg_direct_write_trigger(t);
   }
   out += pg_record_version(to.version);
   return out;

@@ -30,6 +30,9 @@ inline constexpr const char* version_seq = "edgesync_version_seq";
 /// Appended to a table's server name to name its pull index; the schema
 /// rules keep the result within PostgreSQL's 63-byte identifiers.
 inline constexpr const char* pull_index_suffix = "__es_pull";
+/// Appended to a table's server name to name its direct-write trigger and
+/// trigger function (shorter than pull_index_suffix, so within 63 bytes).
+inline constexpr const char* direct_write_suffix = "__es_dw";
 }  // namespace pg_names
 
 /// SQLite DDL: app tables, outbox, clock, guard and triggers. Idempotent.

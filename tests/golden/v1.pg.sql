@@ -42,10 +42,57 @@ CREATE TABLE IF NOT EXISTS "projects" (
   "_es_updated_at" timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY ("id")
 );
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "_es_version" bigint;
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "_es_xid" xid8;
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "_es_deleted" boolean NOT NULL DEFAULT false;
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "_es_hlc" text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "_es_field_hlc" jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "_es_origin" text;
+ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "_es_updated_at" timestamptz NOT NULL DEFAULT now();
+DO $es$ BEGIN IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '"projects"'::regclass AND attname IN ('_es_version', '_es_xid') AND NOT attnotnull) THEN
+  UPDATE "projects" SET "_es_version" = COALESCE("_es_version", nextval('edgesync_version_seq')), "_es_xid" = COALESCE("_es_xid", pg_current_xact_id()), "_es_hlc" = CASE WHEN "_es_hlc" = '' THEN lpad((floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)::text, 15, '0') || ':' || lpad((0)::text, 5, '0') || ':server' ELSE "_es_hlc" END WHERE "_es_version" IS NULL OR "_es_xid" IS NULL;
+  ALTER TABLE "projects" ALTER COLUMN "_es_version" SET DEFAULT nextval('edgesync_version_seq'), ALTER COLUMN "_es_version" SET NOT NULL, ALTER COLUMN "_es_xid" SET DEFAULT pg_current_xact_id(), ALTER COLUMN "_es_xid" SET NOT NULL;
+END IF; END $es$;
 CREATE INDEX IF NOT EXISTS "projects__es_pull" ON "projects" ("owner_id", "_es_xid", "_es_version");
 ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "name" text;
 ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "archived" boolean;
 ALTER TABLE "projects" ADD COLUMN IF NOT EXISTS "updated_at" timestamptz;
+CREATE OR REPLACE FUNCTION "projects__es_dw"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+  ctr int := 0;
+  stamp text;
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    IF current_setting('edgesync.purge', true) = 'on' THEN RETURN OLD; END IF;
+    UPDATE "projects" SET "_es_deleted" = true WHERE "id" = OLD."id";
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    IF NEW."_es_origin" IS NOT NULL THEN RETURN NEW; END IF;
+  ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."name" IS DISTINCT FROM OLD."name" OR NEW."archived" IS DISTINCT FROM OLD."archived" OR NEW."updated_at" IS DISTINCT FROM OLD."updated_at" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
+    IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
+      ms := substr(OLD."_es_hlc", 1, 15)::bigint;
+      ctr := substr(OLD."_es_hlc", 17, 5)::int + 1;
+      IF ctr > 99999 THEN ms := ms + 1; ctr := 0; END IF;
+    END IF;
+  END IF;
+  stamp := lpad((ms)::text, 15, '0') || ':' || lpad((ctr)::text, 5, '0') || ':server';
+  NEW."_es_version" := nextval('edgesync_version_seq');
+  NEW."_es_xid" := pg_current_xact_id();
+  NEW."_es_hlc" := stamp;
+  NEW."_es_origin" := NULL;
+  NEW."_es_updated_at" := now();
+  IF TG_OP = 'INSERT' THEN
+    NEW."_es_deleted" := false;
+  END IF;
+  NEW."_es_field_hlc" := '{}'::jsonb;
+  RETURN NEW;
+END $es$;
+DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"projects"'::regclass AND tgname = 'projects__es_dw') THEN CREATE TRIGGER "projects__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "projects" FOR EACH ROW EXECUTE FUNCTION "projects__es_dw"(); END IF; END $es$;
 CREATE TABLE IF NOT EXISTS "workflow_nodes" (
   "id" text NOT NULL,
   "project_id" text NOT NULL,
@@ -63,12 +110,63 @@ CREATE TABLE IF NOT EXISTS "workflow_nodes" (
   "_es_updated_at" timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY ("id")
 );
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "_es_version" bigint;
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "_es_xid" xid8;
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "_es_deleted" boolean NOT NULL DEFAULT false;
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "_es_hlc" text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "_es_field_hlc" jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "_es_origin" text;
+ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "_es_updated_at" timestamptz NOT NULL DEFAULT now();
+DO $es$ BEGIN IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '"workflow_nodes"'::regclass AND attname IN ('_es_version', '_es_xid') AND NOT attnotnull) THEN
+  UPDATE "workflow_nodes" SET "_es_version" = COALESCE("_es_version", nextval('edgesync_version_seq')), "_es_xid" = COALESCE("_es_xid", pg_current_xact_id()), "_es_hlc" = CASE WHEN "_es_hlc" = '' THEN lpad((floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)::text, 15, '0') || ':' || lpad((0)::text, 5, '0') || ':server' ELSE "_es_hlc" END WHERE "_es_version" IS NULL OR "_es_xid" IS NULL;
+  ALTER TABLE "workflow_nodes" ALTER COLUMN "_es_version" SET DEFAULT nextval('edgesync_version_seq'), ALTER COLUMN "_es_version" SET NOT NULL, ALTER COLUMN "_es_xid" SET DEFAULT pg_current_xact_id(), ALTER COLUMN "_es_xid" SET NOT NULL;
+END IF; END $es$;
 CREATE INDEX IF NOT EXISTS "workflow_nodes__es_pull" ON "workflow_nodes" ("owner_id", "_es_xid", "_es_version");
 ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "project_id" text;
 ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "label" text;
 ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "x" double precision;
 ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "y" double precision;
 ALTER TABLE "workflow_nodes" ADD COLUMN IF NOT EXISTS "data" jsonb;
+CREATE OR REPLACE FUNCTION "workflow_nodes__es_dw"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+  ctr int := 0;
+  stamp text;
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    IF current_setting('edgesync.purge', true) = 'on' THEN RETURN OLD; END IF;
+    UPDATE "workflow_nodes" SET "_es_deleted" = true WHERE "id" = OLD."id";
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    IF NEW."_es_origin" IS NOT NULL THEN RETURN NEW; END IF;
+  ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."project_id" IS DISTINCT FROM OLD."project_id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."label" IS DISTINCT FROM OLD."label" OR NEW."x" IS DISTINCT FROM OLD."x" OR NEW."y" IS DISTINCT FROM OLD."y" OR NEW."data" IS DISTINCT FROM OLD."data" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
+    IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
+      ms := substr(OLD."_es_hlc", 1, 15)::bigint;
+      ctr := substr(OLD."_es_hlc", 17, 5)::int + 1;
+      IF ctr > 99999 THEN ms := ms + 1; ctr := 0; END IF;
+    END IF;
+  END IF;
+  stamp := lpad((ms)::text, 15, '0') || ':' || lpad((ctr)::text, 5, '0') || ':server';
+  NEW."_es_version" := nextval('edgesync_version_seq');
+  NEW."_es_xid" := pg_current_xact_id();
+  NEW."_es_hlc" := stamp;
+  NEW."_es_origin" := NULL;
+  NEW."_es_updated_at" := now();
+  IF TG_OP = 'INSERT' THEN
+    NEW."_es_deleted" := false;
+  END IF;
+  IF TG_OP = 'INSERT' OR (OLD."_es_deleted" AND NOT NEW."_es_deleted") THEN
+    NEW."_es_field_hlc" := jsonb_build_object('projectId', stamp, 'label', stamp, 'x', stamp, 'y', stamp, 'data', stamp);
+  ELSE
+    NEW."_es_field_hlc" := OLD."_es_field_hlc" || jsonb_strip_nulls(jsonb_build_object('projectId', CASE WHEN NEW."project_id" IS DISTINCT FROM OLD."project_id" THEN stamp END, 'label', CASE WHEN NEW."label" IS DISTINCT FROM OLD."label" THEN stamp END, 'x', CASE WHEN NEW."x" IS DISTINCT FROM OLD."x" THEN stamp END, 'y', CASE WHEN NEW."y" IS DISTINCT FROM OLD."y" THEN stamp END, 'data', CASE WHEN NEW."data" IS DISTINCT FROM OLD."data" THEN stamp END));
+  END IF;
+  RETURN NEW;
+END $es$;
+DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"workflow_nodes"'::regclass AND tgname = 'workflow_nodes__es_dw') THEN CREATE TRIGGER "workflow_nodes__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "workflow_nodes" FOR EACH ROW EXECUTE FUNCTION "workflow_nodes__es_dw"(); END IF; END $es$;
 CREATE TABLE IF NOT EXISTS "workflow_edges" (
   "project_id" text NOT NULL,
   "edge_id" text NOT NULL,
@@ -84,9 +182,56 @@ CREATE TABLE IF NOT EXISTS "workflow_edges" (
   "_es_updated_at" timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY ("project_id", "edge_id")
 );
+ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "_es_version" bigint;
+ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "_es_xid" xid8;
+ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "_es_deleted" boolean NOT NULL DEFAULT false;
+ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "_es_hlc" text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "_es_field_hlc" jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "_es_origin" text;
+ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "_es_updated_at" timestamptz NOT NULL DEFAULT now();
+DO $es$ BEGIN IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '"workflow_edges"'::regclass AND attname IN ('_es_version', '_es_xid') AND NOT attnotnull) THEN
+  UPDATE "workflow_edges" SET "_es_version" = COALESCE("_es_version", nextval('edgesync_version_seq')), "_es_xid" = COALESCE("_es_xid", pg_current_xact_id()), "_es_hlc" = CASE WHEN "_es_hlc" = '' THEN lpad((floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)::text, 15, '0') || ':' || lpad((0)::text, 5, '0') || ':server' ELSE "_es_hlc" END WHERE "_es_version" IS NULL OR "_es_xid" IS NULL;
+  ALTER TABLE "workflow_edges" ALTER COLUMN "_es_version" SET DEFAULT nextval('edgesync_version_seq'), ALTER COLUMN "_es_version" SET NOT NULL, ALTER COLUMN "_es_xid" SET DEFAULT pg_current_xact_id(), ALTER COLUMN "_es_xid" SET NOT NULL;
+END IF; END $es$;
 CREATE INDEX IF NOT EXISTS "workflow_edges__es_pull" ON "workflow_edges" ("owner_id", "_es_xid", "_es_version");
 ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "source" text;
 ALTER TABLE "workflow_edges" ADD COLUMN IF NOT EXISTS "target" text;
+CREATE OR REPLACE FUNCTION "workflow_edges__es_dw"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+  ctr int := 0;
+  stamp text;
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    IF current_setting('edgesync.purge', true) = 'on' THEN RETURN OLD; END IF;
+    UPDATE "workflow_edges" SET "_es_deleted" = true WHERE "project_id" = OLD."project_id" AND "edge_id" = OLD."edge_id";
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    IF NEW."_es_origin" IS NOT NULL THEN RETURN NEW; END IF;
+  ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."project_id" IS DISTINCT FROM OLD."project_id" OR NEW."edge_id" IS DISTINCT FROM OLD."edge_id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."source" IS DISTINCT FROM OLD."source" OR NEW."target" IS DISTINCT FROM OLD."target" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
+    IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
+      ms := substr(OLD."_es_hlc", 1, 15)::bigint;
+      ctr := substr(OLD."_es_hlc", 17, 5)::int + 1;
+      IF ctr > 99999 THEN ms := ms + 1; ctr := 0; END IF;
+    END IF;
+  END IF;
+  stamp := lpad((ms)::text, 15, '0') || ':' || lpad((ctr)::text, 5, '0') || ':server';
+  NEW."_es_version" := nextval('edgesync_version_seq');
+  NEW."_es_xid" := pg_current_xact_id();
+  NEW."_es_hlc" := stamp;
+  NEW."_es_origin" := NULL;
+  NEW."_es_updated_at" := now();
+  IF TG_OP = 'INSERT' THEN
+    NEW."_es_deleted" := false;
+  END IF;
+  NEW."_es_field_hlc" := '{}'::jsonb;
+  RETURN NEW;
+END $es$;
+DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"workflow_edges"'::regclass AND tgname = 'workflow_edges__es_dw') THEN CREATE TRIGGER "workflow_edges__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "workflow_edges" FOR EACH ROW EXECUTE FUNCTION "workflow_edges__es_dw"(); END IF; END $es$;
 CREATE TABLE IF NOT EXISTS "settings" (
   "key" text NOT NULL,
   "owner_id" text NOT NULL,
@@ -100,8 +245,55 @@ CREATE TABLE IF NOT EXISTS "settings" (
   "_es_updated_at" timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY ("key")
 );
+ALTER TABLE "settings" ADD COLUMN IF NOT EXISTS "_es_version" bigint;
+ALTER TABLE "settings" ADD COLUMN IF NOT EXISTS "_es_xid" xid8;
+ALTER TABLE "settings" ADD COLUMN IF NOT EXISTS "_es_deleted" boolean NOT NULL DEFAULT false;
+ALTER TABLE "settings" ADD COLUMN IF NOT EXISTS "_es_hlc" text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE "settings" ADD COLUMN IF NOT EXISTS "_es_field_hlc" jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE "settings" ADD COLUMN IF NOT EXISTS "_es_origin" text;
+ALTER TABLE "settings" ADD COLUMN IF NOT EXISTS "_es_updated_at" timestamptz NOT NULL DEFAULT now();
+DO $es$ BEGIN IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '"settings"'::regclass AND attname IN ('_es_version', '_es_xid') AND NOT attnotnull) THEN
+  UPDATE "settings" SET "_es_version" = COALESCE("_es_version", nextval('edgesync_version_seq')), "_es_xid" = COALESCE("_es_xid", pg_current_xact_id()), "_es_hlc" = CASE WHEN "_es_hlc" = '' THEN lpad((floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)::text, 15, '0') || ':' || lpad((0)::text, 5, '0') || ':server' ELSE "_es_hlc" END WHERE "_es_version" IS NULL OR "_es_xid" IS NULL;
+  ALTER TABLE "settings" ALTER COLUMN "_es_version" SET DEFAULT nextval('edgesync_version_seq'), ALTER COLUMN "_es_version" SET NOT NULL, ALTER COLUMN "_es_xid" SET DEFAULT pg_current_xact_id(), ALTER COLUMN "_es_xid" SET NOT NULL;
+END IF; END $es$;
 CREATE INDEX IF NOT EXISTS "settings__es_pull" ON "settings" ("owner_id", "_es_xid", "_es_version");
 ALTER TABLE "settings" ADD COLUMN IF NOT EXISTS "value" jsonb;
+CREATE OR REPLACE FUNCTION "settings__es_dw"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+  ctr int := 0;
+  stamp text;
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    IF current_setting('edgesync.purge', true) = 'on' THEN RETURN OLD; END IF;
+    UPDATE "settings" SET "_es_deleted" = true WHERE "key" = OLD."key";
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    IF NEW."_es_origin" IS NOT NULL THEN RETURN NEW; END IF;
+  ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."key" IS DISTINCT FROM OLD."key" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."value" IS DISTINCT FROM OLD."value" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
+    IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
+      ms := substr(OLD."_es_hlc", 1, 15)::bigint;
+      ctr := substr(OLD."_es_hlc", 17, 5)::int + 1;
+      IF ctr > 99999 THEN ms := ms + 1; ctr := 0; END IF;
+    END IF;
+  END IF;
+  stamp := lpad((ms)::text, 15, '0') || ':' || lpad((ctr)::text, 5, '0') || ':server';
+  NEW."_es_version" := nextval('edgesync_version_seq');
+  NEW."_es_xid" := pg_current_xact_id();
+  NEW."_es_hlc" := stamp;
+  NEW."_es_origin" := NULL;
+  NEW."_es_updated_at" := now();
+  IF TG_OP = 'INSERT' THEN
+    NEW."_es_deleted" := false;
+  END IF;
+  NEW."_es_field_hlc" := '{}'::jsonb;
+  RETURN NEW;
+END $es$;
+DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"settings"'::regclass AND tgname = 'settings__es_dw') THEN CREATE TRIGGER "settings__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "settings" FOR EACH ROW EXECUTE FUNCTION "settings__es_dw"(); END IF; END $es$;
 CREATE TABLE IF NOT EXISTS "documents" (
   "id" bigint NOT NULL,
   "owner_id" text NOT NULL,
@@ -118,10 +310,57 @@ CREATE TABLE IF NOT EXISTS "documents" (
   "_es_updated_at" timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY ("id")
 );
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "_es_version" bigint;
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "_es_xid" xid8;
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "_es_deleted" boolean NOT NULL DEFAULT false;
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "_es_hlc" text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "_es_field_hlc" jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "_es_origin" text;
+ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "_es_updated_at" timestamptz NOT NULL DEFAULT now();
+DO $es$ BEGIN IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '"documents"'::regclass AND attname IN ('_es_version', '_es_xid') AND NOT attnotnull) THEN
+  UPDATE "documents" SET "_es_version" = COALESCE("_es_version", nextval('edgesync_version_seq')), "_es_xid" = COALESCE("_es_xid", pg_current_xact_id()), "_es_hlc" = CASE WHEN "_es_hlc" = '' THEN lpad((floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)::text, 15, '0') || ':' || lpad((0)::text, 5, '0') || ':server' ELSE "_es_hlc" END WHERE "_es_version" IS NULL OR "_es_xid" IS NULL;
+  ALTER TABLE "documents" ALTER COLUMN "_es_version" SET DEFAULT nextval('edgesync_version_seq'), ALTER COLUMN "_es_version" SET NOT NULL, ALTER COLUMN "_es_xid" SET DEFAULT pg_current_xact_id(), ALTER COLUMN "_es_xid" SET NOT NULL;
+END IF; END $es$;
 CREATE INDEX IF NOT EXISTS "documents__es_pull" ON "documents" ("owner_id", "_es_xid", "_es_version");
 ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "title" text;
 ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "body" text;
 ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "revision" bigint;
 ALTER TABLE "documents" ADD COLUMN IF NOT EXISTS "cover_image" text;
+CREATE OR REPLACE FUNCTION "documents__es_dw"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+  ctr int := 0;
+  stamp text;
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    IF current_setting('edgesync.purge', true) = 'on' THEN RETURN OLD; END IF;
+    UPDATE "documents" SET "_es_deleted" = true WHERE "id" = OLD."id";
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    IF NEW."_es_origin" IS NOT NULL THEN RETURN NEW; END IF;
+  ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."title" IS DISTINCT FROM OLD."title" OR NEW."body" IS DISTINCT FROM OLD."body" OR NEW."revision" IS DISTINCT FROM OLD."revision" OR NEW."cover_image" IS DISTINCT FROM OLD."cover_image" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
+    IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
+      ms := substr(OLD."_es_hlc", 1, 15)::bigint;
+      ctr := substr(OLD."_es_hlc", 17, 5)::int + 1;
+      IF ctr > 99999 THEN ms := ms + 1; ctr := 0; END IF;
+    END IF;
+  END IF;
+  stamp := lpad((ms)::text, 15, '0') || ':' || lpad((ctr)::text, 5, '0') || ':server';
+  NEW."_es_version" := nextval('edgesync_version_seq');
+  NEW."_es_xid" := pg_current_xact_id();
+  NEW."_es_hlc" := stamp;
+  NEW."_es_origin" := NULL;
+  NEW."_es_updated_at" := now();
+  IF TG_OP = 'INSERT' THEN
+    NEW."_es_deleted" := false;
+  END IF;
+  NEW."_es_field_hlc" := '{}'::jsonb;
+  RETURN NEW;
+END $es$;
+DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"documents"'::regclass AND tgname = 'documents__es_dw') THEN CREATE TRIGGER "documents__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "documents" FOR EACH ROW EXECUTE FUNCTION "documents__es_dw"(); END IF; END $es$;
 INSERT INTO "edgesync_schema" (id, version) VALUES (1, 1)
   ON CONFLICT (id) DO UPDATE SET version = GREATEST("edgesync_schema".version, EXCLUDED.version), applied_at = now();
