@@ -16,6 +16,9 @@ BEGIN
   ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."name" IS DISTINCT FROM OLD."name" OR NEW."archived" IS DISTINCT FROM OLD."archived" OR NEW."updated_at" IS DISTINCT FROM OLD."updated_at" OR NEW."color" IS DISTINCT FROM OLD."color" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
     RETURN NEW;
   END IF;
+  IF TG_OP = 'UPDATE' AND (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id") THEN
+    RAISE EXCEPTION USING MESSAGE = 'edgesync: changing the primary key or owner of a synced row of projects is refused (devices would keep the old row); delete it and insert a new one', ERRCODE = 'check_violation';
+  END IF;
   IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
     IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
       ms := substr(OLD."_es_hlc", 1, 15)::bigint;
@@ -76,6 +79,9 @@ BEGIN
     IF NEW."_es_origin" IS NOT NULL THEN RETURN NEW; END IF;
   ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."label" IS DISTINCT FROM OLD."label" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
     RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id") THEN
+    RAISE EXCEPTION USING MESSAGE = 'edgesync: changing the primary key or owner of a synced row of tags is refused (devices would keep the old row); delete it and insert a new one', ERRCODE = 'check_violation';
   END IF;
   IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
     IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN

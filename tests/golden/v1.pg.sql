@@ -73,6 +73,9 @@ BEGIN
   ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."name" IS DISTINCT FROM OLD."name" OR NEW."archived" IS DISTINCT FROM OLD."archived" OR NEW."updated_at" IS DISTINCT FROM OLD."updated_at" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
     RETURN NEW;
   END IF;
+  IF TG_OP = 'UPDATE' AND (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id") THEN
+    RAISE EXCEPTION USING MESSAGE = 'edgesync: changing the primary key or owner of a synced row of projects is refused (devices would keep the old row); delete it and insert a new one', ERRCODE = 'check_violation';
+  END IF;
   IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
     IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
       ms := substr(OLD."_es_hlc", 1, 15)::bigint;
@@ -143,6 +146,9 @@ BEGIN
   ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."project_id" IS DISTINCT FROM OLD."project_id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."label" IS DISTINCT FROM OLD."label" OR NEW."x" IS DISTINCT FROM OLD."x" OR NEW."y" IS DISTINCT FROM OLD."y" OR NEW."data" IS DISTINCT FROM OLD."data" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
     RETURN NEW;
   END IF;
+  IF TG_OP = 'UPDATE' AND (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id") THEN
+    RAISE EXCEPTION USING MESSAGE = 'edgesync: changing the primary key or owner of a synced row of workflow_nodes is refused (devices would keep the old row); delete it and insert a new one', ERRCODE = 'check_violation';
+  END IF;
   IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
     IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
       ms := substr(OLD."_es_hlc", 1, 15)::bigint;
@@ -212,6 +218,9 @@ BEGIN
   ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."project_id" IS DISTINCT FROM OLD."project_id" OR NEW."edge_id" IS DISTINCT FROM OLD."edge_id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."source" IS DISTINCT FROM OLD."source" OR NEW."target" IS DISTINCT FROM OLD."target" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
     RETURN NEW;
   END IF;
+  IF TG_OP = 'UPDATE' AND (NEW."project_id" IS DISTINCT FROM OLD."project_id" OR NEW."edge_id" IS DISTINCT FROM OLD."edge_id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id") THEN
+    RAISE EXCEPTION USING MESSAGE = 'edgesync: changing the primary key or owner of a synced row of workflow_edges is refused (devices would keep the old row); delete it and insert a new one', ERRCODE = 'check_violation';
+  END IF;
   IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
     IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
       ms := substr(OLD."_es_hlc", 1, 15)::bigint;
@@ -273,6 +282,9 @@ BEGIN
     IF NEW."_es_origin" IS NOT NULL THEN RETURN NEW; END IF;
   ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."key" IS DISTINCT FROM OLD."key" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."value" IS DISTINCT FROM OLD."value" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
     RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND (NEW."key" IS DISTINCT FROM OLD."key" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id") THEN
+    RAISE EXCEPTION USING MESSAGE = 'edgesync: changing the primary key or owner of a synced row of settings is refused (devices would keep the old row); delete it and insert a new one', ERRCODE = 'check_violation';
   END IF;
   IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
     IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN
@@ -341,6 +353,9 @@ BEGIN
     IF NEW."_es_origin" IS NOT NULL THEN RETURN NEW; END IF;
   ELSIF NEW."_es_version" IS DISTINCT FROM OLD."_es_version" OR NOT (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id" OR NEW."title" IS DISTINCT FROM OLD."title" OR NEW."body" IS DISTINCT FROM OLD."body" OR NEW."revision" IS DISTINCT FROM OLD."revision" OR NEW."cover_image" IS DISTINCT FROM OLD."cover_image" OR NEW."_es_deleted" IS DISTINCT FROM OLD."_es_deleted") THEN
     RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND (NEW."id" IS DISTINCT FROM OLD."id" OR NEW."owner_id" IS DISTINCT FROM OLD."owner_id") THEN
+    RAISE EXCEPTION USING MESSAGE = 'edgesync: changing the primary key or owner of a synced row of documents is refused (devices would keep the old row); delete it and insert a new one', ERRCODE = 'check_violation';
   END IF;
   IF TG_OP = 'UPDATE' AND OLD."_es_hlc" ~ '^[0-9]{15}:[0-9]{5}:' THEN
     IF substr(OLD."_es_hlc", 1, 15)::bigint >= ms THEN

@@ -179,6 +179,13 @@ describe('direct writes in PostgreSQL reach devices', () => {
     assert.equal(t._es_deleted, true);
   });
 
+  test('changing a synced row\'s key or owner directly is refused with what to do instead', async () => {
+    await assert.rejects(stack.sql`update projects set id = 'p9' where id = 'p1'`, /primary key or owner.*delete it and insert/);
+    await assert.rejects(stack.sql`update projects set owner_id = 'bob' where id = 'p1'`, /primary key or owner/);
+    const [row] = await stack.sql`select id, owner_id from projects where id = 'p1'`;
+    assert.deepEqual({ ...row }, { id: 'p1', owner_id: 'alice' });
+  });
+
   test('running the DDL again changes no row and keeps the triggers', async () => {
     const tables = ['projects', 'workflow_nodes', 'workflow_edges'];
     const before = {};
