@@ -60,13 +60,13 @@ describe('direct writes in PostgreSQL reach devices', () => {
     await a.sync.syncNow();
     const [n] = await stack.sql`select _es_hlc, _es_origin, _es_field_hlc from workflow_nodes where id = 'n1'`;
     const [p] = await stack.sql`select name, _es_hlc, _es_origin from projects where id = 'p1'`;
-    assert.equal(n._es_origin, a.sync.clientId);
-    assert.ok(n._es_hlc.endsWith(`:${a.sync.clientId}`), n._es_hlc);
+    assert.equal(n._es_origin, a.sync.status.clientId);
+    assert.ok(n._es_hlc.endsWith(`:${a.sync.status.clientId}`), n._es_hlc);
     assert.deepEqual(Object.keys(n._es_field_hlc).sort(), ['data', 'label', 'projectId', 'x', 'y']);
     for (const v of Object.values(n._es_field_hlc)) assert.equal(v, n._es_hlc);
     assert.equal(p.name, 'Renamed on A');
-    assert.equal(p._es_origin, a.sync.clientId);
-    assert.ok(p._es_hlc.endsWith(`:${a.sync.clientId}`), p._es_hlc);
+    assert.equal(p._es_origin, a.sync.status.clientId);
+    assert.ok(p._es_hlc.endsWith(`:${a.sync.status.clientId}`), p._es_hlc);
     await b.sync.syncNow();
     assert.deepEqual(b.rows('SELECT label, x, y FROM workflowNodes'), [{ label: 'Start', x: 1, y: 2 }]);
   });
