@@ -1,6 +1,8 @@
 #include "sql/pg_triggers.h"
 
+#include <algorithm>
 #include <string_view>
+#include <vector>
 
 #include "protocol/hlc.h"
 #include "schema/policy.h"
@@ -129,6 +131,26 @@ string pg_adopt_table(const table& t) {
       "), ALTER COLUMN \"_es_version\" SET NOT NULL, ALTER COLUMN "
       "\"_es_xid\" SET DEFAULT pg_current_xact_id(), ALTER COLUMN "
       "\"_es_xid\" SET NOT NULL;\nEND IF; END $es$;\n";
+  // The endpoint's upserts name the key in ON CONFLICT: a table made
+  // elsewhere must have a unique index on exactly the schema's key columns.
+  std::vector<string> key;
+  for (std::size_t k : t.primary_key) key.push_back(t.columns[k].server_name);
+  std::sort(key.begin(), key.end());
+  string arr;
+  for (const string& k : key) arr += (arr.empty() ? "" : ", ") + lit(k);
+  out +=
+      "DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE "
+      "i.indrelid = " +
+      regclass(t) +
+      " AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND "
+      "(SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE "
+      "\"C\") FROM pg_attribute a WHERE a.attrelid = i.indrelid AND "
+      "a.attnum = ANY (i.indkey)) = ARRAY[" +
+      arr +
+      "]::text[]) THEN RAISE EXCEPTION USING MESSAGE = 'edgesync: table " +
+      escape_in_literal(t.server_name) +
+      " needs a primary key (or unique index) on exactly the schema''s key "
+      "columns', ERRCODE = 'invalid_table_definition'; END IF; END $es$;\n";
   return out;
 }
 

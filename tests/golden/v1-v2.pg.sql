@@ -63,6 +63,7 @@ DO $es$ BEGIN IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '"tags"'::r
   UPDATE "tags" SET "_es_version" = COALESCE("_es_version", nextval('edgesync_version_seq')), "_es_xid" = COALESCE("_es_xid", pg_current_xact_id()), "_es_hlc" = CASE WHEN "_es_hlc" = '' THEN lpad((floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)::text, 15, '0') || ':' || lpad((0)::text, 5, '0') || ':server' ELSE "_es_hlc" END WHERE "_es_version" IS NULL OR "_es_xid" IS NULL;
   ALTER TABLE "tags" ALTER COLUMN "_es_version" SET DEFAULT nextval('edgesync_version_seq'), ALTER COLUMN "_es_version" SET NOT NULL, ALTER COLUMN "_es_xid" SET DEFAULT pg_current_xact_id(), ALTER COLUMN "_es_xid" SET NOT NULL;
 END IF; END $es$;
+DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = '"tags"'::regclass AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text COLLATE "C") FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)) = ARRAY['id']::text[]) THEN RAISE EXCEPTION USING MESSAGE = 'edgesync: table tags needs a primary key (or unique index) on exactly the schema''s key columns', ERRCODE = 'invalid_table_definition'; END IF; END $es$;
 CREATE INDEX IF NOT EXISTS "tags__es_pull" ON "tags" ("owner_id", "_es_xid", "_es_version");
 CREATE OR REPLACE FUNCTION "tags__es_dw"() RETURNS trigger LANGUAGE plpgsql AS $es$
 DECLARE

@@ -264,6 +264,22 @@ describe('adopting a table that already holds data', () => {
     }, { what: 'the direct edit on the device' });
   });
 
+  test('a table without a key matching the schema is refused, and the DDL changes nothing', async () => {
+    await sql`create schema nokey`;
+    const other = postgres(pg.url, { max: 1, onnotice: () => {}, connection: { search_path: 'nokey' } });
+    try {
+      await other`create table projects (id text, owner_id text not null, name text not null)`;
+      await other`insert into projects values ('p1', 'alice', 'No key')`;
+      await assert.rejects(other.begin((tx) => tx.unsafe(pgDdl(core, schema))),
+        /table projects needs a primary key \(or unique index\) on exactly the schema's key columns/);
+      const cols = await other`select column_name from information_schema.columns
+        where table_schema = 'nokey' and table_name = 'projects' order by 1`;
+      assert.deepEqual(cols.map((c) => c.column_name), ['id', 'name', 'owner_id']);
+    } finally {
+      await other.end();
+    }
+  });
+
   test('running the DDL again is a no-op', async () => {
     const before = await snapshot(sql, 'projects');
     await sql.begin((tx) => tx.unsafe(pgDdl(core, schema)));
