@@ -38,10 +38,14 @@ export class SimPostgres {
     await Promise.all(Array.from({ length: POOL }, () => this.sql`select pg_sleep(0.02)`));
   }
 
-  /** Empties the synced and bookkeeping tables and restarts the version sequence. */
+  /**
+   * Empties the synced and bookkeeping tables and restarts the version
+   * sequence. TRUNCATE, not DELETE: a DELETE of a synced row is a direct
+   * write that leaves a tombstone (docs/server.md), and a seed starts empty.
+   */
   async reset() {
     const names = [...this.tables.map((t) => `"${t}"`), 'edgesync_clients', 'edgesync_conflicts'];
-    await this.admin.unsafe(`DELETE FROM ${names.join('; DELETE FROM ')}; SELECT setval('edgesync_version_seq', 1, false)`);
+    await this.admin.unsafe(`TRUNCATE ${names.join(', ')}; SELECT setval('edgesync_version_seq', 1, false)`);
   }
 
   /** For each backend pid, the pids it waits for on a lock (empty: not blocked). */
