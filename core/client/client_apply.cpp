@@ -9,11 +9,6 @@ namespace edgesync::client::detail {
 
 namespace {
 
-std::optional<std::int64_t> opt_int(const json& j) {
-  if (j.is_number_integer()) return j.get<std::int64_t>();
-  return std::nullopt;
-}
-
 const char* op_name(row_op op) {
   return op == row_op::remove ? "delete" : "upsert";
 }

@@ -10,14 +10,6 @@ namespace edgesync::client::detail {
 
 namespace {
 
-// A member of an object, or null: never the asserting const operator[].
-const json& at(const json& o, const char* key) {
-  static const json null_value;
-  if (!o.is_object()) return null_value;
-  auto it = o.find(key);
-  return it == o.end() ? null_value : *it;
-}
-
 const char* op_name(row_op op) {
   return op == row_op::remove ? "delete" : "upsert";
 }
@@ -333,16 +325,16 @@ std::optional<sealed_batch> restore_sealed(std::int64_t seq, std::string text,
   b.seq = seq;
   b.text = std::move(text);
   for (const json& m : meta.value()) {
-    if (!m.is_object() || !at(m, "id").is_number_integer() ||
-        !at(m, "tbl").is_string() || !at(m, "pk").is_string() ||
-        !at(m, "op").is_string() || !at(m, "covers").is_array())
+    if (!m.is_object() || !member(m, "id").is_number_integer() ||
+        !member(m, "tbl").is_string() || !member(m, "pk").is_string() ||
+        !member(m, "op").is_string() || !member(m, "covers").is_array())
       return std::nullopt;
     sealed_change c;
-    c.id = at(m, "id").get<std::int64_t>();
-    c.tbl = at(m, "tbl").get<std::string>();
-    c.pk = at(m, "pk").get<std::string>();
-    c.op = op_of(at(m, "op").get_ref<const std::string&>());
-    for (const json& id : at(m, "covers"))
+    c.id = member(m, "id").get<std::int64_t>();
+    c.tbl = member(m, "tbl").get<std::string>();
+    c.pk = member(m, "pk").get<std::string>();
+    c.op = op_of(member(m, "op").get_ref<const std::string&>());
+    for (const json& id : member(m, "covers"))
       if (id.is_number_integer()) c.covers.push_back(id.get<std::int64_t>());
     b.changes.push_back(std::move(c));
   }

@@ -7,21 +7,9 @@ namespace edgesync::client::detail {
 
 namespace {
 
-const json& at(const json& o, const char* key) {
-  static const json null_value;
-  if (!o.is_object()) return null_value;
-  auto it = o.find(key);
-  return it == o.end() ? null_value : *it;
-}
-
 std::string str(const json& o, const char* key) {
-  const json& v = at(o, key);
+  const json& v = member(o, key);
   return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-std::optional<std::int64_t> opt_int(const json& j) {
-  if (j.is_number_integer()) return j.get<std::int64_t>();
-  return std::nullopt;
 }
 
 // Paths like `batch.changes[3].row.x` -> 3.
@@ -98,16 +86,16 @@ error_body parse_error_body(std::string_view body) {
   auto doc = parse_json(body);
   if (!doc || !doc.value().is_object()) return e;
   const json& j = doc.value();
-  e.server_schema_version = opt_int(at(j, "serverSchemaVersion"));
-  const json& err = at(j, "error");
+  e.server_schema_version = opt_int(member(j, "serverSchemaVersion"));
+  const json& err = member(j, "error");
   if (!err.is_object()) return e;
-  if (auto v = opt_int(at(err, "serverSchemaVersion")))
+  if (auto v = opt_int(member(err, "serverSchemaVersion")))
     e.server_schema_version = v;
   e.code = str(err, "code");
   e.message = str(err, "message");
   e.path = str(err, "path");
-  if (at(err, "errors").is_array())
-    for (const json& x : at(err, "errors"))
+  if (member(err, "errors").is_array())
+    for (const json& x : member(err, "errors"))
       e.errors.push_back({str(x, "code"), str(x, "path"), str(x, "message")});
   if (e.errors.empty() && !e.path.empty())
     e.errors.push_back({e.code, e.path, e.message});

@@ -8,19 +8,6 @@ namespace edgesync::client::detail {
 
 namespace {
 
-// A member of an object, or null: never the asserting const operator[].
-const json& at(const json& o, const char* key) {
-  static const json null_value;
-  if (!o.is_object()) return null_value;
-  auto it = o.find(key);
-  return it == o.end() ? null_value : *it;
-}
-
-std::optional<std::int64_t> opt_int(const json& j) {
-  if (j.is_number_integer()) return j.get<std::int64_t>();
-  return std::nullopt;
-}
-
 std::string opt_string(const json& j) {
   return j.is_string() ? j.get<std::string>() : std::string();
 }
@@ -166,22 +153,22 @@ element judge(json_scanner& s, std::string_view text, const schema& sc) {
 // judge() sees it then; skip when it is of no use.
 element plain(const json& j, const schema& sc, std::string& text) {
   element out;
-  if (!j.is_object() || !at(j, "table").is_string() ||
-      !at(j, "row").is_object())
+  if (!j.is_object() || !member(j, "table").is_string() ||
+      !member(j, "row").is_object())
     return out;
-  int ti = sc.table_index(at(j, "table").get_ref<const std::string&>());
+  int ti = sc.table_index(member(j, "table").get_ref<const std::string&>());
   if (ti < 0) return out;
   const table& t = sc.tables[static_cast<std::size_t>(ti)];
-  const json& row = at(j, "row");
+  const json& row = member(j, "row");
   json key = json::array();
   for (auto k : t.primary_key) {
     const std::string& name = t.columns[k].name;
     if (!row.contains(name)) return out;
     key.push_back(row[name]);
   }
-  out.version = opt_int(at(j, "version"));
-  out.deleted = at(j, "op").is_string() &&
-                at(j, "op").get_ref<const std::string&>() == "delete";
+  out.version = opt_int(member(j, "version"));
+  out.deleted = member(j, "op").is_string() &&
+                member(j, "op").get_ref<const std::string&>() == "delete";
   text = dump_json(json{{"table", t.name},
                         {"op", out.deleted ? "delete" : "upsert"},
                         {"version", out.version ? json(*out.version) : json()},
@@ -331,25 +318,25 @@ sync_answer read_sync_answer(std::string_view body, const schema& sc) {
   if (!changes_ok) return bad("changes is not an array");
 
   a.has_ack = ack.is_object();
-  a.ack_seq = opt_int(at(ack, "seq"));
-  a.ack_duplicate =
-      at(ack, "duplicate").is_boolean() && at(ack, "duplicate").get<bool>();
+  a.ack_seq = opt_int(member(ack, "seq"));
+  a.ack_duplicate = member(ack, "duplicate").is_boolean() &&
+                    member(ack, "duplicate").get<bool>();
   if (results.is_array()) {
     a.result_count = results.size();
     for (const json& r : results) {
-      if (!r.is_object() || !at(r, "id").is_number_integer()) continue;
+      if (!r.is_object() || !member(r, "id").is_number_integer()) continue;
       change_result cr;
-      cr.id = at(r, "id").get<std::int64_t>();
-      cr.status = opt_string(at(r, "status"));
+      cr.id = member(r, "id").get<std::int64_t>();
+      cr.status = opt_string(member(r, "status"));
       if (cr.status != "applied" && cr.status != "conflict" &&
           cr.status != "rejected")
         continue;
-      cr.version = opt_int(at(r, "version"));
+      cr.version = opt_int(member(r, "version"));
       cr.deleted =
-          at(r, "deleted").is_boolean() && at(r, "deleted").get<bool>();
-      if (at(r, "row").is_object()) cr.row = at(r, "row");
-      cr.reason = opt_string(at(r, "reason"));
-      cr.message = opt_string(at(r, "message"));
+          member(r, "deleted").is_boolean() && member(r, "deleted").get<bool>();
+      if (member(r, "row").is_object()) cr.row = member(r, "row");
+      cr.reason = opt_string(member(r, "reason"));
+      cr.message = opt_string(member(r, "message"));
       a.results.push_back(std::move(cr));
     }
   }

@@ -9,23 +9,6 @@
 
 namespace edgesync::client {
 
-namespace {
-
-// A member of an object, or null: never the asserting const operator[].
-const json& at(const json& o, const char* key) {
-  static const json null_value;
-  if (!o.is_object()) return null_value;
-  auto it = o.find(key);
-  return it == o.end() ? null_value : *it;
-}
-
-std::optional<std::int64_t> opt_int(const json& j) {
-  if (j.is_number_integer()) return j.get<std::int64_t>();
-  return std::nullopt;
-}
-
-}  // namespace
-
 void engine::impl::begin_load() {
   enter(phases::loading{});
   emit_sql("load", false, {{detail::load_sql(), {}, true}});
@@ -34,43 +17,46 @@ void engine::impl::begin_load() {
 void engine::impl::on_load(const std::string& text) {
   auto doc = parse_json(text);
   if (!doc || !doc.value().is_object() ||
-      !at(doc.value(), "state").is_object()) {
+      !member(doc.value(), "state").is_object()) {
     fail(fail_kind::error, "sql_failed",
          "could not read sync_state; run the SQLite DDL (schema.sqlite_ddl) "
          "before opening the client",
          0);
     return;
   }
-  const json& st = at(doc.value(), "state");
-  const json& clock = at(doc.value(), "clock");
+  const json& st = member(doc.value(), "state");
+  const json& clock = member(doc.value(), "clock");
   bool save = false;
-  if (at(st, "client_id").is_string() &&
-      is_valid_client_id(at(st, "client_id").get_ref<const std::string&>())) {
-    client_id_ = at(st, "client_id").get<std::string>();
+  if (member(st, "client_id").is_string() &&
+      is_valid_client_id(
+          member(st, "client_id").get_ref<const std::string&>())) {
+    client_id_ = member(st, "client_id").get<std::string>();
   } else {
     client_id_ = proposed_id_ && is_valid_client_id(*proposed_id_)
                      ? *proposed_id_
                      : client_id_from_seed(seed_);
     save = true;
   }
-  if (!clock.is_object() || !at(clock, "node").is_string() ||
-      at(clock, "node").get_ref<const std::string&>() != client_id_)
+  if (!clock.is_object() || !member(clock, "node").is_string() ||
+      member(clock, "node").get_ref<const std::string&>() != client_id_)
     save = true;
   next_seq_ = 1;
-  if (auto s = opt_int(at(st, "seq")); s && *s >= 1) next_seq_ = *s;
-  cursor_ = at(st, "cursor").is_string() ? at(st, "cursor") : json(nullptr);
-  if (auto p = opt_int(at(doc.value(), "pending"))) pending_ = *p;
+  if (auto s = opt_int(member(st, "seq")); s && *s >= 1) next_seq_ = *s;
+  cursor_ =
+      member(st, "cursor").is_string() ? member(st, "cursor") : json(nullptr);
+  if (auto p = opt_int(member(doc.value(), "pending"))) pending_ = *p;
   sealed_.reset();
-  if (auto seq = opt_int(at(st, "inflight_seq"));
-      seq && at(st, "inflight_batch").is_string() &&
-      at(st, "inflight_meta").is_string()) {
+  if (auto seq = opt_int(member(st, "inflight_seq"));
+      seq && member(st, "inflight_batch").is_string() &&
+      member(st, "inflight_meta").is_string()) {
     sealed_ = detail::restore_sealed(
-        *seq, at(st, "inflight_batch").get<std::string>(),
-        at(st, "inflight_meta").get_ref<const std::string&>());
+        *seq, member(st, "inflight_batch").get<std::string>(),
+        member(st, "inflight_meta").get_ref<const std::string&>());
   }
-  sql_.set_jsonb(at(doc.value(), "sqlite").is_string() &&
-                 detail::sqlite_has_jsonb(
-                     at(doc.value(), "sqlite").get_ref<const std::string&>()));
+  sql_.set_jsonb(
+      member(doc.value(), "sqlite").is_string() &&
+      detail::sqlite_has_jsonb(
+          member(doc.value(), "sqlite").get_ref<const std::string&>()));
   loaded_ = true;
   if (save) {
     enter(phases::saving_id{});

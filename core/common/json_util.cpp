@@ -110,4 +110,16 @@ const char* json_kind(const json& j) {
   }
 }
 
+const json& member(const json& o, const char* key) {
+  static const json null_value;
+  if (!o.is_object()) return null_value;
+  auto it = o.find(key);
+  return it == o.end() ? null_value : *it;
+}
+
+std::optional<std::int64_t> opt_int(const json& j) {
+  if (j.is_number_integer()) return j.get<std::int64_t>();
+  return std::nullopt;
+}
+
 }  // namespace edgesync

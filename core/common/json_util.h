@@ -2,7 +2,9 @@
 // with -fno-exceptions, so nothing here may throw).
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,14 @@ std::string error_envelope(const std::vector<error>& errs);
 
 /// `{"ok":true,"result":value}` serialized: the success envelope of control ops.
 std::string ok_envelope(const json& value);
+
+/// A member of an object, or null when absent or not an object: documents
+/// come from outside, and nlohmann's const operator[] on a missing key is
+/// undefined behaviour.
+const json& member(const json& o, const char* key);
+
+/// An integer value, or nothing for any other kind.
+std::optional<std::int64_t> opt_int(const json& j);
 
 /// The short name of a JSON value's kind, for "expected X, got Y" messages.
 const char* json_kind(const json& j);

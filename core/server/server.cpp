@@ -31,14 +31,6 @@ constexpr int max_merge_passes = 4;
 // The pass_groups entry of a statement that merges nothing (a lock).
 constexpr std::size_t no_group = static_cast<std::size_t>(-1);
 
-// A member of a database result, or null when absent: results come from
-// the host, and nlohmann's const operator[] on a missing key is undefined.
-const json& member(const json& j, const char* key) {
-  static const json null_value;
-  auto it = j.find(key);
-  return it == j.end() ? null_value : *it;
-}
-
 }  // namespace
 
 struct server::request_state {
