@@ -1,5 +1,6 @@
 #include "client/client_apply.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <map>
 #include <set>
@@ -95,6 +96,36 @@ void apply_statements::append_reconcile(std::vector<effects::statement>& out) {
   out.push_back({reconcile_versions_sql(), {}});
   out.push_back({drop_ended_bases_sql(), {}});
 }
+
+namespace {
+
+// The statements removing the rows of the scope whose membership `key` (a
+// key of membership table `members_table`) ended.
+void append_purge(const schema& s, std::size_t members_table,
+                  const std::string& key, std::vector<effects::statement>& out,
+                  effects::changes_applied& applied) {
+  const table& m = s.tables[members_table];
+  if (m.access != access_kind::members) return;
+  auto k = parse_json(key);
+  if (!k || !k.value().is_array() || k.value().size() != m.primary_key.size())
+    return;
+  // The scope key is the membership key's scope column.
+  std::string scope_key;
+  for (std::size_t i = 0; i < m.primary_key.size(); ++i)
+    if (m.primary_key[i] == m.scope_column) scope_key = dump_json(k.value()[i]);
+  if (scope_key.empty()) return;
+  for (const table& t : s.tables) {
+    if (t.scope != m.scope) continue;
+    table_purge_sql q = purge_scope_sql(t);
+    out.push_back({std::move(q.forget), {scope_key}});
+    out.push_back({std::move(q.remove), {scope_key}});
+    if (std::find(applied.tables.begin(), applied.tables.end(), t.name) ==
+        applied.tables.end())
+      applied.tables.push_back(t.name);
+  }
+}
+
+}  // namespace
 
 answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
                         const schema& s, apply_statements& sql) {
@@ -193,8 +224,11 @@ answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
     applied.rows += pt.rows;
     applied.tables.push_back(s.tables[ti].name);
   }
+  for (const auto& [mi, key] : a.pulled.revoked)
+    append_purge(s, mi, key, st, applied);
   sql.append_reconcile(st);
-  if (applied.rows > 0) plan.events.emplace_back(std::move(applied));
+  if (applied.rows > 0 || !a.pulled.revoked.empty())
+    plan.events.emplace_back(std::move(applied));
   return plan;
 }
 

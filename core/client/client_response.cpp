@@ -39,6 +39,7 @@ struct element {
   std::string key;  // "[v1,v2]"
   std::optional<std::int64_t> version;
   bool deleted = false;
+  bool revoked = false;  // the caller's own membership ended
 };
 
 // Judges an element in place; the scanner is at its start. `rewrite`: the
@@ -97,6 +98,14 @@ element judge(json_scanner& s, std::string_view text, const schema& sc) {
         s.read_null();
       } else {
         return rewrite();
+      }
+    } else if (k == "revoked") {
+      if (s.peek() == json_kind_t::boolean) {
+        bool b = false;
+        if (!s.read_bool(b)) return out;
+        out.revoked = b;
+      } else {
+        s.skip_value();
       }
     } else if (k == "row") {
       if (has_row) return rewrite();
@@ -169,6 +178,7 @@ element plain(const json& j, const schema& sc, std::string& text) {
   out.version = opt_int(member(j, "version"));
   out.deleted = member(j, "op").is_string() &&
                 member(j, "op").get_ref<const std::string&>() == "delete";
+  out.revoked = member(j, "revoked") == true;
   text = dump_json(json{{"table", t.name},
                         {"op", out.deleted ? "delete" : "upsert"},
                         {"version", out.version ? json(*out.version) : json()},
@@ -182,6 +192,8 @@ element plain(const json& j, const schema& sc, std::string& text) {
 // Adds a usable element; of two of one row the newer version wins, the
 // later one on a tie (or without versions).
 void add(pulled_changes& out, const element& e, std::string_view text) {
+  // Only the end of a membership of the caller's own removes a scope.
+  if (e.revoked && e.deleted) out.revoked.emplace_back(e.table, e.key);
   pulled_table& pt = out.tables[e.table];
   auto [slot, added] = pt.keys.emplace(e.key, pt.elems.size());
   if (!added) {

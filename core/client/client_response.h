@@ -47,6 +47,9 @@ struct pulled_changes {
   /// Every element of `raw` is used, as it is, for one table: bind `raw`.
   bool all_used = true;
   std::string_view raw;  ///< the `changes` array's text
+  /// The caller's memberships that ended (`revoked` deletes): (membership
+  /// table index, key text). Their scopes' rows leave this device.
+  std::vector<std::pair<std::size_t, std::string>> revoked;
   /// Elements the scanner could not judge in place, parsed and written
   /// again (see read_sync_answer); `elems` view them. A deque: growing it
   /// never moves an element.

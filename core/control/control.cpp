@@ -28,6 +28,7 @@ constexpr op_entry kOps[] = {
     {"protocol.describe", protocol_ops::describe},
     {"protocol.error_body", protocol_ops::error_body},
     {"schema.policies", schema_ops::policies},
+    {"schema.access", schema_ops::access},
     {"schema.validate", schema_ops::validate},
     {"schema.sqlite_ddl", schema_ops::sqlite_ddl},
     {"schema.pg_ddl", schema_ops::pg_ddl},

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/json_util.h"
+#include "schema/access.h"
 #include "schema/policy.h"
 #include "schema/schema.h"
 #include "sql/ddl.h"
@@ -47,14 +48,32 @@ json describe(const schema& s) {
                       {"nullable", c.nullable}});
     json pk = json::array();
     for (auto i : t.primary_key) pk.push_back(t.columns[i].name);
-    tables.push_back({{"name", t.name},
-                      {"serverName", t.server_name},
-                      {"columns", std::move(cols)},
-                      {"primaryKey", std::move(pk)},
-                      {"owner", t.columns[t.owner].name},
-                      {"conflict", to_string(t.policy)}});
+    json entry = {{"name", t.name},
+                  {"serverName", t.server_name},
+                  {"columns", std::move(cols)},
+                  {"primaryKey", std::move(pk)},
+                  {"owner", t.columns[t.owner].name},
+                  {"conflict", to_string(t.policy)},
+                  {"access", to_string(t.access)}};
+    if (t.scope >= 0)
+      entry["scope"] = {{"name", s.scopes[t.scope].name},
+                        {"column", t.columns[t.scope_column].name}};
+    tables.push_back(std::move(entry));
   }
-  return {{"version", s.version}, {"tables", std::move(tables)}};
+  json scopes = json::array();
+  for (const auto& d : s.scopes) {
+    const table& m = s.tables[d.members];
+    scopes.push_back({{"name", d.name},
+                      {"root", s.tables[d.root].name},
+                      {"members",
+                       {{"table", m.name},
+                        {"scope", m.columns[m.scope_column].name},
+                        {"user", m.columns[d.member_user].name},
+                        {"role", m.columns[d.member_role].name}}}});
+  }
+  return {{"version", s.version},
+          {"tables", std::move(tables)},
+          {"scopes", std::move(scopes)}};
 }
 
 template <typename F>
@@ -79,6 +98,10 @@ namespace schema_ops {
 
 std::string policies(std::string_view) {
   return ok_envelope(policy_rules_json());
+}
+
+std::string access(std::string_view) {
+  return ok_envelope(access_rules_json());
 }
 
 std::string validate(std::string_view in) {

@@ -12,6 +12,10 @@ namespace edgesync::schema_ops {
 /// merge SQL is built from (test oracles read it instead of restating it).
 std::string policies(std::string_view input);
 
+/// `schema.access`: who may read and write which rows, from the one rule
+/// table (schema/access.h) the merge and pull SQL are built from.
+std::string access(std::string_view input);
+
 /// `schema.validate`: a schema document -> its normalized description.
 std::string validate(std::string_view input);
 

@@ -257,7 +257,7 @@ class checker {
     }
     only_keys(tj, path,
               {"name", "serverName", "columns", "primaryKey", "owner",
-               "conflict", "description"});
+               "conflict", "scope", "description"});
     t.name = ident(tj, path, "name", true);
     t.server_name = server_name(tj, path, t.name);
     if (t.server_name.size() > kMaxServerTableName) {
@@ -366,6 +366,196 @@ class checker {
     }
     return t;
   }
+
+  // A column of `t` named by `key` of `obj` (a string); -1 and an error when
+  // missing or unknown.
+  int named_column(const table& t, const json& obj, const std::string& path,
+                   const char* key) {
+    auto it = obj.find(key);
+    if (it == obj.end()) {
+      fail(path_key(path, key), "is required");
+      return -1;
+    }
+    return column_ref(t, *it, path_key(path, key));
+  }
+
+  // The table with client name `v`, or -1 (and an error).
+  int table_ref(const schema& s, const json& v, const std::string& path) {
+    if (!v.is_string()) {
+      fail(path, std::string("expected a table name, got ") + json_kind(v));
+      return -1;
+    }
+    int i = s.table_index(v.get_ref<const std::string&>());
+    if (i < 0) fail(path, "no table named \"" + v.get<std::string>() + "\"");
+    return i;
+  }
+
+  // Marks table `ti` as belonging to scope `si` through column `col`; a
+  // table belongs to at most one scope.
+  void join_scope(schema& s, std::size_t ti, std::size_t si, access_kind kind,
+                  int col, const std::string& path) {
+    table& t = s.tables[ti];
+    if (t.scope >= 0) {
+      fail(path, "table \"" + t.name + "\" already belongs to scope \"" +
+                     s.scopes[t.scope].name + "\"");
+      return;
+    }
+    t.scope = static_cast<int>(si);
+    t.access = kind;
+    if (col < 0) return;
+    t.scope_column = static_cast<std::size_t>(col);
+    column& c = t.columns[t.scope_column];
+    if (c.type != column_type::text && c.type != column_type::integer)
+      fail(path, "scope column \"" + c.name + "\" must be text or integer");
+    if (static_cast<std::size_t>(col) == t.owner)
+      fail(path, "the scope column cannot be the owner column");
+    c.nullable = false;
+  }
+
+  // `scopes`: [{name, root, members: {table, scope, user, role}}].
+  void parse_scopes(schema& s, const json& list) {
+    if (!list.is_array()) {
+      fail("scopes", std::string("expected an array, got ") + json_kind(list));
+      return;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      std::string p = path_index("scopes", i);
+      const json& sj = list[i];
+      if (!sj.is_object()) {
+        fail(p, std::string("expected an object, got ") + json_kind(sj));
+        continue;
+      }
+      only_keys(sj, p, {"name", "root", "members", "description"});
+      scope_def d;
+      d.name = ident(sj, p, "name", true);
+      for (const auto& other : s.scopes)
+        if (!d.name.empty() && other.name == d.name)
+          fail(path_key(p, "name"), "duplicate scope \"" + d.name + "\"");
+      std::size_t si = s.scopes.size();
+      int root = -1;
+      if (auto r = sj.find("root"); r == sj.end())
+        fail(path_key(p, "root"),
+             "is required: the table of the scope's own rows");
+      else
+        root = table_ref(s, *r, path_key(p, "root"));
+      if (root >= 0) {
+        table& rt = s.tables[root];
+        if (rt.primary_key.size() != 1)
+          fail(path_key(p, "root"),
+               "the root table needs a one-column primary key: it is the "
+               "scope key");
+        else
+          join_scope(s, root, si, access_kind::root,
+                     static_cast<int>(rt.primary_key[0]), path_key(p, "root"));
+        d.root = static_cast<std::size_t>(root);
+      }
+      std::string mp = path_key(p, "members");
+      auto m = sj.find("members");
+      if (m == sj.end() || !m->is_object()) {
+        fail(mp,
+             "expected {\"table\", \"scope\", \"user\", \"role\"}: the "
+             "membership table and its columns");
+        s.scopes.push_back(std::move(d));
+        continue;
+      }
+      only_keys(*m, mp, {"table", "scope", "user", "role"});
+      int mi = -1;
+      if (auto mt = m->find("table"); mt == m->end())
+        fail(path_key(mp, "table"), "is required");
+      else
+        mi = table_ref(s, *mt, path_key(mp, "table"));
+      if (mi >= 0 && mi == root) {
+        fail(path_key(mp, "table"), "must differ from the root table");
+        mi = -1;
+      }
+      // A batch is merged table by table in schema order: a new scope's
+      // root row (and with it its creator's membership) must be written
+      // before the batch's other rows of that scope are checked.
+      if (mi >= 0 && root >= 0 && mi < root)
+        fail(path_key(mp, "table"),
+             "the membership table must come after the root table in "
+             "\"tables\" (a batch is merged in table order)");
+      if (mi >= 0) {
+        table& mt = s.tables[mi];
+        int sc = named_column(mt, *m, mp, "scope");
+        int uc = named_column(mt, *m, mp, "user");
+        int rc = named_column(mt, *m, mp, "role");
+        d.members = static_cast<std::size_t>(mi);
+        if (sc >= 0 && uc >= 0 && rc >= 0) {
+          join_scope(s, mi, si, access_kind::members, sc, mp);
+          d.member_user = static_cast<std::size_t>(uc);
+          d.member_role = static_cast<std::size_t>(rc);
+          std::vector<std::size_t> key = mt.primary_key;
+          std::sort(key.begin(), key.end());
+          std::vector<std::size_t> want = {static_cast<std::size_t>(sc),
+                                           static_cast<std::size_t>(uc)};
+          std::sort(want.begin(), want.end());
+          if (key != want)
+            fail(path_key(mp, "table"),
+                 "the membership table's primary key must be exactly its "
+                 "scope and user columns");
+          if (mt.columns[uc].type != column_type::text)
+            fail(path_key(mp, "user"), "the user column must have type text");
+          if (mt.columns[rc].type != column_type::text || mt.is_pk(rc))
+            fail(path_key(mp, "role"),
+                 "the role column must be a text column outside the key");
+          mt.columns[rc].nullable = false;
+          // The creator of a scope is made its admin by a generated insert
+          // that names only these columns.
+          for (std::size_t ci = 0; ci < mt.columns.size(); ++ci)
+            if (!mt.columns[ci].nullable && !mt.is_pk(ci) &&
+                ci != static_cast<std::size_t>(rc) && ci != mt.owner)
+              fail(path_index(path_key(path_index("tables", mi), "columns"),
+                              ci) +
+                       ".nullable",
+                   "columns of a membership table other than its key, role "
+                   "and owner must be nullable");
+          if (root >= 0 &&
+              s.tables[root].columns[s.tables[root].primary_key[0]].type !=
+                  mt.columns[sc].type)
+            fail(path_key(mp, "scope"),
+                 "must have the type of the root table's key");
+        }
+      }
+      s.scopes.push_back(std::move(d));
+    }
+  }
+
+  // A table's `scope`: {"name": <scope>, "column": <its scope column>}.
+  void parse_table_scope(schema& s, std::size_t ti, const json& v,
+                         const std::string& path) {
+    if (!v.is_object()) {
+      fail(path, "expected {\"name\": <scope>, \"column\": <column>}");
+      return;
+    }
+    only_keys(v, path, {"name", "column"});
+    auto n = v.find("name");
+    if (n == v.end() || !n->is_string()) {
+      fail(path_key(path, "name"), "expected the name of a declared scope");
+      return;
+    }
+    auto it = std::find_if(s.scopes.begin(), s.scopes.end(),
+                           [&](const scope_def& d) { return d.name == *n; });
+    if (it == s.scopes.end()) {
+      fail(path_key(path, "name"),
+           "no scope named \"" + n->get<std::string>() + "\" in \"scopes\"");
+      return;
+    }
+    auto si = static_cast<std::size_t>(it - s.scopes.begin());
+    int col = named_column(s.tables[ti], v, path, "column");
+    if (col < 0) return;
+    if (ti < it->members || ti < it->root)
+      fail(path_key(path, "name"),
+           "a table of a scope must come after the scope's root and "
+           "membership tables in \"tables\" (a batch is merged in table "
+           "order)");
+    join_scope(s, ti, si, access_kind::scoped, col, path_key(path, "column"));
+    const table& rt = s.tables[it->root];
+    if (!rt.primary_key.empty() &&
+        rt.columns[rt.primary_key[0]].type != s.tables[ti].columns[col].type)
+      fail(path_key(path, "column"),
+           "must have the type of the root table's key");
+  }
 };
 
 }  // namespace
@@ -420,7 +610,8 @@ result<schema> parse_schema(std::string_view json_text) {
                     json_kind(root));
     return ck.errors;
   }
-  ck.only_keys(root, "", {"$schema", "version", "tables", "description"});
+  ck.only_keys(root, "",
+               {"$schema", "version", "tables", "scopes", "description"});
   auto v = root.find("version");
   if (v == root.end()) {
     ck.fail("version", "is required (an integer >= 1)");
@@ -462,6 +653,23 @@ result<schema> parse_schema(std::string_view json_text) {
               checker::server_name_path((*tables)[i], path_index("tables", i)),
               "\"" + s.tables[i].server_name + "\" is the name of table \"" +
                   other.server_name + "\"'s primary key index in PostgreSQL");
+  }
+  // Scopes refer to tables by name, so they are read once the tables are.
+  if (ck.errors.empty()) {
+    if (auto sc = root.find("scopes"); sc != root.end()) {
+      ck.parse_scopes(s, *sc);
+      for (std::size_t i = 0; i < s.tables.size(); ++i) {
+        const json& tj = (*tables)[i];
+        if (auto ts = tj.find("scope"); ts != tj.end())
+          ck.parse_table_scope(s, i, *ts,
+                               path_key(path_index("tables", i), "scope"));
+      }
+    } else {
+      for (std::size_t i = 0; i < s.tables.size(); ++i)
+        if ((*tables)[i].contains("scope"))
+          ck.fail(path_key(path_index("tables", i), "scope"),
+                  "names a scope, but the schema declares no \"scopes\"");
+    }
   }
   if (!ck.errors.empty()) return ck.errors;
   return s;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "schema/access.h"
 
 namespace edgesync {
 
@@ -53,6 +54,11 @@ struct table {
   std::vector<std::size_t> primary_key;  ///< indexes into columns
   std::size_t owner = 0;                 ///< index of the owner column
   conflict_policy policy = conflict_policy::lww;
+  /// How rows are authorized (schema/access.h); `owner` unless the table
+  /// belongs to a scope.
+  access_kind access = access_kind::owner;
+  int scope = -1;                ///< index into schema::scopes, or -1
+  std::size_t scope_column = 0;  ///< the column naming a row's scope
 
   /// The column with this client name, or nullptr.
   const column* find_column(std::string_view client_name) const;
@@ -62,10 +68,21 @@ struct table {
   bool is_pk(std::size_t i) const;
 };
 
+/// A scope (e.g. a project): its root table, whose key is the scope key,
+/// and its membership table of (scope key, user, role) rows.
+struct scope_def {
+  std::string name;
+  std::size_t root = 0;         ///< table index of the root table
+  std::size_t members = 0;      ///< table index of the membership table
+  std::size_t member_user = 0;  ///< column index of the member's user id
+  std::size_t member_role = 0;  ///< column index of the member's role
+};
+
 /// A parsed, validated schema.
 struct schema {
   std::int64_t version = 0;
   std::vector<table> tables;
+  std::vector<scope_def> scopes;
 
   /// The table with this client name, or nullptr.
   const table* find_table(std::string_view client_name) const;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 
 #include "common/json_scan.h"
 #include "schema/policy.h"
@@ -27,6 +28,23 @@ json client_row(const change_group& g, const change& c) {
 // the row it raced with); a race needs another transaction to insert the
 // same new key between two statements, so a third pass is already rare.
 constexpr int max_merge_passes = 4;
+
+// Why a change was refused, by the table's access rule (no row content:
+// a refusal never reveals more than that the key is taken).
+const char* forbidden_message(const table& t) {
+  switch (t.access) {
+    case access_kind::owner:
+      return "the row belongs to another user";
+    case access_kind::scoped:
+    case access_kind::root:
+      return "this change needs the write role in the row's scope (admin to "
+             "delete a scope's root row); a row's scope cannot change";
+    case access_kind::members:
+      return "membership changes need the admin role in the scope (anyone "
+             "may remove their own membership)";
+  }
+  return "forbidden";
+}
 
 // The pass_groups entry of a statement that merges nothing (a lock).
 constexpr std::size_t no_group = static_cast<std::size_t>(-1);
@@ -58,9 +76,9 @@ server::server(edgesync::schema s, server_limits limits)
   sql_.log_conflicts = sql::log_conflicts();
   sql_.pull = sql::pull(schema_);
   for (const table& t : schema_.tables) {
-    sql_.upsert.push_back(sql::upsert(t));
-    sql_.remove.push_back(sql::remove(t));
-    sql_.lock_keys.push_back(sql::lock_keys(t));
+    sql_.upsert.push_back(sql::upsert(schema_, t));
+    sql_.remove.push_back(sql::remove(schema_, t));
+    sql_.lock_keys.push_back(sql::lock_keys(schema_, t));
   }
 }
 
@@ -265,9 +283,22 @@ step_output server::after_merge(std::int64_t id, request_state& st,
         status = "rejected";
         reason = "forbidden";
         buf +=
-            ",\"status\":\"rejected\",\"reason\":\"forbidden\",\"message\":"
-            "\"the row belongs to "
-            "another user\"";
+            ",\"status\":\"rejected\",\"reason\":\"forbidden\",\"message\":\"";
+        buf += forbidden_message(t);
+        buf += '"';
+        // The row the caller may still read, to roll back to: only a
+        // scope's rows can be readable yet refused (the merge SQL decides);
+        // an owned row of another user is never sent, whatever arrives.
+        if (t.access != access_kind::owner && v != "null") {
+          buf += ",\"version\":";
+          buf += v;
+          buf += ",\"deleted\":";
+          buf += d == "true" ? "true" : "false";
+        }
+        if (t.access != access_kind::owner && r != "null") {
+          buf += ",\"row\":";
+          buf += r;
+        }
       } else if (s_val == "lost" && rule.loser != loser_status::none) {
         status = to_string(rule.loser);
         reason = rule.reason;
@@ -358,7 +389,8 @@ void server::add_pull(request_state& st, step_output& out) const {
       {sql_.pull,
        json::array({st.user_id, std::to_string(st.req.cursor.xid),
                     std::to_string(st.req.cursor.version), st.req.client_id,
-                    std::to_string(st.req.page_size + 1)})});
+                    std::to_string(st.req.page_size + 1),
+                    std::to_string(st.req.cursor.row)})});
   st.at = request_state::phase::pulled;
 }
 
@@ -388,14 +420,21 @@ step_output server::after_pull(std::int64_t id, request_state& st,
         !member(m, "lv").is_number_integer())
       return fail(id, 500, {{error_code::internal, "", "bad pull page end"}});
     next.version = member(m, "lv").get<std::int64_t>();
+    next.row = opt_int(member(m, "lr")).value_or(next.version);
   } else {
-    std::uint64_t xmin = 0;
-    if (!parse_u64(member(m, "xmin"), xmin))
+    // Everything below the page's bound has been delivered: the snapshot's
+    // xmin (`uv` 0), or a membership whose backfill comes next (then there
+    // is more).
+    pull_cursor bound;
+    if (!parse_u64(member(m, "xmin"), bound.xid))
       return fail(id, 500, {{error_code::internal, "", "bad snapshot xmin"}});
-    // Everything below xmin has been delivered; never move backwards.
-    if (xmin > next.xid) next = {xmin, 0};
+    bound.version = opt_int(member(m, "uv")).value_or(0);
+    has_more = bound.version != 0;
+    // Never move backwards.
+    if (std::tie(bound.xid, bound.version, bound.row) >
+        std::tie(next.xid, next.version, next.row))
+      next = bound;
   }
-
   std::string body =
       "{\"protocol\":" + std::to_string(protocol_version) + ",\"serverTime\":";
   body += std::to_string(st.now_ms);

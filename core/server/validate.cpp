@@ -20,7 +20,9 @@
 namespace edgesync {
 
 std::string pull_cursor::to_string() const {
-  return std::to_string(xid) + ":" + std::to_string(version);
+  std::string out = std::to_string(xid) + ":" + std::to_string(version);
+  if (row != version) out += ":" + std::to_string(row);
+  return out;
 }
 
 namespace validation {
@@ -140,18 +142,27 @@ void request_validator::check(json_scanner& js, sync_request& out) {
 }
 
 void request_validator::check_cursor(const std::string& s, sync_request& out) {
-  auto colon = s.find(':');
-  if (colon == std::string::npos) {
-    fail(error_code::invalid_request, "cursor", kCursorMsg);
-    return;
+  // "xid:version" or "xid:version:row"; a two-part cursor's row is its
+  // version (everything up to and including that row was delivered).
+  const char* p = s.data();
+  const char* end = s.data() + s.size();
+  auto r1 = std::from_chars(p, end, out.cursor.xid);
+  bool ok = r1.ec == std::errc() && r1.ptr != end && *r1.ptr == ':';
+  std::from_chars_result r2{};
+  if (ok) {
+    r2 = std::from_chars(r1.ptr + 1, end, out.cursor.version);
+    ok = r2.ec == std::errc() && out.cursor.version >= 0;
   }
-  auto r1 = std::from_chars(s.data(), s.data() + colon, out.cursor.xid);
-  auto r2 = std::from_chars(s.data() + colon + 1, s.data() + s.size(),
-                            out.cursor.version);
-  if (r1.ec != std::errc() || r1.ptr != s.data() + colon ||
-      r2.ec != std::errc() || r2.ptr != s.data() + s.size() ||
-      out.cursor.version < 0)
-    fail(error_code::invalid_request, "cursor", kCursorMsg);
+  out.cursor.row = out.cursor.version;
+  if (ok && r2.ptr != end) {
+    ok = *r2.ptr == ':';
+    if (ok) {
+      auto r3 = std::from_chars(r2.ptr + 1, end, out.cursor.row);
+      ok = r3.ec == std::errc() && r3.ptr == end && out.cursor.row >= 0 &&
+           out.cursor.row != out.cursor.version;
+    }
+  }
+  if (!ok) fail(error_code::invalid_request, "cursor", kCursorMsg);
 }
 
 void request_validator::check_batch(json_scanner& js, sync_request& out) {

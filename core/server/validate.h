@@ -43,7 +43,10 @@ struct change_group {
 struct pull_cursor {
   std::uint64_t xid = 0;
   std::int64_t version = 0;
-  /// `"xid:version"`.
+  /// Orders the rows a scope's backfill delivers at one grant position
+  /// (xid, version): their own versions. Equal to `version` elsewhere.
+  std::int64_t row = 0;
+  /// `"xid:version"`, or `"xid:version:row"` when row differs.
   std::string to_string() const;
 };
 

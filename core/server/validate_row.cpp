@@ -108,6 +108,11 @@ bool request_validator::check_row(json_scanner& js, const table& t,
                       std::to_string(key_bytes) + " bytes (UTF-8); at most " +
                       std::to_string(max_key_bytes) + " are allowed";
           }
+        } else if (t.access == access_kind::members &&
+                   idx == s_.scopes[t.scope].member_role) {
+          typed = k == json_kind_t::string && js.read_string(str);
+          if (typed && !parse_role(str))
+            range = "a member's role is \"read\", \"write\" or \"admin\"";
         } else {
           typed = k == json_kind_t::string && !js.skip_value().empty();
         }

@@ -241,6 +241,21 @@ table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
   return out;
 }
 
+table_purge_sql purge_scope_sql(const table& t) {
+  string key = "json_array(";
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k)
+    key += (k ? ", l." : "l.") + q(t.columns[t.primary_key[k]].name);
+  key += ")";
+  string where = "l." + q(t.columns[t.scope_column].name) +
+                 " = json_extract(?1, '$') AND " + not_pending(t, key);
+  table_purge_sql out;
+  out.forget = "DELETE FROM " + rows() + " WHERE tbl = " + lit(t.name) +
+               " AND pk IN (SELECT " + key + " FROM " + q(t.name) +
+               " AS l WHERE " + where + ")";
+  out.remove = "DELETE FROM " + q(t.name) + " AS l WHERE " + where;
+  return out;
+}
+
 string base_results_sql() {
   // The server's answer to this client's own change is newer than anything
   // the client knew of the row, so it replaces the base unconditionally.

@@ -104,6 +104,19 @@ std::string reconciled_rows_sql(const std::vector<table_reconcile_sql>& tables);
 /// reconciliation wrote them).
 std::string drop_ended_bases_sql();
 
+/// The rows of one scope leaving this device (the user's membership
+/// ended): ?1 = the scope key as JSON text. Rows without pending changes go
+/// with their versions (a later backfill brings them again); pending ones
+/// stay until the server refuses them (then reconciliation removes them).
+/// Run under the apply guard.
+struct table_purge_sql {
+  std::string forget;  ///< DELETE the rows' sync_rows versions
+  std::string remove;  ///< DELETE the rows
+};
+
+/// The purge statements of scoped table `t` (any access kind but owner).
+table_purge_sql purge_scope_sql(const table& t);
+
 /// True when `version` (sqlite_version()) is at least 3.45 (jsonb_each).
 bool sqlite_has_jsonb(std::string_view version);
 

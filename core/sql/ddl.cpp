@@ -331,10 +331,55 @@ string pg_create_table(const table& t) {
   // A table that already existed (made by the app's own migrations) gets
   // the sync columns here, before the pull index needs them.
   out += pg_adopt_table(t);
-  out += "CREATE INDEX IF NOT EXISTS " +
-         q(t.server_name + pg_names::pull_index_suffix) + " ON " +
-         q(t.server_name) + " (" + q(t.columns[t.owner].server_name) +
-         ", \"_es_xid\", \"_es_version\");\n";
+  auto index = [&](const char* suffix, const string& cols) {
+    out += "CREATE INDEX IF NOT EXISTS " + q(t.server_name + suffix) + " ON " +
+           q(t.server_name) + " (" + cols + ");\n";
+  };
+  if (t.access == access_kind::owner) {
+    index(pg_names::pull_index_suffix,
+          q(t.columns[t.owner].server_name) + ", \"_es_xid\", \"_es_version\"");
+  } else if (t.access != access_kind::root) {  // a root row: its key index
+    const string sc = q(t.columns[t.scope_column].server_name);
+    index(pg_names::scope_index_suffix, sc + ", \"_es_xid\", \"_es_version\"");
+    index(pg_names::scope_version_index_suffix, sc + ", \"_es_version\"");
+  }
+  return out;
+}
+
+// A membership table: its index by member; the root table: the trigger that
+// makes a new scope's creator (the root row's owner) its admin, in the
+// same transaction, whoever inserts the row (the sync endpoint or the
+// app's backend).
+string pg_scope_objects(const schema& s, const table& t) {
+  if (t.access == access_kind::members) {
+    const scope_def& d = s.scopes[t.scope];
+    return "CREATE INDEX IF NOT EXISTS " +
+           q(t.server_name + pg_names::member_index_suffix) + " ON " +
+           q(t.server_name) + " (" + q(t.columns[d.member_user].server_name) +
+           ", \"_es_xid\", \"_es_version\");\n";
+  }
+  if (t.access != access_kind::root) return "";
+  const scope_def& d = s.scopes[t.scope];
+  const table& m = s.tables[d.members];
+  string fn = q(t.server_name + pg_names::creator_suffix);
+  string out =
+      "CREATE OR REPLACE FUNCTION " + fn +
+      "() RETURNS trigger LANGUAGE plpgsql AS $es$\nBEGIN\n  INSERT INTO " +
+      q(m.server_name) + " (" + q(m.columns[m.scope_column].server_name) +
+      ", " + q(m.columns[d.member_user].server_name) + ", " +
+      q(m.columns[d.member_role].server_name) + ", " +
+      q(m.columns[m.owner].server_name) + ") VALUES (NEW." +
+      q(t.columns[t.scope_column].server_name) + ", NEW." +
+      q(t.columns[t.owner].server_name) + ", " + lit(to_string(role::admin)) +
+      ", NEW." + q(t.columns[t.owner].server_name) +
+      ") ON CONFLICT DO NOTHING;\n  RETURN NULL;\nEND $es$;\n";
+  out +=
+      "DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid "
+      "= " +
+      lit(q(t.server_name)) + "::regclass AND tgname = " +
+      lit(t.server_name + pg_names::creator_suffix) + ") THEN CREATE TRIGGER " +
+      fn + " AFTER INSERT ON " + q(t.server_name) +
+      " FOR EACH ROW EXECUTE FUNCTION " + fn + "(); END IF; END $es$;\n";
   return out;
 }
 
@@ -435,6 +480,15 @@ std::vector<error> check_additive(const schema& from, const schema& to) {
       fail(tp + ".primaryKey", "changing the primary key is refused");
     if (new_t.columns[new_t.owner].name != old_t.columns[old_t.owner].name)
       fail(tp + ".owner", "changing the owner column is refused");
+    // Devices hold exactly the rows their access let them pull.
+    if (new_t.access != old_t.access ||
+        (new_t.access != access_kind::owner &&
+         (new_t.columns[new_t.scope_column].name !=
+              old_t.columns[old_t.scope_column].name ||
+          to.scopes[new_t.scope].name != from.scopes[old_t.scope].name)))
+      fail(tp + ".scope",
+           "changing how a table's rows are authorized (owner or scope) is "
+           "refused");
     for (std::size_t ci = 0; ci < new_t.columns.size(); ++ci) {
       const column& nc = new_t.columns[ci];
       if (old_t.find_column(nc.name) == nullptr && !nc.nullable)
@@ -487,6 +541,8 @@ string pg_ddl(const schema& s) {
     }
     out += pg_direct_write_trigger(t);
   }
+  // After every table: the creator trigger inserts into the membership table.
+  for (const table& t : s.tables) out += pg_scope_objects(s, t);
   out += pg_record_version(s.version);
   return out;
 }
@@ -542,6 +598,8 @@ result<string> pg_migration(const schema& from, const schema& to) {
     // The trigger compares every column, so it is rebuilt when one is added.
     if (added) out += pg_direct_write_trigger(t);
   }
+  for (const table& t : to.tables)
+    if (from.find_table(t.name) == nullptr) out += pg_scope_objects(to, t);
   out += pg_record_version(to.version);
   return out;
 }

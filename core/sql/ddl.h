@@ -33,6 +33,14 @@ inline constexpr const char* pull_index_suffix = "__es_pull";
 /// Appended to a table's server name to name its direct-write trigger and
 /// trigger function (shorter than pull_index_suffix, so within 63 bytes).
 inline constexpr const char* direct_write_suffix = "__es_dw";
+/// The indexes of a scoped table's pull: (scope, xid, version) for rows
+/// written since the cursor, (scope, version) for a backfill's pages.
+inline constexpr const char* scope_index_suffix = "__es_sx";
+inline constexpr const char* scope_version_index_suffix = "__es_sv";
+/// A membership table's index by member (the pull starts there).
+inline constexpr const char* member_index_suffix = "__es_mu";
+/// The trigger making a scope's creator its admin (on the root table).
+inline constexpr const char* creator_suffix = "__es_ca";
 }  // namespace pg_names
 
 /// SQLite DDL: app tables, outbox, clock, guard and triggers. Idempotent.

@@ -65,11 +65,12 @@ string field_clocks(const table& t, bool changed_only) {
                       : "jsonb_build_object(" + out + ")";
 }
 
-/// The row's key or owner differs between NEW and OLD.
+/// The row's key, owner or scope differs between NEW and OLD.
 string key_or_owner_changed(const table& t) {
   string out;
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
-    if (!t.is_pk(i) && i != t.owner) continue;
+    bool scope = t.access != access_kind::owner && i == t.scope_column;
+    if (!t.is_pk(i) && i != t.owner && !scope) continue;
     if (!out.empty()) out += " OR ";
     const string& n = t.columns[i].server_name;
     out += "NEW." + q(n) + " IS DISTINCT FROM OLD." + q(n);
@@ -182,13 +183,14 @@ string pg_direct_write_trigger(const table& t) {
   // Devices would keep the row under its old key (or its old owner's
   // devices would keep a row they may no longer see): refused, with what to
   // do instead.
-  out += "  IF TG_OP = 'UPDATE' AND (" + key_or_owner_changed(t) +
-         ") THEN\n    RAISE EXCEPTION USING MESSAGE = 'edgesync: changing the "
-         "primary key or "
-         "owner of a synced row of " +
-         escape_in_literal(t.server_name) +
-         " is refused (devices would keep the old row); delete it and insert "
-         "a new one', ERRCODE = 'check_violation';\n  END IF;\n";
+  out +=
+      "  IF TG_OP = 'UPDATE' AND (" + key_or_owner_changed(t) +
+      ") THEN\n    RAISE EXCEPTION USING MESSAGE = 'edgesync: changing the " +
+      string(t.access == access_kind::owner ? "primary key or owner"
+                                            : "primary key, owner or scope") +
+      " of a synced row of " + escape_in_literal(t.server_name) +
+      " is refused (devices would keep the old row); delete it and insert "
+      "a new one', ERRCODE = 'check_violation';\n  END IF;\n";
   // A clock after both the server's wall clock and the row's last stamp, so
   // the direct write wins over every change the row has seen. Nested IFs:
   // the stamp is parsed only once it is known to be well-formed.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "schema/policy.h"
+#include "sql/access_sql.h"
 #include "sql/ddl.h"
 
 namespace edgesync::sql {
@@ -77,10 +78,11 @@ string hlc_of(const string& alias) {
   return alias + ".\"_es_h\" COLLATE \"C\"";
 }
 
-// The policy decision for a change against the locked current row `c` of
-// the caller (absent: a new key, always written). A row of another user
-// (`f`) is never written: authorization comes before any policy.
-string accept(const table& t, bool is_delete) {
+// The policy decision for a change against the locked current row `c` the
+// caller may change (absent: a new key, written when `create` holds). A row
+// the caller may not change (`f`) is never written: authorization comes
+// before any policy.
+string accept(const table& t, bool is_delete, const string& create) {
   const policy_rule& r = rule_of(t.policy);
   string cond;
   switch (r.accept) {
@@ -98,8 +100,26 @@ string accept(const table& t, bool is_delete) {
   // change the row rule accepts.
   if (r.per_field && !is_delete)
     cond = "(NOT c.\"_es_deleted\" OR " + cond + ")";
-  return "(f.\"_es_version\" IS NULL AND (c.\"_es_version\" IS NULL OR " +
-         cond + "))";
+  if (create == "true")
+    return "(f.\"_es_version\" IS NULL AND (c.\"_es_version\" IS NULL OR " +
+           cond + "))";
+  return "(f.\"_es_version\" IS NULL AND ((c.\"_es_version\" IS NULL AND " +
+         create + ") OR (c.\"_es_version\" IS NOT NULL AND " + cond + ")))";
+}
+
+// Whether the input's new keys may be created (always for an upsert of an
+// owned table; a delete never creates).
+string create_rule(const schema& s, const table& t, bool is_delete) {
+  return is_delete ? string("true") : may_create(s, t, "x", "$2");
+}
+
+// A change the caller may not make: a row they may not change, or a new
+// key they may not create.
+string refused(const string& create) {
+  if (create == "true") return "f.\"_es_version\" IS NOT NULL";
+  return "(f.\"_es_version\" IS NOT NULL OR (c.\"_es_version\" IS NULL AND "
+         "NOT " +
+         create + "))";
 }
 
 // Whether lww-field column `name` of the change beats the stored one.
@@ -116,28 +136,43 @@ string field_wins(const column& c) {
 string result_json(const table& t, const string& written_key_col,
                    bool with_row) {
   string written = "u." + written_key_col + " IS NOT NULL";
+  // A refused change to a row the caller may still read (a reader's edit in
+  // a scope) carries that row: the device rolls back to it.
+  bool readable = t.access != access_kind::owner;
+  string f_ok = "f.\"_es_readable\"";
   return "json_build_object('i', d.\"_es_i\", 's', CASE WHEN " + written +
          " THEN 'applied' WHEN d.\"_es_foreign\" THEN 'forbidden' WHEN "
          "d.\"_es_cur_v\" IS NULL THEN 'race' ELSE 'lost' END, 'v', "
-         "COALESCE(u.\"_es_version\", d.\"_es_cur_v\"), 'd', "
-         "d.\"_es_cur_deleted\", 'r', CASE WHEN " +
-         written + " THEN " +
+         "COALESCE(u.\"_es_version\", d.\"_es_cur_v\"" +
+         (readable ? ", CASE WHEN " + f_ok + " THEN f.\"_es_version\" END"
+                   : string()) +
+         "), 'd', " +
+         (readable ? "COALESCE(d.\"_es_cur_deleted\", CASE WHEN " + f_ok +
+                         " THEN f.\"_es_deleted\" END)"
+                   : string("d.\"_es_cur_deleted\"")) +
+         ", 'r', CASE WHEN " + written + " THEN " +
          (with_row ? string("u.\"_es_row\"") : string("NULL")) +
          " WHEN d.\"_es_cur_v\" IS NOT NULL AND NOT d.\"_es_cur_deleted\" "
          "THEN " +
-         row_json(t, "c", false) + " END)";
+         row_json(t, "c", false) +
+         (readable ? " WHEN " + f_ok + " AND NOT f.\"_es_deleted\" THEN " +
+                         row_json(t, "f", false)
+                   : string()) +
+         " END)";
 }
 
 // The input joined with the locked current rows: the facts every policy needs.
-string decided(const table& t, bool is_delete, bool field_values) {
+string decided(const schema& s, const table& t, bool is_delete,
+               bool field_values) {
+  string create = create_rule(s, t, is_delete);
   string out =
       "SELECT x.*, c.\"_es_version\" AS \"_es_cur_v\", c." +
       q(t.columns[t.owner].server_name) +
       " AS \"_es_cur_owner\", c.\"_es_deleted\" AS \"_es_cur_deleted\", "
       "c.\"_es_hlc\" AS \"_es_cur_hlc\", c.\"_es_field_hlc\" AS "
       "\"_es_cur_fh\", " +
-      accept(t, is_delete) +
-      " AS \"_es_ok\", f.\"_es_version\" IS NOT NULL AS \"_es_foreign\"";
+      accept(t, is_delete, create) + " AS \"_es_ok\", " + refused(create) +
+      " AS \"_es_foreign\"";
   if (field_values) {
     for (std::size_t i = 0; i < t.columns.size(); ++i)
       out += ", c." + q(t.columns[i].server_name) + " AS \"_es_k" +
@@ -158,22 +193,54 @@ string key_list(const table& t, const string& alias, bool client_names) {
   return out;
 }
 
-// The caller's own rows among the input's keys, locked in primary-key order:
-// two batches touching the same rows lock them in the same order (no
-// deadlock), and rows of other users are never locked.
-string locked_current(const table& t) {
+// Whether the caller may change the existing row `t` through this input:
+// the access rule, and for an upsert of a scoped row the same scope (a
+// row's scope never changes, like its key).
+string changeable(const schema& s, const table& t, bool is_delete) {
+  string out = may_change(s, t, "t", is_delete, "$2");
+  if (t.access != access_kind::owner && !is_delete)
+    out += " AND t." + q(t.columns[t.scope_column].server_name) +
+           " IS NOT DISTINCT FROM x." + q(t.columns[t.scope_column].name);
+  return out;
+}
+
+// The rows among the input's keys the caller may change, locked in
+// primary-key order: two batches touching the same rows lock them in the
+// same order (no deadlock), and rows the caller may not change are never
+// locked.
+string locked_current(const string& changeable_sql, const table& t) {
   return "SELECT t.* FROM " + q(t.server_name) + " t JOIN x ON " +
-         key_join(t, "t", "x") + " WHERE t." +
-         q(t.columns[t.owner].server_name) + " = $2 ORDER BY " +
+         key_join(t, "t", "x") + " WHERE " + changeable_sql + " ORDER BY " +
          key_list(t, "t", false) + " FOR UPDATE OF t";
 }
 
-// Rows of other users among the input's keys (read, never locked): such a
+// The other rows among the input's keys (read, never locked): such a
 // change is refused before any policy is consulted.
-string foreign_rows(const table& t) {
-  return "SELECT t.* FROM " + q(t.server_name) + " t JOIN x ON " +
-         key_join(t, "t", "x") + " WHERE t." +
-         q(t.columns[t.owner].server_name) + " IS DISTINCT FROM $2";
+string foreign_rows(const schema& s, const string& changeable_sql,
+                    const table& t) {
+  string other =
+      t.access == access_kind::owner
+          ? "t." + q(t.columns[t.owner].server_name) + " IS DISTINCT FROM $2"
+          : "NOT COALESCE(" + changeable_sql + ", false)";
+  string readable =
+      t.access == access_kind::owner
+          ? string()
+          : ", " + may_read(s, t, "t", "$2") + " AS \"_es_readable\"";
+  return "SELECT t.*" + readable + " FROM " + q(t.server_name) +
+         " t JOIN x ON " + key_join(t, "t", "x") + " WHERE " + other;
+}
+
+// The refused rows' join in a merge statement's answer (see result_json).
+string join_refused(const table& t) {
+  return t.access == access_kind::owner
+             ? string()
+             : " LEFT JOIN f ON " + key_join(t, "f", "d");
+}
+
+// The column a concurrent insert of the same new key must agree on before
+// an upsert overwrites it: the owner, or the scope of a scoped row.
+const column& guard_column(const table& t) {
+  return t.columns[t.access == access_kind::owner ? t.owner : t.scope_column];
 }
 
 string first_key(const table& t) {
@@ -193,7 +260,7 @@ string claim() {
          "last_seq = $3::bigint THEN last_results END)::text AS j FROM c";
 }
 
-string upsert(const table& t) {
+string upsert(const schema& s, const table& t) {
   bool lwwf = t.policy == conflict_policy::lww_field;
   string cols, vals, sets;
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
@@ -264,15 +331,16 @@ string upsert(const table& t) {
     returning += ", t." + q(t.columns[t.primary_key[k]].server_name);
   if (lwwf) returning += ", " + row_json(t, "t", false) + " AS \"_es_row\"";
 
+  string may = changeable(s, t, false);
   string pkcols;
   for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
     if (k) pkcols += ", ";
     pkcols += q(t.columns[t.primary_key[k]].server_name);
   }
   return "WITH x AS (SELECT * FROM " + recordset(t, false, true) + "), c AS (" +
-         locked_current(t) + "), f AS (" + foreign_rows(t) + "), d AS (" +
-         decided(t, false, lwwf) + "), u AS (INSERT INTO " + q(t.server_name) +
-         " AS t (" + cols +
+         locked_current(may, t) + "), f AS (" + foreign_rows(s, may, t) +
+         "), d AS (" + decided(s, t, false, lwwf) + "), u AS (INSERT INTO " +
+         q(t.server_name) + " AS t (" + cols +
          ", \"_es_version\", \"_es_xid\", \"_es_deleted\", \"_es_hlc\", "
          "\"_es_field_hlc\", "
          "\"_es_origin\", \"_es_updated_at\") SELECT " +
@@ -286,12 +354,12 @@ string upsert(const table& t) {
          key_list(t, "d", true) + " ON CONFLICT (" + pkcols +
          ") DO UPDATE SET " + sets +
          " WHERE t.\"_es_version\" = EXCLUDED.\"_es_version\" AND t." +
-         q(t.columns[t.owner].server_name) + " = EXCLUDED." +
-         q(t.columns[t.owner].server_name) + " RETURNING " + returning +
+         q(guard_column(t).server_name) + " = EXCLUDED." +
+         q(guard_column(t).server_name) + " RETURNING " + returning +
          ") SELECT COALESCE(json_agg(" + result_json(t, "\"_es_key\"", lwwf) +
          "), '[]')::text AS j FROM d LEFT JOIN u ON " + key_join(t, "u", "d") +
          // The current row is built only for the changes that lost.
-         " LEFT JOIN c ON " + key_join(t, "c", "d") + "";
+         " LEFT JOIN c ON " + key_join(t, "c", "d") + join_refused(t);
 }
 
 // A stand-in for a NOT NULL column of a tombstone nobody wrote a value for
@@ -315,8 +383,8 @@ string tombstone_filler(const column& c) {
   return "''";
 }
 
-string remove(const table& t) {
-  string own = q(t.columns[t.owner].server_name);
+string remove(const schema& s, const table& t) {
+  string may = changeable(s, t, true);
   string keys;
   for (std::size_t k = 0; k < t.primary_key.size(); ++k)
     keys += ", t." + q(t.columns[t.primary_key[k]].server_name);
@@ -327,7 +395,10 @@ string remove(const table& t) {
   // still be on its way, and must lose to it. The delete then leaves a
   // tombstone of its own (a concurrent insert of the key makes it `race`
   // and merge again, like an upsert).
-  bool remember = rule_of(t.policy).accept == accept_rule::newer_hlc;
+  // (A scoped row's tombstone would need its scope, which a delete does not
+  // carry: there a delete of a key the server never had is only answered.)
+  bool remember = rule_of(t.policy).accept == accept_rule::newer_hlc &&
+                  t.access == access_kind::owner;
   string blind;
   if (remember) {
     string cols, vals;
@@ -354,9 +425,9 @@ string remove(const table& t) {
   // An accepted delete of a tombstone writes too: its clock is raised, so an
   // older change arriving later cannot resurrect the row.
   return "WITH x AS (SELECT * FROM " + recordset(t, true, false) + "), c AS (" +
-         locked_current(t) + "), f AS (" + foreign_rows(t) + "), d AS (" +
-         decided(t, true, false) + "), " + (remember ? "u0" : "u") +
-         " AS (UPDATE " + q(t.server_name) +
+         locked_current(may, t) + "), f AS (" + foreign_rows(s, may, t) +
+         "), d AS (" + decided(s, t, true, false) + "), " +
+         (remember ? "u0" : "u") + " AS (UPDATE " + q(t.server_name) +
          " t SET \"_es_deleted\" = true, \"_es_version\" = "
          "nextval('edgesync_version_seq'), "
          "\"_es_xid\" = pg_current_xact_id(), \"_es_hlc\" = "
@@ -364,8 +435,8 @@ string remove(const table& t) {
          hlc_of("d") +
          "), \"_es_origin\" = $3, \"_es_updated_at\" = now() FROM d WHERE " +
          key_join(t, "t", "d") +
-         " AND d.\"_es_ok\" AND d.\"_es_cur_v\" IS NOT NULL AND t." + own +
-         " = $2" + returning + blind +
+         " AND d.\"_es_ok\" AND d.\"_es_cur_v\" IS NOT NULL AND " + may +
+         returning + blind +
          // A delete of a row already deleted by a newer change is done: the
          // device wanted it gone. So is (under other rules) a delete of a key
          // the server never had.
@@ -378,10 +449,11 @@ string remove(const table& t) {
          "'s', 'applied', 'v', d.\"_es_cur_v\", 'd', true, 'r', NULL) ELSE " +
          result_json(t, "\"_es_key\"", false) +
          " END), '[]')::text AS j FROM d LEFT JOIN c ON " +
-         key_join(t, "c", "d") + " LEFT JOIN u ON " + key_join(t, "u", "d");
+         key_join(t, "c", "d") + " LEFT JOIN u ON " + key_join(t, "u", "d") +
+         join_refused(t);
 }
 
-string lock_keys(const table& t) {
+string lock_keys(const schema& s, const table& t) {
   string cols;
   for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
     const column& c = t.columns[t.primary_key[k]];
@@ -392,7 +464,14 @@ string lock_keys(const table& t) {
          " FROM jsonb_to_recordset($1::text::jsonb) AS y(" + cols +
          ") UNION SELECT " + keys +
          " FROM jsonb_to_recordset($3::text::jsonb) AS y(" + cols +
-         ")), c AS (" + locked_current(t) +
+         ")), c AS (" +
+         // Every row a later merge statement of this table may lock.
+         locked_current(t.access == access_kind::owner
+                            ? may_change(s, t, "t", false, "$2")
+                            : "(" + may_change(s, t, "t", false, "$2") +
+                                  " OR " + may_change(s, t, "t", true, "$2") +
+                                  ")",
+                        t) +
          ") SELECT count(*)::text AS j FROM c";
 }
 
@@ -416,42 +495,150 @@ string log_conflicts() {
          "count(*)::text AS j FROM i";
 }
 
+namespace {
+
+// The pull's position of a change: (xid, version, row), compared as a
+// tuple. A row is positioned at its own write; a row a membership made
+// visible (a backfill) at the membership's write, ordered by its version.
+string change_json(const table& t, bool revoked) {
+  return "json_build_object('table', " + lit(t.name) +
+         ", 'op', CASE WHEN x.\"_es_deleted\" THEN 'delete' ELSE 'upsert' "
+         "END, 'version', x.\"_es_version\", 'row', CASE WHEN "
+         "x.\"_es_deleted\" THEN " +
+         row_json(t, "x", true) + " ELSE " + row_json(t, "x", false) + " END" +
+         (revoked ? ", 'revoked', true" : "") + ")";
+}
+
+// After the cursor, before the page's upper bound, not the caller's own.
+string fresh(const string& alias, bool skip_own) {
+  string pos = "(" + alias + ".\"_es_xid\", " + alias + ".\"_es_version\")";
+  return pos + " > ($2::xid8, $3::bigint) AND " + pos +
+         " < ((SELECT ux FROM ub), (SELECT uv FROM ub))" +
+         (skip_own ? " AND " + alias + ".\"_es_origin\" IS DISTINCT FROM $4"
+                   : "");
+}
+
+string own_rows(const table& t) {
+  return "(SELECT x.\"_es_xid\" AS xid, x.\"_es_version\" AS v, "
+         "x.\"_es_version\" AS r, " +
+         change_json(t, false) + " AS c FROM " + q(t.server_name) +
+         " x WHERE x." + q(t.columns[t.owner].server_name) + " = $1 AND " +
+         fresh("x", true) +
+         " ORDER BY x.\"_es_xid\", x.\"_es_version\" LIMIT $5::int)";
+}
+
+// Rows written after the caller joined their scope (index ranges per
+// membership).
+string scope_rows(const schema& s, const table& t) {
+  const scope_def& d = s.scopes[t.scope];
+  const table& m = s.tables[d.members];
+  return "(SELECT x.\"_es_xid\" AS xid, x.\"_es_version\" AS v, "
+         "x.\"_es_version\" AS r, " +
+         change_json(t, false) + " AS c FROM " + q(m.server_name) + " m JOIN " +
+         q(t.server_name) + " x ON x." +
+         q(t.columns[t.scope_column].server_name) + " = m." +
+         q(m.columns[m.scope_column].server_name) + " WHERE m." +
+         q(m.columns[d.member_user].server_name) +
+         " = $1 AND NOT m.\"_es_deleted\" AND " + fresh("x", true) +
+         " AND (x.\"_es_xid\", x.\"_es_version\") > (m.\"_es_xid\", "
+         "m.\"_es_version\") ORDER BY x.\"_es_xid\", x.\"_es_version\" LIMIT "
+         "$5::int)";
+}
+
+// The backfill: every row of the scope being joined (`b`) up to the
+// membership's write, however old, paged by version. The caller's own
+// rows are included: a device that left the scope no longer has them.
+string backfill_rows(const schema& s, const table& t) {
+  const scope_def& d = s.scopes[t.scope];
+  const column& sc = t.columns[t.scope_column];
+  return "(SELECT b.gx AS xid, b.gv AS v, x.\"_es_version\" AS r, " +
+         change_json(t, false) + " AS c FROM b JOIN " + q(t.server_name) +
+         " x ON b.sc = " + lit(d.name) + " AND x." + q(sc.server_name) +
+         " = b.k::" + pg_type(sc.type) +
+         " WHERE (x.\"_es_xid\", x.\"_es_version\") <= (b.gx, b.gv) AND "
+         "((b.gx, b.gv) > ($2::xid8, $3::bigint) OR x.\"_es_version\" > "
+         "(SELECT cr FROM s)) ORDER BY x.\"_es_version\" LIMIT $5::int)";
+}
+
+// The caller's own deleted memberships: how their devices learn they left
+// a scope (marked `revoked`: the device removes the scope's rows).
+string revoked_rows(const schema& s, const scope_def& d) {
+  const table& m = s.tables[d.members];
+  return "(SELECT x.\"_es_xid\" AS xid, x.\"_es_version\" AS v, "
+         "x.\"_es_version\" AS r, " +
+         change_json(m, true) + " AS c FROM " + q(m.server_name) +
+         " x WHERE x." + q(m.columns[d.member_user].server_name) +
+         " = $1 AND x.\"_es_deleted\" AND " + fresh("x", false) +
+         " ORDER BY x.\"_es_xid\", x.\"_es_version\" LIMIT $5::int)";
+}
+
+// The caller's live memberships at or after the cursor: the first is the
+// scope to backfill, the second bounds the page.
+string pending_grants(const schema& s) {
+  string out;
+  for (const scope_def& d : s.scopes) {
+    const table& m = s.tables[d.members];
+    if (!out.empty()) out += " UNION ALL ";
+    out += "SELECT " + lit(d.name) + "::text AS sc, m." +
+           q(m.columns[m.scope_column].server_name) +
+           "::text AS k, m.\"_es_xid\" AS gx, m.\"_es_version\" AS gv FROM " +
+           q(m.server_name) + " m, s WHERE m." +
+           q(m.columns[d.member_user].server_name) +
+           " = $1 AND NOT m.\"_es_deleted\" AND (m.\"_es_xid\", "
+           "m.\"_es_version\") >= ($2::xid8, $3::bigint) AND m.\"_es_xid\" < "
+           "s.xmin";
+  }
+  return out;
+}
+
+}  // namespace
+
 string pull(const schema& s) {
   string branches;
-  for (const table& t : s.tables) {
+  auto add = [&branches](const string& b) {
     if (!branches.empty()) branches += " UNION ALL ";
-    branches +=
-        "(SELECT x.\"_es_xid\" AS xid, x.\"_es_version\" AS v, "
-        "json_build_object('table', " +
-        lit(t.name) +
-        ", 'op', CASE WHEN x.\"_es_deleted\" THEN 'delete' ELSE 'upsert' END, "
-        "'version', x.\"_es_version\", 'row', CASE WHEN x.\"_es_deleted\" "
-        "THEN " +
-        row_json(t, "x", true) + " ELSE " + row_json(t, "x", false) +
-        " END) AS c FROM " + q(t.server_name) + " x, s WHERE x." +
-        q(t.columns[t.owner].server_name) +
-        " = $1 AND (x.\"_es_xid\", x.\"_es_version\") > ($2::xid8, $3::bigint) "
-        "AND "
-        "x.\"_es_xid\" < s.xmin AND x.\"_es_origin\" IS DISTINCT FROM $4 ORDER "
-        "BY "
-        "x.\"_es_xid\", x.\"_es_version\" LIMIT $5::int)";
+    branches += b;
+  };
+  for (const table& t : s.tables) {
+    if (t.access == access_kind::owner) {
+      add(own_rows(t));
+    } else {
+      add(scope_rows(s, t));
+      add(backfill_rows(s, t));
+    }
   }
+  for (const scope_def& d : s.scopes) add(revoked_rows(s, d));
   // One statement, one snapshot: the rows and the xmin bounding them must
-  // come from the same snapshot or a row could slip behind the cursor.
+  // come from the same snapshot or a row could slip behind the cursor. A
+  // page also stops before the second pending membership, so one scope is
+  // backfilled at a time and nothing after it is delivered first.
+  string grants = s.scopes.empty()
+                      ? string(
+                            "SELECT NULL::text AS sc, NULL::text AS k, "
+                            "NULL::xid8 AS gx, NULL::bigint AS gv WHERE "
+                            "false")
+                      : pending_grants(s);
+  // ($6, the cursor's row, is typed here: a schema without scopes does not
+  // read it.)
   return "WITH s AS MATERIALIZED (SELECT "
-         "pg_snapshot_xmin(pg_current_snapshot()) AS xmin), "
+         "pg_snapshot_xmin(pg_current_snapshot()) AS xmin, $6::bigint AS cr), "
+         "g AS MATERIALIZED (SELECT * FROM (" +
+         grants +
+         ") g0 ORDER BY gx, gv LIMIT 2), "
+         "b AS MATERIALIZED (SELECT * FROM g ORDER BY gx, gv LIMIT 1), "
+         "ub AS MATERIALIZED (SELECT COALESCE(g2.gx, s.xmin) AS ux, "
+         "COALESCE(g2.gv, 0) AS uv FROM s LEFT JOIN (SELECT gx, gv FROM g "
+         "ORDER BY gx, gv OFFSET 1) g2 ON true), "
          "p AS (" +
          branches +
-         "), q AS (SELECT xid, v, c, row_number() OVER (ORDER BY xid, v) AS n "
-         "FROM (SELECT * "
-         "FROM p ORDER BY xid, v LIMIT $5::int) p2) SELECT COALESCE((SELECT "
-         "json_agg(c ORDER "
-         "BY n) FROM q WHERE n < $5::int), '[]'::json)::text || chr(10) || "
-         "json_build_object('xmin', (SELECT xmin FROM s)::text, 'n', (SELECT "
-         "count(*) FROM q), "
-         "'lx', (SELECT xid::text FROM q WHERE n = $5::int - 1), 'lv', (SELECT "
-         "v FROM q WHERE "
-         "n = $5::int - 1))::text AS j";
+         "), q AS (SELECT xid, v, r, c, row_number() OVER (ORDER BY xid, v, "
+         "r) AS n FROM (SELECT * FROM p ORDER BY xid, v, r LIMIT $5::int) "
+         "p2) SELECT COALESCE((SELECT json_agg(c ORDER BY n) FROM q WHERE n < "
+         "$5::int), '[]'::json)::text || chr(10) || json_build_object('xmin', "
+         "(SELECT ux FROM ub)::text, 'uv', (SELECT uv FROM ub), 'n', (SELECT "
+         "count(*) FROM q), 'lx', (SELECT xid::text FROM q WHERE n = $5::int "
+         "- 1), 'lv', (SELECT v FROM q WHERE n = $5::int - 1), 'lr', (SELECT "
+         "r FROM q WHERE n = $5::int - 1))::text AS j";
 }
 
 }  // namespace edgesync::sql

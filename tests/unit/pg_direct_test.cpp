@@ -36,11 +36,11 @@ TEST(PgDirect, EveryEndpointUpdateSetsANewVersion) {
     const std::string tbl = quote_ident(t.server_name);
     const std::string bump =
         "\"_es_version\" = nextval('edgesync_version_seq')";
-    std::string up = sql::upsert(t);
+    std::string up = sql::upsert(fixture(), t);
     EXPECT_EQ(count(up, "DO UPDATE SET"), 1U) << t.name;
     EXPECT_NE(up.find(bump, up.find("DO UPDATE SET")), std::string::npos)
         << t.name;
-    std::string rm = sql::remove(t);
+    std::string rm = sql::remove(fixture(), t);
     EXPECT_EQ(count(rm, "UPDATE " + tbl), 1U) << t.name;
     EXPECT_NE(rm.find(bump, rm.find("UPDATE " + tbl)), std::string::npos)
         << t.name;
@@ -50,7 +50,8 @@ TEST(PgDirect, EveryEndpointUpdateSetsANewVersion) {
 TEST(PgDirect, EveryEndpointInsertNamesTheClient) {
   for (const table& t : fixture().tables) {
     const std::string tbl = quote_ident(t.server_name);
-    for (const std::string& s : {sql::upsert(t), sql::remove(t)}) {
+    for (const std::string& s :
+         {sql::upsert(fixture(), t), sql::remove(fixture(), t)}) {
       std::size_t inserts = count(s, "INSERT INTO " + tbl);
       // The origin is the last-but-one value; $3 is the client id.
       EXPECT_EQ(count(s, "\"_es_origin\", \"_es_updated_at\") SELECT"), inserts)

@@ -570,7 +570,7 @@ TEST_F(ServerMachine, GarbageResultsFailCleanly) {
 
 TEST(Sql, IdentifiersAreQuotedAndParametersUsed) {
   schema s = test_schema();
-  std::string up = sql::upsert(s.tables[2]);  // composite key, server-wins
+  std::string up = sql::upsert(s, s.tables[2]);  // composite key, server-wins
   EXPECT_NE(up.find("ON CONFLICT (\"project_id\", \"edge_id\")"),
             std::string::npos);
   EXPECT_NE(up.find("x.\"_es_b\" IS NOT DISTINCT FROM c.\"_es_version\""),

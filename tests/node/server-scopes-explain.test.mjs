@@ -1,0 +1,101 @@
+// What a pull costs as scopes and members grow (docs/protocol.md, "Scopes
+// and roles"): on 10,000 projects × 10 members × 100 rows each, the pull of
+// a member of 5 projects reads index ranges only — no sequential scan of a
+// scoped table, the membership table or the root table — both in the
+// steady state (a cursor near the head) and in a backfill (a fresh device).
+// The plan is PostgreSQL 15's own EXPLAIN ANALYZE of the server core's SQL.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import postgres from 'postgres';
+import { startPostgres } from '../harness/postgres.mjs';
+import { nodeCore } from '../../hosts/wasm/node.mjs';
+import { pgDdl } from '../../hosts/wasm/schema.mjs';
+import { SHARED_SCHEMA } from '../harness/shared-schema.mjs';
+
+const SCOPES = 10000;
+const MEMBERS = 10;
+const ROWS = 100;
+const BIG = new Set(['nodes', 'project_members', 'projects']);
+const decoder = new TextDecoder();
+
+let pg, sql, core, handle;
+before(async () => {
+  core = await nodeCore();
+  pg = await startPostgres();
+  sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+  await sql.unsafe(pgDdl(core, SHARED_SCHEMA));
+  // Bulk load without the per-row triggers (their stamping is not what is
+  // measured here); the sync columns take their defaults.
+  // The rows first, the memberships later (as members join existing
+  // projects): a fresh device's first pages are backfills.
+  for (const t of BIG) await sql.unsafe(`alter table ${t} disable trigger user`);
+  await sql`insert into projects (id, owner_id, name)
+    select 'p' || i, 'u' || (i * 10 % 20000), 'Project ' || i from generate_series(0, ${SCOPES - 1}) i`;
+  await sql`insert into nodes (id, project_id, owner_id, label)
+    select 'n' || i || '-' || j, 'p' || i, 'u0', 'node ' || j
+    from generate_series(0, ${SCOPES - 1}) i, generate_series(0, ${ROWS - 1}) j`;
+  // User uK is a member of exactly 5 projects.
+  await sql`insert into project_members (project_id, user_id, role, added_by)
+    select 'p' || i, 'u' || ((i * ${MEMBERS} + j) % 20000), case when j = 0 then 'admin' else 'write' end, 'u0'
+    from generate_series(0, ${SCOPES - 1}) i, generate_series(0, ${MEMBERS - 1}) j`;
+  for (const t of BIG) await sql.unsafe(`alter table ${t} enable trigger user`);
+  await sql`analyze`;
+  handle = core.call('server.open', { schema: SHARED_SCHEMA, limits: {} }).handle;
+}, { timeout: 240000 });
+after(async () => { await sql?.end(); await pg?.stop(); });
+
+/** The pull statement the server core issues for `body`, with its params. */
+async function pullStatement(user, body) {
+  let out = core.callFramed('server.begin', { handle, userId: user, nowMs: Date.now() }, [JSON.stringify(body)]);
+  assert.equal(out.meta.done, false, decoder.decode(out.segments[0] ?? new Uint8Array()));
+  const state = out.meta.state;
+  for (;;) {
+    const st = out.meta.statements.at(-1);
+    const params = st.params.map((p) => (p && typeof p === 'object' ? decoder.decode(out.segments[p.seg]) : p));
+    if (/pg_snapshot_xmin/.test(st.sql)) {
+      core.call('server.abort', { state });
+      return { text: st.sql, params };
+    }
+    const rows = await sql.unsafe(st.sql, params);
+    out = core.callFramed('server.step', { state, nowMs: Date.now() }, [rows[0].j]);
+  }
+}
+
+/** EXPLAIN ANALYZE of a pull: its plan nodes, rows returned and time. */
+async function explainPull(user, cursor) {
+  const st = await pullStatement(user, { protocol: 1, clientId: `explain-${user}-0001`, schemaVersion: 1, cursor });
+  const [row] = await sql.unsafe(`EXPLAIN (ANALYZE, FORMAT JSON) ${st.text}`, st.params);
+  const plan = row['QUERY PLAN'][0];
+  const nodes = [];
+  const walk = (n) => { nodes.push(n); for (const c of n.Plans ?? []) walk(c); };
+  walk(plan.Plan);
+  const [res] = await sql.unsafe(st.text, st.params);
+  return { nodes, ms: plan['Execution Time'], result: res.j };
+}
+
+function assertIndexOnly(nodes, what) {
+  const seq = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && BIG.has(n['Relation Name']));
+  assert.deepEqual(seq.map((n) => n['Relation Name']), [], `${what}: no sequential scan of a large table`);
+  const scanned = new Set(nodes.filter((n) => /Index|Bitmap Heap/.test(n['Node Type'])).map((n) => n['Relation Name']));
+  if (process.env.EDGESYNC_SHOW_PLANS) console.log(what, nodes.map((n) => `${n['Node Type']} ${n['Relation Name'] ?? ''} ${n['Index Name'] ?? ''} rows=${n['Actual Rows']}`));
+  for (const t of ['nodes', 'project_members']) assert.ok(scanned.has(t), `${what}: ${t} is read through an index`);
+}
+
+test('10k projects × 10 members × 100 rows: a pull reads index ranges only', { timeout: 120000 }, async () => {
+  const [{ n }] = await sql`select count(*)::int as n from project_members where user_id = 'u7'`;
+  assert.equal(n, 5, 'the test user is a member of 5 projects');
+
+  // A fresh device: the first page backfills the first of its 5 projects.
+  const fresh = await explainPull('u7', null);
+  assertIndexOnly(fresh.nodes, 'backfill');
+  const [changes, meta] = fresh.result.split('\n').map((t) => JSON.parse(t));
+  assert.ok(changes.length > ROWS, `the first project whole: its root row, members and nodes (${changes.length} changes)`);
+  assert.ok(meta.uv > 0, 'the page stops before the next project to backfill');
+
+  // The steady state: a cursor at the head of the database.
+  const [{ xid }] = await sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xid`;
+  const head = await explainPull('u7', `${xid}:0`);
+  assertIndexOnly(head.nodes, 'steady state');
+  assert.equal(JSON.parse(head.result.split('\n')[0]).length, 0);
+  console.log(`# pull_ms_10k_scopes backfill_page=${fresh.ms.toFixed(2)} steady=${head.ms.toFixed(2)}`);
+});
