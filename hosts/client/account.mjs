@@ -11,7 +11,7 @@
 // refuses locally, without a request, a token whose user differs from the one
 // this database synced as in this session.
 import { SyncError } from './status.mjs';
-import { runSqlEffect } from './sqlite.mjs';
+import { runSqlEffect, outboxCount } from './sqlite.mjs';
 import { loadClientCore } from './core.mjs';
 
 const SIGNED_OUT_MESSAGE = 'not signed in (getToken() gave no token): local changes stay queued and are '
@@ -87,14 +87,20 @@ export class SyncAccount {
   /**
    * Gives the local rows written signed out (owner '') to `user`, whom the
    * server just accepted for this client id and made the owner of every row
-   * it received. Under the apply guard: nothing is queued.
+   * it received. Under the apply guard: nothing is queued. Runs after the
+   * answer was applied, since an acknowledged row is reconciled to the row
+   * as sent (owner '' included); again after every answer while changes
+   * made signed out may still be queued.
    */
   _claimLocalRows(user) {
+    if (!this._db) return;
     const { meta } = this._core.callFramed('client.claim_sql', { schema: this._o.schema, user });
-    const r = meta.ok && this._db ? runSqlEffect(this._db, meta, []) : { ok: false, message: JSON.stringify(meta.errors ?? 'no database') };
+    const r = meta.ok ? runSqlEffect(this._db, meta, []) : { ok: false, message: JSON.stringify(meta.errors) };
     if (!r.ok) {
       this._emit('error', new SyncError({ code: 'sql_failed', message: `filling in the owner of rows written signed out failed: ${r.message}` }));
+      return;
     }
+    this._claimPending = outboxCount(this._db) > 0;
   }
 
   /**
@@ -132,6 +138,7 @@ export class SyncAccount {
     this._signedOut = false;
     this._freshToken = null;
     this._conflictReported = false;
+    this._claimPending = false;
     this._freshIdentity = true; // the `clientId` option was the old identity
     if (wasLeading && this._running) this._openCore();
   }

@@ -171,10 +171,10 @@ export class SyncLoop {
     const ctrl = new AbortController();
     this._inflight.set(fx.id, ctrl);
     const stale = () => gen !== this._gen || epoch !== this._epoch || ctrl.signal.aborted;
-    const answer = (event, body) => {
+    const answer = (event, body, after = null) => {
       if (stale()) return;
       this._inflight.delete(fx.id);
-      this._dispatch(event, body ? [body] : []);
+      this._dispatch(event, body ? [body] : [], after);
     };
     const fake = (status, errorBody) => answer({ type: 'http_response', id: fx.id, status },
       new TextEncoder().encode(JSON.stringify(errorBody)));
@@ -195,6 +195,7 @@ export class SyncLoop {
       // for a refresh and backs off if that gives none either; getToken()
       // simply having none is "signed out" (status.mjs), not an error.
       this._signedOut = !threw;
+      if (this._signedOut) this._claimPending = true;
       fake(401, this._core.errorBody('unauthorized',
         `getToken() gave no token${this._tokenError ? ` (${this._tokenError})` : ''}`));
       this._tokenError = null;
@@ -218,15 +219,16 @@ export class SyncLoop {
       });
       const body = new Uint8Array(await res.arrayBuffer());
       // The server bound this database's client id to the token's user (and
-      // made every row it received theirs): the local rows written signed
-      // out become theirs too.
+      // made every row it received theirs): once the answer is applied, the
+      // local rows written signed out become theirs too (account.mjs).
+      let claim = null;
       if (res.status === 200 && user && !stale()) {
-        if (this._syncedAs !== user) this._claimLocalRows(user);
+        if (this._syncedAs !== user || this._claimPending) claim = () => this._claimLocalRows(user);
         this._syncedAs = user;
       }
       // The core waits at least this long before the next request.
       const wait = retryAfterMs(res.headers.get('retry-after'), this._now());
-      answer({ type: 'http_response', id: fx.id, status: res.status, ...(wait === undefined ? {} : { retryAfterMs: wait }) }, body);
+      answer({ type: 'http_response', id: fx.id, status: res.status, ...(wait === undefined ? {} : { retryAfterMs: wait }) }, body, claim);
     } catch (e) {
       answer({ type: 'http_failed', id: fx.id, message: String(e?.message ?? e) });
     }

@@ -49,6 +49,7 @@ class Sync {
     // one signOut() signed out (account.mjs).
     this._syncedAs = null;
     this._signedOutUser = null;
+    this._claimPending = false; // rows written signed out may be queued
     this._resetLoop();
   }
 
