@@ -34,11 +34,16 @@ export interface SyncFailure {
   at: number;
 }
 
-export type SyncState = 'idle' | 'syncing' | 'offline' | 'error' | 'stopped';
+export type SyncState = 'idle' | 'syncing' | 'offline' | 'error' | 'signed_out' | 'stopped';
 export type SyncRole = 'leader' | 'follower' | 'single';
 
 export interface SyncStatus {
-  /** idle (nothing under way), syncing, offline, error (backing off or stopped), stopped (before start / after stop). */
+  /**
+   * idle (nothing under way), syncing, offline, error (backing off or stopped;
+   * `lastError.code` client_id_conflict: another user's token, call signOut()),
+   * signed_out (getToken() gave no token: changes stay queued, nothing is
+   * sent; `lastError.code` signed_out), stopped (before start / after stop).
+   */
   state: SyncState;
   /** Outbox rows, as of the core's last look. */
   pending: number;
@@ -120,7 +125,11 @@ export interface SyncEvents {
   conflict: ConflictEvent;
   changes: ChangesEvent;
   role: SyncRole;
-  /** Background problems (a core crash and restart, a failed takeover). */
+  /**
+   * Background problems (a core crash and restart, a failed takeover) and a
+   * token of another user than the one the database synced as (a SyncError
+   * with code client_id_conflict: call signOut()).
+   */
   error: Error;
 }
 
@@ -147,7 +156,7 @@ export interface CreateSyncOptions {
   sqlite3?: { capi: any };
   /** The sync server's base URL ("" or a relative URL: this origin). */
   url: string;
-  /** Returns the signed-in user's access token; `refresh: true` after the server refused the last one. Null: signed out. */
+  /** Returns the signed-in user's access token; `refresh: true` after the server refused the last one. Null: signed out (writes stay queued, nothing is sent). */
   getToken: (o: { refresh: boolean }) => string | null | undefined | Promise<string | null | undefined>;
   /** The shared schema document (the one the server uses). */
   schema: object;
@@ -164,7 +173,7 @@ export interface CreateSyncOptions {
   random?: () => number;
   /** A fetch implementation (default globalThis.fetch). */
   fetch?: typeof fetch;
-  /** Used on first start if valid (8–64 of [A-Za-z0-9_-]); otherwise generated. */
+  /** Used on first start if valid (8–64 of [A-Za-z0-9_-]); otherwise generated. Not after signOut() (a new one is generated). */
   clientId?: string;
   /** The name tabs coordinate on (lock and channel `edgesync:<dbName>`); default db.filename. */
   dbName?: string;
@@ -231,8 +240,20 @@ export interface Sync {
   setVisible(visible: boolean): void;
   /** Connectivity, when the host knows better than navigator.onLine. */
   setOnline(online: boolean): void;
-  /** A fresh token is available (e.g. after signing in again). */
+  /**
+   * A fresh token is available (e.g. after signing in): a signed-out device
+   * sends its queued changes now, claimed by that user. Also needed after
+   * signOut() when the same user signs in again (until then their token counts as none).
+   */
   tokenRefreshed(): void;
+  /**
+   * Signs the device out. Default: deletes the synced tables' rows, the
+   * outbox (unsent changes are lost) and the sync state without queueing
+   * anything, and makes a new client id, so the next user starts clean.
+   * `keepLocalData: true` keeps everything for the same user's next sign-in
+   * (another user's token is refused with client_id_conflict). Any tab.
+   */
+  signOut(o?: { keepLocalData?: boolean }): Promise<void>;
   /** True while the row has unacknowledged local changes. `pk`: a value, or values in key order. */
   isPending(table: string, pk: unknown | unknown[]): Promise<boolean>;
   /** Outbox rows (local changes not yet acknowledged). */
@@ -250,8 +271,8 @@ export interface Sync {
 
 export function createSync(options: CreateSyncOptions): Sync;
 
-/** "Synced", "Saving", "Offline", "Error" or "Stopped". */
-export function statusLabel(status: SyncStatus | null | undefined): 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Stopped';
+/** "Synced", "Saving", "Offline", "Error", "Signed out" or "Stopped". */
+export function statusLabel(status: SyncStatus | null | undefined): 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Signed out' | 'Stopped';
 
 /** A `Retry-After` header (delay-seconds or HTTP-date) in ms from `nowMs`; undefined when absent or unreadable. */
 export function retryAfterMs(header: string | null | undefined, nowMs: number): number | undefined;

@@ -8,6 +8,7 @@
 #include "client/client.h"
 #include "common/frame.h"
 #include "control/handles.h"
+#include "sql/client_sqlite.h"
 
 namespace edgesync {
 
@@ -82,6 +83,32 @@ std::string open_engine(const json& m) {
   return effects_frame(ref, {{"client", handle}});
 }
 
+// The statements of `make` for the schema in `m`, each with `params`, under
+// the apply guard: a `sql` effect's shape without id, for the host to run.
+template <typename F>
+std::string guarded_statements(const json& m, F&& make, const json& params) {
+  if (!m.contains("schema")) return fail("schema", "expected {schema}");
+  auto s = parse_schema(m["schema"].is_string() ? m["schema"].get<std::string>()
+                                                : dump_json(m["schema"]));
+  if (!s) {
+    std::vector<error> errs = s.errors();
+    for (auto& e : errs) e.path = path_key("schema", e.path);
+    return error_frame(errs);
+  }
+  auto statement = [](std::string sql, const json& p) {
+    return json{{"sql", std::move(sql)}, {"params", p}, {"out", false}};
+  };
+  json statements = json::array();
+  statements.push_back(
+      statement(client::detail::guard_on_sql(), json::array()));
+  for (std::string& sql : make(s.value()))
+    statements.push_back(statement(std::move(sql), params));
+  statements.push_back(
+      statement(client::detail::guard_off_sql(), json::array()));
+  return build_frame({{"ok", true}, {"tx", true}, {"statements", statements}},
+                     {});
+}
+
 }  // namespace
 
 namespace client_ops {
@@ -112,6 +139,22 @@ std::string status(std::string_view input) {
   });
 }
 
+std::string reset_sql(std::string_view input) {
+  return with_frame(input, [](const json& m, const auto&) {
+    return guarded_statements(m, client::detail::reset_sql, json::array());
+  });
+}
+
+std::string claim_sql(std::string_view input) {
+  return with_frame(input, [](const json& m, const auto&) {
+    if (!m.contains("user") || !m["user"].is_string() ||
+        m["user"].get_ref<const std::string&>().empty())
+      return fail("user", "expected the user id (the token's sub)");
+    return guarded_statements(m, client::detail::claim_sql,
+                              json::array({m["user"]}));
+  });
+}
+
 std::string close(std::string_view input) {
   return with_frame(input, [](const json& meta, const auto&) {
     if (meta.contains("client") && meta["client"].is_number_integer())
@@ -124,7 +167,8 @@ std::string unknown(std::string_view op, std::string_view input) {
   return with_frame(input, [op](const json&, const auto&) {
     return fail("op", "unknown client operation \"" + std::string(op) +
                           "\"; expected client.open, client.handle, "
-                          "client.status or client.close");
+                          "client.status, client.reset_sql, "
+                          "client.claim_sql or client.close");
   });
 }
 

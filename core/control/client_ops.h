@@ -25,6 +25,16 @@ std::string handle(std::string_view input);
 /// `client.status`: frame {client} -> {status}.
 std::string status(std::string_view input);
 
+/// `client.reset_sql`: frame {schema} -> {tx: true, statements} (a `sql`
+/// effect's shape, without id): what empties the local database for a new
+/// user (sql/client_sqlite.h reset_sql). Needs no engine.
+std::string reset_sql(std::string_view input);
+
+/// `client.claim_sql`: frame {schema, user} -> {tx: true, statements}: what
+/// gives rows written signed out (owner '') to `user` (sql/client_sqlite.h
+/// claim_sql). Needs no engine.
+std::string claim_sql(std::string_view input);
+
 /// `client.close`: frame {client} -> {} (the engine is forgotten).
 std::string close(std::string_view input);
 

@@ -43,6 +43,8 @@ constexpr op_entry kOps[] = {
     {"client.open", client_ops::open},
     {"client.handle", client_ops::handle},
     {"client.status", client_ops::status},
+    {"client.reset_sql", client_ops::reset_sql},
+    {"client.claim_sql", client_ops::claim_sql},
     {"client.close", client_ops::close},
 };
 

@@ -129,6 +129,28 @@ string guard_on_sql() {
 
 string guard_off_sql() { return "DELETE FROM " + q(sqlite_names::guard); }
 
+std::vector<string> reset_sql(const schema& s) {
+  std::vector<string> out;
+  for (const table& t : s.tables) out.push_back("DELETE FROM " + q(t.name));
+  for (const string* bookkeeping : {&outbox(), &base(), &rows()})
+    out.push_back("DELETE FROM " + *bookkeeping);
+  // The schema version describes the tables, which stay.
+  out.push_back("DELETE FROM " + state() + " WHERE key <> 'schema_version'");
+  out.push_back("UPDATE " + q(sqlite_names::clock) +
+                " SET node = '' WHERE id = 1");
+  return out;
+}
+
+std::vector<string> claim_sql(const schema& s) {
+  std::vector<string> out;
+  for (const table& t : s.tables) {
+    const string owner = q(t.columns[t.owner].name);
+    out.push_back("UPDATE " + q(t.name) + " SET " + owner + " = ?1 WHERE " +
+                  owner + " = ''");
+  }
+  return out;
+}
+
 string pending_count_sql() { return "SELECT count(*) FROM " + outbox(); }
 
 namespace {

@@ -49,6 +49,19 @@ std::string guard_off_sql();
 /// One query: the number of outbox rows.
 std::string pending_count_sql();
 
+/// The statements returning the local database to a fresh, never-synced one
+/// (the host's signOut()): every synced table's rows, the outbox, sync_base,
+/// sync_rows and sync_state (but the schema version) go and the clock's node
+/// is cleared. Run them under the apply guard (no trigger records the
+/// deletes), in one transaction; the next client.open makes a new client id.
+std::vector<std::string> reset_sql(const schema& s);
+
+/// The statements giving rows written before anyone signed in (owner '') to
+/// the user ?1 the server just accepted for this client id: the server set
+/// the same owner from the token, so they run under the apply guard (nothing
+/// to queue), in one transaction.
+std::vector<std::string> claim_sql(const schema& s);
+
 /// The statements applying the server's rows of one table. A row whose key
 /// is pending (outbox entries or a sync_base row) is not written to the
 /// table: it goes to sync_base (`base`), which reconcile_sql writes once the

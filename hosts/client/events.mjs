@@ -117,7 +117,7 @@ export class SyncEvents {
     if (synced) {
       return w.reject(new SyncError({ code: 'not_drained', message: `the outbox still holds ${s.pending} rows after ${MAX_KICKS} rounds` }));
     }
-    if (atArm || s.state === 'error' || s.state === 'offline') {
+    if (atArm || s.state === 'error' || s.state === 'offline' || s.state === 'signed_out') {
       return w.reject(new SyncError(s.lastError, s.state === 'offline' ? 'offline' : 'sync did not start'));
     }
   }

@@ -59,19 +59,7 @@ export class SyncLeader {
     this._hook(db);
     this._role = role;
     this._emit('role', role);
-    const meta = {
-      schema: this._o.schema,
-      seed: defaultRandomHex(this._o.random),
-      online: this._online ?? (globalThis.navigator?.onLine ?? true) !== false,
-      now: this._now(),
-    };
-    if (this._o.config) meta.config = this._o.config;
-    if (this._o.clientId) meta.clientId = this._o.clientId;
-    const out = this._call('client.open', meta);
-    if (!out) return;
-    this._handle = out.meta.client;
-    this._queue(out);
-    this._pump();
+    if (!this._openCore()) return;
     if (role === 'leader') {
       this._post({ t: 'leader' });
       // What this tab asked the previous leader and never got answered.
@@ -85,6 +73,25 @@ export class SyncLeader {
         }
       }
     }
+  }
+
+  // Opens the core on the database and starts its loop; false when it crashed.
+  _openCore() {
+    const meta = {
+      schema: this._o.schema,
+      seed: defaultRandomHex(this._o.random),
+      online: this._online ?? (globalThis.navigator?.onLine ?? true) !== false,
+      now: this._now(),
+    };
+    if (this._o.config) meta.config = this._o.config;
+    // After signOut() the given id was the previous identity's.
+    if (this._o.clientId && !this._freshIdentity) meta.clientId = this._o.clientId;
+    const out = this._call('client.open', meta);
+    if (!out) return false;
+    this._handle = out.meta.client;
+    this._queue(out);
+    this._pump();
+    return true;
   }
 
   _crash(e) {

@@ -12,7 +12,9 @@
 //                  | values as segments) or sql_failed
 //   http           | fetch(url + path) with `Authorization: Bearer <getToken()>`,
 //                  | `keepalive` as asked, an AbortController; answers
-//                  | http_response (status + body segment) or http_failed
+//                  | http_response (status + body segment) or http_failed.
+//                  | No token (signed out) or another user's token: no
+//                  | request; answered as the server would (account.mjs)
 //   abort_http     | aborts that request
 //   timer          | one setTimeout (replacing the last); sends `tick`
 //   refresh_token  | getToken({ refresh: true }); answers token_refreshed or
@@ -25,6 +27,7 @@
 // online/offline, visible/hidden (visibilitychange, pagehide: a keepalive
 // flush), sync_now (syncNow()).
 import { runSqlEffect } from './sqlite.mjs';
+import { tokenSubject } from './account.mjs';
 
 /**
  * A `Retry-After` header in milliseconds from `nowMs`: delay-seconds or an
@@ -110,10 +113,12 @@ export class SyncLoop {
       case 'refresh_token':
         this._refreshToken();
         break;
-      case 'status':
-        this._setStatus(fx.status);
-        this._post({ t: 'status', status: fx.status });
+      case 'status': {
+        const status = this._viewStatus(fx.status);
+        this._setStatus(status);
+        this._post({ t: 'status', status });
         break;
+      }
       case 'acked':
       case 'rejected':
       case 'conflict':
@@ -137,9 +142,10 @@ export class SyncLoop {
     if (at === null || at === undefined) return;
     const delay = Math.max(0, Math.min(at - this._now(), 0x7fffffff));
     const gen = this._gen;
+    const epoch = this._epoch;
     this._timer = this._timers.set(() => {
       this._timer = null;
-      if (gen === this._gen) this._dispatch({ type: 'tick' });
+      if (gen === this._gen && epoch === this._epoch) this._dispatch({ type: 'tick' });
     }, delay);
   }
 
@@ -161,27 +167,45 @@ export class SyncLoop {
 
   async _http(fx, segs) {
     const gen = this._gen;
+    const epoch = this._epoch; // signOut() moves it: this engine is gone
     const ctrl = new AbortController();
     this._inflight.set(fx.id, ctrl);
-    const answer = (event, body) => {
-      if (gen !== this._gen || ctrl.signal.aborted) return;
+    const stale = () => gen !== this._gen || epoch !== this._epoch || ctrl.signal.aborted;
+    const answer = (event, body, after = null) => {
+      if (stale()) return;
       this._inflight.delete(fx.id);
-      this._dispatch(event, body ? [body] : []);
+      this._dispatch(event, body ? [body] : [], after);
     };
+    const fake = (status, errorBody) => answer({ type: 'http_response', id: fx.id, status },
+      new TextEncoder().encode(JSON.stringify(errorBody)));
     let token;
+    let threw = false;
     try {
       token = await this._token();
     } catch (e) {
       token = null;
+      threw = true;
       this._tokenError = String(e?.message ?? e);
     }
-    if (!token) {
-      // No token at all: answer like the server would, so the core asks for
-      // a refresh and reports `unauthorized` if that fails too.
-      const body = JSON.stringify(this._core.errorBody('unauthorized',
+    if (stale()) return;
+    const user = token ? tokenSubject(token) : null;
+    const refusal = token ? this._refuseToken(user) : null;
+    if (!token || refusal === 'signed_out') {
+      // No token: no request. Answer like the server would, so the core asks
+      // for a refresh and backs off if that gives none either; getToken()
+      // simply having none is "signed out" (status.mjs), not an error.
+      this._signedOut = !threw;
+      if (this._signedOut) this._claimPending = true;
+      fake(401, this._core.errorBody('unauthorized',
         `getToken() gave no token${this._tokenError ? ` (${this._tokenError})` : ''}`));
       this._tokenError = null;
-      answer({ type: 'http_response', id: fx.id, status: 401 }, new TextEncoder().encode(body));
+      return;
+    }
+    this._signedOut = false;
+    if (refusal === 'client_id_conflict') {
+      // Another user's token for a database that synced as someone else in
+      // this session: refused here, without sending its rows under them.
+      fake(403, this._conflictBody(user));
       return;
     }
     try {
@@ -194,9 +218,17 @@ export class SyncLoop {
         cache: 'no-store',
       });
       const body = new Uint8Array(await res.arrayBuffer());
+      // The server bound this database's client id to the token's user (and
+      // made every row it received theirs): once the answer is applied, the
+      // local rows written signed out become theirs too (account.mjs).
+      let claim = null;
+      if (res.status === 200 && user && !stale()) {
+        if (this._syncedAs !== user || this._claimPending) claim = () => this._claimLocalRows(user);
+        this._syncedAs = user;
+      }
       // The core waits at least this long before the next request.
       const wait = retryAfterMs(res.headers.get('retry-after'), this._now());
-      answer({ type: 'http_response', id: fx.id, status: res.status, ...(wait === undefined ? {} : { retryAfterMs: wait }) }, body);
+      answer({ type: 'http_response', id: fx.id, status: res.status, ...(wait === undefined ? {} : { retryAfterMs: wait }) }, body, claim);
     } catch (e) {
       answer({ type: 'http_failed', id: fx.id, message: String(e?.message ?? e) });
     }
@@ -204,18 +236,23 @@ export class SyncLoop {
 
   async _refreshToken() {
     const gen = this._gen;
+    const epoch = this._epoch;
     let token = null;
+    let threw = false;
     let message = 'getToken({ refresh: true }) gave no token';
     try {
       token = await this._o.getToken({ refresh: true });
     } catch (e) {
+      threw = true;
       message = String(e?.message ?? e);
     }
-    if (gen !== this._gen) return;
+    if (gen !== this._gen || epoch !== this._epoch) return;
+    if (token && this._refuseToken(tokenSubject(token)) === 'signed_out') token = null;
     if (token) {
       this._freshToken = token;
       this._dispatch({ type: 'token_refreshed' });
     } else {
+      this._signedOut = !threw;
       this._dispatch({ type: 'token_failed', message });
     }
   }

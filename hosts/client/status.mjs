@@ -23,12 +23,13 @@ export const STOPPED = Object.freeze({
 });
 
 /**
- * What the UI shows for a status: "Synced", "Saving", "Offline" or "Error"
- * ("Stopped" before start()).
+ * What the UI shows for a status: "Synced", "Saving", "Offline", "Error" or
+ * "Signed out" (no token: changes stay on the device); "Stopped" before start().
  */
 export function statusLabel(s) {
   if (!s || s.state === 'stopped') return 'Stopped';
   if (s.state === 'error') return 'Error';
+  if (s.state === 'signed_out') return 'Signed out';
   if (s.state === 'offline') return 'Offline';
   if (s.state === 'syncing' || s.pending > 0) return 'Saving';
   return 'Synced';

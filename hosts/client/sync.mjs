@@ -4,6 +4,7 @@
 //   loop.mjs    the loop around the WASM core and the effects it returns
 //   leader.mjs  leading a database (schema, hook, core, crash restart)
 //   tabs.mjs    tab leadership and cross-tab forwarding
+//   account.mjs signed-out use, the claim at sign-in, user switches, signOut()
 import { loadClientCore } from './core.mjs';
 import { registerClock } from './sqlite.mjs';
 import { SyncError, STOPPED } from './status.mjs';
@@ -11,6 +12,7 @@ import { SyncEvents } from './events.mjs';
 import { SyncLoop } from './loop.mjs';
 import { SyncLeader } from './leader.mjs';
 import { SyncTabs } from './tabs.mjs';
+import { SyncAccount } from './account.mjs';
 
 const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'role', 'error']);
 
@@ -42,6 +44,12 @@ class Sync {
     if (typeof o.db === 'function' && !o.dbName) throw new TypeError('createSync: dbName is required when db is a function');
     this._running = false;
     this._gen = 0;
+    this._epoch = 0; // one per local identity (signOut() moves it)
+    // The user (token `sub`) this database synced as in this session, and the
+    // one signOut() signed out (account.mjs).
+    this._syncedAs = null;
+    this._signedOutUser = null;
+    this._claimPending = false; // rows written signed out may be queued
     this._resetLoop();
   }
 
@@ -58,6 +66,8 @@ class Sync {
     this._requests = new Map(); // follower: id -> { msg, onAck?, resolve?, reject?, timer? }
     this._notifyQueued = false;
     this._seq = 0;
+    this._signedOut = false; // getToken() gave no token (status 'signed_out')
+    this._conflictReported = false;
   }
 
   // ------------------------------------------------------------------ API
@@ -153,6 +163,9 @@ class Sync {
   async syncNow({ timeoutMs } = {}) {
     if (!this._started) throw new SyncError({ code: 'not_started', message: 'call start() before syncNow()' });
     await this._started;
+    // Shows this round as syncing; getToken() decides again whether anyone
+    // is signed in (rejects with code signed_out when not).
+    this._signedOut = false;
     return new Promise((resolve, reject) => {
       const w = { armedAt: this._now(), armed: false, kicks: 0, timer: null };
       const done = (fn) => (v) => {
@@ -198,9 +211,38 @@ class Sync {
     if (this._handle !== null) this._dispatch({ type: online ? 'online' : 'offline' });
   }
 
-  /** Tells the core a fresh token is available (e.g. after the user signed in again). */
+  /**
+   * Tells the core a fresh token is available (e.g. after the user signed
+   * in): a signed-out device sends its queued changes now, claimed by that
+   * user. Also the sign-in of the user signOut() signed out: until this call
+   * their token is treated as none, so the fresh identity is not bound to them.
+   */
   tokenRefreshed() {
+    this._signedOut = false;
+    this._signedOutUser = null;
     if (this._handle !== null) this._dispatch({ type: 'token_refreshed' });
+    else if (this._role === 'follower') this._post({ t: 'token_refreshed' });
+  }
+
+  /**
+   * Signs the device out. By default (`keepLocalData: false`) the local data
+   * goes: the synced tables' rows, the outbox (changes not yet sent are
+   * lost), the sync state, and the client id — the next start (at once when
+   * syncing) makes a new one, so the next user starts clean and nothing of
+   * this user is ever sent under them. No triggers fire while clearing.
+   * `keepLocalData: true` keeps everything: the database stays bound to the
+   * user it synced as, whose next sign-in sends what was queued; another
+   * user's token is refused (status error, code client_id_conflict, an
+   * 'error' event) until signOut() without keepLocalData. Works in any tab
+   * (a follower asks the leading one); before start() it clears this
+   * instance's database (no other tab should be syncing it then).
+   */
+  async signOut({ keepLocalData = false } = {}) {
+    if (this._started) await this._started;
+    this._freshToken = null;
+    if (keepLocalData) return;
+    if (this._role === 'follower') await this._rpc('signOut', []);
+    else await this._resetLocalData();
   }
 
   /** True while the row (`pk`: a value or an array in key order) has unacknowledged local changes. */
@@ -238,7 +280,7 @@ class Sync {
 
 // The parts' methods become Sync's own (same descriptors: non-enumerable, as
 // if written in the class body); a name defined twice is a mistake.
-for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs]) {
+for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncAccount]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part.prototype))) {
     if (name === 'constructor') continue;
     if (Object.hasOwn(Sync.prototype, name)) throw new Error(`edgesync: Sync.${name} is defined twice`);

@@ -142,19 +142,20 @@ export class SyncTabs {
       case 'local_change':
         this._dispatch({ type: 'local_change' });
         break;
+      case 'token_refreshed':
+        this.tokenRefreshed();
+        break;
       case 'sync_now':
         this._dispatch({ type: 'sync_now' }, [], () => {
           this._post({ t: 'sync_now_ack', id: msg.id, to: msg.from, status: this._status });
         });
         break;
       case 'rpc': {
-        let reply;
-        try {
-          reply = { ok: true, value: this._runQuery(msg.m, msg.a) };
-        } catch (e) {
-          reply = { ok: false, error: String(e?.message ?? e) };
-        }
-        this._post({ t: 'rpc_result', id: msg.id, to: msg.from, ...reply });
+        const reply = (r) => this._post({ t: 'rpc_result', id: msg.id, to: msg.from, ...r });
+        // signOut() answers once the reset is done.
+        Promise.resolve().then(() => this._runQuery(msg.m, msg.a)).then(
+          (value) => reply({ ok: true, value }),
+          (e) => reply({ ok: false, error: String(e?.message ?? e) }));
         break;
       }
       default:
@@ -182,6 +183,7 @@ export class SyncTabs {
     if (method === 'isPending') return rowIsPending(this._db, args[0], args[1]);
     if (method === 'pendingCount') return outboxCount(this._db);
     if (method === 'outboxIds') return outboxIds(this._db, args[0], args[1], args[2]);
+    if (method === 'signOut') return this._resetLocalData();
     throw new Error(`unknown query ${method}`);
   }
 
@@ -189,6 +191,11 @@ export class SyncTabs {
     if (this._started) await this._started;
     if (this._db) return this._runQuery(method, args);
     if (this._role !== 'follower') throw new SyncError({ code: 'not_started', message: 'call start() first' });
+    return this._rpc(method, args);
+  }
+
+  // Runs `method` in the leading tab.
+  _rpc(method, args) {
     return new Promise((resolve, reject) => {
       const id = `${this._tab}:${++this._seq}`;
       const msg = { t: 'rpc', id, m: method, a: args };

@@ -357,10 +357,18 @@ describe('tokens and errors', () => {
     assert.ok(calls.includes(true), `a refresh was asked for: ${JSON.stringify(calls)}`);
   });
 
-  test('no token at all: syncNow rejects with unauthorized and the status says Error', async () => {
+  test('no token at all: signed out (client-claim.test.mjs has more), syncNow rejects with signed_out', async () => {
     const c = await client('gina', { getToken: async () => null, start: false });
     await c.sync.start();
-    await assert.rejects(c.sync.syncNow(), (e) => e instanceof SyncError && e.code === 'unauthorized');
+    await assert.rejects(c.sync.syncNow(), (e) => e instanceof SyncError && e.code === 'signed_out');
+    assert.equal(c.sync.status.state, 'signed_out');
+    assert.equal(statusLabel(c.sync.status), 'Signed out');
+  });
+
+  test('getToken() throwing is an error (unauthorized), not signed out', async () => {
+    const c = await client('gino', { getToken: async () => { throw new Error('auth server down'); }, start: false });
+    await c.sync.start();
+    await assert.rejects(c.sync.syncNow(), (e) => e instanceof SyncError && e.code === 'unauthorized' && /auth server down/.test(e.message));
     assert.equal(c.sync.status.state, 'error');
     assert.equal(statusLabel(c.sync.status), 'Error');
   });

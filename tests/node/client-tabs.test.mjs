@@ -147,4 +147,33 @@ describe('tabs', () => {
     assert.equal(s.role, 'single');
     await s.syncNow();
   });
+  test('signOut() in a follower tab: the leader clears the shared database and takes a new client id', async () => {
+    const s3 = await sqlite();
+    const shared = new s3.oo1.DB(':memory:', 'c');
+    const locks = fakeLocks();
+    const send = fakeServer()('x');
+    const tab = () => {
+      const s = createSync({
+        db: () => shared, dbName: 'signout.sqlite3', sqlite3: s3, url: 'http://sync.test', schema,
+        getToken: () => 'token', config: FAST, tabs: { locks, BroadcastChannel }, fetch: send,
+      });
+      started.push(s);
+      return s;
+    };
+    const a = tab();
+    const b = tab();
+    await a.start();
+    await b.start();
+    assert.equal(b.role, 'follower');
+    shared.exec("INSERT INTO projects (id, ownerId, name) VALUES ('t1', '', 'Synced')");
+    await b.syncNow();
+    const id = a.status.clientId;
+    assert.match(id, /^c_/);
+    shared.exec("INSERT INTO projects (id, ownerId, name) VALUES ('t2', '', 'Pending')");
+    await b.signOut();
+    assert.equal(Number(shared.selectValue('SELECT count(*) FROM projects')), 0);
+    assert.equal(Number(shared.selectValue('SELECT count(*) FROM sync_outbox')), 0);
+    await waitFor(() => a.status.clientId && a.status.clientId !== id, { what: 'a new client id' });
+    await waitFor(() => b.status.clientId === a.status.clientId, { what: 'the follower sees it' });
+  });
 });

@@ -17,7 +17,11 @@ import {
 } from 'edgesync/server';
 import worker, { type Env } from 'edgesync/worker';
 
-declare const auth: { accessToken(o: { refresh: boolean }): Promise<string | null> };
+declare const auth: {
+  accessToken(o: { refresh: boolean }): Promise<string | null>;
+  signIn(): Promise<void>;
+  signOut(): Promise<void>;
+};
 declare function show(label: string, pending: number): void;
 declare function rerender(tables: string[]): void;
 declare function toast(message: string): void;
@@ -56,7 +60,7 @@ try {
 
 // README step 5: status, roles, the other events, the page's hints.
 const s: SyncStatus = sync.status;
-const label: 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Stopped' = statusLabel(s);
+const label: 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Signed out' | 'Stopped' = statusLabel(s);
 const off = sync.on('acked', (a) => console.log(a.table, a.pk, a.version, a.ids));
 off();
 sync.on('conflict', (c) => console.log(c.reason, c.row, c.deleted));
@@ -67,6 +71,18 @@ sync.setOnline(true);
 sync.notifyLocalChange();
 sync.tokenRefreshed();
 console.log(await sync.pendingCount(), retryAfterMs('120', Date.now()));
+
+// README "Signed-out use and claiming local data".
+if (sync.db) {
+  sync.db.exec({ sql: 'INSERT INTO todos (id, ownerId, title, done) VALUES (?, ?, ?, 0)', bind: [id, '', title] });
+}
+const signedOut: boolean = sync.status.state === 'signed_out';
+await auth.signIn();
+sync.tokenRefreshed();
+await sync.signOut();
+await sync.signOut({ keepLocalData: true });
+await auth.signOut();
+console.log(signedOut);
 await sync.stop();
 
 // A second connection that writes synced tables needs the clock function

@@ -268,5 +268,72 @@ TEST(ClientControl, AJsonHostSyncsEndToEnd) {
   call("client.close", {{"client", handle}});
 }
 
+// signOut(): the reset statements empty the synced tables and every piece of
+// sync bookkeeping without queueing the deletes; the next open makes a new id.
+TEST(ClientControl, ResetSqlEmptiesTheLocalDatabaseWithoutQueueing) {
+  testing::world w;
+  testing::sql_conn db(true);
+  ASSERT_EQ(db.exec(sqlite_ddl(w.s)), "");
+  ASSERT_EQ(db.exec("INSERT INTO projects (id, ownerId, name) VALUES ('p1', "
+                    "'u1', 'Alpha');"
+                    "INSERT INTO sync_state (key, value) VALUES ('client_id', "
+                    "'c_0011223344556677'), ('seq', 4), ('cursor', 'x');"
+                    "INSERT INTO sync_rows (tbl, pk, version) VALUES "
+                    "('projects', '[\"p0\"]', 3);"
+                    "UPDATE sync_clock SET node = 'c_0011223344556677'"),
+            "");
+  ASSERT_EQ(db.value("SELECT count(*) FROM sync_outbox"), "1");
+  answer r =
+      call("client.reset_sql", {{"schema", parse_json(schema_text()).value()}});
+  ASSERT_EQ(r.meta["ok"], true) << r.meta;
+  ASSERT_EQ(r.meta["tx"], true);
+  json fx = r.meta;
+  fx["id"] = 1;
+  fx["purpose"] = "reset";
+  client::event done = db.run(decode_sql(fx, {}));
+  ASSERT_NE(std::get_if<client::events::sql_done>(&done), nullptr);
+  EXPECT_EQ(db.value("SELECT count(*) FROM projects"), "0");
+  EXPECT_EQ(db.value("SELECT count(*) FROM sync_outbox"), "0")
+      << "the deletes were not queued";
+  EXPECT_EQ(db.value("SELECT count(*) FROM sync_rows"), "0");
+  EXPECT_EQ(db.value("SELECT count(*) FROM sync_base"), "0");
+  EXPECT_EQ(db.value("SELECT count(*) FROM sync_apply_guard"), "0");
+  EXPECT_EQ(db.value("SELECT group_concat(key) FROM sync_state"),
+            "schema_version");
+  EXPECT_EQ(db.value("SELECT node FROM sync_clock"), "");
+  // Writes after the reset are queued again.
+  ASSERT_EQ(db.exec("INSERT INTO projects (id, ownerId, name) VALUES ('p2', "
+                    "'u2', 'Beta')"),
+            "");
+  EXPECT_EQ(db.value("SELECT count(*) FROM sync_outbox"), "1");
+  // The claim at the first sign-in: rows without an owner become the user's,
+  // again without queueing anything (the server set the same owner).
+  ASSERT_EQ(db.exec("INSERT INTO projects (id, ownerId, name) VALUES ('p3', "
+                    "'', 'Made signed out')"),
+            "");
+  answer c =
+      call("client.claim_sql",
+           {{"schema", parse_json(schema_text()).value()}, {"user", "alice"}});
+  ASSERT_EQ(c.meta["ok"], true) << c.meta;
+  json cfx = c.meta;
+  cfx["id"] = 2;
+  cfx["purpose"] = "claim";
+  done = db.run(decode_sql(cfx, {}));
+  ASSERT_NE(std::get_if<client::events::sql_done>(&done), nullptr);
+  EXPECT_EQ(db.value("SELECT group_concat(id || '=' || ownerId) FROM "
+                     "(SELECT * FROM projects ORDER BY id)"),
+            "p2=u2,p3=alice");
+  EXPECT_EQ(db.value("SELECT count(*) FROM sync_outbox"), "2");
+  EXPECT_EQ(
+      call("client.claim_sql", {{"schema", parse_json(schema_text()).value()}})
+          .meta["errors"][0]["path"],
+      "user");
+  EXPECT_EQ(call("client.reset_sql", {{"schema", {{"version", 1}}}})
+                .meta["errors"][0]["path"]
+                .get<std::string>()
+                .substr(0, 6),
+            "schema");
+}
+
 }  // namespace
 }  // namespace edgesync
