@@ -4,6 +4,7 @@
 
 #include "common/json_util.h"
 #include "protocol/hlc.h"
+#include "sql/pg_notify.h"
 #include "sql/pg_triggers.h"
 
 namespace edgesync {
@@ -486,6 +487,7 @@ string pg_ddl(const schema& s) {
              q(c.server_name) + " " + pg_type(c.type) + ";\n";
     }
     out += pg_direct_write_trigger(t);
+    out += pg_notify_triggers(t);
   }
   out += pg_record_version(s.version);
   return out;
@@ -530,6 +532,7 @@ result<string> pg_migration(const schema& from, const schema& to) {
     if (old_t == nullptr) {
       out += pg_create_table(t);
       out += pg_direct_write_trigger(t);
+      out += pg_notify_triggers(t);
       continue;
     }
     bool added = false;
