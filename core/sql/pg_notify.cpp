@@ -33,9 +33,10 @@ string trigger(const table& t, const char* suffix, const char* event,
                const string& referencing) {
   string name = q(t.server_name + suffix);
   string tbl = q(t.server_name);
-  return "DROP TRIGGER IF EXISTS " + name + " ON " + tbl + ";\nCREATE TRIGGER " +
-         name + " AFTER " + event + " ON " + tbl + " REFERENCING " +
-         referencing + " FOR EACH STATEMENT EXECUTE FUNCTION " +
+  return "DROP TRIGGER IF EXISTS " + name + " ON " + tbl +
+         ";\nCREATE TRIGGER " + name + " AFTER " + event + " ON " + tbl +
+         " REFERENCING " + referencing +
+         " FOR EACH STATEMENT EXECUTE FUNCTION " +
          q(t.server_name + fn_suffix) + "();\n";
 }
 
