@@ -72,6 +72,7 @@ export class SyncLeader {
     this._handle = out.meta.client;
     this._queue(out);
     this._pump();
+    this._liveUpdate();
     if (role === 'leader') {
       this._post({ t: 'leader' });
       // What this tab asked the previous leader and never got answered.
@@ -92,6 +93,7 @@ export class SyncLeader {
     this._emit('error', e);
     this._handle = null;
     this._gen++;
+    this._liveClose();
     this._timers.clear(this._timer);
     for (const ctrl of this._inflight.values()) ctrl.abort();
     this._inflight.clear();

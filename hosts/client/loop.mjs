@@ -112,7 +112,7 @@ export class SyncLoop {
         break;
       case 'status':
         this._setStatus(fx.status);
-        this._post({ t: 'status', status: fx.status });
+        this._post({ t: 'status', status: this._status });
         break;
       case 'acked':
       case 'rejected':

@@ -4,6 +4,7 @@
 //   loop.mjs    the loop around the WASM core and the effects it returns
 //   leader.mjs  leading a database (schema, hook, core, crash restart)
 //   tabs.mjs    tab leadership and cross-tab forwarding
+//   live.mjs    the /live WebSocket: a poke means "sync now"
 import { loadClientCore } from './core.mjs';
 import { registerClock } from './sqlite.mjs';
 import { SyncError, STOPPED } from './status.mjs';
@@ -11,6 +12,7 @@ import { SyncEvents } from './events.mjs';
 import { SyncLoop } from './loop.mjs';
 import { SyncLeader } from './leader.mjs';
 import { SyncTabs } from './tabs.mjs';
+import { SyncLive } from './live.mjs';
 
 const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'role', 'error']);
 
@@ -62,7 +64,7 @@ class Sync {
 
   // ------------------------------------------------------------------ API
 
-  /** The last status: { state, pending, lastSyncedAt, lastError, nextRetryAt, clientId, role }. */
+  /** The last status: { state, pending, lastSyncedAt, lastError, nextRetryAt, clientId, role, live }. */
   get status() {
     return this._status;
   }
@@ -122,6 +124,8 @@ class Sync {
     if (this._handle !== null) {
       try { this._core.callFramed('client.close', { client: this._handle }); } catch { /* closing */ }
     }
+    this._liveClose();
+    this._lv = null;
     this._unhook?.();
     this._unhook = null;
     for (const off of this._unwire ?? []) off();
@@ -189,13 +193,16 @@ class Sync {
   setVisible(visible) {
     // A write notified in this same task must be known before the flush.
     this._flushNotify();
+    this._visible = Boolean(visible);
     if (this._handle !== null) this._dispatch({ type: visible ? 'visible' : 'hidden' });
+    this._liveUpdate();
   }
 
   /** Connectivity, when the host knows better than navigator.onLine. */
   setOnline(online) {
     this._online = Boolean(online);
     if (this._handle !== null) this._dispatch({ type: online ? 'online' : 'offline' });
+    this._liveUpdate();
   }
 
   /** Tells the core a fresh token is available (e.g. after the user signed in again). */
@@ -238,7 +245,7 @@ class Sync {
 
 // The parts' methods become Sync's own (same descriptors: non-enumerable, as
 // if written in the class body); a name defined twice is a mistake.
-for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs]) {
+for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncLive]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part.prototype))) {
     if (name === 'constructor') continue;
     if (Object.hasOwn(Sync.prototype, name)) throw new Error(`edgesync: Sync.${name} is defined twice`);
