@@ -74,6 +74,8 @@ async function listenOnPool(pool) {
 // backoff, and every device is poked once it is back (notifications sent
 // while it was down are lost).
 async function listenOnConnection(databaseUrl, hub, postgresOptions, logger) {
+  // The documented logger has error(); warn() is used when it has one.
+  const warn = (message) => (logger.warn ?? logger.error).call(logger, message);
   let closing = false;
   let timer = null;
   let attempt = 0;
@@ -90,7 +92,7 @@ async function listenOnConnection(databaseUrl, hub, postgresOptions, logger) {
     onclose: () => {
       if (closing || !listening) return;
       listening = false;
-      logger.warn('edgesync: live: the LISTEN connection closed; reconnecting');
+      warn('edgesync: live: the LISTEN connection closed; reconnecting');
       schedule();
     },
   });
@@ -109,22 +111,24 @@ async function listenOnConnection(databaseUrl, hub, postgresOptions, logger) {
       try {
         await subscribe();
         attempt = 0;
-        logger.warn('edgesync: live: LISTEN connection restored; poking every device');
+        warn('edgesync: live: LISTEN connection restored; poking every device');
         hub.pokeAll();
       } catch (e) {
         if (closing) return;
-        logger.warn(`edgesync: live: cannot LISTEN (${e?.message ?? e}); retrying`);
+        warn(`edgesync: live: cannot LISTEN (${e?.message ?? e}); retrying`);
         schedule();
       }
     }, delay);
   }
 
+  // A database that is down at startup does not stop the host (its /sync
+  // answers 503 meanwhile): it keeps trying, and devices poll until then.
   try {
     await subscribe();
   } catch (e) {
-    await sql.end({ timeout: 1 }).catch(() => {});
-    throw new Error(`edgesync: live: cannot LISTEN on ${LIVE_CHANNEL} (${e?.message ?? e}); ` +
-      'LISTEN needs a direct or session-mode connection (LIVE_DATABASE_URL)', { cause: e });
+    warn(`edgesync: live: cannot LISTEN on ${LIVE_CHANNEL} yet (${e?.message ?? e}); retrying. ` +
+      'LISTEN needs a direct or session-mode connection (LIVE_DATABASE_URL)');
+    schedule();
   }
   return {
     async close() {
