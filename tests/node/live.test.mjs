@@ -288,3 +288,35 @@ describe('without /live the client polls', () => {
     assert.equal(b.sync.status.lastError, null);
   });
 });
+
+describe('embedded PGlite (npm start): the pool\'s single session listens', () => {
+  let db, socket, srv, a, b;
+  before(async () => {
+    const [{ PGlite }, { PGLiteSocketServer }, { freePort }] = await Promise.all([
+      import('@electric-sql/pglite'), import('@electric-sql/pglite-socket'), import('../harness/postgres.mjs')]);
+    db = await PGlite.create();
+    const port = await freePort();
+    socket = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 1 });
+    await socket.start();
+    srv = await startServer({
+      databaseUrl: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, port: 0, poolSize: 1, schema,
+      logger: quiet, auth, live: { listen: 'pool' },
+    });
+    a = await device(srv.url, 'gina');
+    b = await device(srv.url, 'gina');
+    await waitFor(() => a.sync.status.live && b.sync.status.live, { what: 'both devices live' });
+  }, { timeout: 60000 });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await srv?.close();
+    await socket?.stop();
+    await db?.close();
+  }, { timeout: 30000 });
+
+  test('a write by one device pokes the other', async () => {
+    a.db.exec(`INSERT INTO projects (id, ownerId, name) VALUES ('g1', 'gina', 'On PGlite')`);
+    await a.sync.syncNow();
+    await waitFor(() => b.rows(`SELECT 1 FROM projects WHERE id = 'g1'`).length, { ...POKE_WITHIN, what: 'the poke' });
+  });
+});
