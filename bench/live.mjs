@@ -9,8 +9,9 @@
 //       that user's second device has written it to its local SQLite (its
 //       `changes` event). One commit at a time.
 //   poll_p50_ms, poll_p99_ms
-//       the same with live pokes off and the demo's 5 s periodic sync: what
-//       the pokes replace (≈ half the interval on average).
+//       the same with live pokes off and the demo's 5 s periodic sync, each
+//       commit at a random point of the poll cycle: what the pokes replace
+//       (≈ half the interval at the median).
 //   live_idle_rss_mb_10k, live_idle_connections
 //       one node host in its own process holding N idle authenticated /live
 //       connections (10,000; BENCH_QUICK: 2,000): its RSS in MB.
@@ -89,9 +90,13 @@ async function latencyRun(pg, { live, samples, periodicMs, users = 50, concurren
       ms.push((await done) - t0);
     };
     if (concurrent) {
-      // Polling: one commit per user at a time (each waits for its device's next poll).
+      // Polling: one commit per user at a time, each at a random point of
+      // its device's poll cycle (so the wait averages half the interval).
       for (let i = 0; i < samples; i += users) {
-        await Promise.all(Array.from({ length: Math.min(users, samples - i) }, (_, k) => one(i + k)));
+        await Promise.all(Array.from({ length: Math.min(users, samples - i) }, async (_, k) => {
+          await new Promise((r) => setTimeout(r, Math.random() * periodicMs));
+          await one(i + k);
+        }));
       }
     } else {
       for (let i = 0; i < samples; i++) await one(i);
