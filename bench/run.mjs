@@ -20,11 +20,20 @@ try {
   if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
 }
 
+// Live pokes (PostgreSQL LISTEN/NOTIFY → /live → pull): latency and idle memory.
+{
+  const { runLiveBench } = await import('./live.mjs');
+  Object.assign(figures, await runLiveBench({ quick }));
+}
+
 const targets = {
   ratio_e2e_to_limit: ['>=', 0.5],
   ratio_e2e_to_baseline: ['>=', 10],
   core_ms_per_mb: ['<=', 10],
   ratio_apply_to_limit: ['>=', 0.8],
+  live_poke_p50_ms: ['<=', 100],
+  live_poke_p99_ms: ['<=', 300],
+  live_idle_rss_mb_10k: ['<=', 300],
 };
 
 const rows = Object.entries(figures).map(([key, value]) => {

@@ -57,6 +57,8 @@ export interface SyncStatus {
   clientId: string;
   /** Which tab syncs: this one (leader/single) or another (follower). */
   role: SyncRole | null;
+  /** True while the syncing tab holds an authenticated /live connection (pokes arrive); false: periodic sync only. */
+  live: boolean;
 }
 
 /** A change the server (or validation) refused for good; it left the queue. */
@@ -183,6 +185,14 @@ export interface CreateSyncOptions {
   wire?: boolean;
   /** Auto-detect local writes when `sqlite3` is given. Default true. */
   autoNotify?: boolean;
+  /**
+   * Live pokes (docs/protocol.md, "Live pokes"): while leading, online and visible, hold a WebSocket to
+   * `<url>/live` and sync at once when the server pokes. Default true; a server without /live is polled
+   * (`periodicMs`) as before. `url` overrides the endpoint; `WebSocket` the implementation.
+   */
+  live?: boolean | { url?: string; WebSocket?: new (url: string) => any };
+  /** The WebSocket implementation for `live` (default globalThis.WebSocket). */
+  WebSocket?: new (url: string) => any;
 }
 
 /** A sync failure surfaced by syncNow() or whenSynced(). */

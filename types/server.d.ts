@@ -117,6 +117,22 @@ export interface ServerOptions {
   core?: Core;
   logger?: { error(...args: unknown[]): void };
   postgresOptions?: Record<string, unknown>;
+  /** Live pokes at GET /live (default true); false: no /live, clients poll. */
+  live?: boolean | LiveOptions;
+}
+
+/** The node host's live endpoint (docs/protocol.md, "Live pokes"; docs/server.md). */
+export interface LiveOptions {
+  /** The LISTEN connection: direct or session mode, never pgbouncer transaction mode (default: databaseUrl). */
+  databaseUrl?: string;
+  /** 'pool': a single-session database (embedded PGlite) whose pool session listens. Default 'connection'. */
+  listen?: 'connection' | 'pool';
+  /** Open live connections per host (default 20000); more are closed with 4503. */
+  maxConnections?: number;
+  /** The deadline of the first (auth) message (default 10000). */
+  authTimeoutMs?: number;
+  /** Largest client message (default 4096). */
+  maxMessageBytes?: number;
 }
 
 export interface RunningServer {
@@ -125,6 +141,8 @@ export interface RunningServer {
   schemaVersion: number;
   /** The postgres.js pool. */
   sql: unknown;
+  /** The live side, or null without live pokes. */
+  live: { hub: { stats(): { connections: number; users: number; ready: number; pokes: number } } } | null;
   /** Stops accepting, finishes requests in flight, ends the pool. */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -145,6 +163,8 @@ export interface Config {
   /** EDGESYNC_DEV: development tokens also with DATABASE_URL (main job only). */
   dev: boolean;
   limits: Limits;
+  /** EDGESYNC_LIVE (default true), LIVE_DATABASE_URL, EDGESYNC_LIVE_MAX_CONNECTIONS. */
+  live: { enabled: boolean; databaseUrl?: string; maxConnections?: number };
 }
 export class ConfigError extends Error {}
 /** Reads DATABASE_URL, PORT, HOST, POOL_SIZE and EDGESYNC_* variables. */

@@ -37,6 +37,10 @@ std::string output_frame(const step_output& o, std::int64_t state) {
   if (o.done) {
     meta["status"] = o.status;
     meta["rollback"] = o.rollback;
+    if (!o.poke.empty()) {
+      auto poke = parse_json(o.poke);
+      if (poke) meta["poke"] = std::move(poke.value());
+    }
   } else {
     meta["state"] = state;
     json stmts = json::array();

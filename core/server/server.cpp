@@ -457,6 +457,7 @@ step_output server::after_pull(std::int64_t id, request_state& st,
   out.done = true;
   out.status = 200;
   out.segments.push_back(std::move(body));
+  if (member(m, "poke").is_object()) out.poke = dump_json(member(m, "poke"));
   return out;
 }
 

@@ -54,6 +54,10 @@ struct step_output {
   bool rollback = false;
   std::vector<statement> statements;
   std::vector<std::string> segments;  ///< referenced by params, or the body
+  /// When done: whose devices should pull now, as the NOTIFY payload
+  /// ({"u":[…]} or {"all":true}; "" when the request wrote nothing), for a
+  /// host that cannot LISTEN (docs/protocol.md, "Live pokes").
+  std::string poke;
 };
 
 /// A server: the schema, the limits and the in-flight requests.

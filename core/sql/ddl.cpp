@@ -4,6 +4,7 @@
 
 #include "common/json_util.h"
 #include "protocol/hlc.h"
+#include "sql/pg_notify.h"
 #include "sql/pg_triggers.h"
 
 namespace edgesync {
@@ -540,6 +541,7 @@ string pg_ddl(const schema& s) {
              q(c.server_name) + " " + pg_type(c.type) + ";\n";
     }
     out += pg_direct_write_trigger(t);
+    out += pg_notify_triggers(s, t);
   }
   // After every table: the creator trigger inserts into the membership table.
   for (const table& t : s.tables) out += pg_scope_objects(s, t);
@@ -586,6 +588,7 @@ result<string> pg_migration(const schema& from, const schema& to) {
     if (old_t == nullptr) {
       out += pg_create_table(t);
       out += pg_direct_write_trigger(t);
+      out += pg_notify_triggers(to, t);
       continue;
     }
     bool added = false;

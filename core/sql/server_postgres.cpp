@@ -9,6 +9,7 @@
 #include "schema/policy.h"
 #include "sql/access_sql.h"
 #include "sql/ddl.h"
+#include "sql/pg_notify.h"
 
 namespace edgesync::sql {
 
@@ -638,7 +639,10 @@ string pull(const schema& s) {
          "(SELECT ux FROM ub)::text, 'uv', (SELECT uv FROM ub), 'n', (SELECT "
          "count(*) FROM q), 'lx', (SELECT xid::text FROM q WHERE n = $5::int "
          "- 1), 'lv', (SELECT v FROM q WHERE n = $5::int - 1), 'lr', (SELECT "
-         "r FROM q WHERE n = $5::int - 1))::text AS j";
+         "r FROM q WHERE n = $5::int - 1), 'poke', (SELECT CASE WHEN p = 'all' "
+         "THEN json_build_object('all', true) WHEN p <> '' THEN "
+         "json_build_object('u', p::json) END FROM (SELECT current_setting(" +
+         lit(pg_poke_setting) + ", true) AS p) es_p))::text AS j";
 }
 
 }  // namespace edgesync::sql

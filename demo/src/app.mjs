@@ -89,7 +89,7 @@ function renderStatus() {
   badge.className = `badge ${state.label}`;
   const s = state.status;
   badge.title = s?.lastError ? s.lastError.message
-    : s?.lastSyncedAt ? `last synced ${new Date(s.lastSyncedAt).toLocaleTimeString()}` : '';
+    : s?.lastSyncedAt ? `last synced ${new Date(s.lastSyncedAt).toLocaleTimeString()}${s.live ? ' · live updates on' : ''}` : '';
   $('pending').textContent = `${state.pending} pending`;
   $('role').textContent = state.role === 'follower' ? 'another tab syncs' : state.role === 'leader' ? 'this tab syncs' : '';
 }

@@ -122,7 +122,8 @@ async function init(msg) {
     schema,
     getToken,
     wasmUrl: new URL('./edgesync_client.wasm', self.location.href),
-    // Quick pushes, and a pull every 5 s so a second browser's edits show up soon.
+    // Quick pushes. A second browser's edits arrive through live pokes
+    // (GET /live) at once; the pull every 5 s is the fallback without them.
     config: { debounceMs: 300, maxDebounceMs: 3000, periodicMs: 5000 },
     fetch: (url, init) => {
       syncRequests++;

@@ -89,7 +89,9 @@ export class SyncEvents {
   }
 
   _setStatus(status) {
-    this._status = Object.freeze({ ...status, role: this._role });
+    // `live`: this instance's connection when it leads, else the leader's.
+    const live = this._handle !== null ? Boolean(this._lv?.ready) : Boolean(status.live);
+    this._status = Object.freeze({ ...status, role: this._role, live });
     this._emit('status', this._status);
     for (const w of [...this._waiters]) if (w.armed) this._evaluate(w, this._status, false);
   }

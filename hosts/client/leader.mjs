@@ -60,6 +60,7 @@ export class SyncLeader {
     this._role = role;
     this._emit('role', role);
     if (!this._openCore()) return;
+    this._liveUpdate();
     if (role === 'leader') {
       this._post({ t: 'leader' });
       // What this tab asked the previous leader and never got answered.
@@ -99,6 +100,7 @@ export class SyncLeader {
     this._emit('error', e);
     this._handle = null;
     this._gen++;
+    this._liveClose();
     this._timers.clear(this._timer);
     for (const ctrl of this._inflight.values()) ctrl.abort();
     this._inflight.clear();

@@ -114,9 +114,8 @@ export class SyncLoop {
         this._refreshToken();
         break;
       case 'status': {
-        const status = this._viewStatus(fx.status);
-        this._setStatus(status);
-        this._post({ t: 'status', status });
+        this._setStatus(this._viewStatus(fx.status));
+        this._post({ t: 'status', status: this._status });
         break;
       }
       case 'acked':

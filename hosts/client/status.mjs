@@ -20,6 +20,7 @@ export class SyncError extends Error {
 
 export const STOPPED = Object.freeze({
   state: 'stopped', pending: 0, lastSyncedAt: null, lastError: null, nextRetryAt: null, clientId: '', role: null,
+  live: false,
 });
 
 /**

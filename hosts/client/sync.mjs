@@ -5,6 +5,7 @@
 //   leader.mjs  leading a database (schema, hook, core, crash restart)
 //   tabs.mjs    tab leadership and cross-tab forwarding
 //   account.mjs signed-out use, the claim at sign-in, user switches, signOut()
+//   live.mjs    the /live WebSocket: a poke means "sync now"
 import { loadClientCore } from './core.mjs';
 import { registerClock } from './sqlite.mjs';
 import { SyncError, STOPPED } from './status.mjs';
@@ -13,6 +14,7 @@ import { SyncLoop } from './loop.mjs';
 import { SyncLeader } from './leader.mjs';
 import { SyncTabs } from './tabs.mjs';
 import { SyncAccount } from './account.mjs';
+import { SyncLive } from './live.mjs';
 
 const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'role', 'error']);
 
@@ -72,7 +74,7 @@ class Sync {
 
   // ------------------------------------------------------------------ API
 
-  /** The last status: { state, pending, lastSyncedAt, lastError, nextRetryAt, clientId, role }. */
+  /** The last status: { state, pending, lastSyncedAt, lastError, nextRetryAt, clientId, role, live }. */
   get status() {
     return this._status;
   }
@@ -132,6 +134,8 @@ class Sync {
     if (this._handle !== null) {
       try { this._core.callFramed('client.close', { client: this._handle }); } catch { /* closing */ }
     }
+    this._liveClose();
+    this._lv = null;
     this._unhook?.();
     this._unhook = null;
     for (const off of this._unwire ?? []) off();
@@ -202,13 +206,16 @@ class Sync {
   setVisible(visible) {
     // A write notified in this same task must be known before the flush.
     this._flushNotify();
+    this._visible = Boolean(visible);
     if (this._handle !== null) this._dispatch({ type: visible ? 'visible' : 'hidden' });
+    this._liveUpdate();
   }
 
   /** Connectivity, when the host knows better than navigator.onLine. */
   setOnline(online) {
     this._online = Boolean(online);
     if (this._handle !== null) this._dispatch({ type: online ? 'online' : 'offline' });
+    this._liveUpdate();
   }
 
   /**
@@ -280,7 +287,7 @@ class Sync {
 
 // The parts' methods become Sync's own (same descriptors: non-enumerable, as
 // if written in the class body); a name defined twice is a mistake.
-for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncAccount]) {
+for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncAccount, SyncLive]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part.prototype))) {
     if (name === 'constructor') continue;
     if (Object.hasOwn(Sync.prototype, name)) throw new Error(`edgesync: Sync.${name} is defined twice`);

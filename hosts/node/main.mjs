@@ -103,6 +103,11 @@ async function main() {
   let databaseUrl = cfg.databaseUrl;
   let poolSize = cfg.poolSize;
   let dbLabel;
+  // Live pokes: a dedicated LISTEN connection (LIVE_DATABASE_URL, default
+  // DATABASE_URL); PGlite is one session, so there its pool session listens.
+  let live = cfg.live.enabled
+    ? { databaseUrl: cfg.live.databaseUrl, ...(cfg.live.maxConnections ? { maxConnections: cfg.live.maxConnections } : {}) }
+    : false;
   if (databaseUrl) {
     dbLabel = `PostgreSQL at ${redact(databaseUrl)} (DATABASE_URL)`;
   } else {
@@ -110,6 +115,7 @@ async function main() {
     const pglite = await startPglite(dataDir);
     databaseUrl = pglite.url;
     poolSize = 1;
+    if (live) live = { ...live, databaseUrl: undefined, listen: 'pool' };
     dbLabel = `embedded PGlite (${pglite.version}) in ${dataDir}, via ${redact(pglite.url)} — set DATABASE_URL to use your own PostgreSQL`;
     step('PGlite ready');
   }
@@ -134,7 +140,7 @@ async function main() {
   const { startServer } = await import('./server.mjs');
   const srv = await startServer({
     databaseUrl, port: cfg.port, host: cfg.host, poolSize, limits: cfg.limits, auth, schema, staticDir,
-    corsOrigin: cfg.corsOrigin, applyDdl: cfg.applyDdl, devTokenSecret: devSecret, core,
+    corsOrigin: cfg.corsOrigin, applyDdl: cfg.applyDdl, devTokenSecret: devSecret, core, live,
   });
   cleanups.push(() => srv.close());
   step('listening');
@@ -142,6 +148,7 @@ async function main() {
   console.log('');
   say(`sync server ready: ${srv.url}`);
   say(`  POST ${srv.url}/sync      GET ${srv.url}/healthz${staticDir ? `      static files from ${staticDir} at /` : ''}`);
+  say(`  live pokes: ${live ? `${srv.url.replace(/^http/, 'ws')}/live (${live.listen === 'pool' ? 'PGlite session listens' : `LISTEN on ${redact(live.databaseUrl ?? databaseUrl)}`})` : 'off (EDGESYNC_LIVE=false): clients poll'}`);
   say(`  database: ${dbLabel}`);
   if (devSecret) {
     console.log('');

@@ -8,6 +8,8 @@ import { nodeCore, loadFreshCore } from '../wasm/node.mjs';
 import { createVerifier, signDevToken } from '../server/auth.mjs';
 import { createHandler, openServer, applyDdl, errorBody, POSTGRES_OPTIONS } from '../server/handler.mjs';
 import { isLoopbackHost } from '../server/config.mjs';
+import { startLive } from './live.mjs';
+import { LIVE_CHANNEL } from '../server/live.mjs';
 
 /**
  * Starts the sync server.
@@ -27,23 +29,31 @@ import { isLoopbackHost } from '../server/config.mjs';
  * @param {import('../wasm/core.mjs').Core} [o.core] defaults to the process-wide core
  * @param {object} [o.logger=console]
  * @param {object} [o.postgresOptions] extra postgres.js options
- * @returns {Promise<{url: string, port: number, sql: object, schemaVersion: number, close(): Promise<void>}>}
+ * @param {boolean|object} [o.live=true] live pokes at GET /live (docs/protocol.md, "Live pokes"); an object:
+ *   `databaseUrl` (the LISTEN connection: direct or session mode; default `databaseUrl`), `listen: 'pool'`
+ *   (a single-session database such as PGlite: the pool's session listens), `maxConnections`,
+ *   `authTimeoutMs`, `maxMessageBytes`; false: no /live (clients poll)
+ * @returns {Promise<{url: string, port: number, sql: object, schemaVersion: number, live: object|null, close(): Promise<void>}>}
  */
 export async function startServer({
   databaseUrl, port = 8787, host = '127.0.0.1', poolSize = 10, limits = {}, auth, schema, staticDir,
-  corsOrigin = '*', applyDdl: ddl = true, devTokenSecret, core, logger = console, postgresOptions = {},
+  corsOrigin = '*', applyDdl: ddl = true, devTokenSecret, core, logger = console, postgresOptions = {}, live = true,
 }) {
   if (!databaseUrl) throw new TypeError('startServer: databaseUrl is required');
   if (!schema) throw new TypeError('startServer: schema is required');
   core ??= await nodeCore();
   const verifier = typeof auth?.verify === 'function' ? auth : createVerifier(auth);
   const opened = openServer(core, schema, limits);
+  const liveOptions = live === true ? {} : live || null;
+  const poolListens = liveOptions?.listen === 'pool';
+  let liveSide = null;
   const sql = postgres(databaseUrl, {
     ...POSTGRES_OPTIONS,
     max: poolSize,
     connect_timeout: 10,
     idle_timeout: 60,
     ...postgresOptions,
+    ...(poolListens ? { onnotify: (channel, payload) => { if (channel === LIVE_CHANNEL) liveSide?.hub.notify(payload); } } : {}),
   });
   let server;
   try {
@@ -72,11 +82,18 @@ export async function startServer({
       if (closing) res.shouldKeepAlive = false;
       serve(handler, req, res, logger);
     });
+    // Before listening, so no /live upgrade arrives without its handler.
+    if (liveOptions) {
+      liveSide = await startLive({
+        ...liveOptions, server, verifier, logger, pool: sql, databaseUrl: liveOptions.databaseUrl ?? databaseUrl,
+      });
+    }
     await new Promise((ok, fail) => {
       server.once('error', fail);
       server.listen(port, host, () => { server.off('error', fail); ok(); });
     });
   } catch (e) {
+    await liveSide?.close();
     server?.close();
     await sql.end({ timeout: 1 }).catch(() => {});
     throw e;
@@ -90,10 +107,13 @@ export async function startServer({
     port: addr.port,
     sql,
     schemaVersion: opened.schemaVersion,
+    /** The live side (`hub.stats()`), or null without live pokes. */
+    live: liveSide,
     /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), ends the pool. */
     close({ timeoutMs = 10000 } = {}) {
       closing ??= (async () => {
         const closed = new Promise((r) => server.close(r));
+        await liveSide?.close();
         // Keep-alive connections become idle as their last response is sent.
         server.closeIdleConnections();
         const idle = setInterval(() => server.closeIdleConnections(), 50);

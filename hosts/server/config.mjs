@@ -20,6 +20,10 @@
 //   EDGESYNC_STATIC_DIR       node: serve this folder at / (default demo/dist when it exists)
 //   EDGESYNC_APPLY_DDL        "false" to skip creating/updating tables at startup
 //   EDGESYNC_DATA_DIR         main job: where PGlite (pglite/) and the dev secret live (default .data)
+//   EDGESYNC_LIVE             node: "false" turns off live pokes (GET /live); clients poll
+//   LIVE_DATABASE_URL         node: the LISTEN connection for live pokes, direct or session mode
+//                             (default DATABASE_URL; pgbouncer transaction mode drops notifications)
+//   EDGESYNC_LIVE_MAX_CONNECTIONS  node: live connections per host (default 20000)
 
 /** A configuration problem, with the variable's name in the message. */
 export class ConfigError extends Error {
@@ -93,6 +97,11 @@ export function loadConfig(env = {}) {
       maxPageSize: int(env, 'EDGESYNC_MAX_PAGE_SIZE'),
       defaultPageSize: int(env, 'EDGESYNC_DEFAULT_PAGE_SIZE'),
       maxClockSkewMs: int(env, 'EDGESYNC_MAX_CLOCK_SKEW_MS', { min: 0 }),
+    },
+    live: {
+      enabled: bool(env, 'EDGESYNC_LIVE', true),
+      databaseUrl: str(env, 'LIVE_DATABASE_URL'),
+      maxConnections: int(env, 'EDGESYNC_LIVE_MAX_CONNECTIONS', { min: 1 }),
     },
   };
 }

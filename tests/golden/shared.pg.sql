@@ -92,6 +92,39 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"projects"'::regclass AND tgname = 'projects__es_dw') THEN CREATE TRIGGER "projects__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "projects" FOR EACH ROW EXECUTE FUNCTION "projects__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "projects__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_new es_r ON es_m."project_id" = es_r."id" WHERE NOT es_m."_es_deleted") a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_new es_r ON es_m."project_id" = es_r."id" WHERE NOT es_m."_es_deleted" UNION ALL SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_old es_r ON es_m."project_id" = es_r."id" WHERE NOT es_m."_es_deleted") a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_old es_r ON es_m."project_id" = es_r."id" WHERE NOT es_m."_es_deleted") a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "projects__es_ni" ON "projects";
+CREATE TRIGGER "projects__es_ni" AFTER INSERT ON "projects" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "projects__es_n"();
+DROP TRIGGER IF EXISTS "projects__es_nu" ON "projects";
+CREATE TRIGGER "projects__es_nu" AFTER UPDATE ON "projects" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "projects__es_n"();
+DROP TRIGGER IF EXISTS "projects__es_nd" ON "projects";
+CREATE TRIGGER "projects__es_nd" AFTER DELETE ON "projects" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "projects__es_n"();
 CREATE TABLE IF NOT EXISTS "project_members" (
   "project_id" text NOT NULL,
   "user_id" text NOT NULL,
@@ -160,6 +193,39 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"project_members"'::regclass AND tgname = 'project_members__es_dw') THEN CREATE TRIGGER "project_members__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "project_members" FOR EACH ROW EXECUTE FUNCTION "project_members__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "project_members__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_new es_r ON es_m."project_id" = es_r."project_id" WHERE NOT es_m."_es_deleted" UNION ALL SELECT "user_id"::text FROM es_new) a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_new es_r ON es_m."project_id" = es_r."project_id" WHERE NOT es_m."_es_deleted" UNION ALL SELECT "user_id"::text FROM es_new UNION ALL SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_old es_r ON es_m."project_id" = es_r."project_id" WHERE NOT es_m."_es_deleted" UNION ALL SELECT "user_id"::text FROM es_old) a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_old es_r ON es_m."project_id" = es_r."project_id" WHERE NOT es_m."_es_deleted" UNION ALL SELECT "user_id"::text FROM es_old) a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "project_members__es_ni" ON "project_members";
+CREATE TRIGGER "project_members__es_ni" AFTER INSERT ON "project_members" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "project_members__es_n"();
+DROP TRIGGER IF EXISTS "project_members__es_nu" ON "project_members";
+CREATE TRIGGER "project_members__es_nu" AFTER UPDATE ON "project_members" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "project_members__es_n"();
+DROP TRIGGER IF EXISTS "project_members__es_nd" ON "project_members";
+CREATE TRIGGER "project_members__es_nd" AFTER DELETE ON "project_members" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "project_members__es_n"();
 CREATE TABLE IF NOT EXISTS "nodes" (
   "id" text NOT NULL,
   "project_id" text NOT NULL,
@@ -233,6 +299,39 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"nodes"'::regclass AND tgname = 'nodes__es_dw') THEN CREATE TRIGGER "nodes__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "nodes" FOR EACH ROW EXECUTE FUNCTION "nodes__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "nodes__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_new es_r ON es_m."project_id" = es_r."project_id" WHERE NOT es_m."_es_deleted") a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_new es_r ON es_m."project_id" = es_r."project_id" WHERE NOT es_m."_es_deleted" UNION ALL SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_old es_r ON es_m."project_id" = es_r."project_id" WHERE NOT es_m."_es_deleted") a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT es_m."user_id"::text AS u FROM "project_members" es_m JOIN es_old es_r ON es_m."project_id" = es_r."project_id" WHERE NOT es_m."_es_deleted") a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "nodes__es_ni" ON "nodes";
+CREATE TRIGGER "nodes__es_ni" AFTER INSERT ON "nodes" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "nodes__es_n"();
+DROP TRIGGER IF EXISTS "nodes__es_nu" ON "nodes";
+CREATE TRIGGER "nodes__es_nu" AFTER UPDATE ON "nodes" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "nodes__es_n"();
+DROP TRIGGER IF EXISTS "nodes__es_nd" ON "nodes";
+CREATE TRIGGER "nodes__es_nd" AFTER DELETE ON "nodes" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "nodes__es_n"();
 CREATE TABLE IF NOT EXISTS "notes" (
   "id" text NOT NULL,
   "owner_id" text NOT NULL,
@@ -299,6 +398,39 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"notes"'::regclass AND tgname = 'notes__es_dw') THEN CREATE TRIGGER "notes__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "notes" FOR EACH ROW EXECUTE FUNCTION "notes__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "notes__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new) a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new UNION ALL SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "notes__es_ni" ON "notes";
+CREATE TRIGGER "notes__es_ni" AFTER INSERT ON "notes" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "notes__es_n"();
+DROP TRIGGER IF EXISTS "notes__es_nu" ON "notes";
+CREATE TRIGGER "notes__es_nu" AFTER UPDATE ON "notes" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "notes__es_n"();
+DROP TRIGGER IF EXISTS "notes__es_nd" ON "notes";
+CREATE TRIGGER "notes__es_nd" AFTER DELETE ON "notes" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "notes__es_n"();
 CREATE OR REPLACE FUNCTION "projects__es_ca"() RETURNS trigger LANGUAGE plpgsql AS $es$
 BEGIN
   INSERT INTO "project_members" ("project_id", "user_id", "role", "added_by") VALUES (NEW."id", NEW."owner_id", 'admin', NEW."owner_id") ON CONFLICT DO NOTHING;

@@ -104,5 +104,38 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"tags"'::regclass AND tgname = 'tags__es_dw') THEN CREATE TRIGGER "tags__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "tags" FOR EACH ROW EXECUTE FUNCTION "tags__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "tags__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new) a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new UNION ALL SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "tags__es_ni" ON "tags";
+CREATE TRIGGER "tags__es_ni" AFTER INSERT ON "tags" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "tags__es_n"();
+DROP TRIGGER IF EXISTS "tags__es_nu" ON "tags";
+CREATE TRIGGER "tags__es_nu" AFTER UPDATE ON "tags" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "tags__es_n"();
+DROP TRIGGER IF EXISTS "tags__es_nd" ON "tags";
+CREATE TRIGGER "tags__es_nd" AFTER DELETE ON "tags" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "tags__es_n"();
 INSERT INTO "edgesync_schema" (id, version) VALUES (1, 2)
   ON CONFLICT (id) DO UPDATE SET version = GREATEST("edgesync_schema".version, EXCLUDED.version), applied_at = now();

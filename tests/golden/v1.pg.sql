@@ -97,6 +97,39 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"projects"'::regclass AND tgname = 'projects__es_dw') THEN CREATE TRIGGER "projects__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "projects" FOR EACH ROW EXECUTE FUNCTION "projects__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "projects__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new) a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new UNION ALL SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "projects__es_ni" ON "projects";
+CREATE TRIGGER "projects__es_ni" AFTER INSERT ON "projects" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "projects__es_n"();
+DROP TRIGGER IF EXISTS "projects__es_nu" ON "projects";
+CREATE TRIGGER "projects__es_nu" AFTER UPDATE ON "projects" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "projects__es_n"();
+DROP TRIGGER IF EXISTS "projects__es_nd" ON "projects";
+CREATE TRIGGER "projects__es_nd" AFTER DELETE ON "projects" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "projects__es_n"();
 CREATE TABLE IF NOT EXISTS "workflow_nodes" (
   "id" text NOT NULL,
   "project_id" text NOT NULL,
@@ -175,6 +208,39 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"workflow_nodes"'::regclass AND tgname = 'workflow_nodes__es_dw') THEN CREATE TRIGGER "workflow_nodes__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "workflow_nodes" FOR EACH ROW EXECUTE FUNCTION "workflow_nodes__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "workflow_nodes__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new) a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new UNION ALL SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "workflow_nodes__es_ni" ON "workflow_nodes";
+CREATE TRIGGER "workflow_nodes__es_ni" AFTER INSERT ON "workflow_nodes" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "workflow_nodes__es_n"();
+DROP TRIGGER IF EXISTS "workflow_nodes__es_nu" ON "workflow_nodes";
+CREATE TRIGGER "workflow_nodes__es_nu" AFTER UPDATE ON "workflow_nodes" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "workflow_nodes__es_n"();
+DROP TRIGGER IF EXISTS "workflow_nodes__es_nd" ON "workflow_nodes";
+CREATE TRIGGER "workflow_nodes__es_nd" AFTER DELETE ON "workflow_nodes" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "workflow_nodes__es_n"();
 CREATE TABLE IF NOT EXISTS "workflow_edges" (
   "project_id" text NOT NULL,
   "edge_id" text NOT NULL,
@@ -244,6 +310,39 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"workflow_edges"'::regclass AND tgname = 'workflow_edges__es_dw') THEN CREATE TRIGGER "workflow_edges__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "workflow_edges" FOR EACH ROW EXECUTE FUNCTION "workflow_edges__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "workflow_edges__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new) a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new UNION ALL SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "workflow_edges__es_ni" ON "workflow_edges";
+CREATE TRIGGER "workflow_edges__es_ni" AFTER INSERT ON "workflow_edges" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "workflow_edges__es_n"();
+DROP TRIGGER IF EXISTS "workflow_edges__es_nu" ON "workflow_edges";
+CREATE TRIGGER "workflow_edges__es_nu" AFTER UPDATE ON "workflow_edges" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "workflow_edges__es_n"();
+DROP TRIGGER IF EXISTS "workflow_edges__es_nd" ON "workflow_edges";
+CREATE TRIGGER "workflow_edges__es_nd" AFTER DELETE ON "workflow_edges" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "workflow_edges__es_n"();
 CREATE TABLE IF NOT EXISTS "settings" (
   "key" text NOT NULL,
   "owner_id" text NOT NULL,
@@ -310,6 +409,39 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"settings"'::regclass AND tgname = 'settings__es_dw') THEN CREATE TRIGGER "settings__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "settings" FOR EACH ROW EXECUTE FUNCTION "settings__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "settings__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new) a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new UNION ALL SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "settings__es_ni" ON "settings";
+CREATE TRIGGER "settings__es_ni" AFTER INSERT ON "settings" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "settings__es_n"();
+DROP TRIGGER IF EXISTS "settings__es_nu" ON "settings";
+CREATE TRIGGER "settings__es_nu" AFTER UPDATE ON "settings" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "settings__es_n"();
+DROP TRIGGER IF EXISTS "settings__es_nd" ON "settings";
+CREATE TRIGGER "settings__es_nd" AFTER DELETE ON "settings" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "settings__es_n"();
 CREATE TABLE IF NOT EXISTS "documents" (
   "id" bigint NOT NULL,
   "owner_id" text NOT NULL,
@@ -382,5 +514,38 @@ BEGIN
   RETURN NEW;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"documents"'::regclass AND tgname = 'documents__es_dw') THEN CREATE TRIGGER "documents__es_dw" BEFORE INSERT OR UPDATE OR DELETE ON "documents" FOR EACH ROW EXECUTE FUNCTION "documents__es_dw"(); END IF; END $es$;
+CREATE OR REPLACE FUNCTION "documents__es_n"() RETURNS trigger LANGUAGE plpgsql AS $es$
+DECLARE
+  users text;
+  seen text;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new) a WHERE a.u IS NOT NULL;
+  ELSIF TG_OP = 'UPDATE' THEN
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_new UNION ALL SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  ELSE
+    SELECT json_agg(DISTINCT a.u)::text INTO users FROM (SELECT "owner_id"::text AS u FROM es_old) a WHERE a.u IS NOT NULL;
+  END IF;
+  IF users IS NULL THEN RETURN NULL; END IF;
+  IF octet_length(users) + 6 > 7900 THEN
+    PERFORM pg_notify('edgesync', '{"all":true}');
+  ELSE
+    PERFORM pg_notify('edgesync', '{"u":' || users || '}');
+  END IF;
+  seen := current_setting('edgesync.poke', true);
+  IF seen IS DISTINCT FROM 'all' THEN
+    IF seen IS NOT NULL AND seen <> '' THEN
+      SELECT json_agg(DISTINCT v)::text INTO users FROM (SELECT json_array_elements_text(seen::json) AS v UNION SELECT json_array_elements_text(users::json)) es_v;
+    END IF;
+    PERFORM set_config('edgesync.poke', CASE WHEN octet_length(users) + 6 > 7900 THEN 'all' ELSE users END, true);
+  END IF;
+  RETURN NULL;
+END $es$;
+DROP TRIGGER IF EXISTS "documents__es_ni" ON "documents";
+CREATE TRIGGER "documents__es_ni" AFTER INSERT ON "documents" REFERENCING NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "documents__es_n"();
+DROP TRIGGER IF EXISTS "documents__es_nu" ON "documents";
+CREATE TRIGGER "documents__es_nu" AFTER UPDATE ON "documents" REFERENCING OLD TABLE AS es_old NEW TABLE AS es_new FOR EACH STATEMENT EXECUTE FUNCTION "documents__es_n"();
+DROP TRIGGER IF EXISTS "documents__es_nd" ON "documents";
+CREATE TRIGGER "documents__es_nd" AFTER DELETE ON "documents" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "documents__es_n"();
 INSERT INTO "edgesync_schema" (id, version) VALUES (1, 1)
   ON CONFLICT (id) DO UPDATE SET version = GREATEST("edgesync_schema".version, EXCLUDED.version), applied_at = now();

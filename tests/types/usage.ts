@@ -36,6 +36,7 @@ const sync = createSync({
   getToken: ({ refresh }) => auth.accessToken({ refresh }),
   schema,
   wasmUrl: '/edgesync_client.wasm',
+  live: { url: 'wss://sync.example.com/live' },
 });
 sync.on('status', (s) => show(statusLabel(s), s.pending));
 sync.on('changes', ({ tables }) => rerender(tables));
@@ -60,11 +61,12 @@ try {
 
 // README step 5: status, roles, the other events, the page's hints.
 const s: SyncStatus = sync.status;
+const isLive: boolean = s.live;
 const label: 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Signed out' | 'Stopped' = statusLabel(s);
 const off = sync.on('acked', (a) => console.log(a.table, a.pk, a.version, a.ids));
 off();
 sync.on('conflict', (c) => console.log(c.reason, c.row, c.deleted));
-sync.on('role', (role: SyncRole) => console.log(role, label));
+sync.on('role', (role: SyncRole) => console.log(role, label, isLive));
 sync.on('error', (e) => console.error(e.message));
 sync.setVisible(false);
 sync.setOnline(true);
@@ -120,8 +122,9 @@ declare const databaseUrl: string;
 const srv = await startServer({
   databaseUrl, port: 8787, poolSize: 10, schema,
   auth: { jwksUrl: 'https://example.supabase.co/auth/v1/.well-known/jwks.json', audience: 'authenticated' },
+  live: { databaseUrl: 'postgres://direct.example:5432/db', maxConnections: 10000 },
 });
-console.log(srv.url, srv.port, srv.schemaVersion);
+console.log(srv.url, srv.port, srv.schemaVersion, srv.live?.hub.stats().ready);
 await srv.close({ timeoutMs: 1000 });
 const cfg: Config = loadConfig({ DATABASE_URL: databaseUrl });
 const verifier = createVerifier(cfg.auth ?? { secret: 'x'.repeat(32) });
