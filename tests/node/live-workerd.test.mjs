@@ -203,6 +203,22 @@ describe('live pokes through wrangler dev (Durable Object hub)', { skip: !hasSer
     later.ws.close();
   });
 
+  test('after the hub hibernated, a commit still pokes (the index is rebuilt from the attachments)', async () => {
+    const alice = await ready(worker.url, 'alice');
+    // workerd lets an idle Durable Object hibernate after ~10 s; the ping
+    // (auto-answered) does not wake it.
+    await sleep(11_000);
+    alice.ws.send('ping');
+    await waitFor(() => alice.messages.includes('pong'), { what: 'pong while hibernated' });
+    const cid = 'c_wl_hibernate_1';
+    const r = await postSync(worker.url, await token('alice'), { protocol: 1, clientId: cid, schemaVersion: 1,
+      batch: { seq: 1, changes: [{ id: 1, table: 'projects', op: 'upsert', row: { id: 'wl-hib', name: 'H', updatedAt: null },
+        hlc: hlc(cid), baseVersion: null }] } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await waitFor(() => pokes(alice) === 1, { ...POKE_WITHIN, what: 'the poke after hibernation' });
+    alice.ws.close();
+  });
+
   test('no workerd errors in the log', () => {
     assert.doesNotMatch(worker.log(), /Cannot perform I\/O on behalf of a different request|different request context|cannot poke the live hub|Uncaught/i);
   });
