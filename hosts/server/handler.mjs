@@ -36,11 +36,14 @@ const ROLLBACK = Symbol('edgesync.rollback');
  * @param {() => Promise<{core: object, handle: number}>} [o.reloadCore] after a
  *   WebAssembly.RuntimeError the instance may be corrupt: the handler answers
  *   500 and swaps in the fresh instance this returns (workers-rs does the same)
+ * @param {(payload: string) => (void|Promise<unknown>)} [o.onCommit] called, not awaited, after a
+ *   /sync request whose transaction committed writes, with a poke payload in the NOTIFY format
+ *   (`{"u":[users]}`, docs/protocol.md "Live pokes"): how a host without LISTEN (workerd) pokes
  * @returns {(req: Request) => Promise<Response>}
  */
 export function createHandler({
   core, handle, sql, verifier, limits = {}, schemaVersion, corsOrigin = '*', fallback,
-  logger = console, healthTimeoutMs = 5000, reloadCore, now = Date.now,
+  logger = console, healthTimeoutMs = 5000, reloadCore, now = Date.now, onCommit,
 }) {
   // Replaced after a trap in the core; requests already running keep theirs.
   let current = { core, handle };
@@ -165,7 +168,19 @@ export function createHandler({
         return databaseFailure(request, e);
       }
     }
+    if (onCommit && !out.meta.rollback) committed(pokePayload(out, userId));
     return json(request, out.meta.status, out.segments[0]);
+  }
+
+  // Hands a commit's poke payload to the host without waiting for it (the
+  // response does not depend on who is poked); a failure is only logged.
+  function committed(payload) {
+    if (payload === null) return;
+    try {
+      Promise.resolve(onCommit(payload)).catch((e) => logger.error(`edgesync: onCommit failed: ${describe(e)}`));
+    } catch (e) {
+      logger.error(`edgesync: onCommit failed: ${describe(e)}`);
+    }
   }
 
   function databaseFailure(request, e) {
@@ -277,6 +292,31 @@ export function errorBody(code, message, path) {
 }
 
 class ContractError extends Error {}
+
+// The response's `"ack"` sits near its start (the core writes protocol,
+// serverTime, ack, … in that order): a bounded look, not a parse of a page.
+const ACK_HEAD_BYTES = 512;
+const NEW_BATCH = /"ack":\{[^}]*"duplicate":false/;
+
+/**
+ * The poke payload of a committed request, or null when it wrote nothing:
+ * the core's `meta.poke` on the final step when it gives one (the users whose
+ * rows it wrote, members of shared scopes included); otherwise the caller
+ * alone, when its batch was newly applied (a pull or a retried batch pokes
+ * nobody; a batch whose changes were all refused pokes the caller, a harmless
+ * extra pull).
+ */
+export function pokePayload(out, userId) {
+  const { meta } = out;
+  if (meta.status !== 200) return null;
+  if ('poke' in meta) {
+    if (meta.poke === null || meta.poke === undefined || meta.poke === false) return null;
+    return typeof meta.poke === 'string' ? meta.poke : JSON.stringify(meta.poke);
+  }
+  const body = out.segments[0];
+  const head = typeof body === 'string' ? body.slice(0, ACK_HEAD_BYTES) : decoder.decode(body.subarray(0, ACK_HEAD_BYTES));
+  return NEW_BATCH.test(head) ? JSON.stringify({ u: [userId] }) : null;
+}
 
 const TOO_LARGE = Symbol('edgesync.tooLarge');
 
