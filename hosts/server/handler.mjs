@@ -168,7 +168,7 @@ export function createHandler({
         return databaseFailure(request, e);
       }
     }
-    if (onCommit && !out.meta.rollback) committed(pokePayload(out, userId));
+    if (onCommit && !out.meta.rollback) committed(pokePayload(out));
     return json(request, out.meta.status, out.segments[0]);
   }
 
@@ -293,29 +293,16 @@ export function errorBody(code, message, path) {
 
 class ContractError extends Error {}
 
-// The response's `"ack"` sits near its start (the core writes protocol,
-// serverTime, ack, … in that order): a bounded look, not a parse of a page.
-const ACK_HEAD_BYTES = 512;
-const NEW_BATCH = /"ack":\{[^}]*"duplicate":false/;
-
 /**
  * The poke payload of a committed request, or null when it wrote nothing:
- * the core's `meta.poke` on the final step when it gives one (the users whose
- * rows it wrote, members of shared scopes included); otherwise the caller
- * alone, when its batch was newly applied (a pull or a retried batch pokes
- * nobody; a batch whose changes were all refused pokes the caller, a harmless
- * extra pull).
+ * the core's `meta.poke` on the final step (the users whose rows the
+ * transaction wrote, members of shared scopes included, collected by the
+ * notify triggers; docs/protocol.md "Live pokes").
  */
-export function pokePayload(out, userId) {
+export function pokePayload(out) {
   const { meta } = out;
-  if (meta.status !== 200) return null;
-  if ('poke' in meta) {
-    if (meta.poke === null || meta.poke === undefined || meta.poke === false) return null;
-    return typeof meta.poke === 'string' ? meta.poke : JSON.stringify(meta.poke);
-  }
-  const body = out.segments[0];
-  const head = typeof body === 'string' ? body.slice(0, ACK_HEAD_BYTES) : decoder.decode(body.subarray(0, ACK_HEAD_BYTES));
-  return NEW_BATCH.test(head) ? JSON.stringify({ u: [userId] }) : null;
+  if (meta.status !== 200 || !meta.poke) return null;
+  return typeof meta.poke === 'string' ? meta.poke : JSON.stringify(meta.poke);
 }
 
 const TOO_LARGE = Symbol('edgesync.tooLarge');

@@ -44,19 +44,18 @@ async function ready(httpUrl, user) {
 
 const pokes = (c) => c.messages.filter((m) => m === '{"type":"poke"}').length;
 
-test('the poke payload of a commit: the core\'s meta.poke when given, else the caller for a new batch', () => {
+test('the poke payload of a commit: the core\'s meta.poke decides', () => {
   const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
   const body = (ack) => enc({ protocol: 1, serverTime: 1, ack, results: [], changes: [], cursor: '0:0', hasMore: false });
   const done = (meta, seg) => ({ meta: { done: true, status: 200, rollback: false, ...meta }, segments: [seg] });
   const fresh = body({ seq: 3, duplicate: false });
-  assert.equal(pokePayload(done({}, fresh), 'alice'), '{"u":["alice"]}');
-  assert.equal(pokePayload(done({}, body({ seq: 3, duplicate: true })), 'alice'), null);
-  assert.equal(pokePayload(done({}, body(null)), 'alice'), null);
-  assert.equal(pokePayload(done({ status: 409 }, fresh), 'alice'), null);
-  // The core's field wins either way: it knows the members of shared scopes, and when nothing was written.
-  assert.equal(pokePayload(done({ poke: { u: ['alice', 'bob'] } }, fresh), 'alice'), '{"u":["alice","bob"]}');
-  assert.equal(pokePayload(done({ poke: '{"all":true}' }, body(null)), 'alice'), '{"all":true}');
-  assert.equal(pokePayload(done({ poke: null }, fresh), 'alice'), null);
+  // The core's field decides: it names the users whose rows the transaction
+  // wrote (members of shared scopes included), and is absent when nothing was.
+  assert.equal(pokePayload(done({}, fresh)), null);
+  assert.equal(pokePayload(done({ poke: { u: ['alice', 'bob'] } }, fresh)), '{"u":["alice","bob"]}');
+  assert.equal(pokePayload(done({ poke: '{"all":true}' }, body(null))), '{"all":true}');
+  assert.equal(pokePayload(done({ status: 409, poke: { u: ['alice'] } }, fresh)), null);
+  assert.equal(pokePayload(done({ poke: null }, fresh)), null);
 });
 
 describe('live pokes through wrangler dev (Durable Object hub)', { skip: !hasServerCore && 'the server core is not in the WASM build yet' }, () => {
