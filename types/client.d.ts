@@ -118,6 +118,8 @@ export interface AckedEvent {
 export interface ChangesEvent {
   tables: string[];
   rows: number;
+  /** Scopes the user left or was removed from; their rows left this device. */
+  revoked: { scope: string; key: string | number }[];
 }
 
 export interface SyncEvents {

@@ -283,6 +283,9 @@ struct acked {
 struct changes_applied {
   std::vector<std::string> tables;
   std::int64_t rows = 0;  ///< rows offered (some may have been skipped)
+  /// Scopes the user left or was removed from: (scope name, key as JSON
+  /// text); their rows left this device.
+  std::vector<std::pair<std::string, std::string>> revoked;
 };
 }  // namespace effects
 

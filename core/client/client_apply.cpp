@@ -114,6 +114,7 @@ void append_purge(const schema& s, std::size_t members_table,
   for (std::size_t i = 0; i < m.primary_key.size(); ++i)
     if (m.primary_key[i] == m.scope_column) scope_key = dump_json(k.value()[i]);
   if (scope_key.empty()) return;
+  applied.revoked.emplace_back(s.scopes[m.scope].name, scope_key);
   for (const table& t : s.tables) {
     if (t.scope != m.scope) continue;
     table_purge_sql q = purge_scope_sql(t);

@@ -288,8 +288,16 @@ std::pair<json, std::vector<std::string>> encode_effects(
                             {"version", opt_json(e.version)},
                             {"ids", e.ids}});
           } else if constexpr (std::is_same_v<T, effects::changes_applied>) {
-            list.push_back(
-                {{"type", "changes"}, {"tables", e.tables}, {"rows", e.rows}});
+            json revoked = json::array();
+            for (const auto& [scope, key] : e.revoked) {
+              auto k = parse_json(key);
+              revoked.push_back(
+                  {{"scope", scope}, {"key", k ? k.value() : json(nullptr)}});
+            }
+            list.push_back({{"type", "changes"},
+                            {"tables", e.tables},
+                            {"rows", e.rows},
+                            {"revoked", std::move(revoked)}});
           }
         },
         f);

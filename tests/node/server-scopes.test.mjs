@@ -120,11 +120,14 @@ describe('scopes and roles', () => {
     alice.db.exec(`DELETE FROM projectMembers WHERE projectId = 'p1' AND userId = 'bob'`);
     await sync(alice);
     const rejected = [];
+    const revoked = [];
     bob.sync.on('rejected', (e) => rejected.push(e));
+    bob.sync.on('changes', (e) => revoked.push(...e.revoked));
     bob.sync.setOnline(true);
     await bob.sync.syncNow();
     await bob.sync.syncNow();
     assert.deepEqual(rejected.map((e) => [e.pk, e.reason]), [[['b1'], 'forbidden']]);
+    assert.deepEqual(revoked, [{ scope: 'project', key: 'p1' }], 'the app is told which project left');
     for (const t of ['projects', 'projectMembers', 'nodes'])
       assert.deepEqual(bob.rows(`SELECT * FROM ${t}`), [], `bob's device holds no ${t} of p1`);
     assert.deepEqual(bob.rows('SELECT id FROM notes'), [{ id: 'b-note' }], 'his own rows stay');

@@ -260,8 +260,10 @@ TEST(ClientControl, AJsonHostSyncsEndToEnd) {
                   {"version", w.server.find("projects", json{"p1"})->version},
                   {"ids", {1}}}))
       << "the server applied the write";
-  EXPECT_EQ(app_events[1],
-            (json{{"type", "changes"}, {"tables", {"settings"}}, {"rows", 1}}));
+  EXPECT_EQ(app_events[1], (json{{"type", "changes"},
+                                 {"tables", {"settings"}},
+                                 {"rows", 1},
+                                 {"revoked", json::array()}}));
   EXPECT_EQ(statuses.back()["state"], "idle");
   EXPECT_EQ(statuses.back()["pending"], 0);
   EXPECT_EQ(statuses.back()["lastSyncedAt"], w.now);
