@@ -157,6 +157,22 @@ describe('scopes and roles', () => {
     assert.deepEqual(alice.rows(`SELECT userId FROM projectMembers ORDER BY userId`), [{ userId: 'alice' }, { userId: 'bob' }], 'dave is gone');
   });
 
+  test('the app\'s backend shares and revokes with direct SQL; devices follow', async () => {
+    const carol = await client('carol');
+    await stack.sql`insert into projects (id, owner_id, name) values ('p9', 'alice', 'From the backend')`;
+    const [admin] = await stack.sql`select role from project_members where project_id = 'p9' and user_id = 'alice'`;
+    assert.equal(admin.role, 'admin', 'the root row\'s owner became admin');
+    await stack.sql`insert into nodes (id, project_id, owner_id, label) values ('n9', 'p9', 'alice', 'backend node')`;
+    await stack.sql`insert into project_members (project_id, user_id, role, added_by) values ('p9', 'carol', 'read', 'alice')`;
+    await carol.sync.syncNow();
+    assert.deepEqual(carol.rows(`SELECT id FROM nodes WHERE projectId = 'p9'`), [{ id: 'n9' }]);
+    await assert.rejects(stack.sql`update nodes set project_id = 'p1' where id = 'n9'`, /primary key, owner or scope/);
+    await stack.sql`delete from project_members where project_id = 'p9' and user_id = 'carol'`;
+    await carol.sync.syncNow();
+    assert.deepEqual(carol.rows(`SELECT id FROM projects WHERE id = 'p9'`), []);
+    assert.deepEqual(carol.rows(`SELECT id FROM nodes WHERE projectId = 'p9'`), []);
+  });
+
   test('bad scope and membership input gets a 4xx with a path and changes nothing', async () => {
     const tok = await tokenFor('alice');
     const before = await stack.sql`select count(*)::int as n from project_members`;
