@@ -63,6 +63,35 @@ TEST(Validate, AcceptsAWellFormedBatch) {
   EXPECT_EQ(r.page_size, 10);
 }
 
+// A cursor inside a scope's backfill has a third part (the row); a
+// two-part cursor means row = version. Only the canonical form is accepted.
+TEST(Validate, CursorsOfTwoAndThreeParts) {
+  auto cursor_of = [](const std::string& c) {
+    return validate_request(
+        test_schema(), {},
+        R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"cursor":")" +
+            c + R"("})",
+        kNow);
+  };
+  auto two = cursor_of("42:7");
+  ASSERT_TRUE(std::holds_alternative<sync_request>(two));
+  EXPECT_EQ(std::get<sync_request>(two).cursor.row, 7);
+  EXPECT_EQ(std::get<sync_request>(two).cursor.to_string(), "42:7");
+  auto three = cursor_of("42:7:3");
+  ASSERT_TRUE(std::holds_alternative<sync_request>(three));
+  const pull_cursor& c = std::get<sync_request>(three).cursor;
+  EXPECT_EQ(c.xid, 42U);
+  EXPECT_EQ(c.version, 7);
+  EXPECT_EQ(c.row, 3);
+  EXPECT_EQ(c.to_string(), "42:7:3");
+  for (const char* bad :
+       {"42:7:7", "42:7:", "42:7:-1", "42:7:3:1", "42::3", "42:7:x", ":7:3"}) {
+    auto v = cursor_of(bad);
+    ASSERT_TRUE(std::holds_alternative<request_error>(v)) << bad;
+    EXPECT_EQ(std::get<request_error>(v).errors[0].path, "cursor") << bad;
+  }
+}
+
 struct bad_request {
   const char* name;
   std::string body;
