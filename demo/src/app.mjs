@@ -263,6 +263,7 @@ function dragAndClick(el, n) {
       await op('moveNode', n.id, Math.round(Math.max(0, s.nx + e.clientX - s.x)), Math.round(Math.max(0, s.ny + e.clientY - s.y)));
       return;
     }
+    if (!state.connecting && await tapped(n)) return;
     if (state.connecting && state.selected && state.selected !== n.id) {
       state.connecting = false;
       await op('addEdge', state.projectId, state.selected, n.id);
@@ -272,10 +273,21 @@ function dragAndClick(el, n) {
     state.connecting = false;
     renderBoard();
   });
-  el.addEventListener('dblclick', async () => {
-    const label = prompt('Rename node', n.label ?? '');
-    if (label !== null && label.trim()) await op('renameNode', n.id, label.trim());
-  });
+}
+
+// A double click renames. Counted by node id, not by element: the first
+// click re-renders the board (selection), so the second lands on a new one.
+let lastTap = { id: null, at: 0 };
+async function tapped(n) {
+  const at = Date.now();
+  if (lastTap.id !== n.id || at - lastTap.at > 400) {
+    lastTap = { id: n.id, at };
+    return false;
+  }
+  lastTap = { id: null, at: 0 };
+  const label = prompt('Rename node', n.label ?? '');
+  if (label !== null && label.trim()) await op('renameNode', n.id, label.trim());
+  return true;
 }
 
 function renderShare() {
@@ -289,7 +301,6 @@ function renderShare() {
     const who = Object.assign(document.createElement('span'), { className: 'who', textContent: m.userId === state.user ? `${m.userId} (you)` : m.userId });
     if (m.pending) who.append(Object.assign(document.createElement('span'), { className: 'dot', title: 'not synced yet' }));
     const role = Object.assign(document.createElement('span'), { className: 'role', textContent: m.role });
-    role.dataset.testid = 'member-role';
     li.append(who, role);
     if (admin && m.userId !== state.user) {
       const remove = Object.assign(document.createElement('button'), { type: 'button', className: 'link danger', textContent: 'Remove', title: `Remove ${m.userId}` });

@@ -6,13 +6,13 @@ const now = () => new Date().toISOString();
 
 const objects = (db, sql, bind) => db.selectObjects(sql, bind).map((r) => ({ ...r }));
 
-// My role in a project: my membership row; a project created here and not
-// synced yet has no members locally (the server makes its creator admin).
-// A project I just left has members but not me: it is hidden until the
-// server's answer removes it.
+// My role in a project: my membership row. The creator of a project not
+// synced yet has none locally (the server makes them admin). A project I
+// left (my row deleted) is hidden until the server's answer removes it.
 const ROLE = `COALESCE(
   (SELECT m.role FROM projectMembers m WHERE m.projectId = p.id AND m.userId = ?1),
-  CASE WHEN p.ownerId = ?1 AND NOT EXISTS (SELECT 1 FROM projectMembers m WHERE m.projectId = p.id) THEN 'admin' END)`;
+  CASE WHEN p.ownerId = ?1 AND NOT EXISTS (
+    SELECT 1 FROM sync_outbox o WHERE o.tbl = 'projectMembers' AND o.op = 'D' AND o.pk = json_array(p.id, ?1)) THEN 'admin' END)`;
 
 export const OPS = {
   listProjects: (db, user) => objects(db, `

@@ -188,8 +188,10 @@ describe('a project shared by two users', () => {
     const ctxA = await e2e.browser.newContext();
     const ctxB = await e2e.browser.newContext();
     const t0 = Date.now();
+    let alice;
+    let bob;
     try {
-      const [alice, bob] = await Promise.all([openDemo(ctxA, e2e.url, 'alice'), openDemo(ctxB, e2e.url, 'bob')]);
+      [alice, bob] = await Promise.all([openDemo(ctxA, e2e.url, 'alice'), openDemo(ctxB, e2e.url, 'bob')]);
       const live = (page) => page.waitForFunction(() => window.demo.state.status?.live === true, null, { timeout: 20000 });
       await Promise.all([live(alice), live(bob)]);
       await addProject(alice, 'Roadmap');
@@ -260,6 +262,11 @@ describe('a project shared by two users', () => {
       assert.deepEqual((await view(alice)).nodes.map((n) => n.label), ['Plan (bob)']);
       for (const p of [alice, bob]) assert.equal(p.logs.filter((l) => l.startsWith('pageerror')).length, 0, p.logs.join('\n'));
       console.log(`# sharing test: ${Date.now() - t0} ms`);
+    } catch (e) {
+      for (const [who, p] of [['alice', alice], ['bob', bob]]) {
+        if (p) console.log(`# ${who}: ${JSON.stringify(await view(p).catch((x) => x.message))}; console:\n${p.logs.join('\n')}`);
+      }
+      throw e;
     } finally {
       await ctxA.close();
       await ctxB.close();
