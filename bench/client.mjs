@@ -27,7 +27,8 @@ import { loadCoreWith } from '../hosts/wasm/core-base.mjs';
 import { runSqlEffect, registerClock } from '../hosts/client/sqlite.mjs';
 
 const wasmPath = new URL('../dist/edgesync_client.wasm', import.meta.url);
-const schema = JSON.parse(readFileSync(new URL('../demo/schema.json', import.meta.url), 'utf8'));
+// The demo board's tables, owner-only as before sharing: results stay comparable across runs.
+const schema = JSON.parse(readFileSync(new URL('../tests/fixtures/schema.demo-owner.json', import.meta.url), 'utf8'));
 const node = schema.tables.find((t) => t.name === 'workflowNodes');
 const cols = node.columns.map((c) => c.name);
 const decoder = new TextDecoder();

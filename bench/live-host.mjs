@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { startServer } from '../hosts/node/server.mjs';
 
-const schema = JSON.parse(readFileSync(new URL('../demo/schema.json', import.meta.url), 'utf8'));
+// The demo board's tables, owner-only as before sharing: results stay comparable across runs.
+const schema = JSON.parse(readFileSync(new URL('../tests/fixtures/schema.demo-owner.json', import.meta.url), 'utf8'));
 const srv = await startServer({
   databaseUrl: process.env.BENCH_DATABASE_URL, port: 0, poolSize: 2, schema, applyDdl: false,
   auth: { secret: process.env.BENCH_SECRET, audience: 'authenticated' },

@@ -29,7 +29,8 @@ import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 const auth = { secret: SECRET, audience: 'authenticated' };
-const schema = JSON.parse(readFileSync(new URL('../demo/schema.json', import.meta.url), 'utf8'));
+// The demo board's tables, owner-only as before sharing: results stay comparable across runs.
+const schema = JSON.parse(readFileSync(new URL('../tests/fixtures/schema.demo-owner.json', import.meta.url), 'utf8'));
 const quiet = { error: () => {}, warn: () => {}, log: () => {} };
 const token = (user) => signDevToken(SECRET, { sub: user, ttlSec: 3600, audience: 'authenticated' });
 

@@ -9,8 +9,11 @@ const calls = new Map();
 const state = {
   user: null, status: null, label: 'Starting', role: null, requests: 0, pending: 0,
   projects: [], projectId: null, board: { nodes: [], edges: [] }, selected: null, connecting: false,
-  ready: false, notices: [],
+  members: [], ready: false, notices: [],
+  autoPick: true, // select a project by itself until one was selected
 };
+// Projects this page deleted or left: their disappearance is no news.
+const dropped = new Set();
 
 // ------------------------------------------------------------- the worker
 
@@ -50,6 +53,7 @@ function onWorker({ data: m }) {
       state.ready = true;
       state.role = m.role;
       state.tab = m.tab;
+      state.pollMs = m.pollMs;
       renderStatus();
       refresh();
       break;
@@ -83,11 +87,14 @@ function startWorker(user) {
 
 // ------------------------------------------------------------- rendering
 
+// The badge: "Live" while up to date with live pokes connected, else the
+// sync state (state.label, statusLabel's answer).
 function renderStatus() {
-  const badge = $('status');
-  badge.textContent = state.label;
-  badge.className = `badge ${state.label}`;
   const s = state.status;
+  const shown = state.label === 'Synced' && s?.live ? 'Live' : state.label;
+  const badge = $('status');
+  badge.textContent = shown;
+  badge.className = `badge ${shown}`;
   badge.title = s?.lastError ? s.lastError.message
     : s?.lastSyncedAt ? `last synced ${new Date(s.lastSyncedAt).toLocaleTimeString()}${s.live ? ' · live updates on' : ''}` : '';
   $('pending').textContent = `${state.pending} pending`;
@@ -116,14 +123,29 @@ async function refresh() {
   }
   refreshing = (async () => {
     try {
+      const before = state.projects;
       state.projects = await op('listProjects');
-      if (!state.projectId || !state.projects.some((p) => p.id === state.projectId)) {
+      const ids = new Set(state.projects.map((p) => p.id));
+      // A project gone without this page deleting or leaving it: its admin
+      // removed us (or deleted it). Its rows left the device with it.
+      for (const p of before) {
+        if (ids.has(p.id) || dropped.delete(p.id)) continue;
+        toast(`You no longer have access to ${p.name}`);
+      }
+      if (state.projectId && !ids.has(state.projectId)) {
+        state.projectId = null;
+        state.selected = null;
+        history.replaceState(null, '', location.pathname + location.search);
+      } else if (!state.projectId && state.autoPick) {
         const fromHash = new URLSearchParams(location.hash.slice(1)).get('p');
-        state.projectId = state.projects.some((p) => p.id === fromHash) ? fromHash : state.projects[0]?.id ?? null;
+        state.projectId = ids.has(fromHash) ? fromHash : state.projects[0]?.id ?? null;
+        if (state.projectId) state.autoPick = false;
       }
       state.board = state.projectId ? await op('board', state.projectId) : { nodes: [], edges: [] };
+      state.members = state.projectId ? await op('members', state.projectId) : [];
       renderProjects();
       renderBoard();
+      renderShare();
       refreshPending();
     } catch (e) {
       console.warn('refresh failed:', e.message);
@@ -147,6 +169,7 @@ function renderProjects() {
     const name = document.createElement('span');
     name.textContent = p.name;
     if (p.pending) name.append(Object.assign(document.createElement('span'), { className: 'dot', title: 'not synced yet' }));
+    if (p.members > 1) name.append(Object.assign(document.createElement('span'), { className: 'tag', textContent: 'Shared', title: `${p.members} members; your role: ${p.role}` }));
     const count = Object.assign(document.createElement('span'), { className: 'count', textContent: `${p.nodes}` });
     li.append(name, count);
     li.onclick = () => selectProject(p.id);
@@ -156,14 +179,28 @@ function renderProjects() {
 
 function selectProject(id) {
   state.projectId = id;
+  state.autoPick = false;
   state.selected = null;
   history.replaceState(null, '', `#p=${encodeURIComponent(id)}`);
   refresh();
 }
 
+const current = () => state.projects.find((p) => p.id === state.projectId);
+// Readers see the board read-only (the server would refuse their writes, and
+// the device would roll them back).
+const canWrite = () => current()?.role === 'write' || current()?.role === 'admin';
+
 function renderBoard() {
-  const project = state.projects.find((p) => p.id === state.projectId);
+  const project = current();
+  const writable = canWrite();
   $('toolbar').hidden = !project;
+  $('shared').hidden = !(project?.members > 1);
+  $('read-only').hidden = !project || writable;
+  $('new-node').hidden = !writable;
+  $('connect').hidden = !writable;
+  $('delete').hidden = !writable;
+  $('delete-project').hidden = project?.role !== 'admin';
+  $('board').classList.toggle('board-read-only', !writable);
   $('empty').hidden = Boolean(project && state.board.nodes.length);
   $('project-title').textContent = project?.name ?? '';
   const board = $('board');
@@ -202,6 +239,7 @@ function renderBoard() {
 }
 
 function dragAndClick(el, n) {
+  if (!canWrite()) return;
   let start = null;
   el.addEventListener('pointerdown', (e) => {
     start = { x: e.clientX, y: e.clientY, nx: n.x ?? 0, ny: n.y ?? 0, moved: false };
@@ -225,6 +263,7 @@ function dragAndClick(el, n) {
       await op('moveNode', n.id, Math.round(Math.max(0, s.nx + e.clientX - s.x)), Math.round(Math.max(0, s.ny + e.clientY - s.y)));
       return;
     }
+    if (!state.connecting && await tapped(n)) return;
     if (state.connecting && state.selected && state.selected !== n.id) {
       state.connecting = false;
       await op('addEdge', state.projectId, state.selected, n.id);
@@ -234,10 +273,47 @@ function dragAndClick(el, n) {
     state.connecting = false;
     renderBoard();
   });
-  el.addEventListener('dblclick', async () => {
-    const label = prompt('Rename node', n.label ?? '');
-    if (label !== null && label.trim()) await op('renameNode', n.id, label.trim());
-  });
+}
+
+// A double click renames. Counted by node id, not by element: the first
+// click re-renders the board (selection), so the second lands on a new one.
+let lastTap = { id: null, at: 0 };
+async function tapped(n) {
+  const at = Date.now();
+  if (lastTap.id !== n.id || at - lastTap.at > 400) {
+    lastTap = { id: n.id, at };
+    return false;
+  }
+  lastTap = { id: null, at: 0 };
+  const label = prompt('Rename node', n.label ?? '');
+  if (label !== null && label.trim()) await op('renameNode', n.id, label.trim());
+  return true;
+}
+
+function renderShare() {
+  const project = current();
+  $('share').hidden = !project;
+  if (!project) return;
+  const admin = project.role === 'admin';
+  $('members').replaceChildren(...state.members.map((m) => {
+    const li = document.createElement('li');
+    li.dataset.user = m.userId;
+    const who = Object.assign(document.createElement('span'), { className: 'who', textContent: m.userId === state.user ? `${m.userId} (you)` : m.userId });
+    if (m.pending) who.append(Object.assign(document.createElement('span'), { className: 'dot', title: 'not synced yet' }));
+    const role = Object.assign(document.createElement('span'), { className: 'role', textContent: m.role });
+    li.append(who, role);
+    if (admin && m.userId !== state.user) {
+      const remove = Object.assign(document.createElement('button'), { type: 'button', className: 'link danger', textContent: 'Remove', title: `Remove ${m.userId}` });
+      remove.dataset.testid = 'remove-member';
+      remove.onclick = () => op('removeMember', project.id, m.userId);
+      li.append(remove);
+    }
+    return li;
+  }));
+  $('add-member').hidden = !admin;
+  $('leave').hidden = admin;
+  $('share-note').textContent = admin ? 'Add a user (or change a member\'s role) by user id.'
+    : `You can ${project.role === 'read' ? 'read' : 'edit'} this project; its admins manage members.`;
 }
 
 function notice(kind, data) {
@@ -344,7 +420,30 @@ $('delete-project').addEventListener('click', async () => {
   if (!state.projectId || !confirm('Delete this project and its nodes?')) return;
   const id = state.projectId;
   state.projectId = null;
+  dropped.add(id);
   await op('deleteProject', id);
+});
+
+$('add-member').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const userId = $('member-user').value.trim();
+  if (!userId || !state.projectId) return;
+  if (userId === state.user) {
+    toast('You are a member already.');
+    return;
+  }
+  $('member-user').value = '';
+  await op('setMember', state.projectId, userId, $('member-role').value);
+});
+
+// Leaving deletes your own membership row; the server's answer then removes
+// the project's rows from this device.
+$('leave').addEventListener('click', async () => {
+  const project = current();
+  if (!project || !confirm(`Leave ${project.name}?`)) return;
+  dropped.add(project.id);
+  state.projectId = null;
+  await op('removeMember', project.id, state.user);
 });
 
 // For the end-to-end tests and the curious: the page's view and the worker.

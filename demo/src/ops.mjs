@@ -6,12 +6,43 @@ const now = () => new Date().toISOString();
 
 const objects = (db, sql, bind) => db.selectObjects(sql, bind).map((r) => ({ ...r }));
 
+// My role in a project: my membership row. The creator of a project not
+// synced yet has none locally (the server makes them admin). A project I
+// left (my row deleted) is hidden until the server's answer removes it.
+const ROLE = `COALESCE(
+  (SELECT m.role FROM projectMembers m WHERE m.projectId = p.id AND m.userId = ?1),
+  CASE WHEN p.ownerId = ?1 AND NOT EXISTS (
+    SELECT 1 FROM sync_outbox o WHERE o.tbl = 'projectMembers' AND o.op = 'D' AND o.pk = json_array(p.id, ?1)) THEN 'admin' END)`;
+
 export const OPS = {
-  listProjects: (db) => objects(db, `
-    SELECT p.id, p.name, p.updatedAt,
-           (SELECT count(*) FROM workflowNodes n WHERE n.projectId = p.id) AS nodes,
-           EXISTS (SELECT 1 FROM sync_outbox o WHERE o.tbl = 'projects' AND o.pk = json_array(p.id)) AS pending
-    FROM projects p ORDER BY p.name COLLATE NOCASE, p.id`),
+  listProjects: (db, user) => objects(db, `
+    SELECT * FROM (
+      SELECT p.id, p.name, p.updatedAt, ${ROLE} AS role,
+             (SELECT count(*) FROM projectMembers m WHERE m.projectId = p.id) AS members,
+             (SELECT count(*) FROM workflowNodes n WHERE n.projectId = p.id) AS nodes,
+             EXISTS (SELECT 1 FROM sync_outbox o WHERE o.tbl = 'projects' AND o.pk = json_array(p.id)) AS pending
+      FROM projects p)
+    WHERE role IS NOT NULL ORDER BY name COLLATE NOCASE, id`, [user]),
+
+  members: (db, _user, projectId) => objects(db, `
+    SELECT m.userId, m.role, m.addedBy,
+           EXISTS (SELECT 1 FROM sync_outbox o WHERE o.tbl = 'projectMembers' AND o.pk = json_array(m.projectId, m.userId)) AS pending
+    FROM projectMembers m WHERE m.projectId = ? ORDER BY m.role = 'admin' DESC, m.userId`, [projectId]),
+
+  // Adds a member or changes their role (admins only: the server refuses
+  // anyone else's change, and the device rolls it back).
+  setMember: (db, user, projectId, userId, role) => {
+    db.exec({
+      sql: `INSERT INTO projectMembers (projectId, userId, role, addedBy) VALUES (?, ?, ?, ?)
+            ON CONFLICT (projectId, userId) DO UPDATE SET role = excluded.role`,
+      bind: [projectId, userId, role, user],
+    });
+  },
+
+  // Removes a member; removing yourself is leaving.
+  removeMember: (db, _user, projectId, userId) => {
+    db.exec({ sql: 'DELETE FROM projectMembers WHERE projectId = ? AND userId = ?', bind: [projectId, userId] });
+  },
 
   board: (db, _user, projectId) => ({
     nodes: objects(db, `
@@ -87,4 +118,4 @@ export const OPS = {
 };
 
 /** Operations that write (the other tabs re-render after them). */
-export const WRITES = new Set(['addProject', 'renameProject', 'deleteProject', 'addNode', 'moveNode', 'renameNode', 'deleteNode', 'addEdge', 'deleteEdge']);
+export const WRITES = new Set(['setMember', 'removeMember', 'addProject', 'renameProject', 'deleteProject', 'addNode', 'moveNode', 'renameNode', 'deleteNode', 'addEdge', 'deleteEdge']);

@@ -21,6 +21,8 @@ let channel;
 const pending = new Map(); // request id -> { resolve, reject, msg, timer }
 let seq = 0;
 const tabId = Math.random().toString(36).slice(2, 10);
+/** The periodic pull's interval (the fallback when live pokes are off). */
+const POLL_MS = 5000;
 
 const post = (msg) => self.postMessage(msg);
 const log = (...a) => post({ t: 'log', text: a.join(' ') });
@@ -122,9 +124,10 @@ async function init(msg) {
     schema,
     getToken,
     wasmUrl: new URL('./edgesync_client.wasm', self.location.href),
-    // Quick pushes. A second browser's edits arrive through live pokes
-    // (GET /live) at once; the pull every 5 s is the fallback without them.
-    config: { debounceMs: 300, maxDebounceMs: 3000, periodicMs: 5000 },
+    // Quick pushes. Other browsers' edits (the same user's, or a shared
+    // project's members') arrive through live pokes (GET /live) at once; the
+    // pull every POLL_MS is the fallback without them.
+    config: { debounceMs: 300, maxDebounceMs: 3000, periodicMs: POLL_MS },
     fetch: (url, init) => {
       syncRequests++;
       return fetch(url, init);
@@ -150,7 +153,7 @@ async function init(msg) {
     }
   });
   await sync.start();
-  post({ t: 'ready', role: sync.role, status: sync.status, tab: tabId });
+  post({ t: 'ready', role: sync.role, status: sync.status, tab: tabId, pollMs: POLL_MS });
 }
 
 self.onmessage = async ({ data: m }) => {

@@ -2,7 +2,8 @@
 // PostgreSQL 15 + the node host serving demo/dist, SQLite WASM on the OPFS
 // SAH-pool VFS in a dedicated worker, edgesync/client. Two browsers (contexts)
 // converge; a reload mid-sync loses nothing; offline edits sync when the
-// network returns; two tabs of one browser elect one syncing tab.
+// network returns; two tabs of one browser elect one syncing tab; two users
+// share a project, see each other's edits live, and a revoked member loses it.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startE2E, openDemo, ready, view, waitForLabel } from './harness.mjs';
@@ -178,6 +179,97 @@ describe('two tabs of one browser', () => {
       assert.ok((await follower.evaluate(() => window.demo.stats())).requests > 0, 'the new leader syncs');
     } finally {
       await ctx.close();
+    }
+  });
+});
+
+describe('a project shared by two users', () => {
+  test('alice shares with bob; bob\'s edit reaches alice live; a reader is read-only; revoking removes the project from bob', { timeout: 90000 }, async () => {
+    const ctxA = await e2e.browser.newContext();
+    const ctxB = await e2e.browser.newContext();
+    const t0 = Date.now();
+    let alice;
+    let bob;
+    try {
+      [alice, bob] = await Promise.all([openDemo(ctxA, e2e.url, 'alice'), openDemo(ctxB, e2e.url, 'bob')]);
+      const live = (page) => page.waitForFunction(() => window.demo.state.status?.live === true, null, { timeout: 20000 });
+      await Promise.all([live(alice), live(bob)]);
+      await addProject(alice, 'Roadmap');
+      await addNode(alice, 'Plan');
+      assert.equal(await alice.isVisible('[data-testid=shared]'), false, 'not shared yet');
+      await alice.fill('[data-testid=member-user]', 'bob');
+      await alice.selectOption('[data-testid=member-role]', 'write');
+      await alice.click('[data-testid=add-member]');
+      await alice.waitForSelector('#members li[data-user=bob]');
+      await alice.evaluate(() => window.demo.syncNow());
+      await alice.waitForSelector('[data-testid=shared]:visible');
+      assert.deepEqual((await e2e.srv.sql`select user_id, role from project_members where project_id in (select id from projects where name = 'Roadmap') and not _es_deleted order by user_id`)
+        .map((r) => `${r.user_id}:${r.role}`), ['alice:admin', 'bob:write']);
+
+      // Bob's browser shows the project without him doing anything (a poke).
+      await bob.waitForSelector('#projects li >> text=Roadmap', { timeout: 10000 });
+      await bob.waitForSelector('.node >> text=Plan');
+      assert.deepEqual(await bob.$$eval('#members li', (lis) => lis.map((li) => `${li.dataset.user}:${li.querySelector('.role').textContent}`)),
+        ['alice:admin', 'bob:write']);
+      assert.equal(await bob.isVisible('#add-member'), false, 'only admins manage members');
+      assert.equal(await bob.isVisible('[data-testid=remove-member]'), false);
+      assert.equal(await bob.isVisible('[data-testid=leave]'), true);
+      assert.equal(await alice.isVisible('[data-testid=leave]'), false, 'admins do not leave from the panel');
+      await alice.waitForFunction(() => document.querySelector('[data-testid=status]').textContent === 'Live');
+
+      // Bob renames a node; alice's page shows it without a reload, sooner
+      // than her next periodic pull could: timed from the end of her last one.
+      const pollMs = await alice.evaluate(() => window.demo.state.pollMs);
+      assert.ok(pollMs >= 5000, `the demo polls every ${pollMs} ms`);
+      await alice.evaluate(() => { window.sameDocument = true; });
+      await alice.waitForEvent('requestfinished', { predicate: (r) => new URL(r.url()).pathname === '/sync', timeout: pollMs + 5000 });
+      const lastPull = Date.now();
+      bob.once('dialog', (d) => d.accept('Plan (bob)'));
+      await bob.dblclick('.node >> text=Plan');
+      await bob.evaluate(() => window.demo.syncNow());
+      const pushed = Date.now();
+      await alice.waitForSelector('.node >> text=Plan (bob)', { timeout: pollMs });
+      const shown = Date.now();
+      console.log(`# live edit: bob's push done ${pushed - lastPull} ms after alice's last pull; on alice's board ${shown - pushed} ms later (polling: every ${pollMs} ms)`);
+      assert.ok(shown - lastPull < pollMs, `alice saw bob's edit ${shown - lastPull} ms after her last pull, not before her next periodic one (${pollMs} ms)`);
+      assert.equal(await alice.evaluate(() => window.sameDocument), true, 'no reload');
+
+      // Bob becomes a reader: his board turns read-only, and a write he
+      // makes anyway is refused and rolled back, with a toast.
+      await alice.fill('[data-testid=member-user]', 'bob');
+      await alice.selectOption('[data-testid=member-role]', 'read');
+      await alice.click('[data-testid=add-member]');
+      await alice.evaluate(() => window.demo.syncNow());
+      await bob.waitForSelector('[data-testid=read-only]:visible', { timeout: 10000 });
+      assert.equal(await bob.isVisible('[data-testid=add-node]'), false);
+      const nid = await bob.evaluate(() => window.demo.state.board.nodes[0].id);
+      await bob.evaluate((id) => window.demo.op('renameNode', id, 'Plan (reader)'), nid);
+      await bob.evaluate(() => window.demo.syncNow());
+      await bob.waitForSelector('.toast >> text=/refused \\(forbidden\\)/');
+      await bob.waitForSelector('.node >> text=Plan (bob)');
+
+      // Alice removes bob: the project leaves his browser, with a word why.
+      await alice.click('#members li[data-user=bob] [data-testid=remove-member]');
+      await alice.waitForFunction(() => !document.querySelector('#members li[data-user=bob]'));
+      await alice.evaluate(() => window.demo.syncNow());
+      const revoked = Date.now();
+      await bob.waitForFunction(() => window.demo.state.projects.length === 0, null, { timeout: pollMs });
+      console.log(`# revocation: the project left bob's browser ${Date.now() - revoked} ms after alice's push`);
+      await bob.waitForSelector('.toast >> text=You no longer have access to Roadmap');
+      assert.equal(await bob.evaluate(() => window.demo.state.projectId), null, 'deselected');
+      assert.equal(await bob.isVisible('#toolbar'), false);
+      assert.deepEqual(await view(bob), { projects: [], nodes: [] }, 'its rows left bob\'s device');
+      assert.deepEqual((await view(alice)).nodes.map((n) => n.label), ['Plan (bob)']);
+      for (const p of [alice, bob]) assert.equal(p.logs.filter((l) => l.startsWith('pageerror')).length, 0, p.logs.join('\n'));
+      console.log(`# sharing test: ${Date.now() - t0} ms`);
+    } catch (e) {
+      for (const [who, p] of [['alice', alice], ['bob', bob]]) {
+        if (p) console.log(`# ${who}: ${JSON.stringify(await view(p).catch((x) => x.message))}; console:\n${p.logs.join('\n')}`);
+      }
+      throw e;
+    } finally {
+      await ctxA.close();
+      await ctxB.close();
     }
   });
 });

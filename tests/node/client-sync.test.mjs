@@ -10,7 +10,9 @@ import {
 } from '../harness/client.mjs';
 import { createSync, statusLabel, SyncError } from '../../hosts/client/index.mjs';
 
-const demo = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));
+// The demo board's tables owner-only, as before sharing: these tests count and
+// check owner-only rows (shared projects: server-scopes.test.mjs).
+const demo = JSON.parse(readFileSync(new URL('../fixtures/schema.demo-owner.json', import.meta.url), 'utf8'));
 // The demo tables plus one reject-stale table.
 const schema = {
   ...demo,

@@ -15,7 +15,9 @@ import { startServer } from '../../hosts/node/server.mjs';
 import { nodeCore } from '../../hosts/wasm/node.mjs';
 import { pgDdl } from '../../hosts/wasm/schema.mjs';
 
-const schema = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));
+// The demo board's tables owner-only, as before sharing: these tests count and
+// check owner-only rows (shared projects: server-scopes.test.mjs).
+const schema = JSON.parse(readFileSync(new URL('../fixtures/schema.demo-owner.json', import.meta.url), 'utf8'));
 const core = await nodeCore();
 const quiet = { error: () => {}, warn: () => {}, log: () => {} };
 const SERVER_STAMP = /^\d{15}:\d{5}:server$/;
