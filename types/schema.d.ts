@@ -5,10 +5,24 @@ export type ColumnType = 'text' | 'integer' | 'real' | 'boolean' | 'timestamp' |
 /** Per-table conflict policies. */
 export type ConflictPolicy = 'lww' | 'lww-field' | 'server-wins' | 'client-wins' | 'reject-stale';
 
+/** A member's role in a scope; each grants what the ones before it do. */
+export type Role = 'read' | 'write' | 'admin';
+
+/** A scope (e.g. a project) shared by its members (docs/protocol.md, "Scopes and roles"). */
+export interface ScopeDeclaration {
+  name: string;
+  description?: string;
+  /** The table of the scope's own rows; its one-column key is the scope key. */
+  root: string;
+  /** The membership table: one row per (scope key, user) with a role. */
+  members: { table: string; scope: string; user: string; role: string };
+}
+
 /** A shared schema document (see docs/architecture.md). */
 export interface Schema {
   version: number;
   description?: string;
+  scopes?: ScopeDeclaration[];
   tables: {
     name: string;
     serverName?: string;
@@ -17,6 +31,8 @@ export interface Schema {
     primaryKey: string | string[];
     owner: string;
     conflict?: ConflictPolicy;
+    /** The scope a row belongs to, named by this column (tables of a scope only). */
+    scope?: { name: string; column: string };
   }[];
 }
 

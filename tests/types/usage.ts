@@ -111,6 +111,16 @@ other.exec(sqliteDdl(core, schema as Schema));
 const pg: string = pgDdl(core, schema as Schema);
 const normalized: Schema = validateSchema(core, schema as Schema);
 console.log(pg.length, normalized.tables.map((t) => t.name), sqliteMigration, pgMigration);
+// A shared schema (README "Shared data: scopes and roles").
+const shared: Schema = {
+  version: 1,
+  scopes: [{ name: 'project', root: 'projects', members: { table: 'projectMembers', scope: 'projectId', user: 'userId', role: 'role' } }],
+  tables: [{
+    name: 'nodes', primaryKey: 'id', owner: 'ownerId', scope: { name: 'project', column: 'projectId' },
+    columns: [{ name: 'id', type: 'text' }, { name: 'projectId', type: 'text' }, { name: 'ownerId', type: 'text' }],
+  }],
+};
+console.log(shared.scopes?.[0].members.role);
 try {
   validateSchema(core, '{}');
 } catch (e) {
