@@ -498,9 +498,8 @@ string log_conflicts() {
 
 namespace {
 
-// The pull's position of a change: (xid, version, row), compared as a
-// tuple. A row is positioned at its own write; a row a membership made
-// visible (a backfill) at the membership's write, ordered by its version.
+// One change of a pull page, as the protocol sends it; `revoked` marks the
+// caller's own ended membership.
 string change_json(const table& t, bool revoked) {
   return "json_build_object('table', " + lit(t.name) +
          ", 'op', CASE WHEN x.\"_es_deleted\" THEN 'delete' ELSE 'upsert' "
@@ -510,7 +509,12 @@ string change_json(const table& t, bool revoked) {
          (revoked ? ", 'revoked', true" : "") + ")";
 }
 
-// After the cursor, before the page's upper bound, not the caller's own.
+// A change's position in the pull is (xid, version, row), compared as a
+// tuple: a row at its own write (row = version); a row a membership made
+// visible (a backfill) at the membership's write, ordered by its version.
+// This: after the cursor, before the page's upper bound, not the caller's
+// own (a row positioned at its own write, where row = version, needs only
+// the first two parts: versions are unique).
 string fresh(const string& alias, bool skip_own) {
   string pos = "(" + alias + ".\"_es_xid\", " + alias + ".\"_es_version\")";
   return pos + " > ($2::xid8, $3::bigint) AND " + pos +
