@@ -1,6 +1,7 @@
 #include "sql/client_sqlite.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "sql/ddl.h"
 
@@ -145,8 +146,12 @@ std::vector<string> claim_sql(const schema& s) {
   std::vector<string> out;
   for (const table& t : s.tables) {
     const string owner = q(t.columns[t.owner].name);
-    out.push_back("UPDATE " + q(t.name) + " SET " + owner + " = ?1 WHERE " +
-                  owner + " = ''");
+    string sql = "UPDATE " + q(t.name) + " SET ";
+    sql += owner;
+    sql += " = ?1 WHERE ";
+    sql += owner;
+    sql += " = ''";
+    out.push_back(std::move(sql));
   }
   return out;
 }
