@@ -23,7 +23,9 @@ export default [
   { files: ['hosts/client/**', 'demo/src/**'],
     languageOptions: { globals: { ...globals.browser, ...globals.worker } } },
   // The workerd host: a module worker.
-  { files: ['hosts/workerd/**'], languageOptions: { globals: { ...globals.worker } } },
+  { files: ['hosts/workerd/**'], languageOptions: { globals: { ...globals.worker,
+    // workerd's own (WebSocket pairs; hibernation auto-responses of Durable Objects).
+    WebSocketPair: 'readonly', WebSocketRequestResponsePair: 'readonly' } } },
   // The browser tests drive a page: functions passed to page.evaluate run there.
   { files: ['tests/browser/**'], languageOptions: { globals: { ...node, ...globals.browser } } },
   { files: ['demo/public/sw.js'], languageOptions: { sourceType: 'script', globals: { ...globals.serviceworker } } },

@@ -26,6 +26,12 @@ try {
   Object.assign(figures, await runLiveBench({ quick }));
 }
 
+// Pull cost with 10k scopes (index ranges only; EXPLAIN in a test).
+{
+  const { runScopesBench } = await import('./scopes.mjs');
+  Object.assign(figures, await runScopesBench({ quick }));
+}
+
 const targets = {
   ratio_e2e_to_limit: ['>=', 0.5],
   ratio_e2e_to_baseline: ['>=', 10],

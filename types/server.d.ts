@@ -91,6 +91,12 @@ export interface HandlerOptions {
   reloadCore?: () => Promise<{ core: Core; handle: number }>;
   /** The server clock in ms handed to the core (clamps client clocks, serverTime); default Date.now. */
   now?: () => number;
+  /**
+   * Called (not awaited) after a /sync request whose transaction committed
+   * writes, with a poke payload in the NOTIFY format (`{"u":[users]}`): how a
+   * host without LISTEN (workerd) pokes its live connections.
+   */
+  onCommit?: (payload: string) => void | Promise<unknown>;
 }
 
 /** POST /sync, GET /healthz, CORS preflight: web-standard Request in, Response out (node and workerd). */

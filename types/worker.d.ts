@@ -16,12 +16,36 @@ export interface Env {
   EDGESYNC_MAX_PAGE_SIZE?: string;
   EDGESYNC_DEFAULT_PAGE_SIZE?: string;
   EDGESYNC_MAX_CLOCK_SKEW_MS?: string;
+  /** The live hub Durable Object (class LiveHub); without it GET /live answers 404 and clients poll. */
+  LIVE_HUB?: DurableObjectNamespaceLike;
+  /** "false": no GET /live (clients poll). */
+  EDGESYNC_LIVE?: string;
+  /** Live connections per hub (default 20000; more are closed with 4503). */
+  EDGESYNC_LIVE_MAX_CONNECTIONS?: string;
+  /** Time a live connection has to send its auth message (default 10000 ms). */
+  EDGESYNC_LIVE_AUTH_TIMEOUT_MS?: string;
   /** "false" skips applying the schema's DDL on the first request of an isolate. */
   EDGESYNC_APPLY_DDL?: string;
 }
 
+/** The part of a Durable Object namespace binding the worker uses. */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: unknown): { fetch(input: Request | string, init?: RequestInit): Promise<Response> };
+}
+
 /**
- * The module worker: POST /sync, GET /healthz, CORS. The schema is bundled
+ * The live hub: a Durable Object holding the /live WebSockets (hibernatable)
+ * and poking them on the worker's commits. Export it from the worker's entry
+ * and bind it as LIVE_HUB (see wrangler.toml).
+ */
+export declare class LiveHub {
+  constructor(ctx: unknown, env: Env);
+  fetch(request: Request): Promise<Response>;
+}
+
+/**
+ * The module worker: POST /sync, GET /healthz, GET /live (WebSocket), CORS. The schema is bundled
  * from the `edgesync:schema` module alias of the wrangler config.
  */
 declare const worker: {

@@ -106,7 +106,11 @@ async function main() {
   // Live pokes: a dedicated LISTEN connection (LIVE_DATABASE_URL, default
   // DATABASE_URL); PGlite is one session, so there its pool session listens.
   let live = cfg.live.enabled
-    ? { databaseUrl: cfg.live.databaseUrl, ...(cfg.live.maxConnections ? { maxConnections: cfg.live.maxConnections } : {}) }
+    ? {
+      databaseUrl: cfg.live.databaseUrl,
+      ...(cfg.live.maxConnections ? { maxConnections: cfg.live.maxConnections } : {}),
+      ...(cfg.live.authTimeoutMs ? { authTimeoutMs: cfg.live.authTimeoutMs } : {}),
+    }
     : false;
   if (databaseUrl) {
     dbLabel = `PostgreSQL at ${redact(databaseUrl)} (DATABASE_URL)`;

@@ -20,10 +20,11 @@
 //   EDGESYNC_STATIC_DIR       node: serve this folder at / (default demo/dist when it exists)
 //   EDGESYNC_APPLY_DDL        "false" to skip creating/updating tables at startup
 //   EDGESYNC_DATA_DIR         main job: where PGlite (pglite/) and the dev secret live (default .data)
-//   EDGESYNC_LIVE             node: "false" turns off live pokes (GET /live); clients poll
+//   EDGESYNC_LIVE             "false" turns off live pokes (GET /live); clients poll
 //   LIVE_DATABASE_URL         node: the LISTEN connection for live pokes, direct or session mode
 //                             (default DATABASE_URL; pgbouncer transaction mode drops notifications)
-//   EDGESYNC_LIVE_MAX_CONNECTIONS  node: live connections per host (default 20000)
+//   EDGESYNC_LIVE_MAX_CONNECTIONS  live connections per node host / workerd hub (default 20000)
+//   EDGESYNC_LIVE_AUTH_TIMEOUT_MS  time a live connection has for its auth message (default 10000)
 
 /** A configuration problem, with the variable's name in the message. */
 export class ConfigError extends Error {
@@ -102,6 +103,7 @@ export function loadConfig(env = {}) {
       enabled: bool(env, 'EDGESYNC_LIVE', true),
       databaseUrl: str(env, 'LIVE_DATABASE_URL'),
       maxConnections: int(env, 'EDGESYNC_LIVE_MAX_CONNECTIONS', { min: 1 }),
+      authTimeoutMs: int(env, 'EDGESYNC_LIVE_AUTH_TIMEOUT_MS', { min: 100, max: 600_000 }),
     },
   };
 }

@@ -36,11 +36,14 @@ const ROLLBACK = Symbol('edgesync.rollback');
  * @param {() => Promise<{core: object, handle: number}>} [o.reloadCore] after a
  *   WebAssembly.RuntimeError the instance may be corrupt: the handler answers
  *   500 and swaps in the fresh instance this returns (workers-rs does the same)
+ * @param {(payload: string) => (void|Promise<unknown>)} [o.onCommit] called, not awaited, after a
+ *   /sync request whose transaction committed writes, with a poke payload in the NOTIFY format
+ *   (`{"u":[users]}`, docs/protocol.md "Live pokes"): how a host without LISTEN (workerd) pokes
  * @returns {(req: Request) => Promise<Response>}
  */
 export function createHandler({
   core, handle, sql, verifier, limits = {}, schemaVersion, corsOrigin = '*', fallback,
-  logger = console, healthTimeoutMs = 5000, reloadCore, now = Date.now,
+  logger = console, healthTimeoutMs = 5000, reloadCore, now = Date.now, onCommit,
 }) {
   // Replaced after a trap in the core; requests already running keep theirs.
   let current = { core, handle };
@@ -165,7 +168,19 @@ export function createHandler({
         return databaseFailure(request, e);
       }
     }
+    if (onCommit && !out.meta.rollback) committed(pokePayload(out));
     return json(request, out.meta.status, out.segments[0]);
+  }
+
+  // Hands a commit's poke payload to the host without waiting for it (the
+  // response does not depend on who is poked); a failure is only logged.
+  function committed(payload) {
+    if (payload === null) return;
+    try {
+      Promise.resolve(onCommit(payload)).catch((e) => logger.error(`edgesync: onCommit failed: ${describe(e)}`));
+    } catch (e) {
+      logger.error(`edgesync: onCommit failed: ${describe(e)}`);
+    }
   }
 
   function databaseFailure(request, e) {
@@ -277,6 +292,18 @@ export function errorBody(code, message, path) {
 }
 
 class ContractError extends Error {}
+
+/**
+ * The poke payload of a committed request, or null when it wrote nothing:
+ * the core's `meta.poke` on the final step (the users whose rows the
+ * transaction wrote, members of shared scopes included, collected by the
+ * notify triggers; docs/protocol.md "Live pokes").
+ */
+export function pokePayload(out) {
+  const { meta } = out;
+  if (meta.status !== 200 || !meta.poke) return null;
+  return typeof meta.poke === 'string' ? meta.poke : JSON.stringify(meta.poke);
+}
 
 const TOO_LARGE = Symbol('edgesync.tooLarge');
 

@@ -4,6 +4,11 @@
 // when PostgreSQL notifies a commit. A host gives it sockets (anything with
 // send(text) and close(code, reason)) and notification payloads; it never
 // sees row data, and a poke only ever means "pull now".
+//
+// The protocol's rules (close codes and reasons, message limits, the auth
+// check, the payload format) are the pure functions below; the node hub
+// (createLiveHub) and the workerd Durable Object (../workerd/live.mjs) both
+// use them, so each rule is stated once.
 
 /** The LISTEN/NOTIFY channel the generated triggers notify (core/sql/pg_notify.h). */
 export const LIVE_CHANNEL = 'edgesync';
@@ -26,9 +31,12 @@ export const LIVE_DEFAULTS = Object.freeze({
   maxConnections: 20_000,
 });
 
-const POKE = '{"type":"poke"}';
-// setTimeout's longest delay; a later expiry is re-armed when it fires.
-const MAX_DELAY = 0x7fffffff;
+/** The poke message. */
+export const LIVE_POKE = '{"type":"poke"}';
+/** The keep-alive: the client sends LIVE_PING, the server answers LIVE_PONG (fixed strings,
+ * so a hibernating Durable Object auto-responds without waking). */
+export const LIVE_PING = 'ping';
+export const LIVE_PONG = 'pong';
 
 /** A close reason (≤ 123 bytes of UTF-8, the WebSocket limit): `{"code":…,"message":…}`. */
 function reason(code, message) {
@@ -40,8 +48,82 @@ function reason(code, message) {
   return text;
 }
 
+// Every close the server makes: [code, reason code, message].
+const CLOSES = {
+  auth_timeout: (o) => [LIVE_CLOSE.authTimeout, `no auth message within ${o.authTimeoutMs} ms`],
+  auth_required: () => [LIVE_CLOSE.authTimeout, 'the first message must be {"type":"auth","token":…}'],
+  unauthorized: (o) => [LIVE_CLOSE.unauthorized, o.message],
+  token_expired: () => [LIVE_CLOSE.tokenExpired, 'the token expired: reconnect with a fresh one'],
+  full: () => [LIVE_CLOSE.full, 'this host holds its maximum of live connections', 'unavailable'],
+  unavailable: () => [LIVE_CLOSE.unavailable, 'cannot check the token now: retry later'],
+  too_large: (o) => [LIVE_CLOSE.tooLarge, `messages are limited to ${o.maxMessageBytes} bytes`],
+  going_away: () => [LIVE_CLOSE.goingAway, 'the host is shutting down'],
+};
+
 /**
- * Creates the hub.
+ * The close frame for `kind` (auth_timeout, auth_required, unauthorized,
+ * token_expired, full, unavailable, too_large, going_away): `{code, reason}`.
+ * `detail` fills the message: `authTimeoutMs`, `maxMessageBytes`, `message`.
+ */
+export function liveClose(kind, detail = {}) {
+  const [code, message, reasonCode = kind] = CLOSES[kind](detail);
+  return { code, reason: reason(reasonCode, message) };
+}
+
+/**
+ * Reads one client message (a string, or bytes of a binary frame):
+ * `{kind: 'too_large'}` over `maxMessageBytes`, `{kind: 'ping'}`,
+ * `{kind: 'auth', token}`, or `{kind: 'other'}` (anything else, ignored once
+ * authenticated; as a first message it is `auth_required`).
+ */
+export function readLiveMessage(data, maxMessageBytes = LIVE_DEFAULTS.maxMessageBytes) {
+  const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
+  if (text.length > maxMessageBytes || new TextEncoder().encode(text).length > maxMessageBytes) return { kind: 'too_large' };
+  if (text === LIVE_PING) return { kind: 'ping' };
+  let msg;
+  try { msg = JSON.parse(text); } catch { msg = null; }
+  if (msg?.type === 'auth' && typeof msg.token === 'string' && msg.token !== '') return { kind: 'auth', token: msg.token };
+  return { kind: 'other' };
+}
+
+/**
+ * Checks an auth message's token exactly as /sync does. Resolves to
+ * `{user, expiresAt, ready}` (expiresAt in Unix ms or null; `ready` is the
+ * message to send) or `{close: {code, reason}, error?}` (`error`: the token
+ * could not be checked at all — log it).
+ */
+export async function checkLiveToken(verifier, token, now = Date.now()) {
+  let id;
+  try {
+    id = await verifier.verify(`Bearer ${token}`);
+  } catch (e) {
+    if (e?.code === 'unauthorized') return { close: liveClose('unauthorized', { message: e.message }) };
+    return { close: liveClose('unavailable'), error: e };
+  }
+  const exp = id.claims?.exp;
+  const expiresAt = typeof exp === 'number' ? exp * 1000 : null;
+  // A token inside the verifier's clock tolerance is still past its exp:
+  // the client must fetch a fresh one rather than loop on this one.
+  if (expiresAt !== null && expiresAt <= now) return { close: liveClose('token_expired') };
+  return { user: id.userId, expiresAt, ready: JSON.stringify({ type: 'ready', user: id.userId, expiresAt }) };
+}
+
+/**
+ * The users a notification payload names: `{"u":[users]}` gives them,
+ * `{"all":true}` or anything unreadable gives null (poke everyone).
+ */
+export function pokeTargets(payload) {
+  let msg = null;
+  try { msg = JSON.parse(payload); } catch { /* unreadable: everyone */ }
+  if (!msg || msg.all === true || !Array.isArray(msg.u)) return null;
+  return msg.u.filter((u) => typeof u === 'string');
+}
+
+// setTimeout's longest delay; a later expiry is re-armed when it fires.
+const MAX_DELAY = 0x7fffffff;
+
+/**
+ * Creates the hub (the node host's; workerd's is a Durable Object).
  *
  * @param {object} o
  * @param {{verify(h: string): Promise<{userId: string, claims: object}>}} o.verifier the sync endpoint's (auth.mjs)
@@ -77,7 +159,7 @@ export function createLiveHub({
 
   function poke(conn) {
     try {
-      conn.socket.send(POKE);
+      conn.socket.send(LIVE_POKE);
       pokes++;
     } catch { /* closing: its close handler unregisters it */ }
   }
@@ -87,7 +169,7 @@ export function createLiveHub({
     if (conn.expiresAt === null) return;
     const wait = conn.expiresAt - now();
     if (wait <= 0) {
-      conn.close(LIVE_CLOSE.tokenExpired, reason('token_expired', 'the token expired: reconnect with a fresh one'));
+      conn.close(liveClose('token_expired'));
       return;
     }
     conn.expiryTimer = t.set(() => armExpiry(conn), Math.min(wait, MAX_DELAY));
@@ -96,32 +178,18 @@ export function createLiveHub({
   async function authenticate(conn, token) {
     conn.state = 'authenticating';
     t.clear(conn.authTimer);
-    let id;
-    try {
-      id = await verifier.verify(`Bearer ${token}`);
-    } catch (e) {
-      if (conn.state === 'closed') return;
-      if (e?.code === 'unauthorized') {
-        conn.close(LIVE_CLOSE.unauthorized, reason('unauthorized', e.message));
-      } else {
-        logger.error('edgesync: live: cannot check a token:', e);
-        conn.close(LIVE_CLOSE.unavailable, reason('unavailable', 'cannot check the token now: retry later'));
-      }
-      return;
-    }
+    const r = await checkLiveToken(verifier, token, now());
     if (conn.state === 'closed') return;
-    const exp = id.claims?.exp;
-    conn.user = id.userId;
-    conn.expiresAt = typeof exp === 'number' ? exp * 1000 : null;
-    // A token inside the verifier's clock tolerance is still past its exp:
-    // the client must fetch a fresh one rather than loop on this one.
-    if (conn.expiresAt !== null && conn.expiresAt <= now()) {
-      conn.close(LIVE_CLOSE.tokenExpired, reason('token_expired', 'the token expired: reconnect with a fresh one'));
+    if (r.close) {
+      if (r.error) logger.error('edgesync: live: cannot check a token:', r.error);
+      conn.close(r.close);
       return;
     }
+    conn.user = r.user;
+    conn.expiresAt = r.expiresAt;
     conn.state = 'ready';
     register(conn);
-    conn.socket.send(JSON.stringify({ type: 'ready', user: conn.user, expiresAt: conn.expiresAt }));
+    conn.socket.send(r.ready);
     armExpiry(conn);
   }
 
@@ -136,24 +204,16 @@ export function createLiveHub({
         socket, state: 'new', user: null, expiresAt: null, authTimer: null, expiryTimer: null,
         message(data) {
           if (conn.state === 'closed') return;
-          const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-          if (text.length > maxMessageBytes || new TextEncoder().encode(text).length > maxMessageBytes) {
-            conn.close(LIVE_CLOSE.tooLarge, reason('too_large', `messages are limited to ${maxMessageBytes} bytes`));
-            return;
-          }
-          if (text === 'ping') {
-            socket.send('pong');
-            return;
-          }
-          let msg;
-          try { msg = JSON.parse(text); } catch { msg = null; }
-          if (conn.state === 'new') {
-            if (msg?.type === 'auth' && typeof msg.token === 'string' && msg.token !== '') authenticate(conn, msg.token);
-            else conn.close(LIVE_CLOSE.authTimeout, reason('auth_required', 'the first message must be {"type":"auth","token":…}'));
+          const msg = readLiveMessage(data, maxMessageBytes);
+          if (msg.kind === 'too_large') conn.close(liveClose('too_large', { maxMessageBytes }));
+          else if (msg.kind === 'ping') socket.send(LIVE_PONG);
+          else if (conn.state === 'new') {
+            if (msg.kind === 'auth') authenticate(conn, msg.token);
+            else conn.close(liveClose('auth_required'));
           }
           // Anything else is ignored (newer clients may send more).
         },
-        close(code, why) {
+        close({ code, reason: why }) {
           if (conn.state === 'closed') return;
           conn.closed();
           try { socket.close(code, why); } catch { /* already closing */ }
@@ -169,14 +229,13 @@ export function createLiveHub({
       };
       if (open.size >= maxConnections) {
         conn.state = 'closed';
-        try { socket.close(LIVE_CLOSE.full, reason('unavailable', 'this host holds its maximum of live connections')); } catch { /* gone */ }
+        const { code, reason: why } = liveClose('full');
+        try { socket.close(code, why); } catch { /* gone */ }
         return null;
       }
       open.add(conn);
       conn.authTimer = t.set(() => {
-        if (conn.state === 'new') {
-          conn.close(LIVE_CLOSE.authTimeout, reason('auth_timeout', `no auth message within ${authTimeoutMs} ms`));
-        }
+        if (conn.state === 'new') conn.close(liveClose('auth_timeout', { authTimeoutMs }));
       }, authTimeoutMs);
       return conn;
     },
@@ -186,16 +245,12 @@ export function createLiveHub({
      * users' connections, `{"all":true}` (or anything unreadable) pokes all.
      */
     notify(payload) {
-      let msg = null;
-      try { msg = JSON.parse(payload); } catch { /* unreadable: poke all */ }
-      if (!msg || msg.all === true || !Array.isArray(msg.u)) {
+      const users = pokeTargets(payload);
+      if (users === null) {
         this.pokeAll();
         return;
       }
-      for (const user of msg.u) {
-        if (typeof user !== 'string') continue;
-        for (const conn of byUser.get(user) ?? []) poke(conn);
-      }
+      for (const user of users) for (const conn of byUser.get(user) ?? []) poke(conn);
     },
 
     /** Pokes every authenticated connection (after notifications may have been missed). */
@@ -205,7 +260,7 @@ export function createLiveHub({
 
     /** Closes every connection (1001: going away; clients reconnect elsewhere). */
     closeAll() {
-      for (const conn of [...open]) conn.close(LIVE_CLOSE.goingAway, reason('going_away', 'the host is shutting down'));
+      for (const conn of [...open]) conn.close(liveClose('going_away'));
     },
 
     /** Counters: open connections, authenticated users and connections, pokes sent. */

@@ -6,6 +6,10 @@
 // and the `HYPERDRIVE` binding. Secrets: `wrangler secret put EDGESYNC_JWT_SECRET`
 // (or EDGESYNC_JWKS_URL in [vars]); other EDGESYNC_* variables as in
 // ../server/config.mjs.
+//
+// Live pokes: `GET /live` upgrades go to the hub Durable Object (`LIVE_HUB`,
+// class LiveHub in ./live.mjs); after each /sync commit that wrote rows the
+// worker sends the hub the poke payload (there is no LISTEN here).
 import wasm from '../../dist/edgesync_core.wasm'; // a WebAssembly.Module in workerd
 import schema from 'edgesync:schema';
 import postgres from 'postgres';
@@ -13,6 +17,9 @@ import { loadCore } from '../wasm/core.mjs';
 import { createVerifier } from '../server/auth.mjs';
 import { createHandler, openServer, applyDdl, POSTGRES_OPTIONS } from '../server/handler.mjs';
 import { loadConfig } from '../server/config.mjs';
+import { HUB_NAME } from './live.mjs';
+
+export { LiveHub } from './live.mjs';
 
 // Per isolate: the core instance, the opened server and the verifier (no I/O
 // objects — workerd forbids sharing those between requests).
@@ -42,6 +49,30 @@ const json = (status, body) => new Response(JSON.stringify(body), {
   status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'access-control-allow-origin': '*' },
 });
 
+// The hub's stub, or null without live pokes (no binding, or EDGESYNC_LIVE=false).
+function liveHub(env, cfg) {
+  if (!env.LIVE_HUB || !cfg.live.enabled) return null;
+  return env.LIVE_HUB.get(env.LIVE_HUB.idFromName(HUB_NAME));
+}
+
+// GET /live: a WebSocket upgrade, accepted by the hub.
+function live(request, hub) {
+  if (request.method !== 'GET') {
+    return new Response('GET /live is a WebSocket endpoint', { status: 405, headers: { allow: 'GET' } });
+  }
+  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+    return new Response('GET /live is a WebSocket endpoint: send Upgrade: websocket', { status: 426, headers: { upgrade: 'websocket' } });
+  }
+  return hub.fetch(request);
+}
+
+// Sends a commit's poke payload to the hub (the response is not awaited by /sync).
+async function notifyHub(hub, payload) {
+  const r = await hub.fetch('https://hub/notify', { method: 'POST', body: payload });
+  await r.arrayBuffer();
+  if (!r.ok) throw new Error(`the live hub answered ${r.status}`);
+}
+
 export default {
   async fetch(request, env, ctx) {
     let state;
@@ -57,6 +88,8 @@ export default {
       return json(500, core.errorBody('internal', 'the sync worker is misconfigured; see its logs'));
     }
     const { cfg, verifier, core, opened } = state;
+    const hub = liveHub(env, cfg);
+    if (hub && new URL(request.url).pathname === '/live') return live(request, hub);
     if (!env.HYPERDRIVE?.connectionString) {
       console.error('edgesync: no HYPERDRIVE binding');
       return json(500, core.errorBody('internal', 'the sync worker is misconfigured; see its logs'));
@@ -78,6 +111,8 @@ export default {
       const handler = createHandler({
         core, handle: opened.handle, sql, verifier, limits: opened.limits, schemaVersion: opened.schemaVersion,
         corsOrigin: cfg.corsOrigin,
+        onCommit: hub ? (payload) => ctx.waitUntil(notifyHub(hub, payload)
+          .catch((e) => console.error(`edgesync: cannot poke the live hub: ${e?.message ?? e}`))) : undefined,
         // A trapped core is dropped with its isolate state; the next request
         // instantiates a fresh one.
         reloadCore: async () => {

@@ -1,6 +1,9 @@
 // Runs the worker in workerd through `wrangler dev` (offline, no metrics) on a
 // free port, with the Hyperdrive binding pointed at a local database.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './postgres.mjs';
 
@@ -14,8 +17,10 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 export async function startWranglerDev({ databaseUrl, vars = {}, timeoutMs = 45000 } = {}) {
   const port = await freePort();
   const inspectorPort = await freePort();
+  // Durable Object storage (the live hub's alarm) per run, not in .wrangler/.
+  const persist = mkdtempSync(join(tmpdir(), 'edgesync-wrangler-'));
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-    '--show-interactive-dev-session=false', '--log-level', 'info'];
+    '--show-interactive-dev-session=false', '--log-level', 'info', '--persist-to', persist];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn(`${root}node_modules/.bin/wrangler`, args, {
     cwd: root,
@@ -38,11 +43,13 @@ export async function startWranglerDev({ databaseUrl, vars = {}, timeoutMs = 450
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (exited) return;
-    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-    const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
-    await exit;
-    clearTimeout(timer);
+    if (!exited) {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+      const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      await exit;
+      clearTimeout(timer);
+    }
+    rmSync(persist, { recursive: true, force: true });
   };
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import postgres from 'postgres';
 import { startPostgres } from '../harness/postgres.mjs';
 import { nodeCore } from '../../hosts/wasm/node.mjs';
-import { pgDdl } from '../../hosts/wasm/schema.mjs';
+import { loadScopes, LOADED_TABLES } from '../harness/scopes-data.mjs';
 import { SHARED_SCHEMA } from '../harness/shared-schema.mjs';
 
 const SCOPES = 10000;
 const MEMBERS = 10;
 const ROWS = 100;
-const BIG = new Set(['nodes', 'project_members', 'projects']);
+const BIG = new Set(LOADED_TABLES);
 const decoder = new TextDecoder();
 
 let pg, sql, core, handle;
@@ -23,23 +23,7 @@ before(async () => {
   core = await nodeCore();
   pg = await startPostgres();
   sql = postgres(pg.url, { max: 1, onnotice: () => {} });
-  await sql.unsafe(pgDdl(core, SHARED_SCHEMA));
-  // Bulk load without the per-row triggers (their stamping is not what is
-  // measured here); the sync columns take their defaults.
-  // The rows first, the memberships later (as members join existing
-  // projects): a fresh device's first pages are backfills.
-  for (const t of BIG) await sql.unsafe(`alter table ${t} disable trigger user`);
-  await sql`insert into projects (id, owner_id, name)
-    select 'p' || i, 'u' || (i * 10 % 20000), 'Project ' || i from generate_series(0, ${SCOPES - 1}) i`;
-  await sql`insert into nodes (id, project_id, owner_id, label)
-    select 'n' || i || '-' || j, 'p' || i, 'u0', 'node ' || j
-    from generate_series(0, ${SCOPES - 1}) i, generate_series(0, ${ROWS - 1}) j`;
-  // User uK is a member of exactly 5 projects.
-  await sql`insert into project_members (project_id, user_id, role, added_by)
-    select 'p' || i, 'u' || ((i * ${MEMBERS} + j) % 20000), case when j = 0 then 'admin' else 'write' end, 'u0'
-    from generate_series(0, ${SCOPES - 1}) i, generate_series(0, ${MEMBERS - 1}) j`;
-  for (const t of BIG) await sql.unsafe(`alter table ${t} enable trigger user`);
-  await sql`analyze`;
+  await loadScopes(sql, core, { scopes: SCOPES, members: MEMBERS, rows: ROWS });
   handle = core.call('server.open', { schema: SHARED_SCHEMA, limits: {} }).handle;
 }, { timeout: 240000 });
 after(async () => { await sql?.end(); await pg?.stop(); });

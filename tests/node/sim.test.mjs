@@ -29,6 +29,7 @@ const REGRESSIONS = [
   { seed: 36, bug: 'the newest lww write lost: a dropped race write or a tombstone whose clock was not raised (causes 2, 4)' },
   { seed: 284, bug: 'an lww delete of a key the server had no row for yet was forgotten; an older insert arriving later won' },
   { seed: 350, bug: 'same as 284 (lww delete remembered as a tombstone)' },
+  { seed: 2064, bug: 'checker: a base-version delete answered applied for a row another delete had just removed was taken for a stale write' },
 ];
 
 let env;
