@@ -53,7 +53,8 @@ const keyOf = (table, row) => JSON.stringify(table.primaryKey.map((n) => row[n])
 export async function serverRows(admin, schema) {
   const out = {};
   for (const t of schema.tables) {
-    const rows = await admin.unsafe(`SELECT to_jsonb(x)::text AS r FROM "${t.serverName}" x`);
+    // An alias no column can shadow (to_jsonb(x) of a table with a column x is that column).
+    const rows = await admin.unsafe(`SELECT to_jsonb(es_sim_row)::text AS r FROM "${t.serverName}" es_sim_row`);
     const map = new Map();
     for (const { r } of rows) {
       const s = JSON.parse(r);
