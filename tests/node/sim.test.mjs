@@ -30,6 +30,8 @@ const REGRESSIONS = [
   { seed: 284, bug: 'an lww delete of a key the server had no row for yet was forgotten; an older insert arriving later won' },
   { seed: 350, bug: 'same as 284 (lww delete remembered as a tombstone)' },
   { seed: 2064, bug: 'checker: a base-version delete answered applied for a row another delete had just removed was taken for a stale write' },
+  { seed: 6, bug: "the creator's admin membership was stamped with the server's wall clock: the creator could not leave (conflict/older)" },
+  { seed: 13, bug: "a member's applied write of a shared row kept its own owner value on the device (the server keeps the creator)" },
 ];
 
 let env;
