@@ -334,8 +334,7 @@ string upsert(const schema& s, const table& t) {
   // sent: lww-field merges columns, and a shared row keeps its creator in
   // the owner column (the server never takes the owner a device sends).
   bool with_row = lwwf || t.access != access_kind::owner;
-  if (with_row)
-    returning += ", " + row_json(t, "t", false) + " AS \"_es_row\"";
+  if (with_row) returning += ", " + row_json(t, "t", false) + " AS \"_es_row\"";
 
   string may = changeable(s, t, false);
   string pkcols;
@@ -362,7 +361,8 @@ string upsert(const schema& s, const table& t) {
          " WHERE t.\"_es_version\" = EXCLUDED.\"_es_version\" AND t." +
          q(guard_column(t).server_name) + " = EXCLUDED." +
          q(guard_column(t).server_name) + " RETURNING " + returning +
-         ") SELECT COALESCE(json_agg(" + result_json(t, "\"_es_key\"", with_row) +
+         ") SELECT COALESCE(json_agg(" +
+         result_json(t, "\"_es_key\"", with_row) +
          "), '[]')::text AS j FROM d LEFT JOIN u ON " + key_join(t, "u", "d") +
          // The current row is built only for the changes that lost.
          " LEFT JOIN c ON " + key_join(t, "c", "d") + join_refused(t);
