@@ -363,17 +363,33 @@ string pg_scope_objects(const schema& s, const table& t) {
   const scope_def& d = s.scopes[t.scope];
   const table& m = s.tables[d.members];
   string fn = q(t.server_name + pg_names::creator_suffix);
+  string cols = q(m.columns[m.scope_column].server_name) + ", " +
+                q(m.columns[d.member_user].server_name) + ", " +
+                q(m.columns[d.member_role].server_name) + ", " +
+                q(m.columns[m.owner].server_name);
+  string vals = "NEW." + q(t.columns[t.scope_column].server_name) + ", NEW." +
+                q(t.columns[t.owner].server_name) + ", " +
+                lit(to_string(role::admin)) + ", NEW." +
+                q(t.columns[t.owner].server_name);
+  // The sync endpoint's insert (it names its client in _es_origin): the
+  // membership takes the root row's clock, so it orders among the
+  // creator's own changes (a later leave or role change wins over it, as
+  // it would on the creator's device) and not by the server's wall clock.
+  // Origin '' (no client id is empty): every device pulls it, the
+  // creator's own included, and the direct-write trigger leaves it alone.
+  // A backend's own insert: the direct-write trigger stamps it.
   string out =
       "CREATE OR REPLACE FUNCTION " + fn +
-      "() RETURNS trigger LANGUAGE plpgsql AS $es$\nBEGIN\n  INSERT INTO " +
-      q(m.server_name) + " (" + q(m.columns[m.scope_column].server_name) +
-      ", " + q(m.columns[d.member_user].server_name) + ", " +
-      q(m.columns[d.member_role].server_name) + ", " +
-      q(m.columns[m.owner].server_name) + ") VALUES (NEW." +
-      q(t.columns[t.scope_column].server_name) + ", NEW." +
-      q(t.columns[t.owner].server_name) + ", " + lit(to_string(role::admin)) +
-      ", NEW." + q(t.columns[t.owner].server_name) +
-      ") ON CONFLICT DO NOTHING;\n  RETURN NULL;\nEND $es$;\n";
+      "() RETURNS trigger LANGUAGE plpgsql AS $es$\nBEGIN\n"
+      "  IF NEW.\"_es_origin\" IS NOT NULL THEN\n    INSERT INTO " +
+      q(m.server_name) + " (" + cols +
+      ", \"_es_version\", \"_es_xid\", \"_es_hlc\", \"_es_origin\") "
+      "VALUES (" +
+      vals + ", nextval(" + lit(pg_names::version_seq) +
+      "), pg_current_xact_id(), NEW.\"_es_hlc\", '') ON CONFLICT DO "
+      "NOTHING;\n  ELSE\n    INSERT INTO " +
+      q(m.server_name) + " (" + cols + ") VALUES (" + vals +
+      ") ON CONFLICT DO NOTHING;\n  END IF;\n  RETURN NULL;\nEND $es$;\n";
   out +=
       "DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid "
       "= " +

@@ -330,7 +330,11 @@ string upsert(const schema& s, const table& t) {
   string returning = "t." + first_key(t) + " AS \"_es_key\", t.\"_es_version\"";
   for (std::size_t k = 0; k < t.primary_key.size(); ++k)
     returning += ", t." + q(t.columns[t.primary_key[k]].server_name);
-  if (lwwf) returning += ", " + row_json(t, "t", false) + " AS \"_es_row\"";
+  // The stored row goes back with `applied` when it may differ from the one
+  // sent: lww-field merges columns, and a shared row keeps its creator in
+  // the owner column (the server never takes the owner a device sends).
+  bool with_row = lwwf || t.access != access_kind::owner;
+  if (with_row) returning += ", " + row_json(t, "t", false) + " AS \"_es_row\"";
 
   string may = changeable(s, t, false);
   string pkcols;
@@ -357,7 +361,8 @@ string upsert(const schema& s, const table& t) {
          " WHERE t.\"_es_version\" = EXCLUDED.\"_es_version\" AND t." +
          q(guard_column(t).server_name) + " = EXCLUDED." +
          q(guard_column(t).server_name) + " RETURNING " + returning +
-         ") SELECT COALESCE(json_agg(" + result_json(t, "\"_es_key\"", lwwf) +
+         ") SELECT COALESCE(json_agg(" +
+         result_json(t, "\"_es_key\"", with_row) +
          "), '[]')::text AS j FROM d LEFT JOIN u ON " + key_join(t, "u", "d") +
          // The current row is built only for the changes that lost.
          " LEFT JOIN c ON " + key_join(t, "c", "d") + join_refused(t);

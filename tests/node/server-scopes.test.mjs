@@ -33,7 +33,8 @@ describe('scopes and roles', () => {
     alice.db.exec(`INSERT INTO notes (id, ownerId, body) VALUES ('a-note', 'alice', 'private')`);
     await sync(alice);
     const [m] = await stack.sql`select role, added_by, _es_origin from project_members where project_id = 'p1' and user_id = 'alice'`;
-    assert.deepEqual({ ...m }, { role: 'admin', added_by: 'alice', _es_origin: null });
+    // Origin '': derived from the endpoint's insert (stamped with its clock), no client's own write.
+    assert.deepEqual({ ...m }, { role: 'admin', added_by: 'alice', _es_origin: '' });
     await sync(alice, carol);
     assert.deepEqual(alice.rows('SELECT projectId, userId, role FROM projectMembers'),
       [{ projectId: 'p1', userId: 'alice', role: 'admin' }], 'the creator\'s device learns its role');

@@ -3,12 +3,15 @@
 // committed (every batch the real handler committed, with its results — the
 // simulation sees them even when the response was then lost).
 //
-// 1. every device's synced tables equal the server's rows for its user
-//    (no missing row, no row of another user, no residue of a rejected change)
+// 1. every device's synced tables equal exactly the server's rows its user may
+//    read (no missing row, no row of another user or of a scope the user is
+//    not (or no longer) a member of, no residue of a rejected change)
 // 2. outboxes are empty and no device is stuck in error
 // 3. every committed change got a policy-correct outcome: the table's loser
 //    outcome or applied; `rejected/forbidden` exactly when the row belongs to
-//    another user; never `conflict/race`
+//    another user (owned tables) or when the access rule (`schema.access`)
+//    refuses it given the membership at commit time (shared tables, see
+//    access.mjs); never `conflict/race`
 // 4. no acknowledged write lost: the final row is the applied write with the
 //    highest version (client-wins, server-wins, reject-stale, lww), and on lww
 //    tables that is also the committed write with the highest (clamped) HLC
@@ -19,6 +22,7 @@
 //    (acked / conflict / rejected), lost responses notwithstanding
 // 8. the conflict/rejected events the apps saw are policy-correct
 import { allowedOutcomes, outcomeOf } from './policies.mjs';
+import { AccessModel, MembershipTimeline } from './access.mjs';
 
 const canon = (v) => {
   if (v === null || v === undefined) return 'null';
@@ -49,7 +53,8 @@ const keyOf = (table, row) => JSON.stringify(table.primaryKey.map((n) => row[n])
 export async function serverRows(admin, schema) {
   const out = {};
   for (const t of schema.tables) {
-    const rows = await admin.unsafe(`SELECT to_jsonb(x)::text AS r FROM "${t.serverName}" x`);
+    // An alias no column can shadow (to_jsonb(x) of a table with a column x is that column).
+    const rows = await admin.unsafe(`SELECT to_jsonb(es_sim_row)::text AS r FROM "${t.serverName}" es_sim_row`);
     const map = new Map();
     for (const { r } of rows) {
       const s = JSON.parse(r);
@@ -89,11 +94,14 @@ export function effectiveHlc(hlc, serverNow, maxSkew) {
  * Runs every check. Returns a list of problems `{kind, detail}` (empty: the
  * seed passed).
  */
-export async function check(world, { schema, rules, maxSkew }) {
+export async function check(world, { schema, rules, access, maxSkew }) {
   const problems = [];
   const add = (kind, detail) => problems.push({ kind, detail });
   const tables = new Map(schema.tables.map((t) => [t.name, t]));
   const server = await serverRows(world.env.db.admin, schema);
+  const model = new AccessModel(schema, access);
+  const finalMembers = model.finalState(server);
+  const readable = (t, s, user) => !s.deleted && model.mayRead(t.name, s.row, s.owner, user, finalMembers);
 
   // --- 1, 2: devices against the server
   for (const d of world.devices) {
@@ -106,7 +114,7 @@ export async function check(world, { schema, rules, maxSkew }) {
       const srv = server[t.name];
       const local = new Map(d.rows(t.name).map((r) => [keyOf(t, r), r]));
       for (const [k, s] of srv) {
-        if (s.deleted || s.owner !== d.user) continue;
+        if (!readable(t, s, d.user)) continue;
         const mine = local.get(k);
         if (!mine) {
           add('device-missing-row', `${d.name} lacks ${t.name} ${k} (server v${s.version}, written by ${s.origin})`);
@@ -120,9 +128,10 @@ export async function check(world, { schema, rules, maxSkew }) {
       }
       for (const [k] of local) {
         const s = srv.get(k);
-        if (s && !s.deleted && s.owner === d.user) continue;
+        if (s && readable(t, s, d.user)) continue;
         const rejected = rejectedKeys.has(`${t.name} ${k}`);
-        if (s && s.owner !== d.user) add(rejected ? 'rejected-residue' : 'foreign-row-on-device', `${d.name} holds ${t.name} ${k}, which belongs to ${s.owner}${rejected ? ' (its change was rejected)' : ''}`);
+        if (s && !s.deleted && model.isShared(t.name)) add(rejected ? 'rejected-residue' : 'unreadable-row-on-device', `${d.name} holds ${t.name} ${k} of scope ${model.scopeOf(t.name, s.row)}, which ${d.user} may not read${rejected ? ' (its change was rejected)' : ''}`);
+        else if (s && s.owner !== d.user && !model.isShared(t.name)) add(rejected ? 'rejected-residue' : 'foreign-row-on-device', `${d.name} holds ${t.name} ${k}, which belongs to ${s.owner}${rejected ? ' (its change was rejected)' : ''}`);
         else if (s) add(rejected ? 'rejected-residue' : 'device-extra-row', `${d.name} holds ${t.name} ${k}, deleted on the server (v${s.version})`);
         else add(rejected ? 'rejected-residue' : 'device-extra-row', `${d.name} holds ${t.name} ${k}, which the server never had`);
       }
@@ -143,8 +152,51 @@ export async function check(world, { schema, rules, maxSkew }) {
       const k = `${ch.table} ${keyOf(t, ch.row)}`;
       if (!perKey.has(k)) perKey.set(k, []);
       perKey.get(k).push({ user: c.device.user, device: c.device.name, exec: c.exec, change: ch, result: r,
-        hlc: effectiveHlc(ch.hlc, c.serverNow, maxSkew), order: order++ });
+        hlc: effectiveHlc(ch.hlc, c.serverNow, maxSkew), order: order++, batch: c });
     });
+  }
+  const timeline = new MembershipTimeline(model, world.committed);
+  // 3, shared tables: the policy decides among allowed changes; `forbidden`
+  // exactly when the access rule refused the change in the membership its
+  // batch was judged by (some state of the window, access.mjs).
+  const checkAccess = (e, outcome) => {
+    const { change: ch, batch: c } = e;
+    const t = tables.get(ch.table);
+    const noop = ch.op === 'delete' && outcome === 'applied' && (e.result.version === null || e.result.version === undefined);
+    if (noop) return; // a delete that found no row writes nothing and needs no role
+    const rule = rules[t.conflict];
+    if (outcome !== 'rejected/forbidden' && !allowedOutcomes(rule, { foreign: false }).has(outcome)) {
+      add(outcome === 'conflict/race' ? 'race-outcome' : 'policy-outcome', `${ch.table} ${keyOf(t, ch.row)}: ${ch.op} by ${e.device} (${e.exec}) answered ${outcome}; the ${t.conflict} policy allows ${[...allowedOutcomes(rule, { foreign: false })].join(', ')} or rejected/forbidden`);
+      return;
+    }
+    // A delete carries only the key: its scope is the stored row's.
+    const scope = model.scopeOf(ch.table, ch.op === 'delete' && model.kind(ch.table) === 'scoped' ? server[ch.table].get(keyOf(t, ch.row))?.row : ch.row);
+    const states = timeline.statesFor(c, ch.table, ch.op);
+    const verdicts = states.map((st) => model.mayWrite(ch.table, ch.op, ch.row, scope, e.user, st));
+    const roles = [...new Set(states.map((st) => st.role(scope, e.user) ?? 'none'))].join('/');
+    if (outcome === 'rejected/forbidden' && !verdicts.includes(false)) {
+      add('access-forbidden-but-allowed', `${ch.table} ${keyOf(t, ch.row)} (scope ${scope}): ${ch.op} by ${e.device} (${e.exec}) answered forbidden, but ${e.user} (role ${roles} during the batch) was allowed in every membership state of its window`);
+    } else if (outcome !== 'rejected/forbidden' && !verdicts.includes(true)) {
+      add('access-allowed-but-refusable', `${ch.table} ${keyOf(t, ch.row)} (scope ${scope}): ${ch.op} by ${e.device} (${e.exec}) answered ${outcome}, but ${e.user} (role ${roles} during the batch) lacked the needed role in every membership state of its window`);
+    }
+  };
+  // The creator of a scope becomes its admin by a trigger in the root
+  // insert's transaction: a write of the membership row the log does not
+  // show, stamped like the root row.
+  for (const [k, list] of perKey) {
+    const tname = k.slice(0, k.indexOf(' '));
+    if (model.kind(tname) !== 'root') continue;
+    for (const e of list) {
+      const scope = model.scopeOf(tname, e.change.row);
+      if (e.change.op !== 'upsert' || e.result.status !== 'applied' || timeline.created.get(`${scope}`) !== Number(e.result.version)) continue;
+      const mt = schema.tables.find((x) => x.access === 'members' && x.scope?.name === tables.get(tname).scope?.name);
+      const def = model.scopeDef(mt.name).members;
+      const row = { [def.scope]: scope, [def.user]: e.user, [def.role]: 'admin', [mt.owner]: e.user };
+      const mk = `${mt.name} ${keyOf(mt, row)}`;
+      if (!perKey.has(mk)) perKey.set(mk, []);
+      perKey.get(mk).push({ user: e.user, device: `${e.device} (creator trigger)`, exec: e.exec, change: { op: 'upsert', row }, hlc: e.hlc, order: e.order,
+        result: { status: 'applied', version: e.result.version }, synthetic: true });
+    }
   }
   for (const [k, list] of perKey) {
     const tname = k.slice(0, k.indexOf(' '));
@@ -153,8 +205,13 @@ export async function check(world, { schema, rules, maxSkew }) {
     const rule = rules[t.conflict];
     const s = server[tname].get(key);
     const owner = s?.owner ?? null;
+    const shared = model.isShared(tname);
     for (const e of list) {
       const outcome = outcomeOf(e.result);
+      if (shared) {
+        if (!e.synthetic) checkAccess(e, outcome);
+        continue;
+      }
       const foreign = owner !== null && e.user !== owner;
       // A delete that found no row (its owner had not written it yet, or not
       // committed) is applied without writing anything: version null.
@@ -167,7 +224,8 @@ export async function check(world, { schema, rules, maxSkew }) {
       }
     }
     if (!s) continue;
-    const own = list.filter((e) => e.user === owner);
+    // Shared rows: every change the access rule let through competes.
+    const own = shared ? list.filter((e) => outcomeOf(e.result) !== 'rejected/forbidden') : list.filter((e) => e.user === owner);
     if (rule.perField) {
       // lww-field: replaying the written changes in version order with the
       // per-column rule must give the server's row.

@@ -7,7 +7,8 @@
 //   const r = await runSeed(env, 1234);   // {ok, problems, stats, digest, …}
 //   await env.close();
 //
-// A seed: 2–3 users × 2–4 devices, a workload of writes while faults fire,
+// A seed: 3 users × 1–3 devices, a workload of writes (owned rows, and
+// projects shared through memberships and roles) while faults fire,
 // then the faults heal, every device syncs until nothing moves, and the
 // checker compares every device with PostgreSQL and the committed log with
 // the policies (checker.mjs).
@@ -46,8 +47,10 @@ export async function createEnv() {
     throw e;
   }
   const policies = loadPolicies(core);
+  // The access rules, from the core's one rule table (the oracle's source).
+  const access = core.call('schema.access', {});
   return {
-    schema, normalized, sqlite3, serverModule, clientCore, db, policies, limits: {}, devicePool: [],
+    schema, normalized, sqlite3, serverModule, clientCore, db, policies, access, limits: {}, devicePool: [],
     maxSkew: core.protocol().limits.defaults.maxClockSkewMs,
     close: () => db.stop(),
   };
@@ -71,8 +74,8 @@ function memoizeDdl(core) {
 
 /** The shape of one seed: users, devices, client tunables, workload size. */
 function seedShape(rng) {
-  const users = rng.range(2, 3);
-  const perUser = Array.from({ length: users }, () => rng.range(2, 4));
+  const users = 3;
+  const perUser = Array.from({ length: users }, () => rng.range(1, 3));
   const config = {
     debounceMs: rng.pick([50, 300, 1000]),
     maxDebounceMs: 3000,
@@ -83,7 +86,7 @@ function seedShape(rng) {
     maxBatchChanges: rng.pick([1000, 1000, 3, 1]),
     pageSize: rng.pick([500, 500, 2]),
   };
-  return { users, perUser, config, writes: rng.range(8, 28) };
+  return { users, perUser, config, writes: rng.range(4, 14), shared: rng.range(8, 24) };
 }
 
 /**
@@ -97,10 +100,11 @@ export async function runSeed(env, seed, { verbose = false, log = console.log, m
   const plan = faultPlan(rng.fork('plan'));
   const frng = rng.fork('faults');
   const shape = seedShape(rng.fork('shape'));
-  const workload = new Workload(env.normalized, rng.fork('workload'), { writes: shape.writes });
+  const users = Array.from({ length: shape.users }, (_, u) => `u${u + 1}`);
+  const workload = new Workload(env.normalized, rng.fork('workload'), { writes: shape.writes, shared: shape.shared, users });
   const ctx = { world, plan, frng, workload, env, healing: false, serverDownUntil: 0, incarnation: 1 };
   await env.db.reset();
-  world.note(`seed ${seed}: ${shape.users} users (${shape.perUser.join('+')} devices), ${shape.writes} writes, faults ${plan.level}, config ${JSON.stringify(shape.config)}`);
+  world.note(`seed ${seed}: ${shape.users} users (${shape.perUser.join('+')} devices), ${shape.writes} writes + ${shape.shared} shared, faults ${plan.level}, config ${JSON.stringify(shape.config)}`);
   const problems = [];
   try {
     world.server = await new SimServer(world, 1).boot();
@@ -121,7 +125,7 @@ export async function runSeed(env, seed, { verbose = false, log = console.log, m
     // Heal, then sync until quiet.
     const quiet = await heal(ctx);
     if (!quiet) problems.push({ kind: 'not-quiet', detail: `the devices did not settle after healing: ${world.devices.filter((d) => d.busy()).map((d) => `${d.name} ${d.sync.status.state} pending ${d.sync.status.pending} ${d.sync.status.lastError?.code ?? ''}`).join(', ')}` });
-    problems.push(...await check(world, { schema: env.normalized, rules: env.policies.rules, maxSkew: env.maxSkew }));
+    problems.push(...await check(world, { schema: env.normalized, rules: env.policies.rules, access: env.access, maxSkew: env.maxSkew }));
     await noteFinalState(world, env);
   } catch (e) {
     problems.push({ kind: 'sim-error', detail: String(e?.stack ?? e) });
@@ -160,7 +164,10 @@ function actions(ctx, phase) {
   const out = [];
   const work = phase === 'work';
   if (work && !workload.done) {
-    for (const d of world.devices) out.push([3 / world.devices.length, `write ${d.name}`, () => write(ctx, d)]);
+    for (const d of world.devices) {
+      if (workload.remaining > 0) out.push([3 / world.devices.length, `write ${d.name}`, () => write(ctx, d)]);
+      if (workload.sharedRemaining > 0) out.push([3 / world.devices.length, `share ${d.name}`, () => write(ctx, d, true)]);
+    }
   }
   for (const req of world.net) out.push([4, `deliver ${req.id}`, () => deliver(ctx, req)]);
   const gated = world.liveExecs().filter((e) => e.state === 'gated');
@@ -221,9 +228,9 @@ async function step(ctx, phase, list = actions(ctx, phase)) {
   return true;
 }
 
-async function write(ctx, d) {
+async function write(ctx, d, shared = false) {
   const { world, workload } = ctx;
-  const w = workload.write(d);
+  const w = shared ? workload.shared(d) : workload.write(d);
   world.stats.writes++;
   world.note(`${d.name} writes ${w.table} ${JSON.stringify(w.pk)}: ${w.ops.join(', ')}`);
 }
@@ -370,8 +377,9 @@ async function heal(ctx) {
   for (const d of world.devices) if (!d.online) d.setOnline(true);
   await world.settle();
   // A device is up to date when its outbox is empty and its last complete
-  // pull began after the last batch of its user committed.
-  const upToDate = (d) => !d.busy() && d.lastFullPullBegan != null && d.lastFullPullBegan > (world.lastCommitDone[d.user] ?? -Infinity);
+  // pull began after the last batch of any user committed (shared rows and
+  // memberships concern other users too).
+  const upToDate = (d) => !d.busy() && d.lastFullPullBegan != null && d.lastFullPullBegan > (world.lastCommitDone['*'] ?? -Infinity);
   for (let pass = 0; pass < 12; pass++) {
     // The first passes let the devices sync concurrently; later ones one
     // device at a time, so that every device gets a pull that ran alone.

@@ -4,6 +4,13 @@
 // (the second owner must be refused `forbidden` and rolled back). Writes go
 // through plain SQL on the app's database, exactly as an app would write:
 // the triggers record them.
+//
+// Shared data (the `project` scope): users create projects, admins add
+// members with random roles, change roles and remove members, members leave,
+// and everyone writes the rows of projects they know of — and now and then
+// of one they do not, or in a way their role does not allow: the server must
+// refuse exactly those (the checker asks `schema.access`), and the device
+// must roll them back.
 
 /** Primary keys each table draws from (in primary-key column order). */
 export const KEYS = {
@@ -13,6 +20,12 @@ export const KEYS = {
   prefs: [['ui', 'theme'], ['ui', 'lang'], ['net', 'mode']],
   ledger: [[1], [2], [3]],
 };
+
+/** Project ids every user draws from (two users may create the same one). */
+export const PROJECTS = ['p1', 'p2', 'p3'];
+/** Per project, the keys of each scoped table (the key names its project). */
+const SCOPED_KEYS = { nodes: ['n1', 'n2'], comments: ['c1', 'c2'] };
+const ROLES = ['read', 'write', 'admin'];
 
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'kappa', 'omega'];
 
@@ -44,22 +57,27 @@ const q = (n) => `"${n}"`;
 
 /** Generates and performs the writes of one seed. */
 export class Workload {
-  constructor(schema, rng, { writes }) {
+  constructor(schema, rng, { writes, shared = 0, users = [] }) {
     this.schema = schema;
     this.rng = rng;
+    this.srng = rng.fork('shared');
     this.remaining = writes;
+    this.sharedRemaining = shared;
+    this.users = users;
     this.count = 0;
     this.log = []; // every write: {n, device, table, pk, op}
+    this.owned = schema.tables.filter((t) => t.access === 'owner' || t.access === undefined);
+    this.byName = new Map(schema.tables.map((t) => [t.name, t]));
   }
 
   get done() {
-    return this.remaining <= 0;
+    return this.remaining <= 0 && this.sharedRemaining <= 0;
   }
 
   /** One write (sometimes a short burst on one key) by `device`. */
   write(device) {
     const { rng } = this;
-    const table = rng.pick(this.schema.tables);
+    const table = rng.pick(this.owned);
     const pk = rng.pick(KEYS[table.name]);
     const burst = rng.chance(0.25) ? rng.range(2, 3) : 1;
     const ops = [];
@@ -76,8 +94,7 @@ export class Workload {
     return { table: table.name, pk, ops };
   }
 
-  one(device, table, pk) {
-    const { rng } = this;
+  one(device, table, pk, rng = this.rng) {
     const tag = `w${++this.count}`;
     const pkCols = table.primaryKey.map((n) => table.columns.find((c) => c.name === n));
     const where = pkCols.map((c) => `${q(c.name)} = ?`).join(' AND ');
@@ -85,10 +102,12 @@ export class Workload {
     let op;
     if (!exists) op = 'insert';
     else op = rng.chance(0.35) ? 'delete' : 'update';
-    const others = table.columns.filter((c) => !table.primaryKey.includes(c.name) && c.name !== table.owner);
+    const scopeCol = table.scope?.column;
+    const others = table.columns.filter((c) => !table.primaryKey.includes(c.name) && c.name !== table.owner && c.name !== scopeCol);
     if (op === 'insert') {
-      const cols = [...pkCols, table.columns.find((c) => c.name === table.owner), ...others];
-      const vals = [...pk, device.user, ...others.map((c) => sqlValue(c, columnValue(rng, c, tag)))];
+      const scope = scopeCol ? [table.columns.find((c) => c.name === scopeCol)] : [];
+      const cols = [...pkCols, table.columns.find((c) => c.name === table.owner), ...scope, ...others];
+      const vals = [...pk, device.user, ...(scopeCol ? [pk[0].split('.')[0]] : []), ...others.map((c) => sqlValue(c, columnValue(rng, c, tag)))];
       device.db.exec({
         sql: `INSERT INTO ${q(table.name)} (${cols.map((c) => q(c.name)).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
         bind: vals,
@@ -106,5 +125,72 @@ export class Workload {
     }
     this.log.push({ n: this.count, device: device.name, table: table.name, pk, op });
     return `${op} ${tag}`;
+  }
+
+  // ------------------------------------------------------- shared data
+
+  /** One write to shared data by `device`: a membership change or a row of a project. */
+  shared(device) {
+    const rng = this.srng;
+    this.sharedRemaining--;
+    const known = device.db.selectValues('SELECT id FROM projects ORDER BY id');
+    const members = (p) => device.db.selectObjects('SELECT userId, role FROM projectMembers WHERE projectId = ? ORDER BY userId', [p]);
+    const kind = rng.weighted([[2, 'create'], [1, 'rename'], [0.3, 'drop'], [2.5, 'add'], [1.5, 'role'], [1, 'remove'], [1, 'leave'], [8, 'row']]);
+    const unknown = PROJECTS.filter((p) => !known.includes(p));
+    // Mostly projects the device holds; sometimes one it does not (a
+    // non-member's write, or a device whose pull is behind).
+    const pickProject = () => (known.length && rng.chance(0.85) ? rng.pick(known) : rng.pick(PROJECTS));
+    const tag = `w${++this.count}`;
+    const done = (table, pk, op) => {
+      this.log.push({ n: this.count, device: device.name, table, pk, op });
+      return { table, pk, ops: [`${op} ${tag}`] };
+    };
+    if (kind === 'create' && unknown.length) {
+      const p = rng.pick(unknown);
+      device.db.exec({ sql: 'INSERT INTO projects (id, ownerId, name) VALUES (?, ?, ?)', bind: [p, device.user, `${tag}.${rng.pick(WORDS)}`] });
+      return done('projects', [p], 'insert');
+    }
+    if ((kind === 'rename' || kind === 'drop') && known.length) {
+      const p = rng.pick(known);
+      if (kind === 'rename') device.db.exec({ sql: 'UPDATE projects SET name = ? WHERE id = ?', bind: [`${tag}.${rng.pick(WORDS)}`, p] });
+      else device.db.exec({ sql: 'DELETE FROM projects WHERE id = ?', bind: [p] });
+      return done('projects', [p], kind === 'rename' ? 'update' : 'delete');
+    }
+    if (kind === 'add' || kind === 'role' || kind === 'remove' || kind === 'leave') {
+      const p = pickProject();
+      const list = members(p);
+      const has = (u) => list.some((m) => m.userId === u);
+      if (kind === 'leave' && has(device.user)) {
+        device.db.exec({ sql: 'DELETE FROM projectMembers WHERE projectId = ? AND userId = ?', bind: [p, device.user] });
+        return done('projectMembers', [p, device.user], 'leave');
+      }
+      const others = list.filter((m) => m.userId !== device.user);
+      if (kind === 'remove' && others.length) {
+        const u = rng.pick(others).userId;
+        device.db.exec({ sql: 'DELETE FROM projectMembers WHERE projectId = ? AND userId = ?', bind: [p, u] });
+        return done('projectMembers', [p, u], 'delete');
+      }
+      // A role change, sometimes of one's own role (promoting oneself is refused).
+      if (kind === 'role' && list.length) {
+        const m = rng.chance(0.2) ? list.find((x) => x.userId === device.user) ?? rng.pick(list) : rng.pick(list);
+        const role = rng.pick(ROLES.filter((r) => r !== m.role));
+        device.db.exec({ sql: 'UPDATE projectMembers SET role = ? WHERE projectId = ? AND userId = ?', bind: [role, p, m.userId] });
+        return done('projectMembers', [p, m.userId], `role ${role}`);
+      }
+      const candidates = this.users.filter((u) => !has(u));
+      if (candidates.length) {
+        const u = rng.pick(candidates);
+        const role = rng.pick(ROLES);
+        device.db.exec({ sql: 'INSERT INTO projectMembers (projectId, userId, role, addedBy) VALUES (?, ?, ?, ?)', bind: [p, u, role, device.user] });
+        return done('projectMembers', [p, u], `add ${role}`);
+      }
+    }
+    // A row of a project: insert, update (a random subset of columns) or delete.
+    this.count--;
+    const table = this.byName.get(rng.pick(Object.keys(SCOPED_KEYS)));
+    const p = pickProject();
+    const pk = [`${p}.${rng.pick(SCOPED_KEYS[table.name])}`];
+    const ops = [this.one(device, table, pk, rng)];
+    return { table: table.name, pk, ops };
   }
 }

@@ -443,7 +443,11 @@ export class World {
     try { body = JSON.parse(new TextDecoder().decode(response.bytes)); } catch { /* not JSON */ }
     let request = null;
     try { request = req.body ? JSON.parse(new TextDecoder().decode(req.body)) : null; } catch { /* not JSON */ }
-    const entry = { exec: exec.name, req: req.id, device: req.device, status: response.status, body, request, crashed: exec.crashed, serverNow: exec.serverNow };
+    // beganAt..doneAt: the virtual times of its BEGIN and of its end; a
+    // statement permitted at time t sees exactly the commits done before t
+    // (the world settles between steps, and every step advances time).
+    const entry = { exec: exec.name, req: req.id, device: req.device, status: response.status, body, request, crashed: exec.crashed,
+      serverNow: exec.serverNow, beganAt: exec.beganAt, doneAt: this.now };
     this.responses.push(entry);
     const n = request?.batch?.changes?.length ?? 0;
     const results = body?.results ? body.results.map((r) => `${r.status}${r.reason ? `/${r.reason}` : ''}`).join(',') : '';
@@ -458,6 +462,7 @@ export class World {
     if (response.status === 200 && body?.ack && !body.ack.duplicate && !exec.crashed) {
       this.committed.push({ ...entry, changes: request.batch.changes, results: body.results });
       this.lastCommitDone[req.device.user] = this.now;
+      this.lastCommitDone['*'] = this.now; // shared rows: any user's commit may concern every user
     }
     if (response.status >= 500 && !exec.crashed) {
       const log = this.serverLog.filter((l) => l.exec === exec.name).map((l) => l.text).join(' | ');
