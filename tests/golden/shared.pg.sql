@@ -433,7 +433,11 @@ DROP TRIGGER IF EXISTS "notes__es_nd" ON "notes";
 CREATE TRIGGER "notes__es_nd" AFTER DELETE ON "notes" REFERENCING OLD TABLE AS es_old FOR EACH STATEMENT EXECUTE FUNCTION "notes__es_n"();
 CREATE OR REPLACE FUNCTION "projects__es_ca"() RETURNS trigger LANGUAGE plpgsql AS $es$
 BEGIN
-  INSERT INTO "project_members" ("project_id", "user_id", "role", "added_by") VALUES (NEW."id", NEW."owner_id", 'admin', NEW."owner_id") ON CONFLICT DO NOTHING;
+  IF NEW."_es_origin" IS NOT NULL THEN
+    INSERT INTO "project_members" ("project_id", "user_id", "role", "added_by", "_es_version", "_es_xid", "_es_hlc", "_es_origin") VALUES (NEW."id", NEW."owner_id", 'admin', NEW."owner_id", nextval('edgesync_version_seq'), pg_current_xact_id(), NEW."_es_hlc", '') ON CONFLICT DO NOTHING;
+  ELSE
+    INSERT INTO "project_members" ("project_id", "user_id", "role", "added_by") VALUES (NEW."id", NEW."owner_id", 'admin', NEW."owner_id") ON CONFLICT DO NOTHING;
+  END IF;
   RETURN NULL;
 END $es$;
 DO $es$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '"projects"'::regclass AND tgname = 'projects__es_ca') THEN CREATE TRIGGER "projects__es_ca" AFTER INSERT ON "projects" FOR EACH ROW EXECUTE FUNCTION "projects__es_ca"(); END IF; END $es$;
