@@ -225,7 +225,12 @@ export async function check(world, { schema, rules, access, maxSkew }) {
     }
     if (!s) continue;
     // Shared rows: every change the access rule let through competes.
-    const own = shared ? list.filter((e) => outcomeOf(e.result) !== 'rejected/forbidden') : list.filter((e) => e.user === owner);
+    // A delete of a key the server did not have (applied, version null) wrote
+    // nothing: on a shared table it leaves no tombstone (docs/protocol.md,
+    // limits), so it does not compete.
+    const own = shared
+      ? list.filter((e) => outcomeOf(e.result) !== 'rejected/forbidden' && !(e.change.op === 'delete' && e.result.status === 'applied' && (e.result.version === null || e.result.version === undefined)))
+      : list.filter((e) => e.user === owner);
     if (rule.perField) {
       // lww-field: replaying the written changes in version order with the
       // per-column rule must give the server's row.
