@@ -31,35 +31,38 @@ string member_exists(const schema& s, const scope_def& d,
          "))";
 }
 
-string may_change(const schema& s, const table& t, const string& row,
-                  bool is_delete, const string& user) {
+namespace {
+
+// `row` (server column names) by the table's access: its owner is `user`,
+// or `user` has at least `least` in its scope, or (`own_membership`) it is
+// `user`'s own membership row.
+string scope_access(const schema& s, const table& t, const string& row,
+                    role least, bool own_membership, const string& user) {
   if (t.access == access_kind::owner)
     return row + "." + q(t.columns[t.owner].server_name) + " = " + user;
-  const access_rule& r = access_of(t.access);
   const scope_def& d = s.scopes[t.scope];
-  string out =
-      member_exists(s, d, row + "." + q(t.columns[t.scope_column].server_name),
-                    is_delete ? r.to_delete : r.to_write, user);
-  if (is_delete && r.may_leave)
+  string out = member_exists(
+      s, d, row + "." + q(t.columns[t.scope_column].server_name), least, user);
+  if (own_membership)
     out = "(" + out + " OR " + row + "." +
           q(t.columns[d.member_user].server_name) + " = " + user + ")";
   return out;
 }
 
+}  // namespace
+
+string may_change(const schema& s, const table& t, const string& row,
+                  bool is_delete, const string& user) {
+  const access_rule& r = access_of(t.access);
+  return scope_access(s, t, row, is_delete ? r.to_delete : r.to_write,
+                      is_delete && r.may_leave, user);
+}
+
 string may_read(const schema& s, const table& t, const string& row,
                 const string& user) {
-  if (t.access == access_kind::owner)
-    return row + "." + q(t.columns[t.owner].server_name) + " = " + user;
-  const access_rule& r = access_of(t.access);
-  const scope_def& d = s.scopes[t.scope];
-  string out =
-      member_exists(s, d, row + "." + q(t.columns[t.scope_column].server_name),
-                    r.to_read, user);
   // A member always sees their own membership row.
-  if (t.access == access_kind::members)
-    out = "(" + out + " OR " + row + "." +
-          q(t.columns[d.member_user].server_name) + " = " + user + ")";
-  return out;
+  return scope_access(s, t, row, access_of(t.access).to_read,
+                      t.access == access_kind::members, user);
 }
 
 string may_create(const schema& s, const table& t, const string& row,

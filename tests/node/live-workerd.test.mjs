@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { startPostgres } from '../harness/postgres.mjs';
 import { startWranglerDev } from '../harness/wrangler.mjs';
-import { openClient, waitFor, tokenFor, TEST_SECRET } from '../harness/client.mjs';
+import { openClient, waitFor, TEST_SECRET } from '../harness/client.mjs';
+import { connect, ready, pokes } from '../harness/live.mjs';
 import { token, postSync, hlc, serverCoreAvailable } from '../harness/sync-http.mjs';
 import { pokePayload } from '../../hosts/server/handler.mjs';
 
@@ -20,29 +21,6 @@ const POKE_WITHIN = { timeoutMs: 3000 };
 const AUTH_TIMEOUT_MS = 1000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A raw live connection: messages and the close event, recorded. */
-function connect(httpUrl) {
-  const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/live`);
-  const messages = [];
-  const closed = new Promise((resolve) => {
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
-  });
-  ws.on('message', (data) => messages.push(data.toString()));
-  ws.on('error', () => {});
-  const opened = new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  return { ws, messages, closed, opened };
-}
-
-/** An authenticated raw connection for `user`. */
-async function ready(httpUrl, user) {
-  const c = connect(httpUrl);
-  await c.opened;
-  c.ws.send(JSON.stringify({ type: 'auth', token: await tokenFor(user) }));
-  await waitFor(() => c.messages.some((m) => m.includes('"ready"')), { what: 'ready' });
-  return c;
-}
-
-const pokes = (c) => c.messages.filter((m) => m === '{"type":"poke"}').length;
 
 test('the poke payload of a commit: the core\'s meta.poke decides', () => {
   const enc = (o) => new TextEncoder().encode(JSON.stringify(o));

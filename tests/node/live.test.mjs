@@ -9,7 +9,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { startStack, openClient, waitFor, tokenFor, TEST_SECRET } from '../harness/client.mjs';
+import { startStack, openClient, waitFor, TEST_SECRET } from '../harness/client.mjs';
+import { connect, ready, pokes } from '../harness/live.mjs';
 import { startServer } from '../../hosts/node/server.mjs';
 import { signDevToken } from '../../hosts/server/auth.mjs';
 import { SHARED_SCHEMA } from '../harness/shared-schema.mjs';
@@ -30,31 +31,7 @@ async function device(url, user, opts = {}) {
   return c;
 }
 
-const wsUrl = (httpUrl) => `${httpUrl.replace(/^http/, 'ws')}/live`;
 
-/** A raw live connection: messages and the close event, recorded. */
-function connect(httpUrl) {
-  const ws = new WebSocket(wsUrl(httpUrl));
-  const messages = [];
-  const closed = new Promise((resolve) => {
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
-  });
-  ws.on('message', (data) => messages.push(data.toString()));
-  ws.on('error', () => {});
-  const opened = new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  return { ws, messages, closed, opened };
-}
-
-/** An authenticated raw connection for `user`. */
-async function ready(httpUrl, user) {
-  const c = connect(httpUrl);
-  await c.opened;
-  c.ws.send(JSON.stringify({ type: 'auth', token: await tokenFor(user) }));
-  await waitFor(() => c.messages.some((m) => m.includes('"ready"')), { what: 'ready' });
-  return c;
-}
-
-const pokes = (c) => c.messages.filter((m) => m === '{"type":"poke"}').length;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe('live pokes through one node host', () => {
