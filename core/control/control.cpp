@@ -31,10 +31,10 @@ constexpr op_entry kOps[] = {
     {"schema.access", schema_ops::access},
     {"schema.validate", schema_ops::validate},
     {"schema.sqlite_ddl", schema_ops::sqlite_ddl},
-    {"schema.pg_ddl", schema_ops::pg_ddl},
     {"schema.sqlite_migration", schema_ops::sqlite_migration},
-    {"schema.pg_migration", schema_ops::pg_migration},
 #ifndef ES_NO_WORKER
+    {"schema.pg_ddl", schema_ops::pg_ddl},
+    {"schema.pg_migration", schema_ops::pg_migration},
     {"server.open", server_ops::open},
     {"server.begin", server_ops::begin},
     {"server.step", server_ops::step},

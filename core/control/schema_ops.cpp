@@ -9,6 +9,9 @@
 #include "schema/policy.h"
 #include "schema/schema.h"
 #include "sql/ddl.h"
+#ifndef ES_NO_WORKER
+#include "sql/pg_sync_function.h"
+#endif
 
 namespace edgesync {
 
@@ -113,9 +116,11 @@ std::string sqlite_ddl(std::string_view in) {
                      [](const schema& s) { return edgesync::sqlite_ddl(s); });
 }
 
+#ifndef ES_NO_WORKER
 std::string pg_ddl(std::string_view in) {
-  return with_schema(in, [](const schema& s) { return edgesync::pg_ddl(s); });
+  return with_schema(in, [](const schema& s) { return sql::server_ddl(s); });
 }
+#endif
 
 std::string sqlite_migration(std::string_view in) {
   return with_pair(in, [](const schema& a, const schema& b) {
@@ -123,11 +128,13 @@ std::string sqlite_migration(std::string_view in) {
   });
 }
 
+#ifndef ES_NO_WORKER
 std::string pg_migration(std::string_view in) {
   return with_pair(in, [](const schema& a, const schema& b) {
-    return edgesync::pg_migration(a, b);
+    return sql::server_migration(a, b);
   });
 }
+#endif
 
 }  // namespace schema_ops
 

@@ -22,13 +22,19 @@ std::string validate(std::string_view input);
 /// `schema.sqlite_ddl`: a schema document -> the client's SQLite DDL.
 std::string sqlite_ddl(std::string_view input);
 
-/// `schema.pg_ddl`: a schema document -> the server's PostgreSQL DDL.
+#ifndef ES_NO_WORKER
+/// `schema.pg_ddl`: a schema document -> the server's PostgreSQL DDL (the
+/// request functions included; server builds only).
 std::string pg_ddl(std::string_view input);
+#endif
 
 /// `schema.sqlite_migration`: {from, to} -> the SQLite migration.
 std::string sqlite_migration(std::string_view input);
 
-/// `schema.pg_migration`: {from, to} -> the PostgreSQL migration.
+#ifndef ES_NO_WORKER
+/// `schema.pg_migration`: {from, to} -> the PostgreSQL migration (server
+/// builds only).
 std::string pg_migration(std::string_view input);
+#endif
 
 }  // namespace edgesync::schema_ops

@@ -3,12 +3,14 @@
 // clang-format off
 //   server.open   {schema, limits}                                -> {handle, schemaVersion, pgDdl}
 //   server.begin  frame {handle, userId, nowMs} + [body]
-//   server.step   frame {state, nowMs} + [j of each statement, in order]
+//   server.step   frame {state, nowMs} + [j of the statement]
 //   server.abort  {state}                                         -> {}
 // clang-format on
 //
 // begin/step answer a frame: {done:false, state, statements:[{sql, params}]}
-// + parameter segments, or {done:true, status, rollback} + [response body].
+// + segments (`sql` and params may be {"seg": k}), or
+// {done:true, status, rollback} + [response body]. Each statement is atomic
+// on its own: the host runs it outside any explicit transaction.
 #include "control/server_ops.h"
 
 #include <memory>
@@ -45,7 +47,9 @@ std::string output_frame(const step_output& o, std::int64_t state) {
     meta["state"] = state;
     json stmts = json::array();
     for (const auto& s : o.statements)
-      stmts.push_back({{"sql", s.sql}, {"params", s.params}});
+      stmts.push_back(
+          {{"sql", s.sql.empty() ? json{{"seg", s.sql_segment}} : json(s.sql)},
+           {"params", s.params}});
     meta["statements"] = std::move(stmts);
   }
   return build_frame(std::move(meta), o.segments);
@@ -94,10 +98,11 @@ std::string open(std::string_view input) {
   auto limits =
       parse_limits(j.contains("limits") ? j["limits"] : json(nullptr));
   if (!limits) return error_envelope(limits.errors());
-  std::string ddl = pg_ddl(s.value());
+  std::string ddl = edgesync::pg_ddl(s.value());
   std::int64_t version = s.value().version;
-  std::int64_t handle = servers().add(
-      std::make_unique<server>(std::move(s.value()), limits.value()));
+  auto srv = std::make_unique<server>(std::move(s.value()), limits.value());
+  ddl += srv->functions_ddl();
+  std::int64_t handle = servers().add(std::move(srv));
   return dump_json(
       {{"ok", true},
        {"result",

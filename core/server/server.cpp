@@ -1,86 +1,21 @@
 // The request state machine (see the table at the top of server.h).
 #include "server/server.h"
 
-#include <algorithm>
 #include <charconv>
 #include <tuple>
 
-#include "common/json_scan.h"
-#include "schema/policy.h"
-#include "sql/server_postgres.h"
-
 namespace edgesync {
 
-namespace {
-
-// A change's own object, as written into its group's input, without the
-// bookkeeping keys: the client row for the conflict log.
-json client_row(const change_group& g, const change& c) {
-  const std::string_view input = g.input;
-  auto parsed = parse_json(input.substr(c.from, c.to - c.from));
-  if (!parsed || !parsed.value().is_object()) return nullptr;
-  json row = std::move(parsed.value());
-  for (const char* k : {"_es_i", "_es_h", "_es_b", "_es_c"}) row.erase(k);
-  return row;
-}
-
-// A change answered `race` is merged again in a fresh statement (which sees
-// the row it raced with); a race needs another transaction to insert the
-// same new key between two statements, so a third pass is already rare.
-constexpr int max_merge_passes = 4;
-
-// Why a change was refused, by the table's access rule (no row content:
-// a refusal never reveals more than that the key is taken).
-const char* forbidden_message(const table& t) {
-  switch (t.access) {
-    case access_kind::owner:
-      return "the row belongs to another user";
-    case access_kind::scoped:
-    case access_kind::root:
-      return "this change needs the write role in the row's scope (admin to "
-             "delete a scope's root row); a row's scope cannot change";
-    case access_kind::members:
-      return "membership changes need the admin role in the scope (anyone "
-             "may remove their own membership)";
-  }
-  return "forbidden";
-}
-
-// The pass_groups entry of a statement that merges nothing (a lock).
-constexpr std::size_t no_group = static_cast<std::size_t>(-1);
-
-}  // namespace
-
 struct server::request_state {
-  enum class phase { claimed, merged, pulled } at = phase::claimed;
   std::string user_id;
   sync_request req;
-  // Per-change result objects, in request order once the merges answered:
-  // spans into `result_buf`, joined into `results_text`.
-  std::string result_buf;
-  std::vector<std::pair<std::size_t, std::size_t>> result_spans;
-  std::string results_text = "[]";
-  // The merge statements in flight: the group each one merges.
-  std::vector<std::size_t> pass_groups;
-  int merge_passes = 0;
-  json conflicts = json::array();  // conflict-log entries, all passes
-  bool duplicate = false;
-  std::string stored_results;  // raw results JSON for a retried batch
-  std::int64_t now_ms = 0;     // the latest host clock reading
+  std::int64_t now_ms = 0;  // the latest host clock reading
 };
 
 server::server(edgesync::schema s, server_limits limits)
-    : schema_(std::move(s)), limits_(limits) {
-  sql_.claim = sql::claim();
-  sql_.record_batch = sql::record_batch();
-  sql_.log_conflicts = sql::log_conflicts();
-  sql_.pull = sql::pull(schema_);
-  for (const table& t : schema_.tables) {
-    sql_.upsert.push_back(sql::upsert(schema_, t));
-    sql_.remove.push_back(sql::remove(schema_, t));
-    sql_.lock_keys.push_back(sql::lock_keys(schema_, t));
-  }
-}
+    : schema_(std::move(s)),
+      limits_(limits),
+      functions_(sql::sync_function(schema_)) {}
 
 server::~server() = default;
 
@@ -113,15 +48,13 @@ step_output server::begin(std::string_view user_id, std::string_view body,
   auto st = std::make_unique<request_state>();
   st->user_id = std::string(user_id);
   st->req = std::move(std::get<sync_request>(v));
-  std::int64_t id = next_state_++;
-
+  st->now_ms = now_ms;
   step_output out;
-  out.statements.push_back(
-      {sql_.claim, json::array({st->req.client_id, st->user_id,
-                                st->req.has_batch ? std::to_string(st->req.seq)
-                                                  : std::string("-1")})});
-  states_[id] = std::move(st);
-  out.segments.clear();
+  out.segments.push_back(sql::sync_call(functions_.name, st->req, st->user_id));
+  out.statements.push_back({"", 0, json::array()});
+  // The inputs now live in the statement's text.
+  std::vector<change_group>().swap(st->req.groups);
+  states_[next_state_++] = std::move(st);
   return out;
 }
 
@@ -131,272 +64,36 @@ step_output server::step(std::int64_t state,
   auto it = states_.find(state);
   if (it == states_.end())
     return fail(0, 500, {{error_code::internal, "", "unknown request state"}});
-  request_state& st = *it->second;
-  st.now_ms = now_ms;
-  switch (st.at) {
-    case request_state::phase::claimed:
-      if (results.size() != 1) break;
-      return after_claim(state, st, results[0]);
-    case request_state::phase::merged:
-      return after_merge(state, st, results);
-    case request_state::phase::pulled:
-      if (results.empty()) break;
-      return after_pull(state, st, results.back());
-  }
-  return fail(state, 500,
-              {{error_code::internal, "", "unexpected number of results"}});
+  it->second->now_ms = now_ms;
+  if (results.size() != 1)
+    return fail(state, 500,
+                {{error_code::internal, "", "unexpected number of results"}});
+  return finish(state, *it->second, results[0]);
 }
 
-step_output server::after_claim(std::int64_t id, request_state& st,
-                                std::string_view j) {
-  auto parsed = parse_json(j);
-  if (!parsed || !parsed.value().is_object())
-    return fail(id, 500, {{error_code::internal, "", "bad claim result"}});
-  const json& claim = parsed.value();
-  if (!member(claim, "user").is_string() ||
-      member(claim, "user").get<std::string>() != st.user_id)
+step_output server::finish(std::int64_t id, request_state& st,
+                           std::string_view answer) {
+  if (answer == sql::sync_client_conflict)
     return fail(
         id, 403,
         {{error_code::client_id_conflict, "clientId",
           "this client id belongs to another user; generate a new client id "
           "(a fresh local database) for this user"}});
-  std::int64_t last_seq = member(claim, "lastSeq").is_number_integer()
-                              ? member(claim, "lastSeq").get<std::int64_t>()
-                              : 0;
-  step_output out;
-  if (st.req.has_batch && st.req.seq <= last_seq) {
-    st.duplicate = true;
-    if (st.req.seq == last_seq && !member(claim, "lastResults").is_null())
-      st.stored_results = dump_json(member(claim, "lastResults"));
-    else
-      st.stored_results = "[]";
-  } else if (st.req.has_batch && !st.req.changes.empty()) {
-    for (std::size_t gi = 0; gi < st.req.groups.size(); ++gi)
-      add_merge(st, out, gi, st.req.groups[gi].input);
-    // A table with both upserts and deletes is locked by one statement
-    // first, in key order over both sets: two statements each locking in
-    // key order could still take two batches' rows in opposite orders.
-    // (Groups are sorted by (table, op): upserts right before deletes.)
-    for (std::size_t gi = 0; gi + 1 < st.req.groups.size(); ++gi) {
-      const change_group& g = st.req.groups[gi];
-      const change_group& next = st.req.groups[gi + 1];
-      if (g.table != next.table || g.op != change_op::upsert) continue;
-      out.statements.insert(
-          out.statements.begin(),
-          {sql_.lock_keys[g.table], json::array({json{{"seg", gi}}, st.user_id,
-                                                 json{{"seg", gi + 1}}})});
-      st.pass_groups.insert(st.pass_groups.begin(), no_group);
-    }
-    st.merge_passes = 1;
-    st.result_spans.assign(st.req.changes.size(), {0, 0});
-    st.at = request_state::phase::merged;
-    return out;
-  } else if (st.req.has_batch) {
-    // An empty batch still consumes its sequence number.
-    st.results_text = "[]";
-  }
-  if (st.req.has_batch && !st.duplicate)
-    out.statements.push_back(
-        {sql_.record_batch,
-         json::array({st.req.client_id, std::to_string(st.req.seq), "[]"})});
-  add_pull(st, out);
-  return out;
-}
-
-void server::add_merge(request_state& st, step_output& out, std::size_t group,
-                       std::string input) const {
-  const change_group& g = st.req.groups[group];
-  out.statements.push_back(
-      {g.op == change_op::upsert ? sql_.upsert[g.table] : sql_.remove[g.table],
-       json::array({json{{"seg", out.segments.size()}}, st.user_id,
-                    st.req.client_id})});
-  out.segments.push_back(std::move(input));
-  st.pass_groups.push_back(group);
-}
-
-step_output server::after_merge(std::int64_t id, request_state& st,
-                                const std::vector<std::string_view>& results) {
-  if (results.size() != st.pass_groups.size())
-    return fail(id, 500,
-                {{error_code::internal, "", "merge result count mismatch"}});
-  json& conflicts = st.conflicts;
-  std::string& buf = st.result_buf;
-  buf.reserve(st.req.changes.size() * 64);
-  std::string key, s_val;
-  // Per group: the changes to merge again (`race`), as a JSON array.
-  std::vector<std::string> again(st.req.groups.size());
-  for (std::size_t p = 0; p < st.pass_groups.size(); ++p) {
-    if (st.pass_groups[p] == no_group) continue;
-    const change_group& g = st.req.groups[st.pass_groups[p]];
-    const table& t = schema_.tables[g.table];
-    const policy_rule& rule = rule_of(t.policy);
-    // Scanned, not parsed: results (and lww-field rows) are copied through.
-    json_scanner js(results[p]);
-    if (!js.begin_array())
-      return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
-    while (js.next_element()) {
-      if (!js.begin_object()) break;
-      std::int64_t idx = -1;
-      std::string_view v = "null", d = "null", r = "null";
-      s_val.clear();
-      while (js.next_key(key)) {
-        bool is_int = false;
-        if (key == "i")
-          js.read_number(is_int, idx);
-        else if (key == "s")
-          js.read_string(s_val);
-        else if (key == "v")
-          v = js.skip_value();
-        else if (key == "d")
-          d = js.skip_value();
-        else if (key == "r")
-          r = js.skip_value();
-        else
-          js.skip_value();
-        if (js.failed()) break;
-      }
-      if (js.failed() || idx < 0 ||
-          static_cast<std::size_t>(idx) >= st.req.changes.size())
-        return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
-      auto i = static_cast<std::size_t>(idx);
-      const change& c = st.req.changes[i];
-      if (c.group != st.pass_groups[p])
-        return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
-      if (s_val == "race") {
-        std::string& in = again[c.group];
-        in += in.empty() ? '[' : ',';
-        in.append(g.input, c.from, c.to - c.from);
-        continue;
-      }
-      std::size_t from = buf.size();
-      buf += "{\"id\":";
-      buf += std::to_string(c.id);
-      std::string status, reason;
-      if (s_val == "applied") {
-        buf += ",\"status\":\"applied\",\"version\":";
-        buf += v;
-        if (r != "null") {
-          buf += ",\"row\":";
-          buf += r;
-        }
-      } else if (s_val == "forbidden") {
-        status = "rejected";
-        reason = "forbidden";
-        buf +=
-            ",\"status\":\"rejected\",\"reason\":\"forbidden\",\"message\":\"";
-        buf += forbidden_message(t);
-        buf += '"';
-        // The row the caller may still read, to roll back to: only a
-        // scope's rows can be readable yet refused (the merge SQL decides);
-        // an owned row of another user is never sent, whatever arrives.
-        if (t.access != access_kind::owner && v != "null") {
-          buf += ",\"version\":";
-          buf += v;
-          buf += ",\"deleted\":";
-          buf += d == "true" ? "true" : "false";
-        }
-        if (t.access != access_kind::owner && r != "null") {
-          buf += ",\"row\":";
-          buf += r;
-        }
-      } else if (s_val == "lost" && rule.loser != loser_status::none) {
-        status = to_string(rule.loser);
-        reason = rule.reason;
-        buf += ",\"status\":\"";
-        buf += status;
-        buf += "\",\"reason\":\"";
-        buf += reason;
-        buf += "\",\"version\":";
-        buf += v;
-        buf += ",\"deleted\":";
-        buf += d == "true" ? "true" : "false";
-        buf += ",\"row\":";
-        buf += r;
-      } else {
-        return fail(id, 500, {{error_code::internal, "", "bad merge status"}});
-      }
-      buf += '}';
-      st.result_spans[i] = {from, buf.size()};
-      if (!status.empty()) {
-        json row = client_row(st.req.groups[c.group], c);
-        json pk = json::object();
-        for (auto k : t.primary_key)
-          if (row.is_object() && row.contains(t.columns[k].name))
-            pk[t.columns[k].name] = row[t.columns[k].name];
-        auto server_row = parse_json(r);
-        conflicts.push_back(
-            {{"table_name", t.server_name},
-             {"pk", std::move(pk)},
-             {"policy", to_string(t.policy)},
-             {"outcome", std::string(status).append(":").append(reason)},
-             {"client_row",
-              c.op == change_op::upsert ? std::move(row) : json(nullptr)},
-             {"server_row", server_row ? server_row.value() : json(nullptr)}});
-      }
-    }
-    if (js.failed())
-      return fail(id, 500, {{error_code::internal, "", "bad merge result"}});
-  }
-  st.pass_groups.clear();
-  bool raced = false;
-  step_output again_out;
-  for (std::size_t gi = 0; gi < again.size(); ++gi) {
-    if (again[gi].empty()) continue;
-    raced = true;
-    again[gi] += ']';
-    add_merge(st, again_out, gi, std::move(again[gi]));
-  }
-  if (raced) {
-    if (st.merge_passes++ >= max_merge_passes)
-      return fail(id, 503,
-                  {{error_code::unavailable, "",
-                    "rows of this batch keep being inserted concurrently; "
-                    "retry the batch"}});
-    return again_out;
-  }
-  std::string& text = st.results_text;
-  text.clear();
-  text.reserve(buf.size() + st.result_spans.size() + 2);
-  text += '[';
-  for (std::size_t i = 0; i < st.result_spans.size(); ++i) {
-    const auto& [from, to] = st.result_spans[i];
-    if (to == 0)
-      return fail(id, 500,
-                  {{error_code::internal, "", "a change has no result"}});
-    if (i) text += ',';
-    text.append(buf, from, to - from);
-  }
-  text += ']';
-  std::string().swap(buf);
-  step_output out;
-  out.statements.push_back(
-      {sql_.record_batch,
-       json::array(
-           {st.req.client_id, std::to_string(st.req.seq), json{{"seg", 0}}})});
-  out.segments.push_back(text);
-  if (!conflicts.empty()) {
-    out.statements.push_back(
-        {sql_.log_conflicts,
-         json::array({json{{"seg", 1}}, st.user_id, st.req.client_id})});
-    out.segments.push_back(dump_json(conflicts));
-  }
-  add_pull(st, out);
-  return out;
-}
-
-void server::add_pull(request_state& st, step_output& out) const {
-  out.statements.push_back(
-      {sql_.pull,
-       json::array({st.user_id, std::to_string(st.req.cursor.xid),
-                    std::to_string(st.req.cursor.version), st.req.client_id,
-                    std::to_string(st.req.page_size + 1),
-                    std::to_string(st.req.cursor.row)})});
-  st.at = request_state::phase::pulled;
-}
-
-step_output server::after_pull(std::int64_t id, request_state& st,
-                               std::string_view j) {
-  // `<changes JSON>\n<meta JSON>`: the changes pass through untouched.
+  // `<head>\n<results>\n<changes>\n<meta>`: results and changes pass
+  // through untouched (JSON text never holds a raw newline).
+  auto head_end = answer.find('\n');
+  auto results_end = head_end == std::string_view::npos
+                         ? head_end
+                         : answer.find('\n', head_end + 1);
+  if (results_end == std::string_view::npos)
+    return fail(id, 500, {{error_code::internal, "", "bad request answer"}});
+  auto head = parse_json(answer.substr(0, head_end));
+  if (!head || !member(head.value(), "dup").is_boolean())
+    return fail(id, 500, {{error_code::internal, "", "bad request answer"}});
+  bool duplicate = member(head.value(), "dup").get<bool>();
+  std::string_view results =
+      answer.substr(head_end + 1, results_end - head_end - 1);
+  std::string_view j = answer.substr(results_end + 1);
   auto nl = j.rfind('\n');
   if (nl == std::string_view::npos)
     return fail(id, 500, {{error_code::internal, "", "bad pull result"}});
@@ -441,11 +138,11 @@ step_output server::after_pull(std::int64_t id, request_state& st,
   body += ",\"ack\":";
   if (st.req.has_batch)
     body += "{\"seq\":" + std::to_string(st.req.seq) +
-            ",\"duplicate\":" + (st.duplicate ? "true" : "false") + "}";
+            ",\"duplicate\":" + (duplicate ? "true" : "false") + "}";
   else
     body += "null";
   body += ",\"results\":";
-  body += st.duplicate ? st.stored_results : st.results_text;
+  body.append(results.data(), results.size());
   body += ",\"changes\":";
   body.append(j.data(), nl);
   body += ",\"cursor\":\"" + next.to_string() + "\",\"hasMore\":";

@@ -1,21 +1,20 @@
-// The server core: validates a sync request against the shared schema, plans
-// the set-based SQL of its transaction, and builds the response from the
-// query results. Sans-I/O: the host runs the statements and feeds the results
-// back (docs/architecture.md, "The server core").
+// The server core: validates a sync request against the shared schema,
+// turns it into the one statement of its transaction, and builds the response
+// from that statement's answer. Sans-I/O: the host runs the statement and
+// feeds the answer back (docs/architecture.md, "The server core").
 //
-// A request runs as a small table-driven state machine:
+// A request is one database round trip: the statement calls the schema's
+// generated request function (sql/pg_sync_function.h), which claims the
+// client id, merges every change under its table's policy, records the batch
+// and reads the pull page in one transaction.
 //
 // clang-format off
 //   state   | on input                  | emits                              | next
 //   --------+---------------------------+------------------------------------+--------
-//   (begin) | invalid body              | error response, no statements      | done
-//   (begin) | valid body                | claim client id                    | claimed
-//   claimed | other user's client id    | 403, rollback                      | done
-//   claimed | duplicate batch / none    | pull (+ nothing else)              | pulled
-//   claimed | new batch                 | one merge per table and op         | merged
-//   merged  | some changes raced        | merge those again (fresh snapshot) | merged
-//   merged  | every change resolved     | bookkeeping, conflict log, pull    | pulled
-//   pulled  | pull page                 | 200 response, commit               | done
+//   (begin) | invalid body              | error response, no statement       | done
+//   (begin) | valid body                | the request function's call        | called
+//   called  | other user's client id    | 403 (the function wrote nothing)   | done
+//   called  | results and pull page     | 200 response                       | done
 // clang-format on
 //
 // Who wins a merge is each policy's rule (schema/policy.h), applied in SQL.
@@ -36,13 +35,17 @@
 #include "server/errors.h"
 #include "server/limits.h"
 #include "server/validate.h"
+#include "sql/pg_sync_function.h"
 
 namespace edgesync {
 
-/// One SQL statement to run; every statement returns one row, one text
-/// column `j`. A param is text, SQL NULL, or a raw frame segment.
+/// One SQL statement to run, atomic on its own (the host opens no
+/// transaction around it); it returns one row, one text column `j`.
 struct statement {
+  /// The text, or empty when it is segment `sql_segment` (a large text:
+  /// the request's values are inlined).
   std::string sql;
+  std::size_t sql_segment = 0;
   /// Each param: a JSON string, null, or {"seg": k}.
   json params = json::array();
 };
@@ -72,13 +75,17 @@ class server {
   /// Starts a request for an authenticated user.
   step_output begin(std::string_view user_id, std::string_view body,
                     std::int64_t now_ms);
-  /// Feeds the `j` results of the previous step's statements.
+  /// Feeds the `j` result of the statement begin() emitted.
   step_output step(std::int64_t state,
                    const std::vector<std::string_view>& results,
                    std::int64_t now_ms);
   /// Forgets a request (the host hit a database error).
   void abort(std::int64_t state);
 
+  /// The DDL of the request functions (after the schema's own DDL).
+  const std::string& functions_ddl() const { return functions_.ddl; }
+  /// The request function's name.
+  const std::string& functions_name() const { return functions_.name; }
   /// The schema served.
   const edgesync::schema& schema() const { return schema_; }
   /// The id of the request the last begin() started.
@@ -89,23 +96,12 @@ class server {
  private:
   struct request_state;
   step_output fail(std::int64_t id, int status, const std::vector<error>& errs);
-  step_output after_claim(std::int64_t id, request_state& st,
-                          std::string_view j);
-  step_output after_merge(std::int64_t id, request_state& st,
-                          const std::vector<std::string_view>& results);
-  step_output after_pull(std::int64_t id, request_state& st,
-                         std::string_view j);
-  void add_pull(request_state& st, step_output& out) const;
-  void add_merge(request_state& st, step_output& out, std::size_t group,
-                 std::string input) const;
+  step_output finish(std::int64_t id, request_state& st, std::string_view j);
 
   edgesync::schema schema_;
   server_limits limits_;
-  // The statements depend only on the schema: built once, not per request.
-  struct statements {
-    std::string claim, record_batch, log_conflicts, pull;
-    std::vector<std::string> upsert, remove, lock_keys;  // per table
-  } sql_;
+  // The request functions depend only on the schema: generated once.
+  sql::sync_functions functions_;
   std::int64_t next_state_ = 1;
   std::map<std::int64_t, std::unique_ptr<request_state>> states_;
 };

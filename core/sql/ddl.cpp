@@ -347,6 +347,25 @@ string pg_create_table(const table& t) {
   return out;
 }
 
+// The stamp right before stamp `h` (a SQL text expression): the counter
+// minus one, or at counter 0 the previous ms at the largest counter; same
+// node.
+string pg_hlc_predecessor(const string& h) {
+  auto at = [](std::size_t offset) { return std::to_string(offset + 1); };
+  string ms_digits = std::to_string(hlc_ms_digits);
+  string counter_digits = std::to_string(hlc_counter_digits);
+  string counter = "substr(" + h + ", " + at(hlc_ms_digits + 1) + ", " +
+                   counter_digits + ")";
+  string tail = "substr(" + h + ", " + at(hlc_node_offset - 1) + ")";
+  return "CASE WHEN " + counter + "::int > 0 THEN substr(" + h + ", 1, " +
+         std::to_string(hlc_ms_digits + 1) + ") || lpad((" + counter +
+         "::int - 1)::text, " + counter_digits + ", '0') || " + tail +
+         " ELSE lpad(GREATEST(substr(" + h + ", 1, " + ms_digits +
+         ")::bigint - 1, 0)::text, " + ms_digits + ", '0') || " +
+         lit(string(1, hlc_separator) + std::to_string(hlc_max_counter)) +
+         " || " + tail + " END";
+}
+
 // A membership table: its index by member; the root table: the trigger that
 // makes a new scope's creator (the root row's owner) its admin, in the
 // same transaction, whoever inserts the row (the sync endpoint or the
@@ -372,9 +391,11 @@ string pg_scope_objects(const schema& s, const table& t) {
                 lit(to_string(role::admin)) + ", NEW." +
                 q(t.columns[t.owner].server_name);
   // The sync endpoint's insert (it names its client in _es_origin): the
-  // membership takes the root row's clock, so it orders among the
-  // creator's own changes (a later leave or role change wins over it, as
-  // it would on the creator's device) and not by the server's wall clock.
+  // membership takes the stamp just before the root row's, so it orders
+  // among the creator's own changes and not by the server's wall clock:
+  // implied by the insert, it yields to any change the creator makes at or
+  // after it (a leave or role change wins, as on the creator's device, even
+  // when clamping gave both the same stamp).
   // Origin '' (no client id is empty): every device pulls it, the
   // creator's own included, and the direct-write trigger leaves it alone.
   // A backend's own insert: the direct-write trigger stamps it.
@@ -386,7 +407,8 @@ string pg_scope_objects(const schema& s, const table& t) {
       ", \"_es_version\", \"_es_xid\", \"_es_hlc\", \"_es_origin\") "
       "VALUES (" +
       vals + ", nextval(" + lit(pg_names::version_seq) +
-      "), pg_current_xact_id(), NEW.\"_es_hlc\", '') ON CONFLICT DO "
+      "), pg_current_xact_id(), " + pg_hlc_predecessor("NEW.\"_es_hlc\"") +
+      ", '') ON CONFLICT DO "
       "NOTHING;\n  ELSE\n    INSERT INTO " +
       q(m.server_name) + " (" + cols + ") VALUES (" + vals +
       ") ON CONFLICT DO NOTHING;\n  END IF;\n  RETURN NULL;\nEND $es$;\n";

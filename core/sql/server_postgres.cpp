@@ -250,17 +250,6 @@ string first_key(const table& t) {
 
 }  // namespace
 
-string claim() {
-  return string("WITH c AS (INSERT INTO ") + q(pg_names::clients) +
-         " AS c (client_id, user_id) VALUES ($1, $2) ON CONFLICT (client_id) "
-         "DO UPDATE SET "
-         "seen_at = now() RETURNING c.user_id, c.last_seq, c.last_results) "
-         "SELECT "
-         "json_build_object('user', user_id, 'lastSeq', last_seq, "
-         "'lastResults', CASE WHEN "
-         "last_seq = $3::bigint THEN last_results END)::text AS j FROM c";
-}
-
 string upsert(const schema& s, const table& t) {
   bool lwwf = t.policy == conflict_policy::lww_field;
   string cols, vals, sets;
@@ -479,26 +468,6 @@ string lock_keys(const schema& s, const table& t) {
                                   ")",
                         t) +
          ") SELECT count(*)::text AS j FROM c";
-}
-
-string record_batch() {
-  return string("WITH u AS (UPDATE ") + q(pg_names::clients) +
-         " SET last_seq = $2::bigint, last_results = $3::text::jsonb, seen_at "
-         "= now() WHERE "
-         "client_id = $1 RETURNING 1) SELECT count(*)::text AS j FROM u";
-}
-
-string log_conflicts() {
-  return string("WITH i AS (INSERT INTO ") + q(pg_names::conflicts) +
-         " (user_id, client_id, table_name, pk, policy, outcome, client_row, "
-         "server_row) "
-         "SELECT $2, $3, x.table_name, x.pk, x.policy, x.outcome, "
-         "x.client_row, x.server_row "
-         "FROM jsonb_to_recordset($1::text::jsonb) AS x(table_name text, pk "
-         "jsonb, policy text, "
-         "outcome text, client_row jsonb, server_row jsonb) RETURNING 1) "
-         "SELECT "
-         "count(*)::text AS j FROM i";
 }
 
 namespace {

@@ -1,8 +1,9 @@
 // The sync endpoint as one environment-neutral function from a web-standard
 // Request to a Response: the same code serves node (node.mjs) and workerd
 // (../worker/index.mjs). It stays thin on purpose — authenticate, bound the
-// body, hand it to the WASM core, run the SQL the core asks for in one
-// transaction, answer what the core says. Every decision about the payload
+// body, hand it to the WASM core, run the one statement the core asks for
+// (the whole request, in its own transaction: one database round trip),
+// answer what the core says. Every decision about the payload
 // (validation, conflicts, the pull) is the core's.
 import { EdgesyncError } from '../wasm/core.mjs';
 
@@ -15,7 +16,6 @@ export function defaultLimits(core) {
 }
 
 const decoder = new TextDecoder();
-const ROLLBACK = Symbol('edgesync.rollback');
 
 /**
  * Creates the request handler.
@@ -134,39 +134,34 @@ export function createHandler({
 
     let state = out.meta.state;
     try {
-      await sql.begin(async (tx) => {
-        while (!out.meta.done) {
-          state = out.meta.state;
-          const texts = [];
-          const decoded = [];
-          const { segments } = out;
-          const segment = (k) => (decoded[k] ??= decoder.decode(segments[k]));
-          // The statements of one step are independent of each other's
-          // results: send them together (postgres.js pipelines them on the
-          // transaction's connection, in order) and wait once.
-          // Raw mode: the single text column arrives as bytes (a view of the
-          // socket's read chunk, never reused) and goes back into the core
-          // without a string round trip.
-          const all = await Promise.all(out.meta.statements.map((st) => {
-            const params = st.params.map((p) => (p !== null && typeof p === 'object' ? segment(p.seg) : p));
-            return tx.unsafe(st.sql, params).raw();
-          }));
-          for (const rows of all) {
-            if (rows.length !== 1 || rows[0].length < 1) {
-              throw new ContractError(`a core statement returned ${rows.length} rows (expected exactly one)`);
-            }
-            texts.push(rows[0][0] ?? 'null');
+      // One round trip: the core's statement is the whole request (the
+      // request function runs in its own transaction), sent without
+      // parameters so postgres.js needs no Parse/Describe exchange first.
+      while (!out.meta.done) {
+        state = out.meta.state;
+        const { segments } = out;
+        const decoded = [];
+        const segment = (k) => (decoded[k] ??= decoder.decode(segments[k]));
+        // Raw mode: the single text column arrives as bytes (a view of the
+        // socket's read chunk, never reused) and goes back into the core
+        // without a string round trip.
+        // Each statement is atomic on its own; they run in order.
+        const texts = [];
+        for (const st of out.meta.statements) {
+          const text = typeof st.sql === 'string' ? st.sql : segment(st.sql.seg);
+          const params = st.params.map((p) => (p !== null && typeof p === 'object' ? segment(p.seg) : p));
+          const rows = await sql.unsafe(text, params).raw();
+          if (rows.length !== 1 || rows[0].length < 1) {
+            throw new ContractError(`a core statement returned ${rows.length} rows (expected exactly one)`);
           }
-          out = core.callFramed('server.step', { state, nowMs: now() }, texts);
+          texts.push(rows[0][0] ?? 'null');
         }
-        if (out.meta.rollback) throw ROLLBACK;
-      });
-    } catch (e) {
-      if (e !== ROLLBACK) {
-        coreCrashed(e);
-        try { core.call('server.abort', { state }); } catch { /* the state may already be gone */ }
-        return databaseFailure(request, e);
+        out = core.callFramed('server.step', { state, nowMs: now() }, texts);
       }
+    } catch (e) {
+      coreCrashed(e);
+      try { core.call('server.abort', { state }); } catch { /* the state may already be gone */ }
+      return databaseFailure(request, e);
     }
     if (onCommit && !out.meta.rollback) committed(pokePayload(out));
     return json(request, out.meta.status, out.segments[0]);

@@ -1,11 +1,13 @@
 // A stand-in for the WASM server core that speaks the same host contract
 // (server.open / begin / step / abort, framed segments, {seg: k} params) with
-// a tiny scripted behaviour, so the JS hosts' loop — one transaction, ordered
-// statements, commit vs rollback, database failures — is tested on its own.
+// a tiny scripted behaviour, so the JS hosts' loop — statements each atomic
+// on their own and run in order, error answers, database failures — is
+// tested on its own.
 //
 // Request body (JSON): { "put": [[key, value], …], "then": "commit" | "rollback" | "bad_sql" | "sleep", "sleepMs": n }
-// Each step runs one statement per put, in order; the response lists the
-// texts the statements returned.
+// Step 0 runs one statement per put, in order ("rollback": reads instead of
+// writing, then answers 409; "bad_sql": the puts and a failing call in one
+// statement); the response lists the texts the statements returned.
 import { nodeCore } from '../../hosts/wasm/node.mjs';
 
 const enc = new TextEncoder();
@@ -63,22 +65,14 @@ export function scriptedCore() {
       if (s.step === 0 && puts.length) {
         // The key and value travel as one JSON segment, decoded by the host.
         const seg = enc.encode(JSON.stringify(puts));
-        return {
-          meta: {
-            done: false, state,
-            statements: puts.map((_, i) => ({
-              sql: `insert into scripted_kv (k, v, owner)
+        const put = (i) => `insert into scripted_kv (k, v, owner)
                     select x->>0, x->>1, $2 from (select ($1::jsonb)->${i} as x) p
-                    on conflict (k) do update set v = excluded.v returning json_build_object('k', k, 'v', v)::text as j`,
-              params: [{ seg: 0 }, s.userId],
-            })),
-          },
-          segments: [seg],
-        };
-      }
-      if (s.step <= 1 && req.then === 'bad_sql') {
-        s.step = 2;
-        return { meta: { done: false, state, statements: [{ sql: 'select no_such_function($1) as j', params: ['x'] }] }, segments: [] };
+                    on conflict (k) do update set v = excluded.v returning json_build_object('k', k, 'v', v)::text as j`;
+        const read = (i) => `select json_build_object('k', ($1::jsonb)->${i}->>0, 'v', ($1::jsonb)->${i}->>1)::text as j where $2::text is not null`;
+        const statements = req.then === 'bad_sql'
+          ? [{ sql: `with w as (${put(0)}) select no_such_function(j) as j from w`, params: [{ seg: 0 }, s.userId] }]
+          : puts.map((_, i) => ({ sql: req.then === 'rollback' ? read(i) : put(i), params: [{ seg: 0 }, s.userId] }));
+        return { meta: { done: false, state, statements }, segments: [seg] };
       }
       if (s.step <= 1 && req.then === 'sleep') {
         s.step = 2;

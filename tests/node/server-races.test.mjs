@@ -1,5 +1,5 @@
 // The server core's merge under real concurrency, on PostgreSQL 15: two
-// transactions in flight at once, interleaved statement by statement. Every
+// requests in flight at once, one held open inside its transaction. Every
 // outcome goes through the table's policy (a concurrent insert of the same
 // new key included), authorization comes first, deletes raise a tombstone's
 // clock, and locks are taken only on the caller's rows, in key order.
@@ -14,7 +14,6 @@ import { POSTGRES_OPTIONS } from '../../hosts/server/handler.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../fixtures/schema.v1.json', import.meta.url), 'utf8'));
 const core = await nodeCore();
-const decoder = new TextDecoder();
 let pg, sql, handle;
 const seqs = new Map();
 let clock = 1_700_000_000_000;
@@ -27,52 +26,36 @@ function body(clientId, changes) {
 }
 
 /**
- * Starts a request in its own transaction and runs it up to its first merge
- * statement: `after` that statement ran (its writes uncommitted), or before
- * it. `resume()` runs the rest and commits; it resolves with
- * { status, body }.
+ * Starts a request and holds it at its merge: `after` it ran (the request's
+ * one statement done inside a transaction the test keeps open, so its writes
+ * stay uncommitted), or before it. `resume()` runs the rest and commits; it
+ * resolves with { status, body }.
  */
 async function startUntilMerge(userId, req, after = false) {
-  let out = core.callFramed('server.begin', { handle, userId, nowMs: clock }, [JSON.stringify(req)]);
-  assert.ok(!out.meta.done, JSON.stringify(out.meta));
-  const state = out.meta.state;
   let release;
   const gate = new Promise((r) => { release = r; });
   let reachedMerge;
   const atMerge = new Promise((r) => { reachedMerge = r; });
-  const done = sql.begin(async (tx) => {
-    let merging = false;
-    while (!out.meta.done) {
-      const texts = [];
-      for (const st of out.meta.statements) {
-        const isMerge = !merging && /jsonb_to_recordset/.test(st.sql) && !/edgesync_conflicts/.test(st.sql);
-        if (isMerge) merging = true;
-        if (isMerge && !after) {
-          reachedMerge();
-          await gate;
-        }
-        const params = st.params.map((p) => (p && typeof p === 'object' ? decoder.decode(out.segments[p.seg]) : p));
-        texts.push((await tx.unsafe(st.sql, params))[0].j);
-        if (isMerge && after) {
-          reachedMerge();
-          await gate;
-        }
-      }
-      out = core.callFramed('server.step', { state, nowMs: clock }, texts);
+  const run = async (text, params) => {
+    if (!after) {
+      reachedMerge();
+      await gate;
+      return sql.unsafe(text, params);
     }
-    if (out.meta.rollback) throw Object.assign(new Error('rollback'), { out });
-    return out;
-  }).catch((e) => {
-    if (e.out) return e.out;
-    core.call('server.abort', { state });
-    throw e;
-  });
+    return sql.begin(async (tx) => {
+      const rows = await tx.unsafe(text, params);
+      reachedMerge();
+      await gate;
+      return rows;
+    });
+  };
+  const done = driveSync(core, handle, sql, userId, req, run);
+  done.catch(() => reachedMerge());
   await atMerge;
   return {
     resume: async () => {
       release();
-      const o = await done;
-      return { status: o.meta.status, body: JSON.parse(decoder.decode(o.segments[0])) };
+      return done;
     },
   };
 }

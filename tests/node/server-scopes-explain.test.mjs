@@ -28,32 +28,36 @@ before(async () => {
 }, { timeout: 240000 });
 after(async () => { await sql?.end(); await pg?.stop(); });
 
-/** The pull statement the server core issues for `body`, with its params. */
+/**
+ * The pull statement the server core runs for `body`, with its params: the
+ * body of the request function's pull helper (from pg_proc, as installed),
+ * and the values the request's one statement passes it.
+ */
 async function pullStatement(user, body) {
-  let out = core.callFramed('server.begin', { handle, userId: user, nowMs: Date.now() }, [JSON.stringify(body)]);
+  const out = core.callFramed('server.begin', { handle, userId: user, nowMs: Date.now() }, [JSON.stringify(body)]);
   assert.equal(out.meta.done, false, decoder.decode(out.segments[0] ?? new Uint8Array()));
-  const state = out.meta.state;
-  for (;;) {
-    const st = out.meta.statements.at(-1);
-    const params = st.params.map((p) => (p && typeof p === 'object' ? decoder.decode(out.segments[p.seg]) : p));
-    if (/pg_snapshot_xmin/.test(st.sql)) {
-      core.call('server.abort', { state });
-      return { text: st.sql, params };
-    }
-    const rows = await sql.unsafe(st.sql, params);
-    out = core.callFramed('server.step', { state, nowMs: Date.now() }, [rows[0].j]);
-  }
+  core.call('server.abort', { state: out.meta.state });
+  const call = decoder.decode(out.segments[out.meta.statements[0].sql.seg]);
+  const prefix = /^SELECT (edgesync_[0-9a-f]+)_sync\(/.exec(call)[1];
+  const [xid, version, page, row] = /'(\d+)', '(\d+)', '(\d+)', '(\d+)'\) AS j$/.exec(call).slice(1);
+  const [{ src }] = await sql.unsafe('SELECT prosrc AS src FROM pg_proc WHERE proname = $1', [`${prefix}_p`]);
+  const text = /^DECLARE _es_j text; BEGIN ([\s\S]*) INTO _es_j; RETURN _es_j; END$/.exec(src)[1];
+  return { text, params: [user, xid, version, body.clientId, page, row] };
 }
 
 /** EXPLAIN ANALYZE of a pull: its plan nodes, rows returned and time. */
 async function explainPull(user, cursor) {
   const st = await pullStatement(user, { protocol: 1, clientId: `explain-${user}-0001`, schemaVersion: 1, cursor });
-  const [row] = await sql.unsafe(`EXPLAIN (ANALYZE, FORMAT JSON) ${st.text}`, st.params);
+  // Prepared with text parameters, as the helper function declares them.
+  await sql.unsafe('DEALLOCATE ALL');
+  await sql.unsafe(`PREPARE es_pull(text, text, text, text, text, text) AS ${st.text}`);
+  const args = st.params.map((p) => `'${p.replace(/'/g, "''")}'`).join(', ');
+  const [row] = await sql.unsafe(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE es_pull(${args})`);
   const plan = row['QUERY PLAN'][0];
   const nodes = [];
   const walk = (n) => { nodes.push(n); for (const c of n.Plans ?? []) walk(c); };
   walk(plan.Plan);
-  const [res] = await sql.unsafe(st.text, st.params);
+  const [res] = await sql.unsafe(`EXECUTE es_pull(${args})`);
   return { nodes, ms: plan['Execution Time'], result: res.j };
 }
 

@@ -59,7 +59,7 @@ describe('the HTTP shell and the transaction loop (scripted core)', () => {
     assert.deepEqual(await rows(), [{ k: 'a', v: '3', owner: 'alice' }, { k: 'b', v: '2', owner: 'alice' }]);
   });
 
-  test('meta.rollback rolls the transaction back and still answers the core\'s status', async () => {
+  test('an answer with meta.rollback (the core wrote nothing) keeps the core\'s status and body', async () => {
     const r = await postSync(srv.url, await tok('alice'), { put: [['c', '1']], then: 'rollback' });
     assert.equal(r.status, 409);
     assert.deepEqual(r.body.results, [{ k: 'c', v: '1' }]);
@@ -71,7 +71,7 @@ describe('the HTTP shell and the transaction loop (scripted core)', () => {
     const r = await postSync(srv.url, await tok('alice'), { put: [['d', '1']], then: 'bad_sql' });
     assertError(r, 500, 'internal');
     assert.doesNotMatch(r.body.error.message, /no_such_function|select|scripted_kv/i);
-    assert.equal((await rows()).length, 2, 'the insert before the failure was rolled back');
+    assert.equal((await rows()).length, 2, 'the failing statement\'s own insert was not kept');
     assert.equal(core.calls.filter((c) => c === 'server.abort').length, before_ + 1);
     assert.equal(core.states.size, 0);
     assert.ok(logged.some((l) => /no_such_function/.test(l)), 'the cause is logged server-side');

@@ -90,6 +90,13 @@ export function effectiveHlc(hlc, serverNow, maxSkew) {
   return ms > limit ? pad15(limit) + hlc.slice(15) : hlc;
 }
 
+/** The stamp right before `hlc` (15-digit ms, 5-digit counter, node). */
+export function hlcBefore(hlc) {
+  const counter = Number(hlc.slice(16, 21));
+  if (counter > 0) return hlc.slice(0, 16) + String(counter - 1).padStart(5, '0') + hlc.slice(21);
+  return pad15(Math.max(Number(hlc.slice(0, 15)) - 1, 0)) + ':99999' + hlc.slice(21);
+}
+
 /**
  * Runs every check. Returns a list of problems `{kind, detail}` (empty: the
  * seed passed).
@@ -182,7 +189,7 @@ export async function check(world, { schema, rules, access, maxSkew }) {
   };
   // The creator of a scope becomes its admin by a trigger in the root
   // insert's transaction: a write of the membership row the log does not
-  // show, stamped like the root row.
+  // show, stamped just before the root row (hlcBefore).
   for (const [k, list] of perKey) {
     const tname = k.slice(0, k.indexOf(' '));
     if (model.kind(tname) !== 'root') continue;
@@ -194,7 +201,7 @@ export async function check(world, { schema, rules, access, maxSkew }) {
       const row = { [def.scope]: scope, [def.user]: e.user, [def.role]: 'admin', [mt.owner]: e.user };
       const mk = `${mt.name} ${keyOf(mt, row)}`;
       if (!perKey.has(mk)) perKey.set(mk, []);
-      perKey.get(mk).push({ user: e.user, device: `${e.device} (creator trigger)`, exec: e.exec, change: { op: 'upsert', row }, hlc: e.hlc, order: e.order,
+      perKey.get(mk).push({ user: e.user, device: `${e.device} (creator trigger)`, exec: e.exec, change: { op: 'upsert', row }, hlc: hlcBefore(e.hlc), order: e.order,
         result: { status: 'applied', version: e.result.version }, synthetic: true });
     }
   }

@@ -76,38 +76,35 @@ function parseIntArray(v) {
 }
 
 /**
- * The postgres.js client handed to the real handler. `sql.begin` and every
- * `tx.unsafe(...).raw()` of a request wait for a permit from the request's
- * exec (found through `execOf()`, an AsyncLocalStorage), so the scheduler
- * decides the order in which statements of concurrent requests reach
- * PostgreSQL. Anything else (the health check) passes straight through.
+ * The postgres.js client handed to the real handler. Every `sql.unsafe(...)`
+ * of a request (one statement: the whole request) waits for a permit from the
+ * request's exec (found through `execOf()`, an AsyncLocalStorage), so the
+ * scheduler decides the order in which concurrent requests reach PostgreSQL.
+ * Anything else (the health check) passes straight through.
  */
 export function gatedSql(real, execOf) {
   const sql = (...args) => real(...args);
-  sql.unsafe = (...args) => real.unsafe(...args);
-  sql.begin = async (...args) => {
-    const cb = args[args.length - 1];
+  sql.begin = (...args) => real.begin(...args);
+  sql.unsafe = (text, params) => {
     const exec = execOf();
-    if (!exec) return real.begin(...args);
-    await exec.permit('begin');
-    return real.begin(async (tx) => {
-      // Pipelined ahead of the first statement: no extra round trip.
-      exec.pidQuery = tx.unsafe('SELECT pg_backend_pid() AS pid').then(([{ pid }]) => { exec.pid = pid; });
-      exec.pidQuery.catch(() => {});
-      return cb(gatedTx(tx, exec));
+    if (!exec) return real.unsafe(text, params);
+    // On a reserved connection whose backend pid the scheduler knows (to
+    // see its lock waits and to cancel it in a crash).
+    const run = (raw) => exec.statement(text, async () => {
+      exec.pid = null;
+      const conn = await real.reserve();
+      try {
+        const [{ pid }] = await conn.unsafe('SELECT pg_backend_pid() AS pid');
+        exec.pid = pid;
+        return await (raw ? conn.unsafe(text, params).raw() : conn.unsafe(text, params));
+      } finally {
+        conn.release();
+      }
     });
+    return {
+      raw: () => run(true),
+      then: (ok, fail) => run(false).then(ok, fail),
+    };
   };
   return sql;
-}
-
-function gatedTx(tx, exec) {
-  return {
-    unsafe(text, params) {
-      const run = (raw) => exec.statement(text, () => (raw ? tx.unsafe(text, params).raw() : tx.unsafe(text, params)));
-      return {
-        raw: () => run(true),
-        then: (ok, fail) => run(false).then(ok, fail),
-      };
-    },
-  };
 }

@@ -282,7 +282,7 @@ function proxyError(status) {
 async function permit(ctx, e) {
   const { world } = ctx;
   const entry = e.step();
-  if (entry.kind === 'begin') {
+  if (e.beganAt == null) {
     e.beganAt = world.now;
     // A pull sees only what committed below the oldest transaction still
     // open (the cursor's xmin rule): heal() trusts pulls that ran alone.

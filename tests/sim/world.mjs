@@ -24,8 +24,9 @@ const SETTLE_LIMIT_MS = 20000; // real ms one settle may take before the seed is
 const macrotask = () => new Promise((resolve) => setImmediate(resolve));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What a core statement does: claim, upsert, delete, record, conflicts, pull (or sql). */
+/** What a core statement does: a whole sync request (or sql). */
 export function statementKind(text) {
+  if (/^SELECT edgesync_[0-9a-f]+_sync\(/.test(text)) return 'sync';
   if (/pg_snapshot_xmin/.test(text)) return 'pull';
   if (/INSERT INTO "edgesync_clients"/.test(text)) return 'claim';
   if (/edgesync_conflicts/.test(text)) return 'conflicts';
@@ -89,6 +90,7 @@ export class Exec {
   /** The row locks a statement of this exec may wait for. */
   lockKeys(text) {
     const kind = statementKind(text);
+    if (kind === 'sync') return [this.clientKey, ...this.rowKeys];
     if (kind === 'claim' || kind === 'record') return [this.clientKey];
     if (kind === 'upsert' || kind === 'delete' || kind === 'sql') return this.rowKeys;
     return [];

@@ -5,6 +5,7 @@
 #include "common/json_util.h"
 #include "schema/schema.h"
 #include "sql/ddl.h"
+#include "sql/pg_sync_function.h"
 #include "support.h"
 
 namespace edgesync {
@@ -35,9 +36,9 @@ TEST(Codegen, GoldenFiles) {
   schema v1 = load("tests/fixtures/schema.v1.json");
   schema v2 = load("tests/fixtures/schema.v2.json");
   expect_golden("tests/golden/v1.sqlite.sql", sqlite_ddl(v1));
-  expect_golden("tests/golden/v1.pg.sql", pg_ddl(v1));
+  expect_golden("tests/golden/v1.pg.sql", sql::server_ddl(v1));
   auto sm = sqlite_migration(v1, v2);
-  auto pm = pg_migration(v1, v2);
+  auto pm = sql::server_migration(v1, v2);
   ASSERT_TRUE(sm.ok() && pm.ok());
   expect_golden("tests/golden/v1-v2.sqlite.sql", sm.value());
   expect_golden("tests/golden/v1-v2.pg.sql", pm.value());

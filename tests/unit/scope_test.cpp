@@ -8,6 +8,7 @@
 #include "schema/access.h"
 #include "schema/schema.h"
 #include "sql/ddl.h"
+#include "sql/pg_sync_function.h"
 #include "support.h"
 
 namespace edgesync {
@@ -135,7 +136,7 @@ TEST(Scope, TheRuleTableIsTheDocumentedOne) {
 TEST(Scope, GoldenDdl) {
   auto r = parse_schema(shared());
   ASSERT_TRUE(r.ok());
-  std::string pg = pg_ddl(r.value());
+  std::string pg = sql::server_ddl(r.value());
   // The scope's indexes and the creator trigger, and no owner pull index on
   // a scoped table.
   EXPECT_NE(pg.find("\"nodes__es_sx\" ON \"nodes\" (\"project_id\", "

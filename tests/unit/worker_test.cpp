@@ -485,45 +485,33 @@ class ServerMachine : public ::testing::Test {
       hlc(kNow) + R"("}])");
 };
 
-TEST_F(ServerMachine, ABatchTakesOneStatementPerTableAndOp) {
+// The one statement's answer: head, results, pull changes, pull meta.
+std::string answer(const std::string& head, const std::string& results,
+                   const std::string& changes, const std::string& meta) {
+  return head + "\n" + results + "\n" + changes + "\n" + meta;
+}
+
+TEST_F(ServerMachine, ARequestIsOneStatementCallingTheRequestFunction) {
   step_output o = srv_.begin("u1", batch_, kNow);
   ASSERT_FALSE(o.done);
-  ASSERT_EQ(o.statements.size(), 1u) << "first: claim the client id";
+  ASSERT_EQ(o.statements.size(), 1u) << "one round trip";
+  EXPECT_TRUE(o.statements[0].sql.empty()) << "the text is a segment";
+  EXPECT_TRUE(o.statements[0].params.empty())
+      << "values are inlined: no Parse/Describe round trip first";
+  const std::string& text = o.segments.at(o.statements[0].sql_segment);
+  EXPECT_EQ(text.rfind("SELECT " + srv_.functions_name() + "(E'u1', ", 0), 0u)
+      << text.substr(0, 80);
+  // Two groups of projects (upsert, delete) and one of documents: kinds
+  // table*2+op, the change ids in request order.
+  EXPECT_NE(text.find("ARRAY[10,11,12,13]::bigint[]"), std::string::npos);
+  EXPECT_NE(text.find("ARRAY[0,1,8]::int[]"), std::string::npos);
   std::int64_t st = srv_.last_state();
-  o = srv_.step(st, {R"({"user":"u1","lastSeq":2,"lastResults":null})"}, kNow);
-  ASSERT_FALSE(o.done);
-  // projects upsert and delete (locked first by one statement in key
-  // order), documents upsert: 4 statements for 4 changes.
-  ASSERT_EQ(o.statements.size(), 4u);
-  EXPECT_NE(o.statements[0].sql.find("FOR UPDATE"), std::string::npos);
-  EXPECT_EQ(o.statements[0].sql.find("INSERT"), std::string::npos);
-  EXPECT_EQ(o.statements[0].params[0], (json{{"seg", 0}}));
-  EXPECT_EQ(o.statements[0].params[2], (json{{"seg", 1}}));
-  EXPECT_NE(o.statements[1].sql.find("INSERT INTO \"projects\""),
-            std::string::npos);
-  EXPECT_NE(o.statements[2].sql.find("UPDATE \"projects\""), std::string::npos);
-  EXPECT_NE(o.statements[3].sql.find("INSERT INTO \"documents\""),
-            std::string::npos);
-  o = srv_.step(
-      st,
-      {"2",
-       R"([{"i":0,"s":"applied","v":5,"d":null,"r":null},{"i":1,"s":"forbidden","v":null,"d":null,"r":null}])",
-       R"([{"i":2,"s":"applied","v":null,"d":true,"r":null}])",
-       R"([{"i":3,"s":"lost","v":4,"d":false,"r":{"id":1,"body":"server"}}])"},
-      kNow);
-  ASSERT_FALSE(o.done);
-  // Bookkeeping, the conflict log (2 entries) and the pull.
-  ASSERT_EQ(o.statements.size(), 3u);
-  auto results = parse_json(o.segments[0]);
-  ASSERT_TRUE(results.ok());
-  EXPECT_EQ(results.value()[1]["status"], "rejected");
-  EXPECT_EQ(results.value()[1]["reason"], "forbidden");
-  EXPECT_EQ(results.value()[3]["status"], "rejected")
-      << "documents is reject-stale";
-  EXPECT_EQ(results.value()[3]["row"]["body"], "server");
-  o = srv_.step(
-      st, {"1", "2", "[]\n{\"xmin\":\"900\",\"n\":0,\"lx\":null,\"lv\":null}"},
-      kNow + 5);
+  std::string results =
+      R"([{"id":10,"status":"applied","version":5},{"id":11,"status":"rejected","reason":"forbidden","message":"m"},{"id":12,"status":"applied","version":null},{"id":13,"status":"rejected","reason":"stale","version":4,"deleted":false,"row":{"id":1}}])";
+  o = srv_.step(st,
+                {answer(R"({"dup":false})", results, "[]",
+                        R"({"xmin":"900","n":0,"lx":null,"lv":null})")},
+                kNow + 5);
   ASSERT_TRUE(o.done);
   EXPECT_EQ(o.status, 200);
   EXPECT_FALSE(o.rollback);
@@ -531,70 +519,106 @@ TEST_F(ServerMachine, ABatchTakesOneStatementPerTableAndOp) {
   ASSERT_TRUE(body.ok()) << o.segments[0];
   EXPECT_EQ(body.value()["cursor"], "900:0");
   EXPECT_EQ(body.value()["serverTime"], kNow + 5);
-  EXPECT_EQ(body.value()["results"][0]["version"], 5);
+  EXPECT_EQ(body.value()["ack"]["duplicate"], false);
+  EXPECT_NE(o.segments[0].find("\"results\":" + results + ","),
+            std::string::npos)
+      << "results pass through untouched";
   EXPECT_EQ(srv_.in_flight(), 0u);
 }
 
-TEST_F(ServerMachine, ARetriedBatchSkipsTheWritesAndRepeatsTheResults) {
+TEST_F(ServerMachine, ARetriedBatchRepeatsTheStoredResults) {
   srv_.begin("u1", batch_, kNow);
-  std::int64_t st = srv_.last_state();
-  step_output o = srv_.step(
-      st,
-      {R"({"user":"u1","lastSeq":3,"lastResults":[{"id":10,"status":"applied","version":5}]})"},
-      kNow);
-  ASSERT_EQ(o.statements.size(), 1u) << "only the pull";
-  o = srv_.step(st, {"[]\n{\"xmin\":\"1\",\"n\":0}"}, kNow);
+  step_output o =
+      srv_.step(srv_.last_state(),
+                {answer(R"({"dup":true})",
+                        R"([{"id":10,"status":"applied","version":5}])", "[]",
+                        R"({"xmin":"1","n":0})")},
+                kNow);
   auto body = parse_json(o.segments[0]);
   EXPECT_EQ(body.value()["ack"]["duplicate"], true);
   EXPECT_EQ(body.value()["results"][0]["version"], 5);
 }
 
-TEST_F(ServerMachine, AnotherUsersClientIdRollsBackWith403) {
+TEST_F(ServerMachine, AnotherUsersClientIdAnswers403) {
   srv_.begin("u2", batch_, kNow);
   step_output o =
-      srv_.step(srv_.last_state(),
-                {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
+      srv_.step(srv_.last_state(), {sql::sync_client_conflict}, kNow);
   ASSERT_TRUE(o.done);
   EXPECT_EQ(o.status, 403);
   EXPECT_TRUE(o.rollback);
+  EXPECT_NE(o.segments[0].find("client_id_conflict"), std::string::npos);
   EXPECT_EQ(srv_.in_flight(), 0u);
 }
 
 TEST_F(ServerMachine, PagesAdvanceTheCursorAndNeverGoBack) {
   std::string pull_only =
       R"({"protocol":1,"clientId":"client-a1","schemaVersion":1,"cursor":"500:3","pageSize":2})";
-  srv_.begin("u1", pull_only, kNow);
-  std::int64_t st = srv_.last_state();
-  step_output o =
-      srv_.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
-  ASSERT_EQ(o.statements.size(), 1u);
-  EXPECT_EQ(o.statements[0].params[4], "3")
-      << "page size + 1 detects more pages";
-  o = srv_.step(st,
-                {"[{\"a\":1},{\"a\":2}]\n{\"xmin\":\"990\",\"n\":3,\"lx\":"
-                 "\"600\",\"lv\":9}"},
+  step_output o = srv_.begin("u1", pull_only, kNow);
+  const std::string& text = o.segments.at(o.statements[0].sql_segment);
+  EXPECT_NE(text.find(", NULL, 0, ARRAY[]::bigint[]"), std::string::npos)
+      << "no batch: seq NULL";
+  EXPECT_NE(text.find("'500', '3', '3', '3') AS j"), std::string::npos)
+      << "cursor, page size + 1 (detects more pages), cursor row";
+  o = srv_.step(srv_.last_state(),
+                {answer(R"({"dup":false})", "[]", R"([{"a":1},{"a":2}])",
+                        R"({"xmin":"990","n":3,"lx":"600","lv":9})")},
                 kNow);
   auto body = parse_json(o.segments[0]);
   EXPECT_EQ(body.value()["cursor"], "600:9");
   EXPECT_EQ(body.value()["hasMore"], true);
   EXPECT_EQ(body.value()["changes"].size(), 2u);
+  EXPECT_TRUE(body.value()["ack"].is_null());
 
   srv_.begin("u1", pull_only, kNow);
-  st = srv_.last_state();
-  srv_.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
-  o = srv_.step(st, {"[]\n{\"xmin\":\"400\",\"n\":0}"}, kNow);
+  o = srv_.step(
+      srv_.last_state(),
+      {answer(R"({"dup":false})", "[]", "[]", R"({"xmin":"400","n":0})")},
+      kNow);
   EXPECT_EQ(parse_json(o.segments[0]).value()["cursor"], "500:3")
       << "xmin below the cursor";
 }
 
-TEST_F(ServerMachine, GarbageResultsFailCleanly) {
-  srv_.begin("u1", batch_, kNow);
-  step_output o = srv_.step(srv_.last_state(), {"not json"}, kNow);
-  EXPECT_TRUE(o.done);
+TEST_F(ServerMachine, GarbageAnswersFailCleanly) {
+  for (const char* bad :
+       {"not json", "{\"dup\":false}\n[]", "{\"dup\":1}\n[]\n[]\n{}",
+        "{\"dup\":false}\n[]\n[]\n{}"}) {
+    srv_.begin("u1", batch_, kNow);
+    step_output o = srv_.step(srv_.last_state(), {bad}, kNow);
+    EXPECT_TRUE(o.done) << bad;
+    EXPECT_EQ(o.status, 500) << bad;
+    EXPECT_TRUE(o.rollback);
+  }
+  EXPECT_EQ(srv_.in_flight(), 0u);
+  step_output o = srv_.step(12345, {}, kNow);
   EXPECT_EQ(o.status, 500);
-  EXPECT_TRUE(o.rollback);
-  o = srv_.step(12345, {}, kNow);
-  EXPECT_EQ(o.status, 500);
+}
+
+TEST(Sql, InlinedValuesCannotEscapeTheirLiterals) {
+  // The user id comes from a token: quotes and backslashes stay inside the
+  // literal whatever standard_conforming_strings says.
+  EXPECT_EQ(sql::pg_string(R"(a'b\c)"), R"(E'a''b\\c')");
+  server srv{test_schema(), {}};
+  step_output o = srv.begin(
+      R"(u'); DROP TABLE x; --\)",
+      body_with(change("projects", R"({"id":"p1","name":"it's"})")), kNow);
+  const std::string& text = o.segments.at(o.statements[0].sql_segment);
+  EXPECT_NE(text.find(R"(E'u''); DROP TABLE x; --\\')"), std::string::npos);
+  EXPECT_NE(text.find(R"("name":"it''s")"), std::string::npos);
+}
+
+TEST(Sql, RequestFunctionsAreNamedByTheirText) {
+  server a{test_schema(), {}};
+  server b{test_schema(), {}};
+  EXPECT_EQ(a.functions_name(), b.functions_name()) << "deterministic";
+  EXPECT_EQ(a.functions_name().rfind("edgesync_", 0), 0u);
+  EXPECT_NE(a.functions_ddl().find("CREATE OR REPLACE FUNCTION " +
+                                   a.functions_name() + "("),
+            std::string::npos);
+  schema other = test_schema();
+  other.tables[0].policy = conflict_policy::client_wins;
+  server c{other, {}};
+  EXPECT_NE(a.functions_name(), c.functions_name())
+      << "another rule: another function (a rolling deploy runs both)";
 }
 
 TEST(Sql, IdentifiersAreQuotedAndParametersUsed) {
@@ -609,125 +633,8 @@ TEST(Sql, IdentifiersAreQuotedAndParametersUsed) {
   EXPECT_NE(pull.find("pg_snapshot_xmin(pg_current_snapshot())"),
             std::string::npos);
   EXPECT_EQ(pull.find("'u1'"), std::string::npos)
-      << "values travel as parameters";
+      << "values are the request function's parameters";
 }
-
-}  // namespace
-}  // namespace edgesync
-
-namespace edgesync {
-namespace {
-
-// How each policy's merge outcome reaches the client: status and reason.
-struct policy_case {
-  const char* table;    // one table per policy in the fixture schema
-  const char* outcome;  // what the merge statement reported
-  const char* status;
-  const char* reason;  // "" when none
-};
-
-class PolicyMatrix : public ::testing::TestWithParam<policy_case> {};
-
-TEST_P(PolicyMatrix, MapsMergeOutcomes) {
-  const auto& c = GetParam();
-  server srv{test_schema(), {}};
-  std::string row =
-      std::string(c.table) == "workflowEdges"
-          ? R"({"projectId":"p","edgeId":"e","source":"a","target":"b"})"
-      : std::string(c.table) == "documents" ? R"({"id":1})"
-      : std::string(c.table) == "settings"  ? R"({"key":"k"})"
-      : std::string(c.table) == "workflowNodes"
-          ? R"({"id":"n","projectId":"p"})"
-          : R"({"id":"p","name":"n"})";
-  srv.begin("u1", body_with(change(c.table, row)), kNow);
-  std::int64_t st = srv.last_state();
-  step_output o =
-      srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
-  ASSERT_EQ(o.statements.size(), 1u);
-  std::string r = std::string(R"([{"i":0,"s":")") + c.outcome +
-                  R"(","v":9,"d":false,"r":{"id":"server"}}])";
-  o = srv.step(st, {r}, kNow);
-  auto results = parse_json(o.segments[0]);
-  ASSERT_TRUE(results.ok());
-  const json& res = results.value()[0];
-  EXPECT_EQ(res["status"], c.status) << c.table << "/" << c.outcome;
-  if (*c.reason) {
-    EXPECT_EQ(res["reason"], c.reason) << c.table << "/" << c.outcome;
-  }
-  bool logged = std::string(c.status) != "applied";
-  EXPECT_EQ(o.statements.size(), logged ? 3u : 2u)
-      << "conflicts are logged in the same transaction";
-  if (std::string(c.outcome) == "forbidden") {
-    EXPECT_FALSE(res.contains("row")) << "no leak";
-  }
-}
-
-// A change that raced with a concurrent insert of its new key is merged
-// again, alone, so its table's policy decides; it never reaches the client
-// as an outcome of its own.
-TEST(MergeRace, RacedChangesAreMergedAgainAlone) {
-  server srv{test_schema(), {}};
-  std::string two =
-      R"([{"id":1,"table":"projects","op":"upsert","row":{"id":"p1","name":"a"},"hlc":")" +
-      hlc(kNow) +
-      R"("},{"id":2,"table":"projects","op":"upsert","row":{"id":"p2","name":"b"},"hlc":")" +
-      hlc(kNow) + R"("}])";
-  srv.begin("u1", body_with(two), kNow);
-  std::int64_t st = srv.last_state();
-  step_output o =
-      srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
-  ASSERT_EQ(o.statements.size(), 1u);
-  o = srv.step(st,
-               {R"([{"i":0,"s":"applied","v":5,"d":false,"r":null},)"
-                R"({"i":1,"s":"race","v":null,"d":null,"r":null}])"},
-               kNow);
-  ASSERT_FALSE(o.done);
-  ASSERT_EQ(o.statements.size(), 1u) << "only the raced group again";
-  auto again = parse_json(o.segments[0]);
-  ASSERT_TRUE(again.ok());
-  ASSERT_EQ(again.value().size(), 1u);
-  EXPECT_EQ(again.value()[0]["id"], "p2");
-  EXPECT_EQ(again.value()[0]["_es_i"], 1);
-  o = srv.step(st, {R"([{"i":1,"s":"lost","v":8,"d":false,"r":{"id":"p2"}}])"},
-               kNow);
-  ASSERT_EQ(o.statements.size(), 3u) << "record, conflict log, pull";
-  auto results = parse_json(o.segments[0]);
-  ASSERT_TRUE(results.ok());
-  EXPECT_EQ(results.value()[0]["status"], "applied");
-  EXPECT_EQ(results.value()[1]["status"], "conflict");
-  EXPECT_EQ(results.value()[1]["reason"], "older");
-}
-
-TEST(MergeRace, EndlessRacesAnswer503) {
-  server srv{test_schema(), {}};
-  srv.begin("u1", body_with(change("projects", R"({"id":"p1","name":"a"})")),
-            kNow);
-  std::int64_t st = srv.last_state();
-  step_output o =
-      srv.step(st, {R"({"user":"u1","lastSeq":0,"lastResults":null})"}, kNow);
-  for (int pass = 0; pass < 10 && !o.done; ++pass)
-    o = srv.step(st, {R"([{"i":0,"s":"race","v":null,"d":null,"r":null}])"},
-                 kNow);
-  ASSERT_TRUE(o.done);
-  EXPECT_EQ(o.status, 503);
-  EXPECT_TRUE(o.rollback);
-  EXPECT_EQ(srv.in_flight(), 0u);
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Policies, PolicyMatrix,
-    ::testing::Values(
-        policy_case{"projects", "applied", "applied", ""},
-        policy_case{"projects", "lost", "conflict", "older"},
-        policy_case{"projects", "forbidden", "rejected", "forbidden"},
-        policy_case{"workflowNodes", "applied", "applied", ""},
-        policy_case{"workflowNodes", "lost", "conflict", "older"},
-        policy_case{"workflowEdges", "lost", "conflict", "stale"},
-        policy_case{"workflowEdges", "forbidden", "rejected", "forbidden"},
-        policy_case{"settings", "applied", "applied", ""},
-        policy_case{"settings", "forbidden", "rejected", "forbidden"},
-        policy_case{"documents", "lost", "rejected", "stale"},
-        policy_case{"documents", "forbidden", "rejected", "forbidden"}));
 
 }  // namespace
 }  // namespace edgesync

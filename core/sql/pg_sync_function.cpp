@@ -1,0 +1,357 @@
+// The generated PL/pgSQL of one sync request (see pg_sync_function.h).
+//
+// Every per-table statement of server_postgres.cpp keeps its `$n` parameters:
+// it becomes the body of a small helper function whose positional parameters
+// are exactly those, so the statements are written once and run unchanged.
+// The entry point calls the helpers in the order the old multi-statement
+// flow ran them (locks, merges, race re-merges, record, pull).
+//
+// The entry point answers one text: `<head>\n<results>\n<pull>`, where head
+// is {"dup":bool} (or sync_client_conflict alone), results the per-change
+// results in request order (`[]` without a batch) and pull the pull
+// statement's own `<changes>\n<meta>`.
+#include "sql/pg_sync_function.h"
+
+#include <cstdio>
+#include <string>
+
+#include "common/json_util.h"
+#include "schema/access.h"
+#include "schema/policy.h"
+#include "sql/ddl.h"
+#include "sql/server_postgres.h"
+
+namespace edgesync::sql {
+
+namespace {
+
+using std::string;
+
+// A change's kind: which merge helper runs it.
+std::size_t kind_of(std::size_t table, change_op op) {
+  return table * 2 + (op == change_op::remove ? 1 : 0);
+}
+
+// Why a change was refused, by the table's access rule (no row content:
+// a refusal never reveals more than that the key is taken).
+const char* forbidden_message(const table& t) {
+  switch (t.access) {
+    case access_kind::owner:
+      return "the row belongs to another user";
+    case access_kind::scoped:
+    case access_kind::root:
+      return "this change needs the write role in the row's scope (admin to "
+             "delete a scope's root row); a row's scope cannot change";
+    case access_kind::members:
+      return "membership changes need the admin role in the scope (anyone "
+             "may remove their own membership)";
+  }
+  return "forbidden";
+}
+
+// FNV-1a, 64 bits: names the functions by their text (not a security hash;
+// a collision needs two schemas on one database with equal hashes).
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ULL;
+  return h;
+}
+
+// `text` dollar-quoted with a tag it does not contain.
+string dollar_quote(const string& text) {
+  string tag = "$es$";
+  for (int n = 1; text.find(tag) != string::npos; ++n)
+    tag = "$es" + std::to_string(n) + "$";
+  return tag + text + tag;
+}
+
+string function(const string& name, const string& params, const string& returns,
+                const string& body) {
+  return "CREATE OR REPLACE FUNCTION " + name + "(" + params + ") RETURNS " +
+         returns + " LANGUAGE plpgsql AS " + dollar_quote(body) + ";\n";
+}
+
+// `<statement> INTO _es_j; RETURN _es_j;`: PL/pgSQL strips a trailing INTO
+// (an INSERT's own INTO is told apart by the keyword before it).
+string returning_text(const string& statement) {
+  return "DECLARE _es_j text; BEGIN " + statement +
+         " INTO _es_j; RETURN _es_j; END";
+}
+
+// `,"name":<json text of e->'key'>` when that value is not null.
+string optional_member(const char* key, const char* name) {
+  return string("CASE WHEN (e->'") + key + "')::text <> 'null' THEN ',\"" +
+         name + "\":' || (e->'" + key + "')::text ELSE '' END";
+}
+
+string deleted_member() {
+  return "',\"deleted\":' || CASE WHEN (e->'d')::text = 'true' THEN 'true' "
+         "ELSE 'false' END";
+}
+
+// The protocol's result object of merge outcome `e` ({i, s, v, d, r}) of
+// table `t`: the loser's status and reason come from the policy's rule. An
+// outcome with no result (a policy that cannot lose, said to have lost) is
+// NULL, which the entry point refuses.
+string result_text(const table& t) {
+  const policy_rule& rule = rule_of(t.policy);
+  string id = "'{\"id\":' || $4[(e->>'i')::int + 1]";
+  string out = "CASE e->>'s' WHEN 'applied' THEN " + id +
+               " || ',\"status\":\"applied\",\"version\":' || (e->'v')::text "
+               "|| " +
+               optional_member("r", "row") + " || '}' WHEN 'forbidden' THEN " +
+               id + " || " +
+               pg_string(
+                   ",\"status\":\"rejected\",\"reason\":\"forbidden\","
+                   "\"message\":" +
+                   dump_json(json(forbidden_message(t))));
+  // The row the caller may still read, to roll back to: only a scope's rows
+  // can be readable yet refused; an owned row of another user is never sent.
+  if (t.access != access_kind::owner)
+    out +=
+        " || CASE WHEN (e->'v')::text <> 'null' THEN ',\"version\":' || "
+        "(e->'v')::text || " +
+        deleted_member() + " ELSE '' END || " + optional_member("r", "row");
+  out += " || '}'";
+  if (rule.loser != loser_status::none)
+    out += string(" WHEN 'lost' THEN ") + id + " || " +
+           pg_string(string(",\"status\":\"") + to_string(rule.loser) +
+                     "\",\"reason\":\"" + rule.reason + "\",\"version\":") +
+           " || (e->'v')::text || " + deleted_member() +
+           " || ',\"row\":' || (e->'r')::text || '}'";
+  return out + " END";
+}
+
+// Which outcomes are conflicts, logged with their outcome string.
+string conflict_outcome(const table& t) {
+  const policy_rule& rule = rule_of(t.policy);
+  string out = "CASE e->>'s' WHEN 'forbidden' THEN 'rejected:forbidden'";
+  if (rule.loser != loser_status::none)
+    out += string(" WHEN 'lost' THEN ") +
+           pg_string(string(to_string(rule.loser)) + ":" + rule.reason);
+  return out + " END";
+}
+
+// A merge helper: $1 input, $2 user, $3 client, $4 the change ids. Runs the
+// merge statement, turns its outcomes into results, logs the conflicts, and
+// hands back the changes that raced (merged again by the caller in a fresh
+// statement, which sees the row they raced with).
+string merge_helper(const string& name, const schema& s, const table& t,
+                    change_op op) {
+  bool del = op == change_op::remove;
+  string stmt = del ? remove(s, t) : upsert(s, t);
+  string pk;
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    const column& c = t.columns[t.primary_key[k]];
+    pk += (k ? ", " : "") + quote_literal(c.name) + ", x->" +
+          quote_literal(c.name);
+  }
+  string outcome = conflict_outcome(t);
+  string body =
+      "DECLARE _es_j text; _es_race int[]; _es_n bigint; BEGIN " + stmt +
+      " INTO _es_j; "
+      "SELECT array_agg((e->>'i')::int) FILTER (WHERE e->>'s' <> 'race'), "
+      "array_agg(" +
+      result_text(t) +
+      ") FILTER (WHERE e->>'s' <> 'race'), array_agg((e->>'i')::int) "
+      "FILTER (WHERE e->>'s' = 'race'), count(*) FILTER (WHERE " +
+      outcome +
+      " IS NOT NULL) INTO _es_oi, _es_or, _es_race, _es_n FROM "
+      "json_array_elements(_es_j::json) AS e_(e); "
+      "IF _es_n > 0 THEN INSERT INTO " +
+      quote_ident(pg_names::conflicts) +
+      " (user_id, client_id, table_name, pk, policy, outcome, client_row, "
+      "server_row) SELECT $2, $3, " +
+      quote_literal(t.server_name) + ", jsonb_build_object(" + pk + "), " +
+      quote_literal(to_string(t.policy)) + ", o, " +
+      (del ? string("NULL")
+           : string("x - '_es_i' - '_es_h' - '_es_b' - "
+                    "'_es_c'")) +
+      ", CASE WHEN json_typeof(e->'r') = 'null' THEN NULL ELSE "
+      "(e->'r')::jsonb END FROM json_array_elements(_es_j::json) AS e_(e) "
+      "JOIN jsonb_array_elements($1::jsonb) AS x_(x) ON (x->>'_es_i')::int = "
+      "(e->>'i')::int, LATERAL (SELECT " +
+      outcome +
+      " AS o) z WHERE o IS NOT NULL ORDER BY (e->>'i')::int; END IF; "
+      "IF _es_race IS NOT NULL THEN SELECT '[' || string_agg(x::text, ',') || "
+      "']' INTO _es_again FROM json_array_elements($1::json) AS x_(x) WHERE "
+      "(x->>'_es_i')::int = ANY (_es_race); END IF; END";
+  return function(name,
+                  "text, text, text, bigint[], OUT _es_oi int[], OUT _es_or "
+                  "text[], OUT _es_again text",
+                  "record", body);
+}
+
+// The entry point: claim, then (a new batch) locks, merge passes, results
+// and record, then the pull.
+string entry(const string& name, const string& prefix, const schema& s) {
+  // CASE arms calling the helper of each kind.
+  string locks, merges;
+  for (std::size_t ti = 0; ti < s.tables.size(); ++ti) {
+    string t = std::to_string(ti);
+    locks.append(" WHEN ").append(t).append(" THEN PERFORM ").append(prefix);
+    locks.append("_l").append(t).append(
+        "(_es_in[_es_g], _es_user, _es_in[_es_g + 1]);");
+    for (change_op op : {change_op::upsert, change_op::remove}) {
+      string k = std::to_string(kind_of(ti, op));
+      merges.append(" WHEN ").append(k).append(
+          " THEN SELECT * INTO _es_m FROM ");
+      merges.append(prefix).append("_m").append(k).append(
+          "(_es_in[_es_g], _es_user, _es_client, _es_ids);");
+    }
+  }
+  string clients = quote_ident(pg_names::clients);
+  string body =
+      "DECLARE _es_c record; _es_m record; _es_dup boolean := false; "
+      "_es_results text := '[]'; _es_idx int[] := '{}'; _es_res text[] := "
+      "'{}'; _es_in text[] := _es_inputs; _es_g int; _es_pass int := 0; "
+      "_es_left boolean; _es_n int := coalesce(array_length(_es_kinds, 1), "
+      "0); "
+      "BEGIN "
+      // The claim locks the client row: one request of a client at a time.
+      // Another user's client id: nothing is written, the caller answers 403.
+      "INSERT INTO " +
+      clients +
+      " AS c (client_id, user_id) VALUES (_es_client, _es_user) ON CONFLICT "
+      "(client_id) DO UPDATE SET seen_at = now() WHERE c.user_id = "
+      "EXCLUDED.user_id RETURNING c.last_seq, c.last_results INTO _es_c; "
+      "IF NOT FOUND THEN RETURN " +
+      quote_literal(sync_client_conflict) +
+      "; END IF; "
+      "IF _es_seq IS NOT NULL AND _es_seq <= _es_c.last_seq THEN "
+      "_es_dup := true; _es_results := CASE WHEN _es_seq = _es_c.last_seq "
+      "AND _es_c.last_results IS NOT NULL THEN _es_c.last_results::text ELSE "
+      "'[]' END; "
+      "ELSIF _es_seq IS NOT NULL THEN "
+      // A table with both upserts and deletes is locked first by one
+      // statement in key order over both sets: two statements each locking
+      // in key order could still take two batches' rows in opposite orders.
+      "FOR _es_g IN 1 .. _es_n - 1 LOOP "
+      "IF _es_kinds[_es_g] % 2 = 0 AND _es_kinds[_es_g + 1] = "
+      "_es_kinds[_es_g] + 1 THEN CASE _es_kinds[_es_g] / 2" +
+      locks +
+      " END CASE; END IF; END LOOP; "
+      // A change answered `race` is merged again in a fresh statement; a
+      // race needs another transaction to insert the same new key between
+      // two statements, so a fourth pass is already rare.
+      "WHILE _es_n > 0 LOOP _es_pass := _es_pass + 1; _es_left := false; "
+      "FOR _es_g IN 1 .. _es_n LOOP CONTINUE WHEN _es_in[_es_g] IS NULL; "
+      "CASE _es_kinds[_es_g]" +
+      merges +
+      " END CASE; _es_idx := _es_idx || _es_m._es_oi; _es_res := _es_res || "
+      "_es_m._es_or; _es_in[_es_g] := _es_m._es_again; _es_left := _es_left "
+      "OR _es_m._es_again IS NOT NULL; END LOOP; EXIT WHEN NOT _es_left; "
+      "IF _es_pass >= 4 THEN RAISE EXCEPTION USING ERRCODE = '40001', "
+      "MESSAGE = 'edgesync: rows of this batch keep being inserted "
+      "concurrently; retry the batch'; END IF; END LOOP; "
+      "IF coalesce(array_length(_es_idx, 1), 0) <> _es_total OR "
+      "array_position(_es_res, NULL) IS NOT NULL THEN RAISE EXCEPTION "
+      "'edgesync: a change of the batch has no result'; END IF; "
+      "SELECT '[' || coalesce(string_agg(r, ',' ORDER BY i), '') || ']' INTO "
+      "_es_results FROM unnest(_es_idx, _es_res) AS u(i, r); "
+      // An empty batch still consumes its sequence number.
+      "UPDATE " +
+      clients +
+      " SET last_seq = _es_seq, last_results = _es_results::jsonb, seen_at = "
+      "now() WHERE client_id = _es_client; "
+      "END IF; "
+      "RETURN json_build_object('dup', _es_dup)::text || chr(10) || "
+      "_es_results || chr(10) || " +
+      prefix +
+      "_p(_es_user, _es_xid, _es_ver, _es_client, _es_page, _es_row); END";
+  return function(name,
+                  "_es_user text, _es_client text, _es_seq bigint, _es_total "
+                  "int, _es_ids bigint[], _es_kinds int[], _es_inputs text[], "
+                  "_es_xid text, _es_ver text, _es_page text, _es_row text",
+                  "text", body);
+}
+
+// Every function of `s` named under `prefix`.
+sync_functions build(const schema& s, const string& prefix) {
+  sync_functions out;
+  out.name = prefix + "_sync";
+  for (std::size_t ti = 0; ti < s.tables.size(); ++ti) {
+    const table& t = s.tables[ti];
+    string lock_name = prefix;
+    lock_name.append("_l").append(std::to_string(ti));
+    out.ddl += function(lock_name, "text, text, text", "text",
+                        returning_text(lock_keys(s, t)));
+    for (change_op op : {change_op::upsert, change_op::remove})
+      out.ddl += merge_helper(prefix + "_m" + std::to_string(kind_of(ti, op)),
+                              s, t, op);
+  }
+  out.ddl += function(prefix + "_p", "text, text, text, text, text, text",
+                      "text", returning_text(pull(s)));
+  out.ddl += entry(out.name, prefix, s);
+  return out;
+}
+
+string int_array(const std::vector<std::int64_t>& v, const char* type) {
+  string out = "ARRAY[";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(v[i]);
+  }
+  return out + "]::" + type;
+}
+
+}  // namespace
+
+string pg_string(std::string_view text) {
+  string out = "E'";
+  out.reserve(text.size() + 8);
+  for (char c : text) {
+    if (c == '\'' || c == '\\') out += c;
+    out += c;
+  }
+  return out + "'";
+}
+
+sync_functions sync_function(const schema& s) {
+  // Named by the hash of what they do: built once with a fixed name to hash
+  // the text, then under the name that hash gives.
+  const string probe = "edgesync_0000000000000000";
+  std::uint64_t h = fnv1a(build(s, probe).ddl);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return build(s, string("edgesync_") + hex);
+}
+
+string server_ddl(const schema& s) { return pg_ddl(s) + sync_function(s).ddl; }
+
+result<string> server_migration(const schema& from, const schema& to) {
+  auto m = pg_migration(from, to);
+  if (!m) return m.errors();
+  return m.value() + sync_function(to).ddl;
+}
+
+string sync_call(const string& name, const sync_request& req,
+                 const string& user_id) {
+  std::vector<std::int64_t> ids, kinds;
+  ids.reserve(req.changes.size());
+  for (const change& c : req.changes) ids.push_back(c.id);
+  std::size_t size = 256;
+  for (const change_group& g : req.groups) {
+    kinds.push_back(static_cast<std::int64_t>(kind_of(g.table, g.op)));
+    size += g.input.size() + 16;
+  }
+  string out;
+  out.reserve(size + ids.size() * 8);
+  out += "SELECT " + name + "(" + pg_string(user_id) + ", " +
+         pg_string(req.client_id) + ", " +
+         (req.has_batch ? std::to_string(req.seq) : string("NULL")) + ", " +
+         std::to_string(req.changes.size()) + ", " +
+         int_array(ids, "bigint[]") + ", " + int_array(kinds, "int[]") +
+         ", ARRAY[";
+  for (std::size_t gi = 0; gi < req.groups.size(); ++gi) {
+    if (gi) out += ',';
+    out += pg_string(req.groups[gi].input);
+  }
+  out += "]::text[], '" + std::to_string(req.cursor.xid) + "', '" +
+         std::to_string(req.cursor.version) + "', '" +
+         std::to_string(req.page_size + 1) + "', '" +
+         std::to_string(req.cursor.row) + "') AS j";
+  return out;
+}
+
+}  // namespace edgesync::sql
