@@ -119,6 +119,7 @@ void append_purge(const schema& s, std::size_t members_table,
     if (t.scope != m.scope) continue;
     table_purge_sql q = purge_scope_sql(t);
     out.push_back({std::move(q.forget), {scope_key}});
+    out.push_back({std::move(q.drop_bases), {scope_key}});
     out.push_back({std::move(q.remove), {scope_key}});
     if (std::find(applied.tables.begin(), applied.tables.end(), t.name) ==
         applied.tables.end())

@@ -273,13 +273,25 @@ table_purge_sql purge_scope_sql(const table& t) {
   for (std::size_t k = 0; k < t.primary_key.size(); ++k)
     key += (k ? ", l." : "l.") + q(t.columns[t.primary_key[k]].name);
   key += ")";
-  string where = "l." + q(t.columns[t.scope_column].name) +
-                 " = json_extract(?1, '$') AND " + not_pending(t, key);
+  // Only queued keys stay: a key whose queue just ended (its sync_base row
+  // holds the server's answer to this client's own write) is as unreadable
+  // now as any other row of the scope, so its base goes too (else the
+  // reconciliation would write it back).
+  string queued = "EXISTS (SELECT 1 FROM " + outbox() +
+                  " o WHERE o.tbl = " + lit(t.name) + " AND o.pk = ";
+  const string& scope = t.columns[t.scope_column].name;
+  string in_scope = "l." + q(scope) + " = json_extract(?1, '$')";
+  string local_keys = "SELECT " + key + " FROM " + q(t.name) + " AS l WHERE " +
+                      in_scope + " AND NOT " + queued + key + ")";
   table_purge_sql out;
   out.forget = "DELETE FROM " + rows() + " WHERE tbl = " + lit(t.name) +
-               " AND pk IN (SELECT " + key + " FROM " + q(t.name) +
-               " AS l WHERE " + where + ")";
-  out.remove = "DELETE FROM " + q(t.name) + " AS l WHERE " + where;
+               " AND pk IN (" + local_keys + ")";
+  out.drop_bases = "DELETE FROM " + base() +
+                   " AS b WHERE b.tbl = " + lit(t.name) + " AND NOT " + queued +
+                   "b.pk) AND (b.row ->> '$." + scope +
+                   "' = json_extract(?1, '$') OR b.pk IN (" + local_keys + "))";
+  out.remove = "DELETE FROM " + q(t.name) + " AS l WHERE " + in_scope +
+               " AND NOT " + queued + key + ")";
   return out;
 }
 

@@ -118,13 +118,15 @@ std::string reconciled_rows_sql(const std::vector<table_reconcile_sql>& tables);
 std::string drop_ended_bases_sql();
 
 /// The rows of one scope leaving this device (the user's membership
-/// ended): ?1 = the scope key as JSON text. Rows without pending changes go
-/// with their versions (a later backfill brings them again); pending ones
+/// ended): ?1 = the scope key as JSON text. Rows without queued changes go
+/// with their versions and sync_base rows (a later backfill brings them
+/// again; a key whose queue ended in this same answer goes too); queued ones
 /// stay until the server refuses them (then reconciliation removes them).
-/// Run under the apply guard.
+/// Run under the apply guard, in this order.
 struct table_purge_sql {
-  std::string forget;  ///< DELETE the rows' sync_rows versions
-  std::string remove;  ///< DELETE the rows
+  std::string forget;      ///< DELETE the rows' sync_rows versions
+  std::string drop_bases;  ///< DELETE the sync_base rows of ended keys
+  std::string remove;      ///< DELETE the rows
 };
 
 /// The purge statements of scoped table `t` (any access kind but owner).

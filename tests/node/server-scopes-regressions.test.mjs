@@ -6,8 +6,9 @@
 //    the server's wall clock, so a creator whose device clock runs behind the
 //    server's could not leave or change the role they had just got: their
 //    change was older than a write they never made and lost
-//    (`conflict/older`). The row now takes the root row's clock (the
-//    creator's change), and the creator's device still pulls it.
+//    (`conflict/older`). The row is now stamped just before the root row's
+//    clock (the creator's change: any later change of theirs wins, even in
+//    the same batch), and the creator's device still pulls it.
 // 2. A shared row keeps its creator in the owner column, whoever writes it
 //    later; a member's write that sent another owner (an insert of a key that
 //    already existed) was answered `applied` without the stored row, and the
@@ -16,7 +17,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, tokenFor, openClient } from '../harness/client.mjs';
-import { postSync, hlc } from '../harness/sync-http.mjs';
+import { postSync, hlc, hlcBefore } from '../harness/sync-http.mjs';
 import { SHARED_SCHEMA } from '../harness/shared-schema.mjs';
 
 let stack;
@@ -36,7 +37,7 @@ test('a creator whose clock runs behind the server may leave the scope it just c
   assert.equal(create.body.results[0].status, 'applied');
   const [m] = await stack.sql`select role, _es_hlc as hlc, _es_origin as origin from project_members where project_id = 'pc1' and user_id = 'alice'`;
   assert.equal(m.role, 'admin');
-  assert.equal(m.hlc, rootHlc, 'the membership takes the root row\'s clock, not the server\'s wall clock');
+  assert.equal(m.hlc, hlcBefore(rootHlc), 'the membership is stamped just before the root row\'s clock, not with the server\'s wall clock');
   // The creator's own device pulls its membership (it never wrote that row).
   const pull = await postSync(stack.url, tok, { protocol: 1, clientId: client, schemaVersion: 1, cursor: null });
   assert.equal(pull.status, 200, JSON.stringify(pull.body));

@@ -34,6 +34,7 @@ const REGRESSIONS = [
   { seed: 2064, bug: 'checker: a base-version delete answered applied for a row another delete had just removed was taken for a stale write' },
   { seed: 6, bug: "the creator's admin membership was stamped with the server's wall clock: the creator could not leave (conflict/older)" },
   { seed: 13, bug: "a member's applied write of a shared row kept its own owner value on the device (the server keeps the creator)" },
+  { seed: 160, bug: 'an answer that acked a write in a scope and revoked the membership kept the row: the purge spared keys whose queue had just ended (their sync_base row)' },
 ];
 
 let env;

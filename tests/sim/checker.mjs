@@ -23,6 +23,7 @@
 // 8. the conflict/rejected events the apps saw are policy-correct
 import { allowedOutcomes, outcomeOf } from './policies.mjs';
 import { AccessModel, MembershipTimeline } from './access.mjs';
+import { hlcBefore } from '../harness/sync-http.mjs';
 
 const canon = (v) => {
   if (v === null || v === undefined) return 'null';
@@ -90,12 +91,6 @@ export function effectiveHlc(hlc, serverNow, maxSkew) {
   return ms > limit ? pad15(limit) + hlc.slice(15) : hlc;
 }
 
-/** The stamp right before `hlc` (15-digit ms, 5-digit counter, node). */
-export function hlcBefore(hlc) {
-  const counter = Number(hlc.slice(16, 21));
-  if (counter > 0) return hlc.slice(0, 16) + String(counter - 1).padStart(5, '0') + hlc.slice(21);
-  return pad15(Math.max(Number(hlc.slice(0, 15)) - 1, 0)) + ':99999' + hlc.slice(21);
-}
 
 /**
  * Runs every check. Returns a list of problems `{kind, detail}` (empty: the
