@@ -148,7 +148,7 @@ export async function startWanProxy({ target, delayMs = defaultDelayMs(), logLim
     let awaitingClient = true;
     let burst = null;
 
-    const toServer = delayedPipe(upstream);
+    const toServer = delayedPipe(upstream, () => { if (burst) burst.forwardedAt = performance.now(); });
     const toClient = delayedPipe(client, (chunk) => {
       awaitingClient = true;
       counters.serverBytes += chunk.length;
@@ -160,13 +160,16 @@ export async function startWanProxy({ target, delayMs = defaultDelayMs(), logLim
       if (awaitingClient) {
         awaitingClient = false;
         counters.roundTrips++;
-        burst = { conn, sent: [], answer: [] };
+        burst = { conn, sent: [], answer: [], forwardedAt: null, answeredAt: null };
         if (counters.bursts.length < logLimit) counters.bursts.push(burst);
       }
       burst.sent.push(...frontend.read(chunk, () => backend.expectSingleByte()));
       toServer.push(chunk);
     });
-    upstream.on('data', (chunk) => toClient.push(chunk));
+    upstream.on('data', (chunk) => {
+      if (burst && burst.answeredAt === null && burst.forwardedAt !== null) burst.answeredAt = performance.now();
+      toClient.push(chunk);
+    });
     client.on('end', () => toServer.push(null));
     upstream.on('end', () => toClient.push(null));
     const teardown = () => {
@@ -201,10 +204,18 @@ export async function startWanProxy({ target, delayMs = defaultDelayMs(), logLim
     /**
      * Counters since the last reset: `roundTrips`, `connections` opened,
      * `clientBytes`/`serverBytes` delivered, and `bursts` (one per round trip:
-     * `{conn, sent: [message types], answer: [message types]}`).
+     * `{conn, sent: [message types], answer: [message types], serverMs}`,
+     * serverMs: from handing the burst's last bytes to the server to its first
+     * answer bytes, i.e. the server's own time for that round trip).
      */
     stats() {
-      return { ...counters, bursts: counters.bursts.map((b) => ({ ...b, sent: [...b.sent], answer: [...b.answer] })) };
+      return {
+        ...counters,
+        bursts: counters.bursts.map(({ conn, sent, answer, forwardedAt, answeredAt }) => ({
+          conn, sent: [...sent], answer: [...answer],
+          serverMs: forwardedAt !== null && answeredAt !== null ? answeredAt - forwardedAt : null,
+        })),
+      };
     },
     /** Zeroes the counters (connections already open keep their state). */
     reset,
@@ -217,7 +228,8 @@ export async function startWanProxy({ target, delayMs = defaultDelayMs(), logLim
   };
 }
 
-/** One line per round trip: `conn 3: Q → T D C Z`. */
+/** One line per round trip: `conn 3: Q → T D C Z (server 1.2 ms)`. */
 export function describeBursts(bursts) {
-  return bursts.map((b) => `conn ${b.conn}: ${b.sent.join(' ')} → ${b.answer.join(' ')}`);
+  return bursts.map((b) => `conn ${b.conn}: ${b.sent.join(' ')} → ${b.answer.join(' ')}` +
+    (b.serverMs === null ? '' : ` (server ${b.serverMs.toFixed(1)} ms)`));
 }

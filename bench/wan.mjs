@@ -15,6 +15,10 @@
 //                             timestamps in JS, insert or update; then the pull
 //                             query; postgres.js with its defaults (prepared
 //                             statements), the same 10 rows, the same proxy
+//   wan_sync_db_p50_ms, wan_pull_db_p50_ms
+//                             PostgreSQL's own time in those requests (the proxy's
+//                             view: bytes handed over → first answer bytes), so
+//                             the rest of wan_sync_p50_ms is the path and the host
 //   wan_sync_over_rtt_budget  wan_sync_p50_ms / (1.5 × wan_rtt_ms + 5)
 //   ratio_wan_baseline_to_sync  wan_baseline_sync_p50_ms / wan_sync_p50_ms
 //   wan_connect_round_trips   opening one connection with the host's options
@@ -212,6 +216,9 @@ export async function runWanBench({ quick = false } = {}) {
     results.wan_pull_p50_ms = round(p50(m.pull.map((x) => x.ms)));
     results.wan_baseline_sync_p50_ms = round(p50(m.base.map((x) => x.ms)));
     results.wan_baseline_round_trips = maxTrips(m.base);
+    const dbMs = (list) => round(p50(list.map((x) => x.bursts.reduce((n, b) => n + (b.serverMs ?? 0), 0))));
+    results.wan_sync_db_p50_ms = dbMs(m.sync);
+    results.wan_pull_db_p50_ms = dbMs(m.pull);
     results.wan_sync_over_rtt_budget = round(results.wan_sync_p50_ms / (1.5 * results.wan_rtt_ms + 5), 3);
     results.ratio_wan_baseline_to_sync = round(results.wan_baseline_sync_p50_ms / results.wan_sync_p50_ms, 2);
   } finally {

@@ -57,6 +57,11 @@ test('sequential queries are two round trips, pipelined ones one; each waits for
     assert.equal(s.roundTrips, 2, JSON.stringify(s.bursts));
     assert.equal(s.connections, 0, 'the warm connection was reused');
     assert.deepEqual(s.bursts.map((b) => b.sent), [['Q'], ['Q']]);
+    // The server's own time excludes the delays: the elapsed time holds four
+    // delays plus both server times (timers may fire ~1 ms early).
+    const serverMs = s.bursts.reduce((n, b) => n + b.serverMs, 0);
+    assert.ok(s.bursts.every((b) => b.serverMs >= 0), JSON.stringify(s.bursts));
+    assert.ok(serverMs <= sequentialMs - 4 * DELAY + 4, `server ${serverMs} ms of ${sequentialMs} ms`);
     // Two round trips, each one delay out and one back (timers may fire ~1 ms early).
     assert.ok(sequentialMs >= 4 * DELAY - 4, `sequential: ${sequentialMs} ms`);
 
