@@ -132,10 +132,12 @@ export async function startWanProxy({ target, delayMs = defaultDelayMs(), logLim
     };
   }
 
-  const server = net.createServer((client) => {
+  // Half-open both ways: an end is delayed like data, so bytes still on the
+  // wire in the other direction must be deliverable after it.
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
     const conn = nextConn++;
     counters.connections++;
-    const upstream = net.connect(target.port, host);
+    const upstream = net.connect({ port: target.port, host, allowHalfOpen: true });
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     sockets.add(client);
