@@ -207,7 +207,10 @@ export async function runWanBench({ quick = false } = {}) {
       if (opened) log(`warning: ${opened} connection(s) opened while measuring ${name} (counted in its round trips)`);
       const worst = list.reduce((a, b) => (b.roundTrips > a.roundTrips ? b : a));
       log(`${name}: ${worst.roundTrips} round trip(s) in the costliest request:`);
-      for (const line of describeBursts(worst.bursts)) log(`  ${line}`);
+      // The first and last few (the baseline's per-row statements repeat).
+      const lines = describeBursts(worst.bursts);
+      const shown = lines.length > 6 ? [...lines.slice(0, 3), `… ${lines.length - 5} more …`, ...lines.slice(-2)] : lines;
+      for (const line of shown) log(`  ${line}`);
     }
     const maxTrips = (list) => Math.max(...list.map((x) => x.roundTrips));
     results.wan_round_trips_per_sync = maxTrips(m.sync);
