@@ -147,7 +147,7 @@ export async function runWanBench({ quick = false } = {}) {
     const syncUrl = `${server.url}/sync`;
     const rows = makeRows(ROWS, 'wan');
 
-    const pusher = { clientId: 'wan-pusher-0001', seq: 0 };
+    const pusher = { clientId: 'wan-pusher-0001', seq: 0, cursor: null };
     const puller = { clientId: 'wan-puller-0001', cursor: null };
     let lastSyncAt = null;
     const push = async () => {
@@ -156,7 +156,10 @@ export async function runWanBench({ quick = false } = {}) {
       const changes = rows.map((row, k) => ({
         id: k + 1, table: 'items', op: 'upsert', row: { ...row, n: seq }, hlc: hlc(t + k, pusher.clientId), baseVersion: null,
       }));
-      const r = await post(syncUrl, token, { protocol: 1, clientId: pusher.clientId, schemaVersion: 1, batch: { seq, changes }, pageSize: 100 });
+      const r = await post(syncUrl, token, {
+        protocol: 1, clientId: pusher.clientId, schemaVersion: 1, batch: { seq, changes }, cursor: pusher.cursor, pageSize: 100,
+      });
+      pusher.cursor = r.cursor;
       if (r.results.length !== ROWS || r.results.some((x) => x.status !== 'applied')) {
         throw new Error(`bench wan: a pushed change was not applied: ${JSON.stringify(r.results)}`);
       }
