@@ -44,7 +44,8 @@ export function makeRows(n, prefix = 'r') {
   }));
 }
 
-const hlc = (ms, node) => `${String(ms).padStart(15, '0')}:00000:${node}`;
+/** A client HLC string: `ms` wall clock, counter 0, `node`. */
+export const hlc = (ms, node) => `${String(ms).padStart(15, '0')}:00000:${node}`;
 
 function log(msg) { process.stderr.write(`bench: ${msg}\n`); }
 

@@ -32,6 +32,12 @@ try {
   Object.assign(figures, await runScopesBench({ quick }));
 }
 
+// WAN: the host reaches PostgreSQL through a delaying proxy (round trips per sync).
+{
+  const { runWanBench } = await import('./wan.mjs');
+  Object.assign(figures, await runWanBench({ quick }));
+}
+
 const targets = {
   ratio_e2e_to_limit: ['>=', 0.5],
   ratio_e2e_to_baseline: ['>=', 10],
@@ -40,6 +46,9 @@ const targets = {
   live_poke_p50_ms: ['<=', 100],
   live_poke_p99_ms: ['<=', 300],
   live_idle_rss_mb_10k: ['<=', 300],
+  wan_round_trips_per_sync: ['<=', 1],
+  wan_round_trips_pull: ['<=', 1],
+  wan_sync_over_rtt_budget: ['<=', 1],
 };
 
 const rows = Object.entries(figures).map(([key, value]) => {
