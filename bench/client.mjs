@@ -12,6 +12,13 @@
 //                           array rows, or a prepared-statement loop over
 //                           pre-built JS arrays — in one transaction
 //   ratio_apply_to_limit    target ≥ 0.8
+//   local_write_rows_per_s  app writes on a synced table (the client core's DDL:
+//                           outbox and sync_base triggers): W prepared INSERTs
+//                           then W prepared UPDATEs in one transaction each,
+//                           then W/10 single-row UPDATE transactions
+//   local_write_plain_rows_per_s  the same statements on an identical table
+//                           without triggers, in the same run
+//   local_write_overhead_ratio  time with triggers / time without; target ≤ 1.5
 //   drain_rows_per_s        N outbox rows (written by the app's triggers) read,
 //                           compacted, cut into one batch and sealed — up to the
 //                           request the core asks to send
@@ -176,6 +183,69 @@ function benchDrain(core, sqlite3, rows) {
   return { ms: timing.coreMs + timing.sqlMs, ...timing, bodyBytes: http.body.length };
 }
 
+const NODE_COLS = cols.map((x) => `"${x}"`).join(', ');
+
+/**
+ * The app's writes, timed per phase: `rows` INSERTs and as many UPDATEs
+ * (prepared, one transaction each), then `single` one-row UPDATE
+ * transactions. Returns { insertMs, updateMs, singleMs }.
+ */
+function appWrites(db, rows, single) {
+  const ins = db.prepare(`INSERT INTO "workflowNodes" (${NODE_COLS}) VALUES (${cols.map(() => '?').join(', ')})`);
+  const upd = db.prepare('UPDATE "workflowNodes" SET "label" = ?, "x" = ? WHERE "id" = ?');
+  try {
+    let t = performance.now();
+    db.exec('BEGIN');
+    for (const r of rows) {
+      ins.bind(r);
+      ins.step();
+      ins.reset(true);
+    }
+    db.exec('COMMIT');
+    const insertMs = performance.now() - t;
+    t = performance.now();
+    db.exec('BEGIN');
+    for (let i = 0; i < rows.length; i++) {
+      upd.bind([`Edited ${i}`, i + 0.5, rows[i][0]]);
+      upd.step();
+      upd.reset(true);
+    }
+    db.exec('COMMIT');
+    const updateMs = performance.now() - t;
+    t = performance.now();
+    for (let i = 0; i < single; i++) {
+      db.exec('BEGIN');
+      upd.bind([`Again ${i}`, i + 0.25, rows[i][0]]);
+      upd.step();
+      upd.reset(true);
+      db.exec('COMMIT');
+    }
+    const singleMs = performance.now() - t;
+    return { insertMs, updateMs, singleMs, ms: insertMs + updateMs + singleMs };
+  } finally {
+    ins.finalize();
+    upd.finalize();
+  }
+}
+
+/**
+ * Local write overhead: the same app writes on the synced table of an open
+ * client (its outbox triggers fire) and on an identical plain table.
+ */
+function benchLocalWrites(core, sqlite3, arrays, single) {
+  const c = freshClient(core, sqlite3, {});
+  const synced = appWrites(c.db, arrays, single);
+  const outbox = Number(c.db.selectValue('SELECT count(*) FROM sync_outbox'));
+  if (outbox !== 2 * arrays.length + single) throw new Error(`the triggers queued ${outbox} changes, expected ${2 * arrays.length + single}`);
+  core.callFramed('client.close', { client: c.handle });
+  c.db.close();
+  const db = new sqlite3.oo1.DB(':memory:', 'c');
+  db.exec(CREATE);
+  const plain = appWrites(db, arrays, single);
+  db.close();
+  return { synced, plain };
+}
+
 const best = (runs, key = 'ms') => runs.reduce((a, b) => (b[key] < a[key] ? b : a));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x, d = 0) => Number(x.toFixed(d));
@@ -215,15 +285,24 @@ export async function runClientBench({ quick = false, rows: n, repeats } = {}) {
   const apply = [];
   const limits = [];
   const drain = [];
+  const writes = [];
+  const w = Math.min(n, 20_000);
+  const writeRows = arrays.slice(0, w);
+  benchLocalWrites(core, sqlite3, writeRows.slice(0, 500), 50);
   for (let i = 0; i < repeats; i++) {
     apply.push(benchApply(core, sqlite3, rows, body));
     limits.push(benchLimit(sqlite3, rows, objectsJson, arraysJson, arrays));
     drain.push(benchDrain(core, sqlite3, rows));
+    writes.push(benchLocalWrites(core, sqlite3, writeRows, w / 10));
   }
   const a = best(apply);
   const variants = Object.keys(limits[0]).map((k) => [k, Math.min(...limits.map((l) => l[k]))]);
   const [limitName, limitMs] = variants.reduce((x, y) => (y[1] < x[1] ? y : x));
   const d = best(drain);
+  // Each side's best run: noise only ever adds time.
+  const ws = best(writes.map((x) => x.synced));
+  const wp = best(writes.map((x) => x.plain));
+  const wrote = 2 * w + w / 10;
   const figures = {
     client_rows: n,
     apply_rows_per_s: round(n / (a.ms / 1000)),
@@ -231,6 +310,12 @@ export async function runClientBench({ quick = false, rows: n, repeats } = {}) {
     apply_sql_ms: round(a.sqlMs, 1),
     apply_limit_rows_per_s: round(n / (limitMs / 1000)),
     ratio_apply_to_limit: round(limitMs / a.ms, 3),
+    local_write_rows_per_s: round(wrote / (ws.ms / 1000)),
+    local_write_plain_rows_per_s: round(wrote / (wp.ms / 1000)),
+    local_write_overhead_ratio: round(ws.ms / wp.ms, 3),
+    local_write_insert_ratio: round(ws.insertMs / wp.insertMs, 3),
+    local_write_update_ratio: round(ws.updateMs / wp.updateMs, 3),
+    local_write_single_tx_ratio: round(ws.singleMs / wp.singleMs, 3),
     drain_rows_per_s: round(n / (d.ms / 1000)),
     drain_core_ms: round(d.coreMs, 1),
     drain_sql_ms: round(d.sqlMs, 1),
@@ -242,7 +327,8 @@ export async function runClientBench({ quick = false, rows: n, repeats } = {}) {
   for (const [k, ms] of variants) figures[`apply_limit_${k}_ms`] = round(ms, 1);
   if (!quick || process.env.BENCH_VERBOSE) {
     console.log(`client bench: ${n} rows (${round(body.length / n)} B/row in the response); limit = ${limitName}; ` +
-      `apply ${round(a.ms, 1)} ms (core ${round(a.coreMs, 1)}, sql ${round(a.sqlMs, 1)}), drain ${round(d.ms, 1)} ms`);
+      `apply ${round(a.ms, 1)} ms (core ${round(a.coreMs, 1)}, sql ${round(a.sqlMs, 1)}), drain ${round(d.ms, 1)} ms; ` +
+      `local writes (${w} inserts + ${w} updates + ${w / 10} one-row transactions) ${round(ws.ms, 1)} ms synced vs ${round(wp.ms, 1)} ms plain`);
   }
   return figures;
 }

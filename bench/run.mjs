@@ -43,6 +43,7 @@ const targets = {
   ratio_e2e_to_baseline: ['>=', 10],
   core_ms_per_mb: ['<=', 10],
   ratio_apply_to_limit: ['>=', 0.8],
+  local_write_overhead_ratio: ['<=', 1.5],
   live_poke_p50_ms: ['<=', 100],
   live_poke_p99_ms: ['<=', 300],
   live_idle_rss_mb_10k: ['<=', 300],

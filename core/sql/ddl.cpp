@@ -135,15 +135,17 @@ string sqlite_base_capture(const table& t, const string& key, const string& row,
                            const string& also = "") {
   // Explicit NOT EXISTS tests, not INSERT OR IGNORE: an app statement's own
   // conflict clause (INSERT OR REPLACE …) would override the trigger's.
+  // `also` (a test of the trigger's record only) comes first: when it fails
+  // the key is neither built nor looked up.
   return string("  INSERT INTO ") + q(sqlite_names::base) +
          " (tbl, pk, version, row)\n    SELECT " + lit(t.name) + ", " + key +
          ", (SELECT version FROM " + q(sqlite_names::rows) +
          " WHERE tbl = " + lit(t.name) + " AND pk = " + key + "), " + row +
-         "\n    WHERE NOT EXISTS (SELECT 1 FROM " + q(sqlite_names::base) +
+         "\n    WHERE " + (also.empty() ? "" : also + "\n      AND ") +
+         "NOT EXISTS (SELECT 1 FROM " + q(sqlite_names::base) +
          " WHERE tbl = " + lit(t.name) + " AND pk = " + key +
          ")\n      AND NOT EXISTS (SELECT 1 FROM " + q(sqlite_names::outbox) +
-         " WHERE tbl = " + lit(t.name) + " AND pk = " + key + ")" +
-         (also.empty() ? "" : "\n      AND " + also) + ";\n";
+         " WHERE tbl = " + lit(t.name) + " AND pk = " + key + ");\n";
 }
 
 // The stored row at the key of record `rec` as JSON (NULL when none).

@@ -74,9 +74,9 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(OLD."id"));
   INSERT INTO "sync_base" (tbl, pk, version, row)
     SELECT 'projects', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'name', o."name", 'archived', CASE WHEN o."archived" IS NULL THEN NULL WHEN o."archived" THEN json('true') ELSE json('false') END, 'updatedAt', o."updatedAt", 'color', o."color") FROM "projects" AS o WHERE o."id" = NEW."id")
-    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
-      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
-      AND NOT (OLD."id" IS NEW."id");
+    WHERE NOT (OLD."id" IS NEW."id")
+      AND NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(NEW."id"));
 END;
 DROP TRIGGER IF EXISTS "sync_projects_base_delete";
 CREATE TRIGGER "sync_projects_base_delete" BEFORE DELETE ON "projects"
@@ -167,9 +167,9 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'tags' AND pk = json_array(OLD."id"));
   INSERT INTO "sync_base" (tbl, pk, version, row)
     SELECT 'tags', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'tags' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'label', o."label") FROM "tags" AS o WHERE o."id" = NEW."id")
-    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'tags' AND pk = json_array(NEW."id"))
-      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'tags' AND pk = json_array(NEW."id"))
-      AND NOT (OLD."id" IS NEW."id");
+    WHERE NOT (OLD."id" IS NEW."id")
+      AND NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'tags' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'tags' AND pk = json_array(NEW."id"));
 END;
 DROP TRIGGER IF EXISTS "sync_tags_base_delete";
 CREATE TRIGGER "sync_tags_base_delete" BEFORE DELETE ON "tags"

@@ -116,9 +116,9 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(OLD."id"));
   INSERT INTO "sync_base" (tbl, pk, version, row)
     SELECT 'projects', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'projects' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'name', o."name", 'archived', CASE WHEN o."archived" IS NULL THEN NULL WHEN o."archived" THEN json('true') ELSE json('false') END, 'updatedAt', o."updatedAt") FROM "projects" AS o WHERE o."id" = NEW."id")
-    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
-      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
-      AND NOT (OLD."id" IS NEW."id");
+    WHERE NOT (OLD."id" IS NEW."id")
+      AND NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'projects' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'projects' AND pk = json_array(NEW."id"));
 END;
 DROP TRIGGER IF EXISTS "sync_projects_base_delete";
 CREATE TRIGGER "sync_projects_base_delete" BEFORE DELETE ON "projects"
@@ -213,9 +213,9 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowNodes' AND pk = json_array(OLD."id"));
   INSERT INTO "sync_base" (tbl, pk, version, row)
     SELECT 'workflowNodes', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'projectId', o."projectId", 'ownerId', o."ownerId", 'label', o."label", 'x', o."x", 'y', o."y", 'data', json(o."data")) FROM "workflowNodes" AS o WHERE o."id" = NEW."id")
-    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id"))
-      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id"))
-      AND NOT (OLD."id" IS NEW."id");
+    WHERE NOT (OLD."id" IS NEW."id")
+      AND NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowNodes' AND pk = json_array(NEW."id"));
 END;
 DROP TRIGGER IF EXISTS "sync_workflowNodes_base_delete";
 CREATE TRIGGER "sync_workflowNodes_base_delete" BEFORE DELETE ON "workflowNodes"
@@ -308,9 +308,9 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowEdges' AND pk = json_array(OLD."projectId", OLD."edgeId"));
   INSERT INTO "sync_base" (tbl, pk, version, row)
     SELECT 'workflowEdges', json_array(NEW."projectId", NEW."edgeId"), (SELECT version FROM "sync_rows" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId")), (SELECT json_object('projectId', o."projectId", 'edgeId', o."edgeId", 'ownerId', o."ownerId", 'source', o."source", 'target', o."target") FROM "workflowEdges" AS o WHERE o."projectId" = NEW."projectId" AND o."edgeId" = NEW."edgeId")
-    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId"))
-      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId"))
-      AND NOT (OLD."projectId" IS NEW."projectId" AND OLD."edgeId" IS NEW."edgeId");
+    WHERE NOT (OLD."projectId" IS NEW."projectId" AND OLD."edgeId" IS NEW."edgeId")
+      AND NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'workflowEdges' AND pk = json_array(NEW."projectId", NEW."edgeId"));
 END;
 DROP TRIGGER IF EXISTS "sync_workflowEdges_base_delete";
 CREATE TRIGGER "sync_workflowEdges_base_delete" BEFORE DELETE ON "workflowEdges"
@@ -401,9 +401,9 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'settings' AND pk = json_array(OLD."key"));
   INSERT INTO "sync_base" (tbl, pk, version, row)
     SELECT 'settings', json_array(NEW."key"), (SELECT version FROM "sync_rows" WHERE tbl = 'settings' AND pk = json_array(NEW."key")), (SELECT json_object('key', o."key", 'ownerId', o."ownerId", 'value', json(o."value")) FROM "settings" AS o WHERE o."key" = NEW."key")
-    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'settings' AND pk = json_array(NEW."key"))
-      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'settings' AND pk = json_array(NEW."key"))
-      AND NOT (OLD."key" IS NEW."key");
+    WHERE NOT (OLD."key" IS NEW."key")
+      AND NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'settings' AND pk = json_array(NEW."key"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'settings' AND pk = json_array(NEW."key"));
 END;
 DROP TRIGGER IF EXISTS "sync_settings_base_delete";
 CREATE TRIGGER "sync_settings_base_delete" BEFORE DELETE ON "settings"
@@ -497,9 +497,9 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'documents' AND pk = json_array(OLD."id"));
   INSERT INTO "sync_base" (tbl, pk, version, row)
     SELECT 'documents', json_array(NEW."id"), (SELECT version FROM "sync_rows" WHERE tbl = 'documents' AND pk = json_array(NEW."id")), (SELECT json_object('id', o."id", 'ownerId', o."ownerId", 'title', o."title", 'body', o."body", 'revision', o."revision", 'coverImage', o."coverImage") FROM "documents" AS o WHERE o."id" = NEW."id")
-    WHERE NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'documents' AND pk = json_array(NEW."id"))
-      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'documents' AND pk = json_array(NEW."id"))
-      AND NOT (OLD."id" IS NEW."id");
+    WHERE NOT (OLD."id" IS NEW."id")
+      AND NOT EXISTS (SELECT 1 FROM "sync_base" WHERE tbl = 'documents' AND pk = json_array(NEW."id"))
+      AND NOT EXISTS (SELECT 1 FROM "sync_outbox" WHERE tbl = 'documents' AND pk = json_array(NEW."id"));
 END;
 DROP TRIGGER IF EXISTS "sync_documents_base_delete";
 CREATE TRIGGER "sync_documents_base_delete" BEFORE DELETE ON "documents"
