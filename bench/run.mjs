@@ -32,6 +32,12 @@ try {
   Object.assign(figures, await runScopesBench({ quick }));
 }
 
+// A fresh device's initial sync (streamed pulls): 1M rows (quick: 50k).
+{
+  const { runInitialSyncBench } = await import('./initial-sync.mjs');
+  Object.assign(figures, await runInitialSyncBench({ quick }));
+}
+
 const targets = {
   ratio_e2e_to_limit: ['>=', 0.5],
   ratio_e2e_to_baseline: ['>=', 10],
@@ -40,6 +46,7 @@ const targets = {
   live_poke_p50_ms: ['<=', 100],
   live_poke_p99_ms: ['<=', 300],
   live_idle_rss_mb_10k: ['<=', 300],
+  initial_sync_rows_per_s: ['>=', 50000],
 };
 
 const rows = Object.entries(figures).map(([key, value]) => {
