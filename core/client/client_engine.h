@@ -177,7 +177,9 @@ struct engine::impl {
   // ---- streamed pulls (client_stream.cpp)
   stream_state stream_;
   catch_up progress_;
-  bool catching_up_ = false;  // the last round ended with more to pull
+  // The last round ended with more to pull; also on open: a reload may
+  // have cut a catch-up short.
+  bool catching_up_ = true;
 
   explicit impl(open_options o);
 

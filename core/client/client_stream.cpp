@@ -20,7 +20,7 @@ void peek_frame(std::string_view frame, std::int64_t& rows,
   if (!s.begin_object()) return;
   std::string_view k;
   while (s.next_key(k)) {
-    if (k == "changes" || k == "results") return;
+    if (k == "changes") return;
     bool is_int = false;
     std::int64_t v = 0;
     if ((k == "rows" || k == "total") && s.peek() == json_kind_t::number) {
@@ -40,8 +40,7 @@ void peek_frame(std::string_view frame, std::int64_t& rows,
 }  // namespace
 
 bool engine::impl::wants_stream() const {
-  return cfg_.stream && !sealed_ && !round_.flush &&
-         (cursor_.is_null() || catching_up_);
+  return cfg_.stream && !sealed_ && !round_.flush && catching_up_;
 }
 
 void engine::impl::emit_progress() {

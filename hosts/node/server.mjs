@@ -171,7 +171,13 @@ async function pipeBody(stream, res) {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+      if (!res.write(value)) {
+        await new Promise((r) => {
+          const done = () => { res.off('drain', done); res.off('close', done); r(); };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
       if (res.destroyed) return;
     }
     res.end();
