@@ -41,11 +41,13 @@ const decoder = new TextDecoder();
  *   (`{"u":[users]}`, docs/protocol.md "Live pokes"): how a host without LISTEN (workerd) pokes
  * @param {number} [o.streamBudgetMs=20000] a streamed pull ends after this long (the client
  *   goes on with a new request from its last cursor): bounds a worker's wall time
+ * @param {(done: Promise<void>) => void} [o.onStream] called with a promise that settles when a
+ *   streamed response has been written: a host that ends its pool after each request waits for it
  * @returns {(req: Request) => Promise<Response>}
  */
 export function createHandler({
   core, handle, sql, verifier, limits = {}, schemaVersion, corsOrigin = '*', fallback,
-  logger = console, healthTimeoutMs = 5000, reloadCore, now = Date.now, onCommit, streamBudgetMs = 20000,
+  logger = console, healthTimeoutMs = 5000, reloadCore, now = Date.now, onCommit, streamBudgetMs = 20000, onStream,
 }) {
   // Replaced after a trap in the core; requests already running keep theirs.
   let current = { core, handle };
@@ -183,46 +185,42 @@ export function createHandler({
   function streamed(request, core, first) {
     const { state } = first.meta;
     const until = Date.now() + streamBudgetMs;
-    let out = first;
     let open = true;
     const end = () => {
       if (!open) return;
       open = false;
       try { core.call('server.abort', { state }); } catch { /* gone */ }
     };
-    const body = new ReadableStream({
-      async pull(controller) {
-        if (out) {
-          controller.enqueue(out.segments[0]);
-          const more = out.meta.more;
-          out = null;
-          if (!more || Date.now() >= until) {
-            end();
-            controller.close();
+    // A TransformStream written by a task of its own: workerd keeps the
+    // request alive while its response body is being written.
+    const { readable, writable } = new TransformStream();
+    const writer = writable.getWriter();
+    const task = (async () => {
+      let out = first;
+      try {
+        for (;;) {
+          // The next page's statement runs while this frame is on the wire.
+          const written = writer.write(out.segments[0]);
+          if (!out.meta.more || Date.now() >= until) {
+            await written;
+            break;
           }
-          return;
-        }
-        try {
-          out = await runStatements(core, core.callFramed('server.next', { state, nowMs: now() }));
+          const next = runStatements(core, core.callFramed('server.next', { state, nowMs: now() }));
+          await written;
+          out = await next;
           if (out.meta.status !== 200) throw new ContractError(`a stream frame failed with status ${out.meta.status}`);
-        } catch (e) {
-          coreCrashed(e);
-          end();
-          logger.error(`edgesync: sync stream ${errorId()}: ${describe(e)}`);
-          controller.error(e);
-          return;
         }
-        controller.enqueue(out.segments[0]);
-        const more = out.meta.more;
-        out = null;
-        if (!more || Date.now() >= until) {
-          end();
-          controller.close();
-        }
-      },
-      cancel() { end(); },
-    }, { highWaterMark: 2 });
-    return new Response(body, {
+        end();
+        await writer.close();
+      } catch (e) {
+        coreCrashed(e);
+        end();
+        logger.error(`edgesync: sync stream ${errorId()}: ${describe(e)}`);
+        writer.abort(e).catch(() => {});
+      }
+    })();
+    onStream?.(task);
+    return new Response(readable, {
       status: 200,
       headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', ...cors(request) },
     });

@@ -128,7 +128,8 @@ export async function streamedPull(base, sql, tag) {
   const text = await res.text();
   assert.ok(text.endsWith('\n'));
   const frames = text.slice(0, -1).split('\n').map((l) => JSON.parse(l));
-  assert.ok(frames.length >= 3, `${frames.length} frames`);
+  const shape = JSON.stringify(frames.map((f) => [f.rows, f.changes.length, f.hasMore, f.cursor]));
+  assert.ok(frames.length >= 3, `${frames.length} frames: ${shape}`);
   for (const [i, f] of frames.entries()) {
     assert.equal(f.rows, f.changes.length);
     assert.equal(f.hasMore, i < frames.length - 1);

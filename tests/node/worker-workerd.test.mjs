@@ -48,7 +48,12 @@ describe('wrangler dev (workerd + Hyperdrive binding)', { skip: !hasServerCore &
   });
 
   test('a streamed pull: one NDJSON frame per page', async () => {
-    await streamedPull(worker.url, sql, 'wd');
+    try {
+      await streamedPull(worker.url, sql, 'wd');
+    } catch (e) {
+      e.message += `\n${worker.log().slice(-2000)}`;
+      throw e;
+    }
   });
 
   test('401 without a token or with an expired one, nothing written', async () => {
