@@ -3,7 +3,7 @@
 // the schema's tables (the direct-write triggers stamp them, so the pull
 // cursor sees them), then a fresh client — the real client core and host
 // (edgesync/client) on the official SQLite WASM build, in memory — syncs
-// through the real node host until it has every row.
+// through the real node host (its own process) until it has every row.
 //
 //   initial_sync_rows              N (1M; BENCH_QUICK=1: 50k)
 //   initial_sync_rows_per_s        N / (start() until every row is applied and
@@ -18,15 +18,37 @@
 //
 //   node bench/initial-sync.mjs [--quick]
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { startPostgres } from '../tests/harness/postgres.mjs';
-import { startServer } from '../hosts/node/server.mjs';
 import { signDevToken } from '../hosts/server/auth.mjs';
 import { createSync } from '../hosts/client/index.mjs';
 
 const SECRET = 'bench-secret-bench-secret-bench-secret';
-const schema = JSON.parse(readFileSync(new URL('../tests/fixtures/schema.demo-owner.json', import.meta.url), 'utf8'));
+const schemaUrl = new URL('../tests/fixtures/schema.demo-owner.json', import.meta.url);
+const schema = JSON.parse(readFileSync(schemaUrl, 'utf8'));
+
+/**
+ * The node host in a process of its own, as in a deployment (server and
+ * device never share a thread): { url, close() }.
+ */
+async function startServerProcess(databaseUrl) {
+  const code = `import { readFileSync } from 'node:fs';
+    import { startServer } from ${JSON.stringify(new URL('../hosts/node/server.mjs', import.meta.url).href)};
+    const schema = JSON.parse(readFileSync(${JSON.stringify(fileURLToPath(schemaUrl))}, 'utf8'));
+    const s = await startServer({ databaseUrl: ${JSON.stringify(databaseUrl)}, port: 0, poolSize: 4, schema,
+      auth: { secret: ${JSON.stringify(SECRET)} }, logger: { error: console.error, warn() {}, info() {}, log() {} } });
+    process.stdout.write(s.url + '\\n');
+    process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(String(d).trim()));
+    child.once('exit', (c) => reject(new Error(`the server process exited (${c})`)));
+  });
+  return { url, close: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+}
 
 function log(msg) { process.stderr.write(`bench initial-sync: ${msg}\n`); }
 
@@ -72,10 +94,7 @@ export async function runInitialSyncBench({ quick = false } = {}) {
   const pg = await startPostgres();
   const sql = postgres(pg.url, { max: 2, onnotice: () => {} });
   const sqlite3 = await sqlite3InitModule({ print: () => {}, printErr: console.error });
-  const server = await startServer({
-    databaseUrl: pg.url, port: 0, poolSize: 4, schema,
-    auth: { secret: SECRET }, logger: { error: console.error, warn: () => {}, info: () => {}, log: () => {} },
-  });
+  const server = await startServerProcess(pg.url);
   try {
     log(`seeding ${n} + ${nPaged} rows`);
     await seed(sql, 'fresh', n);
