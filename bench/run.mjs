@@ -38,8 +38,15 @@ try {
   Object.assign(figures, await runWanBench({ quick }));
 }
 
+// A fresh device's initial sync (streamed pulls): 1M rows (quick: 50k).
+{
+  const { runInitialSyncBench } = await import('./initial-sync.mjs');
+  Object.assign(figures, await runInitialSyncBench({ quick }));
+}
+
 const targets = {
-  ratio_e2e_to_limit: ['>=', 0.5],
+  ratio_e2e_to_limit: ['>=', 0.7],
+  ratio_p99_to_bare_tx_p99: ['<=', 3],
   ratio_e2e_to_baseline: ['>=', 10],
   core_ms_per_mb: ['<=', 10],
   ratio_apply_to_limit: ['>=', 0.8],
@@ -50,6 +57,7 @@ const targets = {
   wan_round_trips_per_sync: ['<=', 1],
   wan_round_trips_pull: ['<=', 1],
   wan_sync_over_rtt_budget: ['<=', 1],
+  initial_sync_rows_per_s: ['>=', 50000],
 };
 
 const rows = Object.entries(figures).map(([key, value]) => {

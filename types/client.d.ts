@@ -122,12 +122,25 @@ export interface ChangesEvent {
   revoked: { scope: string; key: string | number }[];
 }
 
+/**
+ * How far a catch-up pull (a fresh device, or one far behind) has come:
+ * rows received in streamed frames and rows committed locally, counted over
+ * the rounds until the server has no more; `total` is the server's estimate
+ * when it sent one (null otherwise).
+ */
+export interface ProgressEvent {
+  received: number;
+  applied: number;
+  total: number | null;
+}
+
 export interface SyncEvents {
   status: SyncStatus;
   acked: AckedEvent;
   rejected: RejectedEvent;
   conflict: ConflictEvent;
   changes: ChangesEvent;
+  progress: ProgressEvent;
   role: SyncRole;
   /**
    * Background problems (a core crash and restart, a failed takeover) and a
@@ -149,6 +162,8 @@ export interface SyncConfig {
   maxBatchBytes?: number;
   keepaliveMaxBytes?: number;
   pageSize?: number;
+  /** Catch up with streamed pulls (pages applied while the rest downloads; default true in this client). */
+  stream?: boolean;
   /** The endpoint, relative to `url` (default "/sync"). */
   path?: string;
 }

@@ -208,6 +208,8 @@ void engine::impl::start_round(bool flush) {
 
 void engine::impl::end_round_ok(bool has_more) {
   enter(phases::idle{});
+  catching_up_ = has_more;
+  if (!has_more) progress_ = catch_up{};
   failures_ = 0;
   last_fail_ = fail_kind::none;
   last_error_.reset();
@@ -222,6 +224,7 @@ void engine::impl::end_round_ok(bool has_more) {
 void engine::impl::fail(fail_kind kind, std::string code, std::string message,
                         int http_status,
                         std::optional<std::int64_t> retry_after) {
+  close_stream();
   enter(phases::idle{});
   io_ = 0;
   ++failures_;
@@ -238,6 +241,7 @@ void engine::impl::fail(fail_kind kind, std::string code, std::string message,
 
 void engine::impl::stop(std::string code, std::string message,
                         int http_status) {
+  close_stream();
   enter(phases::stopped{});
   io_ = 0;
   timers_[deadline::retry].reset();
@@ -246,9 +250,10 @@ void engine::impl::stop(std::string code, std::string message,
 }
 
 void engine::impl::send_request() {
+  round_.stream = wants_stream();
   round_.body = detail::request_body(client_id_, schema_.version,
                                      sealed_ ? &*sealed_ : nullptr, cursor_,
-                                     cfg_.page_size);
+                                     cfg_.page_size, round_.stream);
   resend();
 }
 
@@ -258,8 +263,10 @@ void engine::impl::resend() {
   timers_[deadline::request] = now_ + cfg_.request_timeout_ms;
   bool keepalive =
       round_.flush && round_.body.size() <= cfg_.keepalive_max_bytes;
-  out_.emplace_back(
-      effects::send_http{io_, "POST", cfg_.path, round_.body, keepalive});
+  stream_ = stream_state{};
+  if (round_.stream) stream_.id = io_;
+  out_.emplace_back(effects::send_http{io_, "POST", cfg_.path, round_.body,
+                                       keepalive, round_.stream});
 }
 
 void engine::impl::on_http_failed(const std::string& message) {
@@ -408,11 +415,17 @@ void engine::impl::handle(std::int64_t now_ms, const event& e) {
             std::visit([&](auto& p) { done(p, ev.values); }, phase_);
         } else if constexpr (std::is_same_v<T, events::sql_failed>) {
           if (answers(ev.id)) on_sql_failed(ev.message);
+        } else if constexpr (std::is_same_v<T, events::http_chunk>) {
+          if (stream_.id != 0 && ev.id == stream_.id) on_chunk(ev.bytes);
         } else if constexpr (std::is_same_v<T, events::http_response>) {
-          if (in<phases::requesting>() && answers(ev.id))
+          if (stream_.id != 0 && ev.id == stream_.id)
+            on_stream_end(ev.status, ev.body, ev.retry_after_ms);
+          else if (in<phases::requesting>() && answers(ev.id))
             on_http_response(ev.status, ev.body, ev.retry_after_ms);
         } else if constexpr (std::is_same_v<T, events::http_failed>) {
-          if (in<phases::requesting>() && answers(ev.id))
+          if (stream_.id != 0 && ev.id == stream_.id)
+            on_stream_broken(ev.message);
+          else if (in<phases::requesting>() && answers(ev.id))
             on_http_failed(ev.message);
         } else if constexpr (std::is_same_v<T, events::tick>) {
           on_tick();

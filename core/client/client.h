@@ -25,7 +25,8 @@
 //   sql_done        | id               | one per `out` statement | a sql effect committed
 //   sql_failed      | id, message      |                         | it failed (rolled back)
 //   http_response   | id, status,      | [body]                  | any HTTP status arrived
-//                   |  retryAfterMs?   |                         |
+//                   |  retryAfterMs?   |                         |  (a stream: its end, no body)
+//   http_chunk      | id               | [bytes]                 | part of a streamed 200 body
 //   http_failed     | id, message      |                         | network error / aborted
 //   tick            |                  |                         | the timer fired
 //   local_change    |                  |                         | the app wrote synced tables
@@ -45,8 +46,11 @@
 //                  |                                     |  sql_done + the first column of the
 //                  |                                     |  first row of each `out` statement
 //   http           | id, method, path, body{seg},        | fetch(base + path) with the bearer
-//                  |  keepalive, contentType             |  token; answers http_response or
-//                  |                                     |  http_failed
+//                  |  keepalive, contentType, stream     |  token; answers http_response or
+//                  |                                     |  http_failed; when `stream` and the
+//                  |                                     |  status is 200, the body goes as
+//                  |                                     |  http_chunk events as it arrives,
+//                  |                                     |  then http_response without a body
 //   abort_http     | id                                  | aborts that request (timeout)
 //   timer          | at (ms or null)                     | one timer: replaces the last; at
 //                  |                                     |  `at` sends tick; null cancels
@@ -63,6 +67,8 @@
 //                  |  deleted, version, restored         |  resolution kept (part of) its row
 //   changes        | tables, rows                        | tells the app which tables may
 //                  |                                     |  have changed (refresh the UI)
+//   progress       | received, applied, total            | tells the app how far a catch-up
+//                  |                                     |  pull is (rows; total: estimate)
 // clang-format on
 //
 // SQL parameters are JSON numbers, strings, null, or {"seg": k}: the text
@@ -102,6 +108,7 @@ struct config {
   std::size_t max_batch_bytes = 1u << 20;   ///< request body size aim
   std::size_t keepalive_max_bytes = 60000;  ///< browsers cap keepalive at 64 KiB
   int page_size = 500;                      ///< pull page size asked for
+  bool stream = false;                      ///< catch up with streamed pulls
   std::string path = "/sync";               ///< the endpoint, relative to base
   // clang-format on
 };
@@ -157,6 +164,11 @@ struct http_response {
   /// this long (the server knows when it will be back).
   std::optional<std::int64_t> retry_after_ms;
 };
+/// Part of the body of a streamed 200 answer, as it arrived.
+struct http_chunk {
+  std::uint64_t id = 0;
+  std::string bytes;
+};
 /// The request never got an answer (network down, CORS, aborted).
 struct http_failed {
   std::uint64_t id = 0;
@@ -187,9 +199,10 @@ struct token_failed {
 /// Any event.
 using event =
     std::variant<events::sql_done, events::sql_failed, events::http_response,
-                 events::http_failed, events::tick, events::local_change,
-                 events::connectivity, events::visibility, events::sync_now,
-                 events::token_refreshed, events::token_failed>;
+                 events::http_chunk, events::http_failed, events::tick,
+                 events::local_change, events::connectivity, events::visibility,
+                 events::sync_now, events::token_refreshed,
+                 events::token_failed>;
 
 /// Effects: what the host must do (or tell the app).
 namespace effects {
@@ -220,6 +233,8 @@ struct send_http {
   std::string path;
   std::string body;
   bool keepalive = false;  ///< set on a hide flush: must outlive the page
+  /// A streamed pull: a 200 body arrives as http_chunk events.
+  bool stream = false;
 };
 /// Abort request `id` (it timed out; the core already gave up on it).
 struct abort_http {
@@ -287,6 +302,13 @@ struct changes_applied {
   /// text); their rows left this device.
   std::vector<std::pair<std::string, std::string>> revoked;
 };
+/// How far a catch-up (pulls until the server has no more) has come.
+struct progress {
+  std::int64_t received = 0;  ///< rows received in frames so far
+  std::int64_t applied = 0;   ///< …of which committed locally
+  /// The server's estimate of the catch-up's rows, when it sent one.
+  std::optional<std::int64_t> total;
+};
 }  // namespace effects
 
 /// Any effect.
@@ -294,7 +316,7 @@ using effect =
     std::variant<effects::run_sql, effects::send_http, effects::abort_http,
                  effects::set_timer, effects::refresh_token,
                  effects::status_changed, effects::rejected, effects::conflict,
-                 effects::acked, effects::changes_applied>;
+                 effects::acked, effects::changes_applied, effects::progress>;
 
 /// What the host passes to open a client.
 struct open_options {

@@ -285,14 +285,18 @@ batch_plan build_batch(const std::vector<compacted_change>& changes,
 
 std::string request_body(std::string_view client_id,
                          std::int64_t schema_version, const sealed_batch* batch,
-                         const json& cursor, int page_size) {
+                         const json& cursor, int page_size, bool stream) {
   std::string body =
       "{\"protocol\":" + std::to_string(protocol_version) + ",\"clientId\":";
   append_json_string(body, client_id);
   body += ",\"schemaVersion\":" + std::to_string(schema_version) +
           ",\"batch\":" + (batch ? batch->text : std::string("null")) +
-          ",\"cursor\":" + dump_json(cursor) +
-          ",\"pageSize\":" + std::to_string(page_size) + "}";
+          ",\"cursor\":" + dump_json(cursor);
+  // A stream's pages are as large as the server allows.
+  if (stream)
+    body += ",\"stream\":true}";
+  else
+    body += ",\"pageSize\":" + std::to_string(page_size) + "}";
   return body;
 }
 

@@ -74,10 +74,12 @@ batch_plan build_batch(const std::vector<compacted_change>& changes,
                        std::int64_t seq, std::size_t budget);
 
 /// The request body: protocol, clientId, schemaVersion, batch (its text or
-/// null), cursor (a string or null), pageSize.
+/// null), cursor (a string or null), pageSize — or `stream: true` instead
+/// of pageSize for a streamed pull.
 std::string request_body(std::string_view client_id,
                          std::int64_t schema_version, const sealed_batch* batch,
-                         const json& cursor, int page_size);
+                         const json& cursor, int page_size,
+                         bool stream = false);
 
 /// The persisted description of a sealed batch's changes (inflight_meta).
 std::string seal_meta(const sealed_batch& b);

@@ -48,6 +48,13 @@ result<config> parse_config(const json& j) {
     const std::string& k = it.key();
     const json& v = it.value();
     std::string path = path_key("config", k);
+    if (k == "stream") {
+      if (!v.is_boolean())
+        errs.push_back(bad(path, "expected true or false"));
+      else
+        c.stream = v.get<bool>();
+      continue;
+    }
     if (k == "path") {
       if (!v.is_string() || v.get_ref<const std::string&>().empty() ||
           v.get_ref<const std::string&>()[0] != '/')
@@ -177,6 +184,14 @@ result<std::pair<std::int64_t, event>> parse_event(
     if (!segments.empty()) e.body = std::string(segments[0]);
     return done(std::move(e));
   }
+  if (type == "http_chunk") {
+    events::http_chunk e;
+    if (!id_of(e.id)) return bad("id", "expected the http effect's id");
+    if (segments.size() != 1)
+      return bad("segments", "expected one segment: the bytes");
+    e.bytes = std::string(segments[0]);
+    return done(std::move(e));
+  }
   if (type == "http_failed") {
     events::http_failed e;
     if (!id_of(e.id)) return bad("id", "expected the http effect's id");
@@ -245,6 +260,7 @@ std::pair<json, std::vector<std::string>> encode_effects(
                             {"contentType", "application/json"},
                             {"keepalive", e.keepalive},
                             {"body", seg(e.body)}});
+            if (e.stream) list.back()["stream"] = true;
           } else if constexpr (std::is_same_v<T, effects::abort_http>) {
             list.push_back({{"type", "abort_http"}, {"id", e.id}});
           } else if constexpr (std::is_same_v<T, effects::set_timer>) {
@@ -298,6 +314,11 @@ std::pair<json, std::vector<std::string>> encode_effects(
                             {"tables", e.tables},
                             {"rows", e.rows},
                             {"revoked", std::move(revoked)}});
+          } else if constexpr (std::is_same_v<T, effects::progress>) {
+            list.push_back({{"type", "progress"},
+                            {"received", e.received},
+                            {"applied", e.applied},
+                            {"total", opt_json(e.total)}});
           }
         },
         f);

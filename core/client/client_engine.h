@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -99,6 +100,29 @@ struct round_state {
   bool refreshed = false;    ///< a token was refreshed in this round
   bool more_outbox = false;  ///< the outbox holds more than this batch
   std::string body;          ///< the request body (resent unchanged)
+  bool stream = false;       ///< …asks for a streamed pull
+};
+
+// A streamed pull's body as it arrives (docs/protocol.md, "Streamed
+// pulls"): newline-delimited frames, each one page answer, applied one after
+// the other while the rest is still downloading.
+struct stream_state {
+  std::uint64_t id = 0;  ///< its http effect (0: no stream under way)
+  std::string buf;       ///< bytes after the last whole frame
+  /// Whole frames not applied yet, with their row counts.
+  std::deque<std::pair<std::string, std::int64_t>> frames;
+  std::int64_t applying_rows = 0;  ///< rows of the frame being applied
+  bool ended = false;              ///< the body ended (or broke)
+  bool broken = false;             ///< …the connection broke
+  std::string failure;             ///< why it broke
+  std::int64_t frames_seen = 0, applied_frames = 0;
+  bool has_more = false;  ///< hasMore of the last applied frame
+};
+
+// How far a catch-up (rounds until the server has no more) has come.
+struct catch_up {
+  std::int64_t received = 0, applied = 0;
+  std::optional<std::int64_t> total;
 };
 
 struct engine::impl {
@@ -150,6 +174,13 @@ struct engine::impl {
 
   std::vector<effect> out_;
 
+  // ---- streamed pulls (client_stream.cpp)
+  stream_state stream_;
+  catch_up progress_;
+  // The last round ended with more to pull; also on open: a reload may
+  // have cut a catch-up short.
+  bool catching_up_ = true;
+
   explicit impl(open_options o);
 
   // ---------------------------------------------------------------- plumbing
@@ -199,6 +230,18 @@ struct engine::impl {
   void read_pending(const std::vector<std::string>& values);
   void after_apply(phases::applying& p, const std::vector<std::string>& values);
   void after_drop(phases::dropping& p, const std::vector<std::string>& values);
+
+  // ----------------------------------- streamed pulls (client_stream.cpp)
+
+  bool wants_stream() const;
+  void on_chunk(std::string_view bytes);
+  void on_stream_end(int status, const std::string& body,
+                     std::optional<std::int64_t> retry_after);
+  void on_stream_broken(const std::string& message);
+  void next_frame();
+  void after_frame(bool has_more);
+  void close_stream();
+  void emit_progress();
 
   // ------------------------------------------ request and events (client.cpp)
 

@@ -259,6 +259,10 @@ void engine::impl::after_apply(phases::applying& p,
     sealed_.reset();
   }
   emit_events(done.events);
+  if (stream_.id != 0) {
+    after_frame(done.has_more);
+    return;
+  }
   end_round_ok(done.has_more);
 }
 

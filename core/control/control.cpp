@@ -38,6 +38,7 @@ constexpr op_entry kOps[] = {
     {"server.open", server_ops::open},
     {"server.begin", server_ops::begin},
     {"server.step", server_ops::step},
+    {"server.next", server_ops::next},
     {"server.abort", server_ops::abort},
 #endif
     {"client.open", client_ops::open},

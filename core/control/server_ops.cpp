@@ -4,6 +4,7 @@
 //   server.open   {schema, limits}                                -> {handle, schemaVersion, pgDdl}
 //   server.begin  frame {handle, userId, nowMs} + [body]
 //   server.step   frame {state, nowMs} + [j of the statement]
+//   server.next   frame {state, nowMs}                 (a stream's next frame)
 //   server.abort  {state}                                         -> {}
 // clang-format on
 //
@@ -39,6 +40,11 @@ std::string output_frame(const step_output& o, std::int64_t state) {
   if (o.done) {
     meta["status"] = o.status;
     meta["rollback"] = o.rollback;
+    // A stream's frame: the request stays open under the same state.
+    if (o.more) {
+      meta["more"] = true;
+      meta["state"] = state;
+    }
     if (!o.poke.empty()) {
       auto poke = parse_json(o.poke);
       if (poke) meta["poke"] = std::move(poke.value());
@@ -145,6 +151,25 @@ std::string step(std::string_view input) {
     auto now = now_of(meta);
     if (!now) return bad_now();
     step_output o = srv->step(local, segments, *now);
+    return output_frame(o, packed);
+  });
+}
+
+std::string next(std::string_view input) {
+  return with_frame(input, [](const json& meta, const auto&) {
+    auto st = meta.find("state");
+    if (st == meta.end() || !st->is_number_integer())
+      return error_frame(
+          {{error_code::invalid_request, "state", "expected a state id"}});
+    std::int64_t packed = st->get<std::int64_t>();
+    server* srv = servers().find(packed >> kStateBits);
+    if (srv == nullptr)
+      return error_frame(
+          {{error_code::invalid_request, "state", "unknown state"}});
+    auto now = now_of(meta);
+    if (!now) return bad_now();
+    step_output o =
+        srv->next(packed & ((std::int64_t{1} << kStateBits) - 1), *now);
     return output_frame(o, packed);
   });
 }

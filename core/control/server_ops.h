@@ -18,6 +18,10 @@ std::string begin(std::string_view input);
 /// frame.
 std::string step(std::string_view input);
 
+/// `server.next`: frame {state, nowMs} -> a step frame: the statement of the
+/// next frame of a stream whose last frame said `more`.
+std::string next(std::string_view input);
+
 /// `server.abort`: {state} -> {} (the request is forgotten).
 std::string abort(std::string_view input);
 

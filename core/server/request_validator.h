@@ -50,8 +50,9 @@ class member_set {
 
 // The members of the body, the batch and a change, in the order of the enums
 // of the functions that read them.
-constexpr std::array<std::string_view, 6> kBodyMembers{
-    "protocol", "clientId", "schemaVersion", "cursor", "pageSize", "batch"};
+constexpr std::array<std::string_view, 7> kBodyMembers{
+    "protocol", "clientId", "schemaVersion", "cursor",
+    "pageSize", "batch",    "stream"};
 constexpr std::array<std::string_view, 2> kBatchMembers{"seq", "changes"};
 constexpr std::array<std::string_view, 7> kChangeMembers{
     "id", "table", "op", "hlc", "baseVersion", "changed", "row"};

@@ -1,6 +1,7 @@
 // The request state machine (see the table at the top of server.h).
 #include "server/server.h"
 
+#include <algorithm>
 #include <charconv>
 #include <tuple>
 
@@ -49,13 +50,26 @@ step_output server::begin(std::string_view user_id, std::string_view body,
   st->user_id = std::string(user_id);
   st->req = std::move(std::get<sync_request>(v));
   st->now_ms = now_ms;
-  step_output out;
-  out.segments.push_back(sql::sync_call(functions_.name, st->req, st->user_id));
-  out.statements.push_back({"", 0, json::array()});
+  step_output out = call(*st);
   // The inputs now live in the statement's text.
   std::vector<change_group>().swap(st->req.groups);
   states_[next_state_++] = std::move(st);
   return out;
+}
+
+step_output server::call(const request_state& st) const {
+  step_output out;
+  out.segments.push_back(sql::sync_call(functions_.name, st.req, st.user_id));
+  out.statements.push_back({"", 0, json::array()});
+  return out;
+}
+
+step_output server::next(std::int64_t state, std::int64_t now_ms) {
+  auto it = states_.find(state);
+  if (it == states_.end() || !it->second->req.stream)
+    return fail(0, 500, {{error_code::internal, "", "unknown stream state"}});
+  it->second->now_ms = now_ms;
+  return call(*it->second);
 }
 
 step_output server::step(std::int64_t state,
@@ -143,14 +157,28 @@ step_output server::finish(std::int64_t id, request_state& st,
     body += "null";
   body += ",\"results\":";
   body.append(results.data(), results.size());
+  // A stream's frame says how many rows it carries before them, so the
+  // client can report progress as frames arrive.
+  if (st.req.stream)
+    body += ",\"rows\":" +
+            std::to_string(std::min<std::int64_t>(n, st.req.page_size));
   body += ",\"changes\":";
   body.append(j.data(), nl);
   body += ",\"cursor\":\"" + next.to_string() + "\",\"hasMore\":";
   body += has_more ? "true" : "false";
   body += "}";
+  // Frames of a stream are newline-delimited (JSON text holds no raw
+  // newline).
+  if (st.req.stream) body += "\n";
 
-  states_.erase(id);
   step_output out;
+  if (st.req.stream && has_more) {
+    // The stream goes on from here: the next frame is the next page.
+    st.req.cursor = next;
+    out.more = true;
+  } else {
+    states_.erase(id);
+  }
   out.done = true;
   out.status = 200;
   out.segments.push_back(std::move(body));

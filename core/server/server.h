@@ -15,6 +15,9 @@
 //   (begin) | valid body                | the request function's call        | called
 //   called  | other user's client id    | 403 (the function wrote nothing)   | done
 //   called  | results and pull page     | 200 response                       | done
+//   called  | a stream's page, more     | 200 frame (`more`), kept open      | open
+//   open    | next()                    | the call for the next page         | called
+//   open    | abort()                   | nothing                            | done
 // clang-format on
 //
 // Who wins a merge is each policy's rule (schema/policy.h), applied in SQL.
@@ -61,6 +64,10 @@ struct step_output {
   /// ({"u":[…]} or {"all":true}; "" when the request wrote nothing), for a
   /// host that cannot LISTEN (docs/protocol.md, "Live pokes").
   std::string poke;
+  /// When done with a frame of a stream that has more to send: the request
+  /// stays open; next() produces the statement of its next frame, abort()
+  /// ends it.
+  bool more = false;
 };
 
 /// A server: the schema, the limits and the in-flight requests.
@@ -79,7 +86,10 @@ class server {
   step_output step(std::int64_t state,
                    const std::vector<std::string_view>& results,
                    std::int64_t now_ms);
-  /// Forgets a request (the host hit a database error).
+  /// The statement of the next frame of a stream whose last frame said
+  /// `more` (docs/protocol.md, "Streamed pulls").
+  step_output next(std::int64_t state, std::int64_t now_ms);
+  /// Forgets a request (the host hit a database error, or ends a stream).
   void abort(std::int64_t state);
 
   /// The DDL of the request functions (after the schema's own DDL).
@@ -97,6 +107,7 @@ class server {
   struct request_state;
   step_output fail(std::int64_t id, int status, const std::vector<error>& errs);
   step_output finish(std::int64_t id, request_state& st, std::string_view j);
+  step_output call(const request_state& st) const;
 
   edgesync::schema schema_;
   server_limits limits_;

@@ -39,11 +39,19 @@ void request_validator::check(json_scanner& js, sync_request& out) {
     return;
   }
   js.begin_object();
-  enum { kProtocol, kClientId, kSchemaVersion, kCursor, kPageSize, kBatch };
+  enum {
+    kProtocol,
+    kClientId,
+    kSchemaVersion,
+    kCursor,
+    kPageSize,
+    kBatch,
+    kStream
+  };
   member_set members{kBodyMembers};
   std::string key, str;
   bool protocol_ok = false, client_given = false, version_given = false,
-       version_ok = false;
+       version_ok = false, page_given = false;
   std::int64_t version = 0;
   std::int64_t iv = 0;
   bool is_int = false;
@@ -98,6 +106,7 @@ void request_validator::check(json_scanner& js, sync_request& out) {
                  js.read_number(is_int, iv) && is_int && iv >= 1 &&
                  iv <= limits_.max_page_size) {
         out.page_size = static_cast<int>(iv);
+        page_given = true;
       } else if (!js.failed()) {
         if (js.offset() == from) js.skip_value();
         fail(error_code::invalid_request, "pageSize",
@@ -109,6 +118,15 @@ void request_validator::check(json_scanner& js, sync_request& out) {
         js.read_null();
       else
         check_batch(js, out);
+    } else if (m == kStream) {
+      if (js.peek() == json_kind_t::null) {
+        js.read_null();
+      } else if (js.peek() == json_kind_t::boolean) {
+        js.read_bool(out.stream);
+      } else if (!js.failed()) {
+        js.skip_value();
+        fail(error_code::invalid_request, "stream", "expected a boolean");
+      }
     }
     if (js.failed()) return syntax(js);
   }
@@ -125,6 +143,11 @@ void request_validator::check(json_scanner& js, sync_request& out) {
   }
   if (!client_given)
     fail(error_code::invalid_request, "clientId", "is required");
+  if (out.stream && out.has_batch)
+    fail(error_code::invalid_request, "stream",
+         "only a pull (no batch) can be streamed");
+  // A stream's frames are as large as the server allows: fewer statements.
+  if (out.stream && !page_given) out.page_size = limits_.max_page_size;
   if (!version_given) {
     fail(error_code::invalid_request, "schemaVersion",
          "is required (an integer)");

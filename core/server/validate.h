@@ -60,6 +60,9 @@ struct sync_request {
   std::vector<change_group> groups;  ///< sorted by (table, op)
   pull_cursor cursor;
   int page_size = 0;
+  /// A pull-only request asking for its pages as a stream of frames (one
+  /// response per page, `maxPageSize` rows each unless pageSize says).
+  bool stream = false;
 };
 
 /// Validates a request body; on failure says which status to answer with.

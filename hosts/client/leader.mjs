@@ -84,7 +84,10 @@ export class SyncLeader {
       online: this._online ?? (globalThis.navigator?.onLine ?? true) !== false,
       now: this._now(),
     };
-    if (this._o.config) meta.config = this._o.config;
+    // This host reads streamed bodies: it catches up with streamed pulls
+    // unless the app says otherwise (the core's default is off, for hosts
+    // that cannot stream).
+    meta.config = { stream: true, ...this._o.config };
     // After signOut() the given id was the previous identity's.
     if (this._o.clientId && !this._freshIdentity) meta.clientId = this._o.clientId;
     const out = this._call('client.open', meta);

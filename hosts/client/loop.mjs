@@ -13,6 +13,8 @@
 //   http           | fetch(url + path) with `Authorization: Bearer <getToken()>`,
 //                  | `keepalive` as asked, an AbortController; answers
 //                  | http_response (status + body segment) or http_failed.
+//                  | `stream` and a 200: each chunk of the body as it
+//                  | arrives (http_chunk), then http_response without body
 //                  | No token (signed out) or another user's token: no
 //                  | request; answered as the server would (account.mjs)
 //   abort_http     | aborts that request
@@ -20,7 +22,7 @@
 //   refresh_token  | getToken({ refresh: true }); answers token_refreshed or
 //                  | token_failed
 //   status         | `status` event (and the `status` getter)
-//   acked, rejected, conflict, changes | the events of the same names
+//   acked, rejected, conflict, changes, progress | the events of the same names
 //
 // Events the host sends on its own: local_change (notifyLocalChange(), or
 // automatically from an update hook on sync_outbox when `sqlite3` is given),
@@ -121,7 +123,8 @@ export class SyncLoop {
       case 'acked':
       case 'rejected':
       case 'conflict':
-      case 'changes': {
+      case 'changes':
+      case 'progress': {
         const { type, ...data } = fx;
         this._emit(type, data);
         this._post({ t: 'event', name: type, data });
@@ -216,7 +219,18 @@ export class SyncLoop {
         signal: ctrl.signal,
         cache: 'no-store',
       });
-      const body = new Uint8Array(await res.arrayBuffer());
+      if (fx.stream && res.status === 200 && res.body) {
+        // A streamed pull: the core applies each whole frame while the rest
+        // downloads (its apply runs between two reads).
+        const reader = res.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (stale()) return;
+          this._dispatch({ type: 'http_chunk', id: fx.id }, [value]);
+        }
+      }
+      const body = fx.stream && res.status === 200 ? null : new Uint8Array(await res.arrayBuffer());
       // The server bound this database's client id to the token's user (and
       // made every row it received theirs): once the answer is applied, the
       // local rows written signed out become theirs too (account.mjs).

@@ -16,7 +16,7 @@ import { SyncTabs } from './tabs.mjs';
 import { SyncAccount } from './account.mjs';
 import { SyncLive } from './live.mjs';
 
-const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'role', 'error']);
+const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'progress', 'role', 'error']);
 
 /** Creates a sync client; nothing happens until start(). */
 export function createSync(options) {
@@ -89,7 +89,11 @@ class Sync {
     return this._db;
   }
 
-  /** Subscribes to 'status', 'acked', 'rejected', 'conflict', 'changes', 'role' or 'error'; returns an unsubscribe function. */
+  /**
+   * Subscribes to 'status', 'acked', 'rejected', 'conflict', 'changes',
+   * 'progress' ({received, applied, total}: rows of a catch-up pull; total is
+   * the server's estimate or null), 'role' or 'error'; returns an unsubscribe function.
+   */
   on(event, fn) {
     if (!EVENTS.has(event)) throw new TypeError(`createSync: unknown event "${event}"`);
     if (!this._listeners.has(event)) this._listeners.set(event, new Set());

@@ -136,6 +136,12 @@ async function serve(handler, req, res, logger) {
     const response = await handler(toRequest(req, () => { res.shouldKeepAlive = false; }));
     const headers = {};
     response.headers.forEach((v, k) => { headers[k] = v; });
+    if (response.body && headers['content-type'] === 'application/x-ndjson') {
+      // A streamed pull: each frame goes out as soon as it is read.
+      res.writeHead(response.status, headers);
+      await pipeBody(response.body, res);
+      return;
+    }
     const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
     if (body) headers['content-length'] = String(body.length);
     res.writeHead(response.status, headers);
@@ -152,6 +158,31 @@ async function serve(handler, req, res, logger) {
     } else {
       res.destroy();
     }
+  }
+}
+
+/** Writes a web stream to `res` chunk by chunk, waiting when the socket is
+ * full; a client that goes away cancels the stream (the core's request ends). */
+async function pipeBody(stream, res) {
+  const reader = stream.getReader();
+  const gone = () => { reader.cancel().catch(() => {}); };
+  res.on('close', gone);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) {
+        await new Promise((r) => {
+          const done = () => { res.off('drain', done); res.off('close', done); r(); };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+      if (res.destroyed) return;
+    }
+    res.end();
+  } finally {
+    res.off('close', gone);
   }
 }
 

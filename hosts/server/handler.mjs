@@ -39,11 +39,15 @@ const decoder = new TextDecoder();
  * @param {(payload: string) => (void|Promise<unknown>)} [o.onCommit] called, not awaited, after a
  *   /sync request whose transaction committed writes, with a poke payload in the NOTIFY format
  *   (`{"u":[users]}`, docs/protocol.md "Live pokes"): how a host without LISTEN (workerd) pokes
+ * @param {number} [o.streamBudgetMs=20000] a streamed pull ends after this long (the client
+ *   goes on with a new request from its last cursor): bounds a worker's wall time
+ * @param {(done: Promise<void>) => void} [o.onStream] called with a promise that settles when a
+ *   streamed response has been written: a host that ends its pool after each request waits for it
  * @returns {(req: Request) => Promise<Response>}
  */
 export function createHandler({
   core, handle, sql, verifier, limits = {}, schemaVersion, corsOrigin = '*', fallback,
-  logger = console, healthTimeoutMs = 5000, reloadCore, now = Date.now, onCommit,
+  logger = console, healthTimeoutMs = 5000, reloadCore, now = Date.now, onCommit, streamBudgetMs = 20000, onStream,
 }) {
   // Replaced after a trap in the core; requests already running keep theirs.
   let current = { core, handle };
@@ -132,39 +136,94 @@ export function createHandler({
     }
     if (out.meta.done) return json(request, out.meta.status, out.segments[0]);
 
-    let state = out.meta.state;
+    const { state } = out.meta;
     try {
-      // One round trip: the core's statement is the whole request (the
-      // request function runs in its own transaction), sent without
-      // parameters so postgres.js needs no Parse/Describe exchange first.
-      while (!out.meta.done) {
-        state = out.meta.state;
-        const { segments } = out;
-        const decoded = [];
-        const segment = (k) => (decoded[k] ??= decoder.decode(segments[k]));
-        // Raw mode: the single text column arrives as bytes (a view of the
-        // socket's read chunk, never reused) and goes back into the core
-        // without a string round trip.
-        // Each statement is atomic on its own; they run in order.
-        const texts = [];
-        for (const st of out.meta.statements) {
-          const text = typeof st.sql === 'string' ? st.sql : segment(st.sql.seg);
-          const params = st.params.map((p) => (p !== null && typeof p === 'object' ? segment(p.seg) : p));
-          const rows = await sql.unsafe(text, params).raw();
-          if (rows.length !== 1 || rows[0].length < 1) {
-            throw new ContractError(`a core statement returned ${rows.length} rows (expected exactly one)`);
-          }
-          texts.push(rows[0][0] ?? 'null');
-        }
-        out = core.callFramed('server.step', { state, nowMs: now() }, texts);
-      }
+      out = await runStatements(core, out);
     } catch (e) {
       coreCrashed(e);
       try { core.call('server.abort', { state }); } catch { /* the state may already be gone */ }
       return databaseFailure(request, e);
     }
     if (onCommit && !out.meta.rollback) committed(pokePayload(out));
+    if (out.meta.more) return streamed(request, core, out);
     return json(request, out.meta.status, out.segments[0]);
+  }
+
+  // Runs the core's statements until it is done: one round trip (the core's
+  // statement is the whole request, in its own transaction), sent without
+  // parameters so postgres.js needs no Parse/Describe exchange first.
+  async function runStatements(core, out) {
+    while (!out.meta.done) {
+      const { state } = out.meta;
+      const { segments } = out;
+      const decoded = [];
+      const segment = (k) => (decoded[k] ??= decoder.decode(segments[k]));
+      // Raw mode: the single text column arrives as bytes (a view of the
+      // socket's read chunk, never reused) and goes back into the core
+      // without a string round trip.
+      // Each statement is atomic on its own; they run in order.
+      const texts = [];
+      for (const st of out.meta.statements) {
+        const text = typeof st.sql === 'string' ? st.sql : segment(st.sql.seg);
+        const params = st.params.map((p) => (p !== null && typeof p === 'object' ? segment(p.seg) : p));
+        const rows = await sql.unsafe(text, params).raw();
+        if (rows.length !== 1 || rows[0].length < 1) {
+          throw new ContractError(`a core statement returned ${rows.length} rows (expected exactly one)`);
+        }
+        texts.push(rows[0][0] ?? 'null');
+      }
+      out = core.callFramed('server.step', { state, nowMs: now() }, texts);
+    }
+    return out;
+  }
+
+  // A streamed pull (docs/protocol.md, "Streamed pulls"): each frame is one
+  // page the core answered, written as soon as it is read; the next page is
+  // read while the last one is on the wire. The stream ends when the core
+  // says no more, after `streamBudgetMs`, or on a database error (the
+  // connection breaks: the client resumes from the last page it applied).
+  function streamed(request, core, first) {
+    const { state } = first.meta;
+    const until = Date.now() + streamBudgetMs;
+    let open = true;
+    const end = () => {
+      if (!open) return;
+      open = false;
+      try { core.call('server.abort', { state }); } catch { /* gone */ }
+    };
+    // A TransformStream written by a task of its own: workerd keeps the
+    // request alive while its response body is being written.
+    const { readable, writable } = new TransformStream();
+    const writer = writable.getWriter();
+    const task = (async () => {
+      let out = first;
+      try {
+        for (;;) {
+          // The next page's statement runs while this frame is on the wire.
+          const written = writer.write(out.segments[0]);
+          if (!out.meta.more || Date.now() >= until) {
+            await written;
+            break;
+          }
+          const next = runStatements(core, core.callFramed('server.next', { state, nowMs: now() }));
+          await written;
+          out = await next;
+          if (out.meta.status !== 200) throw new ContractError(`a stream frame failed with status ${out.meta.status}`);
+        }
+        end();
+        await writer.close();
+      } catch (e) {
+        coreCrashed(e);
+        end();
+        logger.error(`edgesync: sync stream ${errorId()}: ${describe(e)}`);
+        writer.abort(e).catch(() => {});
+      }
+    })();
+    onStream?.(task);
+    return new Response(readable, {
+      status: 200,
+      headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', ...cors(request) },
+    });
   }
 
   // Hands a commit's poke payload to the host without waiting for it (the

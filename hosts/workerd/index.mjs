@@ -97,6 +97,8 @@ export default {
     // One client per request (Hyperdrive pools the real connections); lazy,
     // so requests that never reach the database never connect.
     const sql = postgres(env.HYPERDRIVE.connectionString, { ...POSTGRES_OPTIONS, max: 2, connect_timeout: 10 });
+    // A streamed pull goes on querying after the response is returned.
+    let streaming = Promise.resolve();
     try {
       const { pathname } = new URL(request.url);
       if (cfg.applyDdl && !ddlApplied && request.method !== 'OPTIONS' && (pathname === '/sync' || pathname === '/healthz')) {
@@ -111,6 +113,7 @@ export default {
       const handler = createHandler({
         core, handle: opened.handle, sql, verifier, limits: opened.limits, schemaVersion: opened.schemaVersion,
         corsOrigin: cfg.corsOrigin,
+        onStream: (done) => { streaming = done; },
         onCommit: hub ? (payload) => ctx.waitUntil(notifyHub(hub, payload)
           .catch((e) => console.error(`edgesync: cannot poke the live hub: ${e?.message ?? e}`))) : undefined,
         // A trapped core is dropped with its isolate state; the next request
@@ -123,7 +126,7 @@ export default {
       });
       return await handler(request);
     } finally {
-      ctx.waitUntil(sql.end({ timeout: 5 }));
+      ctx.waitUntil(streaming.then(() => sql.end({ timeout: 5 })));
     }
   },
 };

@@ -116,3 +116,42 @@ export async function pushPullRoundTrip(base, { tag = 'rt', claims = {}, secret 
   assert.equal(other.body.changes.length, 0, 'another user pulls none of alice\'s rows');
   return push;
 }
+
+/**
+ * A streamed pull (docs/protocol.md, "Streamed pulls") of 12,000 rows written
+ * directly to PostgreSQL: one NDJSON frame per page of `maxPageSize` (5,000)
+ * rows, each frame's cursor the next one's start; every row exactly once.
+ */
+export async function streamedPull(base, sql, tag) {
+  const user = `streamer-${tag}`;
+  // The demo schema's nodes are rows of a project the user belongs to (its
+  // creator: the backend insert stamps the membership).
+  await sql.unsafe(`insert into projects (id, owner_id, name) values ('${tag}-sp', '${user}', 'Streamed')`);
+  await sql.unsafe(`insert into workflow_nodes (id, project_id, owner_id, label)
+    select '${tag}-s' || i, '${tag}-sp', '${user}', 'x' from generate_series(1, 12000) i`);
+  const res = await fetch(`${base}/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(user)}` },
+    body: JSON.stringify({ protocol: 1, clientId: `c_${tag}_stream_01`, schemaVersion: 1, stream: true }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
+  const text = await res.text();
+  assert.ok(text.endsWith('\n'));
+  const frames = text.slice(0, -1).split('\n').map((l) => JSON.parse(l));
+  const shape = JSON.stringify(frames.map((f) => [f.rows, f.changes.length, f.hasMore, f.cursor]));
+  assert.ok(frames.length >= 3, `${frames.length} frames: ${shape}`);
+  for (const [i, f] of frames.entries()) {
+    assert.equal(f.rows, f.changes.length);
+    assert.equal(f.hasMore, i < frames.length - 1);
+    if (i < frames.length - 1) assert.equal(f.rows, 5000, 'full pages of maxPageSize rows');
+  }
+  const nodes = frames.flatMap((f) => f.changes.filter((c) => c.table === 'workflowNodes').map((c) => c.row.id));
+  assert.equal(nodes.length, 12000);
+  assert.equal(new Set(nodes).size, 12000);
+  // A batch cannot be streamed.
+  const bad = await postSync(base, await token(user), { protocol: 1, clientId: `c_${tag}_stream_01`, schemaVersion: 1, stream: true,
+    batch: { seq: 1, changes: [] } });
+  assertError(bad, 400, 'invalid_request');
+  assert.ok(bad.body.error.errors.some((e) => e.path === 'stream'));
+}

@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { startPostgres } from '../harness/postgres.mjs';
 import { startWranglerDev } from '../harness/wrangler.mjs';
 import {
-  TEST_SECRET, token, postSync, assertError, serverCoreAvailable, pushPullRoundTrip,
+  TEST_SECRET, token, postSync, assertError, serverCoreAvailable, pushPullRoundTrip, streamedPull,
 } from '../harness/sync-http.mjs';
 
 const hasServerCore = await serverCoreAvailable();
@@ -45,6 +45,15 @@ describe('wrangler dev (workerd + Hyperdrive binding)', { skip: !hasServerCore &
     await pushPullRoundTrip(worker.url, { tag: 'workerd' });
     const [p] = await sql`select name, owner_id from projects where id = 'p-workerd'`;
     assert.deepEqual({ ...p }, { name: 'Alpha', owner_id: 'alice-workerd' });
+  });
+
+  test('a streamed pull: one NDJSON frame per page', async () => {
+    try {
+      await streamedPull(worker.url, sql, 'wd');
+    } catch (e) {
+      e.message += `\n${worker.log().slice(-2000)}`;
+      throw e;
+    }
   });
 
   test('401 without a token or with an expired one, nothing written', async () => {

@@ -1647,5 +1647,70 @@ TEST(ClientSync, OutboxRowsTheSchemaDoesNotKnowAreRejectedTheRestIsSent) {
             "0");
 }
 
+// ------------------------------------------------------------ streamed pulls
+
+// One frame of a streamed pull: settings k<from>…k<to-1> at versions
+// 1000+i, ending at cursor 0:<1000+to-1>.
+std::string stream_frame(int from, int to, bool more) {
+  std::string changes;
+  for (int i = from; i < to; ++i) {
+    if (!changes.empty()) changes += ',';
+    changes += R"({"table":"settings","op":"upsert","version":)" +
+               std::to_string(1000 + i) + R"(,"row":{"key":"k)" +
+               std::to_string(i) + R"(","ownerId":"u1","value":1}})";
+  }
+  return R"({"protocol":1,"serverTime":1,"ack":null,"results":[],"rows":)" +
+         std::to_string(to - from) + R"(,"changes":[)" + changes +
+         R"(],"cursor":"0:)" + std::to_string(1000 + to - 1) +
+         R"(","hasMore":)" + (more ? "true" : "false") + "}\n";
+}
+
+TEST(ClientStream, FramesApplyAsTheyArriveAndACutResumesFromTheLastOne) {
+  world w;
+  client::config cfg = quiet_config();
+  cfg.stream = true;
+  sim_client a(w, "a", cfg);
+  a.open();
+  ASSERT_TRUE(a.in_flight.has_value());
+  json req = body(a.sent.back());
+  EXPECT_EQ(req["stream"], true) << "a fresh device catches up streamed";
+  EXPECT_FALSE(req.contains("pageSize"));
+  std::uint64_t id = a.in_flight->id;
+  a.in_flight.reset();
+  std::string f1 = stream_frame(1, 4, true), f2 = stream_frame(4, 7, true);
+  // A whole frame and a part of the next: the whole one is applied with
+  // its cursor while the rest downloads.
+  a.send(client::events::http_chunk{id, f1 + f2.substr(0, 30)});
+  EXPECT_EQ(a.rows("settings").size(), 3u);
+  EXPECT_EQ(a.state("cursor"), "0:1003");
+  EXPECT_FALSE(a.in_flight.has_value()) << "still reading the stream";
+  // The connection breaks: the next request goes on from the last applied
+  // frame at once (no backoff: the stream made progress).
+  a.send(client::events::http_failed{id, "connection reset"});
+  ASSERT_TRUE(a.in_flight.has_value());
+  json again = body(a.sent.back());
+  EXPECT_EQ(again["cursor"], "0:1003");
+  EXPECT_EQ(again["stream"], true);
+  id = a.in_flight->id;
+  a.in_flight.reset();
+  // The rest, in two chunks; the last frame without its newline.
+  std::string f3 = stream_frame(7, 9, false);
+  f3.pop_back();
+  a.send(client::events::http_chunk{id, f2.substr(0, 50)});
+  a.send(client::events::http_chunk{id, f2.substr(50) + f3});
+  EXPECT_EQ(a.rows("settings").size(), 6u);
+  a.send(client::events::http_response{id, 200, "", std::nullopt});
+  EXPECT_EQ(a.rows("settings").size(), 8u);
+  EXPECT_EQ(a.state("cursor"), "0:1008");
+  EXPECT_EQ(a.core().current_status().state, sync_state::idle);
+  EXPECT_FALSE(a.core().current_status().last_error.has_value());
+  // Caught up: the next pull is an ordinary page.
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(a.in_flight.has_value());
+  json next = body(a.sent.back());
+  EXPECT_FALSE(next.contains("stream"));
+  EXPECT_EQ(next["pageSize"], 500);
+}
+
 }  // namespace
 }  // namespace edgesync
