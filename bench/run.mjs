@@ -40,6 +40,8 @@ const targets = {
   live_poke_p50_ms: ['<=', 100],
   live_poke_p99_ms: ['<=', 300],
   live_idle_rss_mb_10k: ['<=', 300],
+  worker_wasm_bytes: ['<=', 409600],
+  client_wasm_bytes: ['<=', 204800],
 };
 
 const rows = Object.entries(figures).map(([key, value]) => {
