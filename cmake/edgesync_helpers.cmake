@@ -28,15 +28,12 @@ function(es_test area)
     PROPERTIES ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
 
-# es_wasm_module(name OPT -O3 SOURCES ... LIBS ... DEFINES ... COLD ...): builds
+# es_wasm_module(name OPT -O3 SOURCES ... LIBS ... DEFINES ...): builds
 # <name>.mjs + <name>.wasm (target wasm_<name>), an ES module that loads in node, workerd and browsers (hosts pass instantiateWasm
 # and locateFile). OPT picks speed (-O3, the worker: CPU-bound per request)
-# or size (-Oz, the browser: downloaded per page load). COLD names library
-# sources (paths as in their library) that are compiled with -Oz whatever OPT
-# says: code off the module's hot path, kept small (their functions carry the
-# minsize attribute, so link-time optimization does not inline them big).
+# or size (-Oz, the browser: downloaded per page load).
 function(es_wasm_module name)
-  cmake_parse_arguments(ARG "" "OPT" "SOURCES;LIBS;DEFINES;COLD" ${ARGN})
+  cmake_parse_arguments(ARG "" "OPT" "SOURCES;LIBS;DEFINES" ${ARGN})
   # The sources are compiled per module so each gets its own optimization.
   set(all_sources ${ARG_SOURCES})
   foreach(lib ${ARG_LIBS})
@@ -47,10 +44,6 @@ function(es_wasm_module name)
     endforeach()
   endforeach()
   set(target wasm_${name})
-  foreach(src ${ARG_COLD})
-    list(REMOVE_ITEM all_sources ${PROJECT_SOURCE_DIR}/core/${src})
-    list(APPEND cold_sources ${PROJECT_SOURCE_DIR}/core/${src})
-  endforeach()
   add_executable(${target} ${all_sources})
   set_target_properties(${target} PROPERTIES OUTPUT_NAME ${name})
   foreach(lib ${ARG_LIBS})
@@ -63,17 +56,6 @@ function(es_wasm_module name)
   # Bulk memory: memcpy/memset become single instructions (node, workerd and
   # browsers all support it).
   target_compile_options(${target} PRIVATE ${ARG_OPT} -flto -mbulk-memory)
-  if(cold_sources)
-    add_library(${target}_cold OBJECT ${cold_sources})
-    foreach(lib ${ARG_LIBS})
-      get_target_property(inc ${lib} INCLUDE_DIRECTORIES)
-      target_include_directories(${target}_cold PRIVATE ${inc})
-    endforeach()
-    target_include_directories(${target}_cold SYSTEM PRIVATE ${ES_JSON_INCLUDE})
-    target_compile_definitions(${target}_cold PRIVATE ${ARG_DEFINES})
-    target_compile_options(${target}_cold PRIVATE -Oz -flto -mbulk-memory)
-    target_sources(${target} PRIVATE $<TARGET_OBJECTS:${target}_cold>)
-  endif()
   target_link_options(${target} PRIVATE
     ${ARG_OPT} -flto -mbulk-memory
     -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=create_module
