@@ -58,6 +58,8 @@ const targets = {
   wan_round_trips_pull: ['<=', 1],
   wan_sync_over_rtt_budget: ['<=', 1],
   initial_sync_rows_per_s: ['>=', 50000],
+  worker_wasm_bytes: ['<=', 409600],
+  client_wasm_bytes: ['<=', 204800],
 };
 
 const rows = Object.entries(figures).map(([key, value]) => {
