@@ -175,11 +175,13 @@ void check_client_sql(db& d, const edgesync::schema& s,
   compiles(detail::drop_ended_bases_sql(), "drop_ended_bases");
   std::vector<detail::table_reconcile_sql> reconcile;
   for (const auto& t : s.tables) {
-    auto p = detail::pulled_sql(t, false);
-    compiles(p.upsert, t.name + " pulled upsert");
-    compiles(p.remove, t.name + " pulled remove");
-    compiles(p.record, t.name + " pulled record");
-    compiles(p.base, t.name + " pulled base");
+    for (bool deletes : {false, true}) {
+      auto p = detail::pulled_sql(t, false, deletes);
+      compiles(p.upsert, t.name + " pulled upsert");
+      compiles(p.remove, t.name + " pulled remove");
+      compiles(p.record, t.name + " pulled record");
+      compiles(p.base, t.name + " pulled base");
+    }
     compiles(detail::pulled_record_sql(t, false), t.name + " pulled record");
     reconcile.push_back(detail::reconcile_sql(t));
     compiles(reconcile.back().restore, t.name + " reconcile restore");

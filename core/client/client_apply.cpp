@@ -50,42 +50,6 @@ std::string rows_text(const pulled_changes& p, const pulled_table& pt) {
   return text;
 }
 
-// [[version, column value…], …] of the pulled rows that are deletes (or
-// not): the positional form the upsert and remove read by index. A column
-// the row lacks is null, as an object path finds it.
-std::string positional_text(const pulled_table& pt, bool deletes) {
-  std::size_t size = 2;
-  for (std::size_t e = 0; e < pt.elems.size(); ++e) {
-    if (pt.deleted[e] != deletes) continue;
-    size += 24 + pt.width * 5;
-    for (std::size_t c = 0; c < pt.width; ++c)
-      size += pt.values[e * pt.width + c].size();
-  }
-  std::string text;
-  text.reserve(size);
-  text += '[';
-  for (std::size_t e = 0; e < pt.elems.size(); ++e) {
-    if (pt.deleted[e] != deletes) continue;
-    if (text.size() > 1) text += ',';
-    text += '[';
-    if (pt.versions[e])
-      text += std::to_string(*pt.versions[e]);
-    else
-      text += "null";
-    for (std::size_t c = 0; c < pt.width; ++c) {
-      std::string_view v = pt.values[e * pt.width + c];
-      text += ',';
-      if (v.empty())
-        text += "null";
-      else
-        text += v;
-    }
-    text += ']';
-  }
-  text += ']';
-  return text;
-}
-
 // [[version, key value…], …] of the pulled rows that have a version.
 std::string versions_text(const pulled_table& pt) {
   std::string versions = "[";
@@ -107,14 +71,15 @@ std::string versions_text(const pulled_table& pt) {
 void apply_statements::set_jsonb(bool jsonb) {
   if (jsonb == jsonb_) return;
   jsonb_ = jsonb;
-  pulled_.clear();
+  pulled_[0].clear();
+  pulled_[1].clear();
 }
 
-const table_apply_sql& apply_statements::pulled(std::size_t t) {
-  if (pulled_.size() != schema_.tables.size())
-    pulled_.resize(schema_.tables.size());
-  if (!pulled_[t]) pulled_[t] = pulled_sql(schema_.tables[t], jsonb_);
-  return *pulled_[t];
+const table_apply_sql& apply_statements::pulled(std::size_t t, bool deletes) {
+  auto& slot = pulled_[deletes ? 1 : 0];
+  if (slot.size() != schema_.tables.size()) slot.resize(schema_.tables.size());
+  if (!slot[t]) slot[t] = pulled_sql(schema_.tables[t], jsonb_, deletes);
+  return *slot[t];
 }
 
 void apply_statements::append_reconcile(std::vector<effects::statement>& out) {
@@ -249,13 +214,13 @@ answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
   effects::changes_applied applied;
   for (const auto& [ti, pt] : a.pulled.tables) {
     if (pt.rows <= 0) continue;
+    std::string text = rows_text(a.pulled, pt);
     std::string versions = versions_text(pt);
-    const auto& q = sql.pulled(ti);
+    const auto& q = sql.pulled(ti, pt.deletes > 0);
     if (pt.deletes < pt.rows)
-      st.push_back({q.upsert, {effects::raw_text{positional_text(pt, false)}}});
-    if (pt.deletes > 0)
-      st.push_back({q.remove, {effects::raw_text{positional_text(pt, true)}}});
-    st.push_back({q.base, {effects::raw_text{rows_text(a.pulled, pt)}}});
+      st.push_back({q.upsert, {effects::raw_text{text}}});
+    if (pt.deletes > 0) st.push_back({q.remove, {effects::raw_text{text}}});
+    st.push_back({q.base, {effects::raw_text{std::move(text)}}});
     if (versions.size() > 2)
       st.push_back({q.record, {effects::raw_text{std::move(versions)}}});
     applied.rows += pt.rows;

@@ -24,8 +24,8 @@ class apply_statements {
   explicit apply_statements(const schema& s) : schema_(s) {}
   /// SQLite >= 3.45 (jsonb_each) or not; the default is not.
   void set_jsonb(bool jsonb);
-  /// pulled_sql for table `t`.
-  const table_apply_sql& pulled(std::size_t t);
+  /// pulled_sql for table `t` (with or without deletes).
+  const table_apply_sql& pulled(std::size_t t, bool deletes);
   /// Appends the reconciliation of every key whose queue ended; its one
   /// `out` statement lists the keys (read it with patch_restored).
   void append_reconcile(std::vector<effects::statement>& out);
@@ -33,7 +33,7 @@ class apply_statements {
  private:
   const schema& schema_;
   bool jsonb_ = false;
-  std::vector<std::optional<table_apply_sql>> pulled_;
+  std::vector<std::optional<table_apply_sql>> pulled_[2];
   std::vector<table_reconcile_sql> reconcile_;
   std::string listing_;
 };

@@ -1,7 +1,5 @@
 #include "client/client_response.h"
 
-#include <algorithm>
-
 #include "common/json_scan.h"
 #include "protocol/hlc.h"
 #include "protocol/protocol.h"
@@ -42,8 +40,6 @@ struct element {
   std::optional<std::int64_t> version;
   bool deleted = false;
   bool revoked = false;  // the caller's own membership ended
-  // The row's column values in schema order ("" when absent).
-  std::vector<std::string_view> values;
 };
 
 // Judges an element in place; the scanner is at its start. `rewrite`: the
@@ -157,11 +153,6 @@ element judge(json_scanner& s, std::string_view text, const schema& sc) {
     out.key += value;
   }
   out.key += ']';
-  out.values.resize(t.columns.size());
-  for (auto& [mn, mv] : members) {
-    int ci = t.column_index(mn);
-    if (ci >= 0) out.values[static_cast<std::size_t>(ci)] = mv;
-  }
   out.table = static_cast<std::size_t>(ti);
   out.what = verdict::use;
   return out;
@@ -169,8 +160,7 @@ element judge(json_scanner& s, std::string_view text, const schema& sc) {
 
 // The parsed element `j` in plain form ({op, row, table, version}), as
 // judge() sees it then; skip when it is of no use.
-element plain(const json& j, const schema& sc, std::string& text,
-              std::deque<std::string>& values) {
+element plain(const json& j, const schema& sc, std::string& text) {
   element out;
   if (!j.is_object() || !member(j, "table").is_string() ||
       !member(j, "row").is_object())
@@ -194,22 +184,6 @@ element plain(const json& j, const schema& sc, std::string& text,
                         {"version", out.version ? json(*out.version) : json()},
                         {"row", row}});
   out.key = dump_json(key);
-  // The column values as the plain text holds them, side by side in one
-  // string that never moves once in the deque.
-  std::vector<std::pair<std::size_t, std::size_t>> spans(t.columns.size());
-  std::string& all = values.emplace_back();
-  for (std::size_t c = 0; c < t.columns.size(); ++c) {
-    auto it = row.find(t.columns[c].name);
-    if (it == row.end()) continue;
-    std::size_t from = all.size();
-    all += dump_json(*it);
-    spans[c] = {from, all.size() - from};
-  }
-  const std::string_view held = all;
-  out.values.resize(t.columns.size());
-  for (std::size_t c = 0; c < spans.size(); ++c)
-    if (spans[c].second > 0)
-      out.values[c] = held.substr(spans[c].first, spans[c].second);
   out.table = static_cast<std::size_t>(ti);
   out.what = element::verdict::use;
   return out;
@@ -229,16 +203,12 @@ void add(pulled_changes& out, const element& e, std::string_view text) {
     if (pt.deleted[k]) --pt.deletes;
     if (e.deleted) ++pt.deletes;
     pt.elems[k] = text;
-    std::copy(e.values.begin(), e.values.end(),
-              pt.values.begin() + static_cast<std::ptrdiff_t>(k * pt.width));
     pt.versions[k] = e.version;
     pt.deleted[k] = e.deleted;
     return;
   }
   pt.key_of.push_back(&slot->first);
   pt.elems.push_back(text);
-  pt.width = e.values.size();
-  pt.values.insert(pt.values.end(), e.values.begin(), e.values.end());
   pt.versions.push_back(e.version);
   pt.deleted.push_back(e.deleted);
   ++pt.rows;
@@ -289,7 +259,7 @@ bool read_changes(cursor& c, const schema& sc, pulled_changes& out) {
       auto j = parse_json(elem);
       if (!j) return false;
       out.owned.emplace_back();
-      element p = plain(j.value(), sc, out.owned.back(), out.owned_values);
+      element p = plain(j.value(), sc, out.owned.back());
       out.all_used = false;
       if (p.what == element::verdict::use) add(out, p, out.owned.back());
       if (!c.jump(from, elem.size())) return false;

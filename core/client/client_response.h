@@ -38,10 +38,6 @@ struct pulled_table {
   /// key text (as dump_json writes the key array) -> element index
   std::unordered_map<std::string, std::size_t> keys;
   std::vector<const std::string*> key_of;  ///< per element, into `keys`
-  /// Per element, the JSON texts of its row's columns in schema column
-  /// order (`width` each; empty when the row lacks the column).
-  std::vector<std::string_view> values;
-  std::size_t width = 0;  ///< the table's column count
 };
 
 /// The pulled changes of an answer, per schema table index.
@@ -58,8 +54,6 @@ struct pulled_changes {
   /// again (see read_sync_answer); `elems` view them. A deque: growing it
   /// never moves an element.
   std::deque<std::string> owned;
-  /// The column values of the rewritten elements (`values` view them).
-  std::deque<std::string> owned_values;
 };
 
 /// A /sync answer with status 200.

@@ -214,15 +214,10 @@ string pulled_record_sql(const table& t, bool jsonb) {
          "WHERE excluded.version >= version";
 }
 
-table_apply_sql pulled_sql(const table& t, bool jsonb) {
+table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
   table_apply_sql out;
-  // Column i of an item [version, column values…] of the positional
-  // documents: read by index, no member name to match.
   auto val = [&t](std::size_t i) {
-    const string at = std::to_string(i + 1);
-    if (t.columns[i].type == column_type::json_doc)
-      return "NULLIF(j.value -> " + at + ", 'null')";
-    return "j.value ->> " + at;
+    return row_value(t.columns[i], "j.value", "$.row.");
   };
   string cols, sets, vals, key_vals;
   column_lists(t, cols, sets);
@@ -240,14 +235,18 @@ table_apply_sql pulled_sql(const table& t, bool jsonb) {
     key += val(t.primary_key[k]);
   }
   key += ")";
+  const string version = "(j.value ->> '$.version')";
+  const string is_delete = "j.value ->> '$.op' = 'delete'";
   string from = string(" FROM ") + (jsonb ? "jsonb_each" : "json_each") +
                 "(?1) AS j WHERE ";
-  string g =
-      not_pending(t, key) + " AND " + not_older(t, key, "(j.value ->> 0)");
+  string g = not_pending(t, key) + " AND " + not_older(t, key, version);
   out.upsert = "INSERT INTO " + q(t.name) + " (" + cols + ") SELECT " + vals +
-               from + g + upsert_tail(t);
+               from +
+               (has_deletes ? "j.value ->> '$.op' IS NOT 'delete' AND " : "") +
+               g + upsert_tail(t);
   out.remove = "DELETE FROM " + q(t.name) + " WHERE (" + key_columns(t) +
-               ") IN (SELECT " + key_vals + from + g + ")";
+               ") IN (SELECT " + key_vals + from + is_delete + " AND " + g +
+               ")";
   out.record = pulled_record_sql(t, jsonb);
   // Rows of pending keys: the server's truth, kept until the key's queue
   // ends (then reconcile_sql writes it). Never lowered to an older version.
@@ -257,20 +256,12 @@ table_apply_sql pulled_sql(const table& t, bool jsonb) {
                        " WHERE tbl = " + lit(t.name) +
                        ") OR EXISTS (SELECT 1 FROM " + base() +
                        " WHERE tbl = " + lit(t.name) + ")";
-  string okey = "json_array(";
-  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
-    if (k) okey += ", ";
-    okey += row_value(t.columns[t.primary_key[k]], "j.value", "$.row.");
-  }
-  okey += ")";
-  const string version = "(j.value ->> '$.version')";
-  const string is_delete = "j.value ->> '$.op' = 'delete'";
   out.base = "INSERT INTO " + base() + " (tbl, pk, version, row) SELECT " +
-             lit(t.name) + ", " + okey + ", " + version + ", CASE WHEN " +
+             lit(t.name) + ", " + key + ", " + version + ", CASE WHEN " +
              is_delete + " THEN NULL ELSE j.value -> '$.row' END FROM " +
              (jsonb ? "jsonb_each" : "json_each") + "(CASE WHEN " +
              any_pending + " THEN ?1 ELSE '[]' END) AS j WHERE " + version +
-             " IS NOT NULL AND " + pending(t, okey) +
+             " IS NOT NULL AND " + pending(t, key) +
              " ON CONFLICT (tbl, pk) DO UPDATE SET version = "
              "excluded.version, row = excluded.row WHERE version IS NULL OR "
              "excluded.version >= version";

@@ -74,17 +74,14 @@ struct table_apply_sql {
   std::string base;    ///< rows of pending keys into sync_base
 };
 
-/// The statements applying the pulled rows of table `t`. `upsert` binds
-/// ?1 = [[version, column values…], …] of the upserted rows and `remove`
-/// the same of the deleted ones (values in schema column order, JSON null
-/// for a column the row lacks: read by index, no member name to match).
-/// `base` binds ?1 = the server's own change objects ({table, op, version,
-/// row}, all of table `t`), passed through without re-encoding: the rows of
-/// pending keys keep every member the server sent. `jsonb` uses jsonb_each
-/// (SQLite >= 3.45: elements arrive as JSONB, so reading their members
-/// parses nothing). Its `record` is pulled_record_sql: the versions travel
-/// apart, in a much smaller document.
-table_apply_sql pulled_sql(const table& t, bool jsonb);
+/// The statements over the server's own change objects: ?1 is a JSON array
+/// of `changes` elements of the /sync response ({table, op, version, row}),
+/// all of table `t`, passed through without re-encoding. `jsonb` uses
+/// jsonb_each (SQLite >= 3.45: elements arrive as JSONB, so reading their
+/// members parses nothing). Without `has_deletes` the upsert does not test
+/// `op`. Its `record` is pulled_record_sql: the versions travel apart, in a
+/// much smaller document.
+table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes);
 
 /// Records the versions of pulled rows in sync_rows for keys not pending:
 /// ?1 = [[version, key value…], …] (key values in key order).

@@ -58,14 +58,6 @@ TEST(ClientResponse, ReadsTheMembersAndKeepsElementBytes) {
   EXPECT_EQ(pt.deletes, 1);
   EXPECT_EQ(*pt.key_of[0], "[\"p1\"]");
   EXPECT_EQ(pt.versions[1], 8);
-  // Column values in schema order (id, ownerId, name, archived, updatedAt).
-  ASSERT_EQ(pt.width, 5u);
-  ASSERT_EQ(pt.values.size(), 10u);
-  EXPECT_EQ(pt.values[0], "\"p1\"");
-  EXPECT_TRUE(pt.values[1].empty()) << "absent";
-  EXPECT_EQ(pt.values[2], "\"x\"");
-  EXPECT_EQ(pt.values[5], "\"p2\"");
-  EXPECT_EQ(pt.values[7], "\"y\"");
   for (auto e : pt.elems)
     EXPECT_TRUE(e.data() >= body.data() &&
                 e.data() + e.size() <= body.data() + body.size())
@@ -108,9 +100,6 @@ TEST(ClientResponse, RewritesOnlyTheElementsSqliteMightMisread) {
             "{\"op\":\"upsert\",\"row\":{\"id\":\"b\",\"name\":\"B\"},"
             "\"table\":\"projects\",\"version\":2}");
   EXPECT_EQ(parse_json(p[2]).value()["row"]["name"], "last");
-  const auto& projects = a.pulled.tables.at(0);
-  EXPECT_EQ(projects.values[2 * 5 + 2], "\"last\"") << "the rewrite's values";
-  EXPECT_EQ(projects.values[3 * 5 + 0], "\"d\"");
   EXPECT_EQ(parse_json(p[3]).value()["row"]["id"], "d");
   EXPECT_EQ(p[4], plain_z) << "the scanner picks up after a rewrite";
   auto d = elems(a, "documents");
@@ -141,11 +130,6 @@ TEST(ClientResponse, OfTwoElementsOfOneRowTheNewerWins) {
   auto s = elems(a, "settings");
   ASSERT_EQ(s.size(), 1u);
   EXPECT_NE(s[0].find("delete"), std::string::npos) << "a tie: the later";
-  const auto& st = a.pulled.tables.at(3);
-  ASSERT_EQ(st.values.size(), st.width);
-  for (std::size_t c = 0; c < st.width; ++c)
-    EXPECT_EQ(st.values[c].empty(), st.values[c] != "\"k\"")
-        << "the later element's values replace the earlier's";
   EXPECT_EQ(a.pulled.tables.at(3).deletes, 1);
 }
 
