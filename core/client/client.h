@@ -371,9 +371,10 @@ using edgesync::is_valid_client_id;
 result<std::pair<std::int64_t, event>> parse_event(
     const json& meta, const std::vector<std::string_view>& segments);
 
-/// Encodes effects as frame metadata {"effects":[…]} plus segments.
+/// Encodes effects as frame metadata {"effects":[…]} plus segments (the
+/// large texts move into the segments: pass the effects as an rvalue).
 std::pair<json, std::vector<std::string>> encode_effects(
-    const std::vector<effect>& fx);
+    std::vector<effect> fx);
 
 /// The JSON form of a status (the `status` effect's payload).
 json status_json(const client::status& s);

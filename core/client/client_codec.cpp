@@ -211,27 +211,26 @@ result<std::pair<std::int64_t, event>> parse_event(
 }
 
 std::pair<json, std::vector<std::string>> encode_effects(
-    const std::vector<effect>& fx) {
+    std::vector<effect> fx) {
   json list = json::array();
   std::vector<std::string> segs;
-  auto seg = [&](const std::string& text) {
-    // The same document bound by several statements (the pulled rows feed
-    // the upsert and the sync_rows record) travels once.
+  auto seg = [&](std::string& text) {
+    // The same document bound by several statements travels once.
     for (std::size_t i = segs.size(); i-- > 0;)
       if (segs[i].size() == text.size() && segs[i] == text)
         return json{{"seg", i}};
-    segs.push_back(text);
+    segs.push_back(std::move(text));
     return json{{"seg", segs.size() - 1}};
   };
-  for (const auto& f : fx) {
+  for (auto& f : fx) {
     std::visit(
-        [&](const auto& e) {
+        [&](auto& e) {
           using T = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<T, effects::run_sql>) {
             json stmts = json::array();
-            for (const auto& s : e.statements) {
+            for (auto& s : e.statements) {
               json params = json::array();
-              for (const auto& p : s.params) {
+              for (auto& p : s.params) {
                 if (std::holds_alternative<std::nullptr_t>(p))
                   params.push_back(nullptr);
                 else if (auto* i = std::get_if<std::int64_t>(&p))
