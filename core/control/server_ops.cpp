@@ -136,51 +136,56 @@ std::string begin(std::string_view input) {
   });
 }
 
+namespace {
+
+// A request state named by a host: its server and the server's own id.
+struct state_ref {
+  server* srv;
+  std::int64_t packed;  // (handle, id) as the host holds it
+  std::int64_t local;   // the server's id
+};
+
+// The state `meta.state` names, or the error to answer.
+result<state_ref> find_state(const json& meta) {
+  auto st = meta.find("state");
+  if (st == meta.end() || !st->is_number_integer())
+    return error{error_code::invalid_request, "state", "expected a state id"};
+  std::int64_t packed = st->get<std::int64_t>();
+  server* srv = servers().find(packed >> kStateBits);
+  if (srv == nullptr)
+    return error{error_code::invalid_request, "state", "unknown state"};
+  return state_ref{srv, packed, packed & ((std::int64_t{1} << kStateBits) - 1)};
+}
+
+}  // namespace
+
 std::string step(std::string_view input) {
   return with_frame(input, [](const json& meta, const auto& segments) {
-    auto st = meta.find("state");
-    if (st == meta.end() || !st->is_number_integer())
-      return error_frame(
-          {{error_code::invalid_request, "state", "expected a state id"}});
-    std::int64_t packed = st->get<std::int64_t>();
-    server* srv = servers().find(packed >> kStateBits);
-    if (srv == nullptr)
-      return error_frame(
-          {{error_code::invalid_request, "state", "unknown state"}});
-    std::int64_t local = packed & ((std::int64_t{1} << kStateBits) - 1);
+    auto ref = find_state(meta);
+    if (!ref) return error_frame(ref.errors());
     auto now = now_of(meta);
     if (!now) return bad_now();
-    step_output o = srv->step(local, segments, *now);
-    return output_frame(o, packed);
+    step_output o = ref.value().srv->step(ref.value().local, segments, *now);
+    return output_frame(o, ref.value().packed);
   });
 }
 
 std::string next(std::string_view input) {
   return with_frame(input, [](const json& meta, const auto&) {
-    auto st = meta.find("state");
-    if (st == meta.end() || !st->is_number_integer())
-      return error_frame(
-          {{error_code::invalid_request, "state", "expected a state id"}});
-    std::int64_t packed = st->get<std::int64_t>();
-    server* srv = servers().find(packed >> kStateBits);
-    if (srv == nullptr)
-      return error_frame(
-          {{error_code::invalid_request, "state", "unknown state"}});
+    auto ref = find_state(meta);
+    if (!ref) return error_frame(ref.errors());
     auto now = now_of(meta);
     if (!now) return bad_now();
-    step_output o =
-        srv->next(packed & ((std::int64_t{1} << kStateBits) - 1), *now);
-    return output_frame(o, packed);
+    step_output o = ref.value().srv->next(ref.value().local, *now);
+    return output_frame(o, ref.value().packed);
   });
 }
 
 std::string abort(std::string_view input) {
   auto doc = parse_json(input);
-  if (doc && doc.value().is_object() &&
-      doc.value()["state"].is_number_integer()) {
-    std::int64_t packed = doc.value()["state"].get<std::int64_t>();
-    if (server* srv = servers().find(packed >> kStateBits))
-      srv->abort(packed & ((std::int64_t{1} << kStateBits) - 1));
+  if (doc && doc.value().is_object()) {
+    auto ref = find_state(doc.value());
+    if (ref) ref.value().srv->abort(ref.value().local);
   }
   return ok_envelope(json::object());
 }
