@@ -94,16 +94,23 @@ async function allRows(c) {
   for (let i = 1; i <= N; i++) assert.equal(ids[i - 1], `n${String(i).padStart(7, '0')}`);
 }
 
+// A fresh device of alice's syncing through `rec` until it holds every row:
+// the client and the progress events it emitted.
+async function catchUp(rec) {
+  const c = await openClient(stack.url, schema, 'alice', { fetch: rec.fetch });
+  clients.push(c);
+  const progress = [];
+  c.sync.on('progress', (p) => progress.push(p));
+  await waitFor(() => c.rows('SELECT count(*) AS n FROM workflowNodes')[0].n === N && c.sync.status.state === 'idle',
+    { what: 'the catch-up', timeoutMs: 30000 });
+  await allRows(c);
+  return { c, progress };
+}
+
 describe('streamed initial sync', () => {
   test('a fresh device catches up in one streamed request, with progress', async () => {
     const rec = recordingFetch();
-    const c = await openClient(stack.url, schema, 'alice', { fetch: rec.fetch });
-    clients.push(c);
-    const progress = [];
-    c.sync.on('progress', (p) => progress.push(p));
-    await waitFor(() => c.rows('SELECT count(*) AS n FROM workflowNodes')[0].n === N && c.sync.status.state === 'idle',
-      { what: 'the catch-up', timeoutMs: 30000 });
-    await allRows(c);
+    const { c, progress } = await catchUp(rec);
     const first = rec.log[0];
     assert.equal(first.body.stream, true);
     assert.equal(first.body.cursor, null);
@@ -125,13 +132,7 @@ describe('streamed initial sync', () => {
   test('a stream cut mid-way resumes from the last applied page: no restart, no duplicates, no gaps', async () => {
     // The first stream breaks after about a third of its bytes.
     const rec = recordingFetch({ cut: (i) => (i === 0 ? 400_000 : null) });
-    const c = await openClient(stack.url, schema, 'alice', { fetch: rec.fetch });
-    clients.push(c);
-    const progress = [];
-    c.sync.on('progress', (p) => progress.push(p));
-    await waitFor(() => c.rows('SELECT count(*) AS n FROM workflowNodes')[0].n === N && c.sync.status.state === 'idle',
-      { what: 'the catch-up', timeoutMs: 30000 });
-    await allRows(c);
+    const { progress } = await catchUp(rec);
     const [cutOne, resumed] = rec.log;
     assert.equal(cutOne.body.stream, true);
     assert.ok(cutOne.rows > 0 && cutOne.rows < N, `the first stream delivered part of the rows (${cutOne.rows})`);
