@@ -349,23 +349,13 @@ string pg_create_table(const table& t) {
   return out;
 }
 
-// The stamp right before stamp `h` (a SQL text expression): the counter
-// minus one, or at counter 0 the previous ms at the largest counter; same
-// node.
-string pg_hlc_predecessor(const string& h) {
-  auto at = [](std::size_t offset) { return std::to_string(offset + 1); };
-  string ms_digits = std::to_string(hlc_ms_digits);
-  string counter_digits = std::to_string(hlc_counter_digits);
-  string counter = "substr(" + h + ", " + at(hlc_ms_digits + 1) + ", " +
-                   counter_digits + ")";
-  string tail = "substr(" + h + ", " + at(hlc_node_offset - 1) + ")";
-  return "CASE WHEN " + counter + "::int > 0 THEN substr(" + h + ", 1, " +
-         std::to_string(hlc_ms_digits + 1) + ") || lpad((" + counter +
-         "::int - 1)::text, " + counter_digits + ", '0') || " + tail +
-         " ELSE lpad(GREATEST(substr(" + h + ", 1, " + ms_digits +
-         ")::bigint - 1, 0)::text, " + ms_digits + ", '0') || " +
-         lit(string(1, hlc_separator) + std::to_string(hlc_max_counter)) +
-         " || " + tail + " END";
+// The smallest stamp at stamp `h`'s ms and counter (a SQL text
+// expression): `h` with an empty node. Every stamp a client sends has a
+// non-empty node, so this orders just below `h` and every stamp of the same
+// tick, and above every earlier tick (a counter step back could tie a
+// device's previous write exactly).
+string pg_hlc_floor(const string& h) {
+  return "substr(" + h + ", 1, " + std::to_string(hlc_node_offset) + ")";
 }
 
 // A membership table: its index by member; the root table: the trigger that
@@ -393,8 +383,9 @@ string pg_scope_objects(const schema& s, const table& t) {
                 lit(to_string(role::admin)) + ", NEW." +
                 q(t.columns[t.owner].server_name);
   // The sync endpoint's insert (it names its client in _es_origin): the
-  // membership takes the stamp just before the root row's, so it orders
-  // among the creator's own changes and not by the server's wall clock:
+  // membership takes the root row's tick with an empty node (pg_hlc_floor),
+  // so it orders among the creator's own changes and not by the server's
+  // wall clock:
   // implied by the insert, it yields to any change the creator makes at or
   // after it (a leave or role change wins, as on the creator's device, even
   // when clamping gave both the same stamp).
@@ -409,7 +400,7 @@ string pg_scope_objects(const schema& s, const table& t) {
       ", \"_es_version\", \"_es_xid\", \"_es_hlc\", \"_es_origin\") "
       "VALUES (" +
       vals + ", nextval(" + lit(pg_names::version_seq) +
-      "), pg_current_xact_id(), " + pg_hlc_predecessor("NEW.\"_es_hlc\"") +
+      "), pg_current_xact_id(), " + pg_hlc_floor("NEW.\"_es_hlc\"") +
       ", '') ON CONFLICT DO "
       "NOTHING;\n  ELSE\n    INSERT INTO " +
       q(m.server_name) + " (" + cols + ") VALUES (" + vals +

@@ -434,7 +434,7 @@ CREATE TRIGGER "notes__es_nd" AFTER DELETE ON "notes" REFERENCING OLD TABLE AS e
 CREATE OR REPLACE FUNCTION "projects__es_ca"() RETURNS trigger LANGUAGE plpgsql AS $es$
 BEGIN
   IF NEW."_es_origin" IS NOT NULL THEN
-    INSERT INTO "project_members" ("project_id", "user_id", "role", "added_by", "_es_version", "_es_xid", "_es_hlc", "_es_origin") VALUES (NEW."id", NEW."owner_id", 'admin', NEW."owner_id", nextval('edgesync_version_seq'), pg_current_xact_id(), CASE WHEN substr(NEW."_es_hlc", 17, 5)::int > 0 THEN substr(NEW."_es_hlc", 1, 16) || lpad((substr(NEW."_es_hlc", 17, 5)::int - 1)::text, 5, '0') || substr(NEW."_es_hlc", 22) ELSE lpad(GREATEST(substr(NEW."_es_hlc", 1, 15)::bigint - 1, 0)::text, 15, '0') || ':99999' || substr(NEW."_es_hlc", 22) END, '') ON CONFLICT DO NOTHING;
+    INSERT INTO "project_members" ("project_id", "user_id", "role", "added_by", "_es_version", "_es_xid", "_es_hlc", "_es_origin") VALUES (NEW."id", NEW."owner_id", 'admin', NEW."owner_id", nextval('edgesync_version_seq'), pg_current_xact_id(), substr(NEW."_es_hlc", 1, 22), '') ON CONFLICT DO NOTHING;
   ELSE
     INSERT INTO "project_members" ("project_id", "user_id", "role", "added_by") VALUES (NEW."id", NEW."owner_id", 'admin', NEW."owner_id") ON CONFLICT DO NOTHING;
   END IF;

@@ -41,14 +41,13 @@ export function hlc(clientId, ms = Date.now(), counter = 0) {
 }
 
 /**
- * The HLC just before `h` (one counter step, or the previous millisecond's
- * last counter): how the creator trigger stamps a new scope's admin
- * membership, so a later change by the creator always wins over it.
+ * The smallest stamp of `h`'s tick: `h` with an empty node. The creator
+ * trigger stamps a new scope's admin membership so: below the root row and
+ * every client stamp of the same tick, above every earlier tick, so a later
+ * change by the creator always wins over it.
  */
-export function hlcBefore(h) {
-  const counter = Number(h.slice(16, 21));
-  if (counter > 0) return h.slice(0, 16) + String(counter - 1).padStart(5, '0') + h.slice(21);
-  return String(Math.max(Number(h.slice(0, 15)) - 1, 0)).padStart(15, '0') + ':99999' + h.slice(21);
+export function hlcFloor(h) {
+  return h.slice(0, 22);
 }
 
 /** True once the real server core (`server.open`) is in the WASM build. */

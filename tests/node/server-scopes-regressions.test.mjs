@@ -17,7 +17,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, tokenFor, openClient } from '../harness/client.mjs';
-import { postSync, hlc, hlcBefore } from '../harness/sync-http.mjs';
+import { postSync, hlc, hlcFloor } from '../harness/sync-http.mjs';
 import { SHARED_SCHEMA } from '../harness/shared-schema.mjs';
 
 let stack;
@@ -37,7 +37,7 @@ test('a creator whose clock runs behind the server may leave the scope it just c
   assert.equal(create.body.results[0].status, 'applied');
   const [m] = await stack.sql`select role, _es_hlc as hlc, _es_origin as origin from project_members where project_id = 'pc1' and user_id = 'alice'`;
   assert.equal(m.role, 'admin');
-  assert.equal(m.hlc, hlcBefore(rootHlc), 'the membership is stamped just before the root row\'s clock, not with the server\'s wall clock');
+  assert.equal(m.hlc, hlcFloor(rootHlc), 'the membership is stamped with the root row\'s tick (empty node), not with the server\'s wall clock');
   // The creator's own device pulls its membership (it never wrote that row).
   const pull = await postSync(stack.url, tok, { protocol: 1, clientId: client, schemaVersion: 1, cursor: null });
   assert.equal(pull.status, 200, JSON.stringify(pull.body));

@@ -29,11 +29,13 @@ const REGRESSIONS = [
   { seed: 20, bug: "another user's concurrent insert answered race before the owner check; the loser kept a foreign row (cause 3)" },
   { seed: 36, bug: 'the newest lww write lost: a dropped race write or a tombstone whose clock was not raised (causes 2, 4)' },
   { seed: 284, bug: 'an lww delete of a key the server had no row for yet was forgotten; an older insert arriving later won; '
-    + "later: a skewed creator's same-batch role change tied the creator trigger's membership after clamping and lost (it is stamped just before the root row now)" },
+    + "later: a skewed creator's same-batch role change tied the creator trigger's membership after clamping and lost (it is stamped below the root row now)" },
   { seed: 350, bug: 'same as 284 (lww delete remembered as a tombstone)' },
   { seed: 2064, bug: 'checker: a base-version delete answered applied for a row another delete had just removed was taken for a stale write' },
   { seed: 6, bug: "the creator's admin membership was stamped with the server's wall clock: the creator could not leave (conflict/older)" },
   { seed: 13, bug: "a member's applied write of a shared row kept its own owner value on the device (the server keeps the creator)" },
+  { seed: 431, bug: "the creator trigger's membership stamp (one counter step before the root row) tied the creator's previous write exactly; it is the root row's tick with an empty node now" },
+  { seed: 782, bug: 'same as 431 (membership stamp tied an earlier write of the creator)' },
   { seed: 160, bug: 'an answer that acked a write in a scope and revoked the membership kept the row: the purge spared keys whose queue had just ended (their sync_base row)' },
 ];
 

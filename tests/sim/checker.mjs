@@ -23,7 +23,7 @@
 // 8. the conflict/rejected events the apps saw are policy-correct
 import { allowedOutcomes, outcomeOf } from './policies.mjs';
 import { AccessModel, MembershipTimeline } from './access.mjs';
-import { hlcBefore } from '../harness/sync-http.mjs';
+import { hlcFloor } from '../harness/sync-http.mjs';
 
 const canon = (v) => {
   if (v === null || v === undefined) return 'null';
@@ -184,7 +184,7 @@ export async function check(world, { schema, rules, access, maxSkew }) {
   };
   // The creator of a scope becomes its admin by a trigger in the root
   // insert's transaction: a write of the membership row the log does not
-  // show, stamped just before the root row (hlcBefore).
+  // show, stamped with the root row's tick and an empty node (hlcFloor).
   for (const [k, list] of perKey) {
     const tname = k.slice(0, k.indexOf(' '));
     if (model.kind(tname) !== 'root') continue;
@@ -196,7 +196,7 @@ export async function check(world, { schema, rules, access, maxSkew }) {
       const row = { [def.scope]: scope, [def.user]: e.user, [def.role]: 'admin', [mt.owner]: e.user };
       const mk = `${mt.name} ${keyOf(mt, row)}`;
       if (!perKey.has(mk)) perKey.set(mk, []);
-      perKey.get(mk).push({ user: e.user, device: `${e.device} (creator trigger)`, exec: e.exec, change: { op: 'upsert', row }, hlc: hlcBefore(e.hlc), order: e.order,
+      perKey.get(mk).push({ user: e.user, device: `${e.device} (creator trigger)`, exec: e.exec, change: { op: 'upsert', row }, hlc: hlcFloor(e.hlc), order: e.order,
         result: { status: 'applied', version: e.result.version }, synthetic: true });
     }
   }
