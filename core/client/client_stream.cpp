@@ -4,6 +4,8 @@
 // applied like a page answer (rows and cursor in one transaction) while the
 // rest downloads, so a stream cut anywhere resumes from the last applied
 // page.
+#include <algorithm>
+
 #include "client/client_engine.h"
 #include "common/json_scan.h"
 
@@ -50,10 +52,14 @@ void engine::impl::emit_progress() {
 
 void engine::impl::on_chunk(std::string_view bytes) {
   if (stream_.ended) return;
+  // The buffer held no newline before these bytes: only they are searched
+  // (a page arrives in many chunks; rescanning it each time is quadratic).
+  std::size_t scan = stream_.buf.size();
   stream_.buf.append(bytes.data(), bytes.size());
   std::size_t from = 0, nl = 0;
   bool any = false;
-  while ((nl = stream_.buf.find('\n', from)) != std::string::npos) {
+  while ((nl = stream_.buf.find('\n', std::max(from, scan))) !=
+         std::string::npos) {
     if (nl > from) {
       std::string frame = stream_.buf.substr(from, nl - from);
       std::int64_t rows = 0;
