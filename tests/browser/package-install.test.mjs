@@ -1,8 +1,9 @@
 // The package as an app gets it: `npm pack` (prepack reuses a fresh dist/),
 // the tarball installed into a fresh app, a page bundled with esbuild the way
 // the README says (edgesync_client.wasm and sqlite3.wasm copied next to the
-// bundle), and in headless Chromium that page writes a row that arrives in
-// PostgreSQL 15 through the installed package's own `edgesync/server`.
+// bundle) and with Vite (which emits both .wasm files by itself), and in
+// headless Chromium each page writes a row that arrives in PostgreSQL 15
+// through the installed package's own `edgesync/server`.
 //
 // The install is offline: the tarball's dependencies (and the app's
 // @sqlite.org/sqlite-wasm) are re-packed from this project's node_modules,
@@ -17,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { build as viteBuild } from 'vite';
 import { chromium } from 'playwright-core';
 import { startPostgres } from '../harness/postgres.mjs';
 import { CHROMIUM_FLAGS } from './harness.mjs';
@@ -38,25 +40,24 @@ const schema = {
 };
 
 // The app's page: the README's quickstart on the main thread, with an
-// in-memory database; the server and the token come in the URL.
-const page = `
+// in-memory database; the token and the row's id and title come in the URL.
+// `wasmOption` is how the bundle finds edgesync_client.wasm.
+const page = (wasmOption) => `
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { createSync } from 'edgesync/client';
 import schema from './schema.json';
 
-const token = new URLSearchParams(location.search).get('token');
-try {
+async function main() {
+  const q = new URLSearchParams(location.search);
   const sqlite3 = await sqlite3InitModule();
   const db = new sqlite3.oo1.DB(':memory:');
-  const sync = createSync({ db, sqlite3, dbName: 'app', url: '', getToken: async () => token, schema,
-    wasmUrl: '/edgesync_client.wasm' });
+  const sync = createSync({ db, sqlite3, dbName: q.get('id'), url: location.origin, getToken: async () => q.get('token'), schema,${wasmOption} });
   await sync.start();
-  db.exec({ sql: 'INSERT INTO todos (id, ownerId, title, done) VALUES (?, ?, ?, 0)', bind: ['t1', '', 'from the bundle'] });
+  db.exec({ sql: 'INSERT INTO todos (id, ownerId, title, done) VALUES (?, ?, ?, 0)', bind: [q.get('id'), '', q.get('title')] });
   await sync.syncNow();
-  window.result = { pending: await sync.isPending('todos', 't1'), state: sync.status.state };
-} catch (e) {
-  window.result = { error: String(e?.stack ?? e) };
+  return { pending: await sync.isPending('todos', q.get('id')), state: sync.status.state };
 }
+main().then((r) => { window.result = r; }, (e) => { window.result = { error: String(e?.stack ?? e) }; });
 `;
 
 let tmp, app, tarball, packed;
@@ -114,7 +115,7 @@ describe('npm pack', () => {
   });
 });
 
-describe('an esbuild app syncs in Chromium', { skip: !CHROMIUM && 'chromium is not installed (npm test installs it)' }, () => {
+describe('an app bundled with esbuild or Vite syncs in Chromium', { skip: !CHROMIUM && 'chromium is not installed (npm test installs it)' }, () => {
   let pg, srv, browser;
   before(async () => {
     pg = await startPostgres();
@@ -134,12 +135,33 @@ describe('an esbuild app syncs in Chromium', { skip: !CHROMIUM && 'chromium is n
     await pg?.stop();
   }, { timeout: 30000 });
 
+  /** Opens `path` as `user` and resolves once the page's row is in PostgreSQL. */
+  async function syncsFrom(path, user, id, title) {
+    const { signDevToken } = await import('../../hosts/server/auth.mjs');
+    const token = await signDevToken(SECRET, { sub: user, audience: 'authenticated' });
+    const ctx = await browser.newContext();
+    try {
+      const tab = await ctx.newPage();
+      const logs = [];
+      tab.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+      tab.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+      await tab.goto(`${srv.url}${path}?${new URLSearchParams({ token, id, title })}`);
+      await tab.waitForFunction(() => window.result, null, { timeout: 45000 });
+      const result = await tab.evaluate(() => window.result);
+      assert.deepEqual(result, { pending: false, state: 'idle' }, logs.join('\n'));
+    } finally {
+      await ctx.close();
+    }
+    const rows = await srv.sql`select id, owner_id, title from todos where id = ${id}`;
+    assert.deepEqual(rows.map((r) => ({ ...r })), [{ id, owner_id: user, title }]);
+  }
+
   test('bundled with esbuild, the WASM files copied as the README says: the row reaches PostgreSQL', { timeout: 60000 }, async () => {
     writeFileSync(join(app, 'src/schema.json'), JSON.stringify(schema));
-    writeFileSync(join(app, 'src/main.js'), page);
+    writeFileSync(join(app, 'src/esbuild.js'), page("\n    wasmUrl: '/edgesync_client.wasm'"));
     const dist = join(app, 'dist');
     const out = await build({
-      entryPoints: [join(app, 'src/main.js')], bundle: true, format: 'esm', platform: 'browser',
+      entryPoints: [join(app, 'src/esbuild.js')], bundle: true, format: 'esm', platform: 'browser',
       outfile: join(dist, 'main.js'), metafile: true, logLevel: 'silent', absWorkingDir: app,
     });
     assert.deepEqual(Object.keys(out.metafile.inputs).filter((i) => SERVER_ONLY.test(i)), []);
@@ -147,23 +169,19 @@ describe('an esbuild app syncs in Chromium', { skip: !CHROMIUM && 'chromium is n
     copyFileSync(join(app, 'node_modules/edgesync/dist/edgesync_client.wasm'), join(dist, 'edgesync_client.wasm'));
     copyFileSync(req.resolve('@sqlite.org/sqlite-wasm/sqlite3.wasm'), join(dist, 'sqlite3.wasm'));
     writeFileSync(join(dist, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="/main.js"></script>');
+    await syncsFrom('/', 'ada', 't-esbuild', 'from the esbuild bundle');
+  });
 
-    const { signDevToken } = await import('../../hosts/server/auth.mjs');
-    const token = await signDevToken(SECRET, { sub: 'ada', audience: 'authenticated' });
-    const ctx = await browser.newContext();
-    try {
-      const tab = await ctx.newPage();
-      const logs = [];
-      tab.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
-      tab.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-      await tab.goto(`${srv.url}/?token=${token}`);
-      await tab.waitForFunction(() => window.result, null, { timeout: 45000 });
-      const result = await tab.evaluate(() => window.result);
-      assert.deepEqual(result, { pending: false, state: 'idle' }, logs.join('\n'));
-    } finally {
-      await ctx.close();
-    }
-    const rows = await srv.sql`select id, owner_id, title from todos`;
-    assert.deepEqual(rows.map((r) => ({ ...r })), [{ id: 't1', owner_id: 'ada', title: 'from the bundle' }]);
+  test('built with Vite (no config, no copying): the row reaches PostgreSQL', { timeout: 60000 }, async () => {
+    writeFileSync(join(app, 'src/schema.json'), JSON.stringify(schema));
+    writeFileSync(join(app, 'src/vite.js'), page(''));
+    writeFileSync(join(app, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="/src/vite.js"></script>');
+    await viteBuild({
+      root: app, base: '/vite/', configFile: false, logLevel: 'warn',
+      build: { outDir: join(app, 'dist/vite'), emptyOutDir: true },
+    });
+    const assets = readdirSync(join(app, 'dist/vite/assets'));
+    assert.ok(assets.some((f) => /^edgesync_client-.*\.wasm$/.test(f)) && assets.some((f) => /^sqlite3-.*\.wasm$/.test(f)), `${assets}`);
+    await syncsFrom('/vite/', 'vic', 't-vite', 'from the Vite build');
   });
 });
