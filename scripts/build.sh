@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # Builds the native core (+ GoogleTest suites) and the WASM modules.
 # Incremental: re-running with nothing changed takes a few seconds.
+#   bash scripts/build.sh [all|native|wasm] [--if-stale]
+# --if-stale (wasm only; `npm pack`'s prepack): keep dist/ as it is when all
+# four modules exist and are newer than every input of the WASM build, so a
+# tree without build/ (or without emscripten) can pack what it already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DIST=(dist/edgesync_client.mjs dist/edgesync_client.wasm dist/edgesync_core.mjs dist/edgesync_core.wasm)
+if [[ ${1:-} == wasm && ${2:-} == --if-stale ]]; then
+  fresh=1
+  for f in "${DIST[@]}"; do
+    if [[ ! -f $f ]] || [[ -n $(find core cmake CMakeLists.txt -newer "$f" -print -quit) ]]; then fresh=0; break; fi
+  done
+  if [[ $fresh == 1 ]]; then echo "edgesync: dist/ is up to date (${DIST[*]})"; exit 0; fi
+fi
 JOBS=${JOBS:-$(nproc)}
 # One build at a time per tree: concurrent makes in one build dir corrupt it.
 mkdir -p build
@@ -38,7 +50,8 @@ if [[ $what == all || $what == wasm ]]; then
   for f in build/wasm/core/*.mjs build/wasm/core/*.wasm; do
     cmp -s "$f" "dist/$(basename "$f")" || cp "$f" dist/
   done
-  for f in dist/*.wasm; do
-    echo "edgesync:   $(basename "$f"): $(stat -c %s "$f") bytes"
+  for f in "${DIST[@]}"; do
+    [[ -f $f ]] || { echo "edgesync: the WASM build did not produce $f" >&2; exit 1; }
+    if [[ $f == *.wasm ]]; then echo "edgesync:   $(basename "$f"): $(stat -c %s "$f") bytes"; fi
   done
 fi

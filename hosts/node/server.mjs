@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve, join, extname, sep } from 'node:path';
 import postgres from 'postgres';
 import { nodeCore, loadFreshCore } from '../wasm/node.mjs';
-import { createVerifier, signDevToken } from '../server/auth.mjs';
+import { createVerifier, signDevToken, DEV_USER_PATTERN } from '../server/auth.mjs';
 import { createHandler, openServer, applyDdl, errorBody, POSTGRES_OPTIONS } from '../server/handler.mjs';
 import { isLoopbackHost } from '../server/config.mjs';
 import { startLive } from './live.mjs';
@@ -265,7 +265,7 @@ function devTokenRoute(secret, auth) {
       return Response.json(errorBody('forbidden', 'development tokens are only served to localhost'), { status: 403 });
     }
     const user = url.searchParams.get('user') ?? 'dev-user';
-    if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(user)) {
+    if (!DEV_USER_PATTERN.test(user)) {
       return Response.json(errorBody('invalid_request', 'user must be 1-128 characters [A-Za-z0-9_.@-]', 'user'),
         { status: 400 });
     }

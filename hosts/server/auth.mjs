@@ -180,6 +180,9 @@ function explain(e) {
     { code: 'unavailable', cause: e });
 }
 
+/** The user ids development tokens are signed for (GET /dev/token, `edgesync dev-token`). */
+export const DEV_USER_PATTERN = /^[A-Za-z0-9_.@-]{1,128}$/;
+
 /**
  * Signs an HS256 token for local development (`GET /dev/token`). Never used
  * with a real secret.

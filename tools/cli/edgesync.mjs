@@ -1,28 +1,51 @@
 #!/usr/bin/env node
-// edgesync CLI (WASM build): the same commands as the native `edgesync` tool.
-import { readFileSync } from 'node:fs';
-import { nodeCore } from '../../hosts/wasm/node.mjs';
+// The `edgesync` command: one file per command in this folder, each
+// exporting `summary` (one line for the help), `usage` and `run(args)`.
+// Errors print one line (`edgesync: …`) and exit nonzero; EDGESYNC_DEBUG=1
+// adds the stack of an unexpected one.
+import { CliError } from './cli-error.mjs';
 
-const ops = {
-  validate: 'schema.validate',
-  'sqlite-ddl': 'schema.sqlite_ddl',
-  'pg-ddl': 'schema.pg_ddl',
-  'sqlite-migration': 'schema.sqlite_migration',
-  'pg-migration': 'schema.pg_migration',
+/** Command name → its module (loaded only when run). */
+const commands = {
+  validate: './validate.mjs',
+  'sqlite-ddl': './sqlite-ddl.mjs',
+  'pg-ddl': './pg-ddl.mjs',
+  'sqlite-migration': './sqlite-migration.mjs',
+  'pg-migration': './pg-migration.mjs',
+  serve: './serve.mjs',
+  'dev-token': './dev-token.mjs',
 };
-const [cmd, a, b] = process.argv.slice(2);
-const pair = cmd?.endsWith('-migration');
-if (!ops[cmd] || !a || (pair && !b)) {
-  console.error('usage: edgesync validate|sqlite-ddl|pg-ddl SCHEMA.json\n' +
-    '       edgesync sqlite-migration|pg-migration OLD.json NEW.json');
-  process.exit(2);
+
+async function help() {
+  const lines = ['usage: edgesync <command> [options]   (edgesync <command> --help for its options)', ''];
+  for (const [name, path] of Object.entries(commands)) lines.push(`  ${name.padEnd(18)}${(await import(path)).summary}`);
+  return lines.join('\n');
 }
-const read = (f) => readFileSync(f, 'utf8');
-const input = pair ? `{"from":${read(a)},"to":${read(b)}}` : read(a);
-const core = await nodeCore();
-const env = JSON.parse(core.callRaw(ops[cmd], input));
-if (!env.ok) {
-  for (const e of env.errors) console.error(`error[${e.code}] ${e.path ? e.path + ': ' : ''}${e.message}`);
-  process.exit(1);
+
+async function main([name, ...args]) {
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(await help());
+    return name ? 0 : 2;
+  }
+  const path = commands[name];
+  if (!path) throw new CliError(`unknown command "${name}"; commands: ${Object.keys(commands).join(', ')} (edgesync help)`, 2);
+  const cmd = await import(path);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(`usage: ${cmd.usage}\n${cmd.summary}`);
+    return 0;
+  }
+  return (await cmd.run(args)) ?? 0;
 }
-process.stdout.write(typeof env.result === 'string' ? env.result : JSON.stringify(env.result, null, 2) + '\n');
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof CliError) {
+    for (const line of e.message.split('\n')) console.error(`edgesync: ${line}`);
+    process.exitCode = e.exitCode;
+  } else {
+    console.error(`edgesync: unexpected error: ${e?.message ?? e}${process.env.EDGESYNC_DEBUG ? '' : ' (EDGESYNC_DEBUG=1 shows the stack)'}`);
+    if (process.env.EDGESYNC_DEBUG) console.error(e);
+    process.exitCode = 1;
+  }
+}
