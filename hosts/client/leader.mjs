@@ -37,17 +37,45 @@ export class SyncLeader {
     }
   }
 
-  // Calls notifyLocalChange() after app writes: an update hook that watches
-  // inserts into sync_outbox (the triggers' writes). Needs the sqlite3 namespace.
+  // Hooks on the connection (needs the sqlite3 namespace): a row hook
+  // (preupdate where the build has it: it also sees WITHOUT ROWID tables,
+  // else update) marks each written table, and calls notifyLocalChange() on
+  // inserts into sync_outbox (the triggers' writes) unless autoNotify is
+  // false; the commit hook hands the marked tables to the watchers once per
+  // commit (watch.mjs), the rollback hook forgets them.
   _hook(db) {
-    const s3 = this._o.sqlite3;
-    if (!s3?.capi?.sqlite3_update_hook || this._o.autoNotify === false) return;
-    const INSERT = s3.capi.SQLITE_INSERT;
-    s3.capi.sqlite3_update_hook(db, (_ctx, op, _dbName, table) => {
-      if (op === INSERT && table === 'sync_outbox') this.notifyLocalChange();
+    const capi = this._o.sqlite3?.capi;
+    if (!capi?.sqlite3_update_hook || !capi.sqlite3_commit_hook) return;
+    const INSERT = capi.SQLITE_INSERT;
+    const notify = this._o.autoNotify !== false;
+    const dirty = new Set();
+    const row = (op, table) => {
+      dirty.add(table);
+      if (notify && op === INSERT && table === 'sync_outbox') this.notifyLocalChange();
+    };
+    const pre = typeof capi.sqlite3_preupdate_hook === 'function';
+    if (pre) capi.sqlite3_preupdate_hook(db, (_ctx, _db, op, _dbName, table) => row(op, table), 0);
+    else capi.sqlite3_update_hook(db, (_ctx, op, _dbName, table) => row(op, table), 0);
+    capi.sqlite3_commit_hook(db, () => {
+      if (dirty.size) {
+        const tables = [...dirty];
+        dirty.clear();
+        // After the commit has finished (the hook runs inside it).
+        queueMicrotask(() => { if (this._running) this._tablesChanged(tables); });
+      }
+      return 0;
     }, 0);
+    capi.sqlite3_rollback_hook(db, () => dirty.clear(), 0);
+    this._hooked = true;
     this._unhook = () => {
-      try { if (db.isOpen()) s3.capi.sqlite3_update_hook(db, 0, 0); } catch { /* closed */ }
+      this._hooked = false;
+      try {
+        if (!db.isOpen()) return;
+        if (pre) capi.sqlite3_preupdate_hook(db, 0, 0);
+        else capi.sqlite3_update_hook(db, 0, 0);
+        capi.sqlite3_commit_hook(db, 0, 0);
+        capi.sqlite3_rollback_hook(db, 0, 0);
+      } catch { /* closed */ }
     };
   }
 
@@ -56,6 +84,8 @@ export class SyncLeader {
     const db = await this._openDb();
     if (gen !== this._gen) return;
     this._installSchema(db);
+    this._installRecords(db);
+    this._unhook?.();
     this._hook(db);
     this._role = role;
     this._emit('role', role);
@@ -69,11 +99,14 @@ export class SyncLeader {
         if (r.msg.t === 'sync_now') {
           this._dispatch({ type: 'sync_now' }, [], () => r.onAck(this._status));
         } else if (r.msg.t === 'rpc') {
+          // Database writes under their request id: the record tells whether
+          // the previous leader ran them already (db.mjs).
           this._timers.clear(r.timer);
-          try { r.resolve(this._runQuery(r.msg.m, r.msg.a)); } catch (e) { r.reject(e); }
+          Promise.resolve().then(() => this._runQuery(r.msg.m, r.msg.a, this._tab, r.msg.id)).then(r.resolve, r.reject);
         }
       }
     }
+    this._rerunWatches();
   }
 
   // Opens the core on the database and starts its loop; false when it crashed.

@@ -72,6 +72,8 @@ export class SyncLoop {
     try {
       while (this._running && this._handle !== null) {
         if (this._fx.length) {
+          // An app transaction is open (db.mjs): the sync's statements wait for its end.
+          if (this._appTx && this._fx[0].fx.type === 'sql') break;
           this._perform(this._fx.shift());
           continue;
         }
@@ -128,6 +130,8 @@ export class SyncLoop {
         const { type, ...data } = fx;
         this._emit(type, data);
         this._post({ t: 'event', name: type, data });
+        // Without the connection hooks the watchers learn of pulled rows here.
+        if (!this._hooked && type !== 'acked' && type !== 'progress') this._tablesChanged(type === 'changes' ? data.tables : [data.table]);
         break;
       }
       case '_after':
