@@ -4,6 +4,10 @@
 import { loadClientCore, forgetClientCore } from './core.mjs';
 import { registerClock } from './sqlite.mjs';
 
+const GUARD = 'sync_apply_guard';
+/** Pulled tables wait at most this long for the end of the sync round. */
+const PULL_FLUSH_MS = 200;
+
 /** Random hex (32 digits) from `random` in [0, 1), or from crypto.getRandomValues. */
 export function defaultRandomHex(random) {
   const bytes = new Uint8Array(16);
@@ -60,8 +64,12 @@ export class SyncLeader {
       if (dirty.size) {
         const tables = [...dirty];
         dirty.clear();
+        // A pull commits page by page (sync_apply_guard is set while
+        // applying): its tables wait for the end of the round (loop.mjs), at
+        // most PULL_FLUSH_MS, so the watchers run once per pull, not per page.
+        if (tables.includes(GUARD)) this._deferPulled(tables);
         // After the commit has finished (the hook runs inside it).
-        queueMicrotask(() => { if (this._running) this._tablesChanged(tables); });
+        else queueMicrotask(() => { if (this._running) this._tablesChanged(tables); });
       }
       return 0;
     }, 0);
@@ -77,6 +85,24 @@ export class SyncLeader {
         capi.sqlite3_rollback_hook(db, 0, 0);
       } catch { /* closed */ }
     };
+  }
+
+  _deferPulled(tables) {
+    this._pulled ??= new Set();
+    for (const t of tables) this._pulled.add(t);
+    if (this._pulledTimer === undefined || this._pulledTimer === null) {
+      this._pulledTimer = this._timers.set(() => this._flushPulled(), PULL_FLUSH_MS);
+    }
+  }
+
+  /** Hands the tables of the pull's commits to the watchers (at the end of the round). */
+  _flushPulled() {
+    this._timers.clear(this._pulledTimer);
+    this._pulledTimer = null;
+    if (!this._pulled?.size) return;
+    const tables = [...this._pulled];
+    this._pulled.clear();
+    queueMicrotask(() => { if (this._running) this._tablesChanged(tables); });
   }
 
   async _lead(role) {

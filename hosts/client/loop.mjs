@@ -120,6 +120,8 @@ export class SyncLoop {
       case 'status': {
         this._setStatus(this._viewStatus(fx.status));
         this._post({ t: 'status', status: this._status });
+        // The round is over: the watchers get the pull's tables (leader.mjs).
+        if (fx.status.state !== 'syncing') this._flushPulled();
         break;
       }
       case 'acked':
@@ -130,8 +132,11 @@ export class SyncLoop {
         const { type, ...data } = fx;
         this._emit(type, data);
         this._post({ t: 'event', name: type, data });
-        // Without the connection hooks the watchers learn of pulled rows here.
-        if (!this._hooked && type !== 'acked' && type !== 'progress') this._tablesChanged(type === 'changes' ? data.tables : [data.table]);
+        // Without the connection hooks the watchers learn of pulled rows here
+        // (with them, from the commits: leader.mjs).
+        if (!this._hooked && type !== 'acked' && type !== 'progress') {
+          this._tablesChanged(type === 'changes' ? data.tables : [data.table]);
+        }
         break;
       }
       case '_after':
