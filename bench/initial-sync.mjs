@@ -34,7 +34,7 @@ const schema = JSON.parse(readFileSync(schemaUrl, 'utf8'));
  * The node host in a process of its own, as in a deployment (server and
  * device never share a thread): { url, close() }.
  */
-async function startServerProcess(databaseUrl) {
+export async function startServerProcess(databaseUrl) {
   const code = `import { readFileSync } from 'node:fs';
     import { startServer } from ${JSON.stringify(new URL('../hosts/node/server.mjs', import.meta.url).href)};
     const schema = JSON.parse(readFileSync(${JSON.stringify(fileURLToPath(schemaUrl))}, 'utf8'));
@@ -53,7 +53,7 @@ async function startServerProcess(databaseUrl) {
 function log(msg) { process.stderr.write(`bench initial-sync: ${msg}\n`); }
 
 /** `n` workflow nodes of `user`, ~200 bytes each as JSON (a JSON `data` column). */
-async function seed(sql, user, n) {
+export async function seed(sql, user, n) {
   await sql.unsafe(`insert into workflow_nodes (id, project_id, owner_id, label, x, y, data)
     select '${user}-' || lpad(i::text, 8, '0'), 'project-' || (i % 50), '${user}', 'Step number ' || i, (i % 40) * 25.5, (i / 40) * 12.25,
            jsonb_build_object('kind', 'task', 'w', 120, 'h', 48, 'tags', jsonb_build_array('alpha', 'beta'), 'note', 'lorem ipsum dolor sit')

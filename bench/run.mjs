@@ -44,6 +44,12 @@ try {
   Object.assign(figures, await runInitialSyncBench({ quick }));
 }
 
+// Live queries: a pulled change to the watcher's callback over a 100k-row table (quick: 10k).
+{
+  const { runWatchBench } = await import('./watch.mjs');
+  Object.assign(figures, await runWatchBench({ quick }));
+}
+
 const targets = {
   ratio_e2e_to_limit: ['>=', 0.7],
   ratio_p99_to_bare_tx_p99: ['<=', 3],

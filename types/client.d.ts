@@ -171,7 +171,11 @@ export interface SyncConfig {
 export interface CreateSyncOptions {
   /** The app's database (an oo1.DB), or a function opening it — then only the leading tab opens it (OPFS SAH-pool). */
   db: Oo1Database | (() => Oo1Database | Promise<Oo1Database>);
-  /** The sqlite3 namespace: enables automatic local-change detection (an update hook on sync_outbox). */
+  /**
+   * The sqlite3 namespace: enables automatic local-change detection and
+   * watch()'s table tracking (hooks on the connection, SQLite's authorizer).
+   * Without it every API write re-runs every watcher.
+   */
   sqlite3?: { capi: any };
   /** The sync server's base URL ("" or a relative URL: this origin). */
   url: string;
@@ -241,6 +245,34 @@ export interface WhenSyncedResult {
   version: number | null;
 }
 
+/** Values bound to `?`/`?N` (an array) or to `:name`/`$name`/`@name` (an object with the prefixed keys). */
+export type SqlParams = readonly unknown[] | Readonly<Record<string, unknown>>;
+
+/** A row of a query: column name → value (number, string, null, Uint8Array; bigint past 2^53). */
+export type Row = Record<string, unknown>;
+
+/** What exec() resolves with. */
+export interface ExecResult {
+  /** Rows the last statement inserted, updated or deleted. */
+  changes: number;
+  /** The rowid of the last insert on the connection. */
+  lastInsertRowid: number;
+}
+
+/** A transaction in progress: its statements run in one SQLite transaction. */
+export interface Transaction {
+  /** Runs a read inside the transaction (sees its own writes). */
+  query<R extends Row = Row>(sql: string, params?: SqlParams): Promise<R[]>;
+  /** Runs a write inside the transaction. */
+  exec(sql: string, params?: SqlParams): Promise<ExecResult>;
+}
+
+/** Options of watch(). */
+export interface WatchOptions {
+  /** Called when a run fails (SyncError, code sql_error …); default: the 'error' event. */
+  onError?: (error: Error) => void;
+}
+
 export interface Sync {
   readonly status: SyncStatus;
   readonly role: SyncRole | null;
@@ -292,7 +324,39 @@ export interface Sync {
    * `stopped` on stop(), or `timeout` after `timeoutMs`. Works in follower tabs.
    */
   whenSynced(table: string, pk: unknown | unknown[], o?: { timeoutMs?: number }): Promise<WhenSyncedResult>;
+  /**
+   * Runs a read where the database is (this tab when it leads, else the
+   * leading tab) and resolves with its rows. Rejects with a SyncError: code
+   * sql_error (SQLite refused it), bad_sql/bad_params, not_started, stopped,
+   * no_leader (no tab took it within 15 s).
+   */
+  query<R extends Row = Row>(sql: string, params?: SqlParams): Promise<R[]>;
+  /**
+   * Runs a write where the database is; `params` bind the first statement.
+   * Exactly once, also when the leading tab goes away meanwhile (the next one
+   * answers from its record of applied requests). Tells the sync (local_change).
+   */
+  exec(sql: string, params?: SqlParams): Promise<ExecResult>;
+  /**
+   * Runs `fn(tx)` in one SQLite transaction in the leading tab and resolves
+   * with fn's result after COMMIT; rolls back and rejects when fn throws.
+   * Other API work waits meanwhile (in every tab): do not call sync.query/exec
+   * inside fn (use tx). Rejects with code tx_lost when the leading tab went
+   * away mid-transaction: nothing of it was applied, running it again is safe.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T>;
+  /**
+   * A live query: calls `callback(rows)` now and after every commit that
+   * changed a table the query reads (found with SQLite's authorizer; writes
+   * in any tab, the app's own writes on `db`, pulled rows), once per commit.
+   * Works in every tab; returns the unsubscribe function.
+   */
+  watch<R extends Row = Row>(sql: string, params: SqlParams | null | undefined, callback: (rows: R[]) => void, options?: WatchOptions): () => void;
+  /** watch() without parameters. */
+  watch<R extends Row = Row>(sql: string, callback: (rows: R[]) => void, options?: WatchOptions): () => void;
+  /** Adds a listener; returns the unsubscribe function. */
   on<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): () => void;
+  /** Removes a listener. */
   off<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): void;
 }
 

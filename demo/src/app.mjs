@@ -9,7 +9,7 @@ const calls = new Map();
 const state = {
   user: null, status: null, label: 'Starting', role: null, requests: 0, pending: 0,
   projects: [], projectId: null, board: { nodes: [], edges: [] }, selected: null, connecting: false,
-  members: [], ready: false, notices: [],
+  members: [], ready: false, notices: [], changes: 0, // changes: the worker's watch fired
   autoPick: true, // select a project by itself until one was selected
 };
 // Projects this page deleted or left: their disappearance is no news.
@@ -58,6 +58,7 @@ function onWorker({ data: m }) {
       refresh();
       break;
     case 'changed':
+      state.changes++;
       refresh();
       break;
     case 'notice':

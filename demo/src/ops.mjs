@@ -1,10 +1,11 @@
-// The demo's data operations: plain SQL on the app's own tables. The
-// triggers edgesync installed record every write in sync_outbox; nothing here
-// knows about sync.
+// The demo's data operations: plain SQL on the app's own tables, through
+// the sync client's database API (`db` is the sync: query / exec /
+// transaction, run by whichever tab holds the database). The triggers
+// edgesync installed record every write in sync_outbox; nothing here knows
+// about sync.
 const uid = (prefix) => `${prefix}_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 const now = () => new Date().toISOString();
 
-const objects = (db, sql, bind) => db.selectObjects(sql, bind).map((r) => ({ ...r }));
 
 // My role in a project: my membership row. The creator of a project not
 // synced yet has none locally (the server makes them admin). A project I
@@ -15,7 +16,7 @@ const ROLE = `COALESCE(
     SELECT 1 FROM sync_outbox o WHERE o.tbl = 'projectMembers' AND o.op = 'D' AND o.pk = json_array(p.id, ?1)) THEN 'admin' END)`;
 
 export const OPS = {
-  listProjects: (db, user) => objects(db, `
+  listProjects: (db, user) => db.query(`
     SELECT * FROM (
       SELECT p.id, p.name, p.updatedAt, ${ROLE} AS role,
              (SELECT count(*) FROM projectMembers m WHERE m.projectId = p.id) AS members,
@@ -24,98 +25,82 @@ export const OPS = {
       FROM projects p)
     WHERE role IS NOT NULL ORDER BY name COLLATE NOCASE, id`, [user]),
 
-  members: (db, _user, projectId) => objects(db, `
+  members: (db, _user, projectId) => db.query(`
     SELECT m.userId, m.role, m.addedBy,
            EXISTS (SELECT 1 FROM sync_outbox o WHERE o.tbl = 'projectMembers' AND o.pk = json_array(m.projectId, m.userId)) AS pending
     FROM projectMembers m WHERE m.projectId = ? ORDER BY m.role = 'admin' DESC, m.userId`, [projectId]),
 
   // Adds a member or changes their role (admins only: the server refuses
   // anyone else's change, and the device rolls it back).
-  setMember: (db, user, projectId, userId, role) => {
-    db.exec({
-      sql: `INSERT INTO projectMembers (projectId, userId, role, addedBy) VALUES (?, ?, ?, ?)
-            ON CONFLICT (projectId, userId) DO UPDATE SET role = excluded.role`,
-      bind: [projectId, userId, role, user],
-    });
+  setMember: async (db, user, projectId, userId, role) => {
+    await db.exec(`INSERT INTO projectMembers (projectId, userId, role, addedBy) VALUES (?, ?, ?, ?)
+            ON CONFLICT (projectId, userId) DO UPDATE SET role = excluded.role`, [projectId, userId, role, user]);
   },
 
   // Removes a member; removing yourself is leaving.
-  removeMember: (db, _user, projectId, userId) => {
-    db.exec({ sql: 'DELETE FROM projectMembers WHERE projectId = ? AND userId = ?', bind: [projectId, userId] });
+  removeMember: async (db, _user, projectId, userId) => {
+    await db.exec('DELETE FROM projectMembers WHERE projectId = ? AND userId = ?', [projectId, userId]);
   },
 
-  board: (db, _user, projectId) => ({
-    nodes: objects(db, `
+  // One transaction: nodes and edges of the same moment.
+  board: (db, _user, projectId) => db.transaction(async (tx) => ({
+    nodes: await tx.query(`
       SELECT n.id, n.label, n.x, n.y, n.data,
              EXISTS (SELECT 1 FROM sync_outbox o WHERE o.tbl = 'workflowNodes' AND o.pk = json_array(n.id)) AS pending
       FROM workflowNodes n WHERE n.projectId = ? ORDER BY n.id`, [projectId]),
-    edges: objects(db, `SELECT id, source, target FROM workflowEdges WHERE projectId = ? ORDER BY id`, [projectId]),
+    edges: await tx.query(`SELECT id, source, target FROM workflowEdges WHERE projectId = ? ORDER BY id`, [projectId]),
+  })),
+
+  addProject: async (db, user, name) => {
+    const id = uid('p');
+    await db.exec('INSERT INTO projects (id, ownerId, name, updatedAt) VALUES (?, ?, ?, ?)', [id, user, name, now()]);
+    return id;
+  },
+
+  renameProject: async (db, _user, id, name) => {
+    await db.exec('UPDATE projects SET name = ?, updatedAt = ? WHERE id = ?', [name, now(), id]);
+  },
+
+  deleteProject: (db, _user, id) => db.transaction(async (tx) => {
+    await tx.exec('DELETE FROM workflowEdges WHERE projectId = ?', [id]);
+    await tx.exec('DELETE FROM workflowNodes WHERE projectId = ?', [id]);
+    await tx.exec('DELETE FROM projects WHERE id = ?', [id]);
   }),
 
-  addProject: (db, user, name) => {
-    const id = uid('p');
-    db.exec({ sql: 'INSERT INTO projects (id, ownerId, name, updatedAt) VALUES (?, ?, ?, ?)', bind: [id, user, name, now()] });
+  addNode: async (db, user, projectId, label, x, y, id = uid('n')) => {
+    await db.exec('INSERT INTO workflowNodes (id, projectId, ownerId, label, x, y, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [id, projectId, user, label, x, y, JSON.stringify({ kind: 'task' })]);
     return id;
   },
 
-  renameProject: (db, _user, id, name) => {
-    db.exec({ sql: 'UPDATE projects SET name = ?, updatedAt = ? WHERE id = ?', bind: [name, now(), id] });
+  moveNode: async (db, _user, id, x, y) => {
+    await db.exec('UPDATE workflowNodes SET x = ?, y = ? WHERE id = ?', [x, y, id]);
   },
 
-  deleteProject: (db, _user, id) => {
-    db.exec('BEGIN');
-    try {
-      db.exec({ sql: 'DELETE FROM workflowEdges WHERE projectId = ?', bind: [id] });
-      db.exec({ sql: 'DELETE FROM workflowNodes WHERE projectId = ?', bind: [id] });
-      db.exec({ sql: 'DELETE FROM projects WHERE id = ?', bind: [id] });
-      db.exec('COMMIT');
-    } catch (e) {
-      db.exec('ROLLBACK');
-      throw e;
-    }
+  renameNode: async (db, _user, id, label) => {
+    await db.exec('UPDATE workflowNodes SET label = ? WHERE id = ?', [label, id]);
   },
 
-  addNode: (db, user, projectId, label, x, y, id = uid('n')) => {
-    db.exec({
-      sql: 'INSERT INTO workflowNodes (id, projectId, ownerId, label, x, y, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      bind: [id, projectId, user, label, x, y, JSON.stringify({ kind: 'task' })],
-    });
-    return id;
-  },
+  deleteNode: (db, _user, id) => db.transaction(async (tx) => {
+    await tx.exec('DELETE FROM workflowEdges WHERE source = ?1 OR target = ?1', [id]);
+    await tx.exec('DELETE FROM workflowNodes WHERE id = ?', [id]);
+  }),
 
-  moveNode: (db, _user, id, x, y) => {
-    db.exec({ sql: 'UPDATE workflowNodes SET x = ?, y = ? WHERE id = ?', bind: [x, y, id] });
-  },
-
-  renameNode: (db, _user, id, label) => {
-    db.exec({ sql: 'UPDATE workflowNodes SET label = ? WHERE id = ?', bind: [label, id] });
-  },
-
-  deleteNode: (db, _user, id) => {
-    db.exec('BEGIN');
-    try {
-      db.exec({ sql: 'DELETE FROM workflowEdges WHERE source = ?1 OR target = ?1', bind: [id] });
-      db.exec({ sql: 'DELETE FROM workflowNodes WHERE id = ?', bind: [id] });
-      db.exec('COMMIT');
-    } catch (e) {
-      db.exec('ROLLBACK');
-      throw e;
-    }
-  },
-
-  addEdge: (db, user, projectId, source, target) => {
+  addEdge: async (db, user, projectId, source, target) => {
     const id = uid('e');
-    db.exec({
-      sql: 'INSERT INTO workflowEdges (id, projectId, ownerId, source, target) VALUES (?, ?, ?, ?, ?)',
-      bind: [id, projectId, user, source, target],
-    });
+    await db.exec('INSERT INTO workflowEdges (id, projectId, ownerId, source, target) VALUES (?, ?, ?, ?, ?)',
+      [id, projectId, user, source, target]);
     return id;
   },
 
-  deleteEdge: (db, _user, id) => {
-    db.exec({ sql: 'DELETE FROM workflowEdges WHERE id = ?', bind: [id] });
+  deleteEdge: async (db, _user, id) => {
+    await db.exec('DELETE FROM workflowEdges WHERE id = ?', [id]);
   },
 };
 
-/** Operations that write (the other tabs re-render after them). */
-export const WRITES = new Set(['setMember', 'removeMember', 'addProject', 'renameProject', 'deleteProject', 'addNode', 'moveNode', 'renameNode', 'deleteNode', 'addEdge', 'deleteEdge']);
+/**
+ * A query that reads every table the page shows (and no row): watched, it
+ * fires after each commit that touched one of them — this tab's, another
+ * tab's, or a pull — and the page re-renders.
+ */
+export const SHOWN_TABLES = `SELECT 1 FROM projects, projectMembers, workflowNodes, workflowEdges, sync_outbox LIMIT 0`;

@@ -4,22 +4,20 @@
 //
 // Several tabs: the SAH-pool VFS lets one tab at a time hold the database,
 // so the tab that leads the sync (the Web Lock edgesync/client takes) is
-// also the one that opens the database. The page's operations go to that tab
-// over a BroadcastChannel; the other tabs follow its sync status.
+// also the one that opens the database (createSync's `db` is a function).
+// The page's operations use sync.query / exec / transaction, which run in
+// that tab whichever tab calls them, and a sync.watch tells the page when
+// to re-render.
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { createSync, statusLabel, registerClock } from 'edgesync/client';
 import schema from '../schema.json';
-import { OPS, WRITES } from './ops.mjs';
+import { OPS, SHOWN_TABLES } from './ops.mjs';
 
 let user;
 let sync;
 let sqlite3;
-let db = null;
 let syncRequests = 0;
 let token = null;
-let channel;
-const pending = new Map(); // request id -> { resolve, reject, msg, timer }
-let seq = 0;
 const tabId = Math.random().toString(36).slice(2, 10);
 /** The periodic pull's interval (the fallback when live pokes are off). */
 const POLL_MS = 5000;
@@ -46,7 +44,7 @@ async function openDb() {
       const pool = await sqlite3.installOpfsSAHPoolVfs({
         name, directory: `.${name}`, initialCapacity: 6, forceReinitIfPreviouslyFailed: true,
       });
-      db = new pool.OpfsSAHPoolDb('/board.sqlite3');
+      const db = new pool.OpfsSAHPoolDb('/board.sqlite3');
       db.exec('PRAGMA foreign_keys = OFF; PRAGMA journal_mode = DELETE;');
       // The triggers' HLC clock (createSync registers it too; this tab may
       // write before the sync has opened the database).
@@ -60,62 +58,9 @@ async function openDb() {
   throw lastError;
 }
 
-// Runs an app operation where the database is: here when this tab leads,
-// else in the leading tab.
-function run(op, args) {
-  if (db) {
-    const value = OPS[op](db, user, ...args);
-    if (WRITES.has(op)) {
-      channel.postMessage({ t: 'changed' });
-      post({ t: 'changed' });
-    }
-    return Promise.resolve(value);
-  }
-  return new Promise((resolve, reject) => {
-    const id = `${tabId}:${++seq}`;
-    const msg = { t: 'req', id, from: tabId, op, args };
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      reject(new Error('no answer from the tab holding the database'));
-    }, 15000);
-    pending.set(id, { resolve, reject, msg, timer });
-    channel.postMessage(msg);
-  });
-}
-
-function onChannel({ data: m }) {
-  if (m.t === 'req' && db) {
-    let reply;
-    try {
-      const value = OPS[m.op](db, user, ...m.args);
-      reply = { ok: true, value };
-      if (WRITES.has(m.op)) {
-        channel.postMessage({ t: 'changed' });
-        post({ t: 'changed' });
-      }
-    } catch (e) {
-      reply = { ok: false, error: String(e?.message ?? e) };
-    }
-    channel.postMessage({ t: 'res', id: m.id, to: m.from, ...reply });
-  } else if (m.t === 'res' && m.to === tabId) {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    clearTimeout(p.timer);
-    if (m.ok) p.resolve(m.value);
-    else p.reject(new Error(m.error));
-  } else if (m.t === 'changed') {
-    post({ t: 'changed' });
-  } else if (m.t === 'leader' && !db) {
-    for (const p of pending.values()) channel.postMessage(p.msg);
-  }
-}
-
 async function init(msg) {
   user = msg.user;
   sqlite3 = await sqlite3InitModule({ print: () => {}, printErr: (...a) => log('sqlite:', ...a) });
-  channel = new BroadcastChannel(`edgesync-demo:${user}`);
-  channel.onmessage = onChannel;
   sync = createSync({
     db: openDb,
     dbName: `board-${user}`,
@@ -135,23 +80,12 @@ async function init(msg) {
   });
   const status = (s) => post({ t: 'status', status: s, label: statusLabel(s), requests: syncRequests });
   sync.on('status', status);
-  sync.on('changes', (c) => post({ t: 'changed', tables: c.tables }));
   sync.on('rejected', (r) => post({ t: 'notice', kind: 'rejected', data: r }));
   sync.on('conflict', (c) => post({ t: 'notice', kind: 'conflict', data: c }));
   sync.on('error', (e) => log('sync error:', e?.message ?? e));
-  sync.on('role', (role) => {
-    post({ t: 'role', role });
-    if (role === 'leader') {
-      channel.postMessage({ t: 'leader' });
-      // Requests this tab queued while it was following.
-      for (const [id, p] of pending) {
-        pending.delete(id);
-        clearTimeout(p.timer);
-        run(p.msg.op, p.msg.args).then(p.resolve, p.reject);
-      }
-      post({ t: 'changed' });
-    }
-  });
+  sync.on('role', (role) => post({ t: 'role', role }));
+  // Any commit on the tables the page shows (any tab's writes, pulls): re-render.
+  sync.watch(SHOWN_TABLES, [], () => post({ t: 'changed' }));
   await sync.start();
   post({ t: 'ready', role: sync.role, status: sync.status, tab: tabId, pollMs: POLL_MS });
 }
@@ -163,7 +97,7 @@ self.onmessage = async ({ data: m }) => {
         await init(m);
         break;
       case 'op':
-        post({ t: 'result', id: m.id, ok: true, value: await run(m.op, m.args ?? []) });
+        post({ t: 'result', id: m.id, ok: true, value: await OPS[m.op](sync, user, ...(m.args ?? [])) });
         break;
       case 'syncNow':
         post({ t: 'result', id: m.id, ok: true, value: await sync.syncNow() });

@@ -4,6 +4,10 @@
 import { loadClientCore, forgetClientCore } from './core.mjs';
 import { registerClock } from './sqlite.mjs';
 
+const GUARD = 'sync_apply_guard';
+/** Pulled tables wait at most this long for the end of the sync round. */
+const PULL_FLUSH_MS = 200;
+
 /** Random hex (32 digits) from `random` in [0, 1), or from crypto.getRandomValues. */
 export function defaultRandomHex(random) {
   const bytes = new Uint8Array(16);
@@ -37,18 +41,68 @@ export class SyncLeader {
     }
   }
 
-  // Calls notifyLocalChange() after app writes: an update hook that watches
-  // inserts into sync_outbox (the triggers' writes). Needs the sqlite3 namespace.
+  // Hooks on the connection (needs the sqlite3 namespace): a row hook
+  // (preupdate where the build has it: it also sees WITHOUT ROWID tables,
+  // else update) marks each written table, and calls notifyLocalChange() on
+  // inserts into sync_outbox (the triggers' writes) unless autoNotify is
+  // false; the commit hook hands the marked tables to the watchers once per
+  // commit (watch.mjs), the rollback hook forgets them.
   _hook(db) {
-    const s3 = this._o.sqlite3;
-    if (!s3?.capi?.sqlite3_update_hook || this._o.autoNotify === false) return;
-    const INSERT = s3.capi.SQLITE_INSERT;
-    s3.capi.sqlite3_update_hook(db, (_ctx, op, _dbName, table) => {
-      if (op === INSERT && table === 'sync_outbox') this.notifyLocalChange();
-    }, 0);
-    this._unhook = () => {
-      try { if (db.isOpen()) s3.capi.sqlite3_update_hook(db, 0, 0); } catch { /* closed */ }
+    const capi = this._o.sqlite3?.capi;
+    if (!capi?.sqlite3_update_hook || !capi.sqlite3_commit_hook) return;
+    const INSERT = capi.SQLITE_INSERT;
+    const notify = this._o.autoNotify !== false;
+    const dirty = new Set();
+    const row = (op, table) => {
+      dirty.add(table);
+      if (notify && op === INSERT && table === 'sync_outbox') this.notifyLocalChange();
     };
+    const pre = typeof capi.sqlite3_preupdate_hook === 'function';
+    if (pre) capi.sqlite3_preupdate_hook(db, (_ctx, _db, op, _dbName, table) => row(op, table), 0);
+    else capi.sqlite3_update_hook(db, (_ctx, op, _dbName, table) => row(op, table), 0);
+    capi.sqlite3_commit_hook(db, () => {
+      if (dirty.size) {
+        const tables = [...dirty];
+        dirty.clear();
+        // A pull commits page by page (sync_apply_guard is set while
+        // applying): its tables wait for the end of the round (loop.mjs), at
+        // most PULL_FLUSH_MS, so the watchers run once per pull, not per page.
+        if (tables.includes(GUARD)) this._deferPulled(tables);
+        // After the commit has finished (the hook runs inside it).
+        else queueMicrotask(() => { if (this._running) this._tablesChanged(tables); });
+      }
+      return 0;
+    }, 0);
+    capi.sqlite3_rollback_hook(db, () => dirty.clear(), 0);
+    this._hooked = true;
+    this._unhook = () => {
+      this._hooked = false;
+      try {
+        if (!db.isOpen()) return;
+        if (pre) capi.sqlite3_preupdate_hook(db, 0, 0);
+        else capi.sqlite3_update_hook(db, 0, 0);
+        capi.sqlite3_commit_hook(db, 0, 0);
+        capi.sqlite3_rollback_hook(db, 0, 0);
+      } catch { /* closed */ }
+    };
+  }
+
+  _deferPulled(tables) {
+    this._pulled ??= new Set();
+    for (const t of tables) this._pulled.add(t);
+    if (this._pulledTimer === undefined || this._pulledTimer === null) {
+      this._pulledTimer = this._timers.set(() => this._flushPulled(), PULL_FLUSH_MS);
+    }
+  }
+
+  /** Hands the tables of the pull's commits to the watchers (at the end of the round). */
+  _flushPulled() {
+    this._timers.clear(this._pulledTimer);
+    this._pulledTimer = null;
+    if (!this._pulled?.size) return;
+    const tables = [...this._pulled];
+    this._pulled.clear();
+    queueMicrotask(() => { if (this._running) this._tablesChanged(tables); });
   }
 
   async _lead(role) {
@@ -56,6 +110,8 @@ export class SyncLeader {
     const db = await this._openDb();
     if (gen !== this._gen) return;
     this._installSchema(db);
+    this._installRecords(db);
+    this._unhook?.();
     this._hook(db);
     this._role = role;
     this._emit('role', role);
@@ -69,11 +125,14 @@ export class SyncLeader {
         if (r.msg.t === 'sync_now') {
           this._dispatch({ type: 'sync_now' }, [], () => r.onAck(this._status));
         } else if (r.msg.t === 'rpc') {
+          // Database writes under their request id: the record tells whether
+          // the previous leader ran them already (db.mjs).
           this._timers.clear(r.timer);
-          try { r.resolve(this._runQuery(r.msg.m, r.msg.a)); } catch (e) { r.reject(e); }
+          Promise.resolve().then(() => this._runQuery(r.msg.m, r.msg.a, this._tab, r.msg.id)).then(r.resolve, r.reject);
         }
       }
     }
+    this._rerunWatches();
   }
 
   // Opens the core on the database and starts its loop; false when it crashed.

@@ -72,6 +72,8 @@ export class SyncLoop {
     try {
       while (this._running && this._handle !== null) {
         if (this._fx.length) {
+          // An app transaction is open (db.mjs): the sync's statements wait for its end.
+          if (this._appTx && this._fx[0].fx.type === 'sql') break;
           this._perform(this._fx.shift());
           continue;
         }
@@ -118,6 +120,8 @@ export class SyncLoop {
       case 'status': {
         this._setStatus(this._viewStatus(fx.status));
         this._post({ t: 'status', status: this._status });
+        // The round is over: the watchers get the pull's tables (leader.mjs).
+        if (fx.status.state !== 'syncing') this._flushPulled();
         break;
       }
       case 'acked':
@@ -128,6 +132,11 @@ export class SyncLoop {
         const { type, ...data } = fx;
         this._emit(type, data);
         this._post({ t: 'event', name: type, data });
+        // Without the connection hooks the watchers learn of pulled rows here
+        // (with them, from the commits: leader.mjs).
+        if (!this._hooked && type !== 'acked' && type !== 'progress') {
+          this._tablesChanged(type === 'changes' ? data.tables : [data.table]);
+        }
         break;
       }
       case '_after':

@@ -147,3 +147,55 @@ export const NOW_FUNCTION = 'edgesync_now_ms';
 export function registerClock(db, now = Date.now) {
   db.createFunction(NOW_FUNCTION, () => Math.floor(now()), { arity: 0, innocuous: true });
 }
+
+/** `params` as oo1 binds them: undefined when there is nothing to bind. */
+function binding(params) {
+  if (params === undefined || params === null) return undefined;
+  if (Array.isArray(params)) return params.length ? params : undefined;
+  if (typeof params === 'object' && !(params instanceof Uint8Array)) return Object.keys(params).length ? params : undefined;
+  return [params];
+}
+
+/** Runs one statement and returns its rows as plain objects. */
+export function selectRows(db, sql, params) {
+  const st = db.prepare(sql);
+  try {
+    const bind = binding(params);
+    if (bind !== undefined) st.bind(bind);
+    const rows = [];
+    while (st.step()) rows.push(st.get({}));
+    return rows;
+  } finally {
+    st.finalize();
+  }
+}
+
+/** Runs `sql` (statements; `params` bind the first) and returns { changes, lastInsertRowid } of the last write. */
+export function execWrite(db, sql, params) {
+  db.exec({ sql, bind: binding(params) });
+  const st = prepared(db, 'SELECT changes(), last_insert_rowid()');
+  try {
+    st.step();
+    return { changes: Number(st.get(0)), lastInsertRowid: Number(st.get(1)) };
+  } finally {
+    st.reset(true);
+  }
+}
+
+/**
+ * The tables (lower case) a statement reads, from SQLite's authorizer
+ * (SQLITE_READ) while it is compiled; views name their tables too.
+ */
+export function readTables(capi, db, sql) {
+  const tables = new Set();
+  capi.sqlite3_set_authorizer(db, (_ctx, action, table) => {
+    if (action === capi.SQLITE_READ && table) tables.add(String(table).toLowerCase());
+    return 0;
+  }, 0);
+  try {
+    db.prepare(sql).finalize();
+  } finally {
+    capi.sqlite3_set_authorizer(db, 0, 0);
+  }
+  return [...tables];
+}

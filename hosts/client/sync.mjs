@@ -4,6 +4,8 @@
 //   loop.mjs    the loop around the WASM core and the effects it returns
 //   leader.mjs  leading a database (schema, hook, core, crash restart)
 //   tabs.mjs    tab leadership and cross-tab forwarding
+//   db.mjs      query(), exec(), transaction() in every tab
+//   watch.mjs   watch(): live queries
 //   account.mjs signed-out use, the claim at sign-in, user switches, signOut()
 //   live.mjs    the /live WebSocket: a poke means "sync now"
 import { loadClientCore } from './core.mjs';
@@ -15,6 +17,8 @@ import { SyncLeader } from './leader.mjs';
 import { SyncTabs } from './tabs.mjs';
 import { SyncAccount } from './account.mjs';
 import { SyncLive } from './live.mjs';
+import { SyncDb } from './db.mjs';
+import { SyncWatch } from './watch.mjs';
 
 const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'progress', 'role', 'error']);
 
@@ -52,6 +56,11 @@ class Sync {
     this._syncedAs = null;
     this._signedOutUser = null;
     this._claimPending = false; // rows written signed out may be queued
+    this._watches = new Set(); // watch(): kept across stop()/start()
+    this._tableCache = new Map(); // sql -> tables it reads
+    this._dbTail = Promise.resolve(); // database work of the API, one at a time (db.mjs)
+    this._appTx = false; // an API transaction is open: sync statements wait
+    this._remoteTx = null; // the follower transaction this leader holds open
     this._resetLoop();
   }
 
@@ -122,6 +131,8 @@ class Sync {
         await this.stop();
         throw e;
       }
+      // Watchers added before start() (the leader ran them in _lead already).
+      if (this._role === 'follower') this._rerunWatches();
       return this;
     })();
     return this._started;
@@ -144,8 +155,11 @@ class Sync {
     this._unhook = null;
     for (const off of this._unwire ?? []) off();
     this._unwire = null;
+    if (this._remoteTx) this._txAbort(this._remoteTx.id);
     this._releaseLock?.();
     this._releaseLock = null;
+    this._releaseTabLock?.();
+    this._releaseTabLock = null;
     this._lockAbort?.abort();
     this._lockAbort = null;
     this._channel?.close();
@@ -291,7 +305,7 @@ class Sync {
 
 // The parts' methods become Sync's own (same descriptors: non-enumerable, as
 // if written in the class body); a name defined twice is a mistake.
-for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncAccount, SyncLive]) {
+for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncAccount, SyncLive, SyncDb, SyncWatch]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part.prototype))) {
     if (name === 'constructor') continue;
     if (Object.hasOwn(Sync.prototype, name)) throw new Error(`edgesync: Sync.${name} is defined twice`);

@@ -3,8 +3,12 @@
 // Several tabs on one database: only the tab holding the Web Lock
 // `edgesync:<dbName>` runs the core (the leader); the others follow its status
 // over a BroadcastChannel of the same name and forward their local-change
-// notifications, sync-now requests and outbox queries to it. When the leader
-// goes away the next tab takes over. Without Web Locks (node) it just runs.
+// notifications, sync-now requests, outbox queries and database requests
+// (db.mjs) to it. When the leader goes away the next tab takes over, and the
+// followers send it what the previous one never answered. Every tab also holds
+// its own lock `edgesync:<dbName>:tab:<id>` while it runs: the leader learns
+// from it that a tab with an open transaction went away. Without Web Locks
+// (node) it just runs.
 import { SyncError, STOPPED } from './status.mjs';
 import { rowIsPending, outboxCount, outboxIds } from './sqlite.mjs';
 import { defaultRandomHex } from './leader.mjs';
@@ -29,6 +33,14 @@ export class SyncTabs {
 
   async _elect({ locks, Channel, name }) {
     this._tab = defaultRandomHex(this._o.random).slice(0, 12);
+    this._tabsInfo = { locks, name };
+    // This tab's own lock, held until stop() (or until the tab goes away).
+    await new Promise((held) => {
+      locks.request(`${name}:tab:${this._tab}`, () => new Promise((release) => {
+        this._releaseTabLock = release;
+        held();
+      })).catch(() => held());
+    });
     this._channel = new Channel(name);
     this._channel.onmessage = (e) => this._onMessage(e.data);
     const gen = this._gen;
@@ -91,8 +103,28 @@ export class SyncTabs {
     } catch { /* closed */ }
   }
 
+  // Calls `gone` once the tab `tab` has gone away (its tab lock is free);
+  // returns the function that stops watching.
+  _watchTab(tab, gone) {
+    if (!this._tabsInfo || tab === this._tab) return () => {};
+    const ctrl = new AbortController();
+    this._tabsInfo.locks.request(`${this._tabsInfo.name}:tab:${tab}`, { signal: ctrl.signal }, () => {
+      if (!ctrl.signal.aborted) gone();
+    }).catch(() => { /* stopped watching */ });
+    return () => ctrl.abort();
+  }
+
+  _nextId() {
+    return `${this._tab ?? 'local'}:${++this._seq}`;
+  }
+
   _onMessage(msg) {
     if (!msg || typeof msg !== 'object' || !this._running) return;
+    if (msg.t === 'tables') {
+      // Another tab's commit changed these tables.
+      this._invalidate(msg.tables);
+      return;
+    }
     if (this._role === 'leader') {
       this._serve(msg);
       return;
@@ -106,10 +138,22 @@ export class SyncTabs {
         this._emit(msg.name, msg.data);
         break;
       case 'leader':
-        // A new leader: send it what the previous one never answered.
-        for (const r of this._requests.values()) this._post(r.msg);
+        // A new leader: send it what the previous one never answered, and
+        // read the watched queries again (writes may have happened between).
+        for (const r of this._requests.values()) {
+          r.arm?.();
+          this._post(r.msg);
+        }
         this._post({ t: 'hello' });
+        this._rerunWatches();
         break;
+      case 'rpc_accepted': {
+        // A leader took the request: it answers unless it goes away (then
+        // the next leader gets it again), so no timeout any more.
+        const r = msg.to === this._tab ? this._requests.get(msg.id) : null;
+        if (r) this._timers.clear(r.timer);
+        break;
+      }
       case 'sync_now_ack': {
         const r = msg.to === this._tab ? this._requests.get(msg.id) : null;
         if (r) {
@@ -124,7 +168,7 @@ export class SyncTabs {
           this._requests.delete(msg.id);
           this._timers.clear(r.timer);
           if (msg.ok) r.resolve(msg.value);
-          else r.reject(new SyncError({ code: 'rpc_failed', message: msg.error }));
+          else r.reject(new SyncError({ code: msg.code || 'rpc_failed', message: msg.error }));
         }
         break;
       }
@@ -151,11 +195,12 @@ export class SyncTabs {
         });
         break;
       case 'rpc': {
+        this._post({ t: 'rpc_accepted', id: msg.id, to: msg.from });
         const reply = (r) => this._post({ t: 'rpc_result', id: msg.id, to: msg.from, ...r });
-        // signOut() answers once the reset is done.
-        Promise.resolve().then(() => this._runQuery(msg.m, msg.a)).then(
+        // signOut() answers once the reset is done; database work when its turn comes.
+        Promise.resolve().then(() => this._runQuery(msg.m, msg.a, msg.from, msg.id)).then(
           (value) => reply({ ok: true, value }),
-          (e) => reply({ ok: false, error: String(e?.message ?? e) }));
+          (e) => reply({ ok: false, error: String(e?.message ?? e), code: e?.code }));
         break;
       }
       default:
@@ -178,8 +223,9 @@ export class SyncTabs {
     onAck(this._status);
   }
 
-  _runQuery(method, args) {
+  _runQuery(method, args, from = this._tab, id = null) {
     if (!this._db) throw new Error('no database in this tab');
+    if (method.startsWith('db.')) return this._runDb(method, args, from, id);
     if (method === 'isPending') return rowIsPending(this._db, args[0], args[1]);
     if (method === 'pendingCount') return outboxCount(this._db);
     if (method === 'outboxIds') return outboxIds(this._db, args[0], args[1], args[2]);
@@ -194,16 +240,22 @@ export class SyncTabs {
     return this._rpc(method, args);
   }
 
-  // Runs `method` in the leading tab.
-  _rpc(method, args) {
+  // Runs `method` in the leading tab. Fails with code no_leader when no
+  // leader took it within RPC_TIMEOUT_MS (then it did not run: a leader
+  // answers rpc_accepted before running anything).
+  _rpc(method, args, id = this._nextId()) {
     return new Promise((resolve, reject) => {
-      const id = `${this._tab}:${++this._seq}`;
       const msg = { t: 'rpc', id, m: method, a: args };
-      const timer = this._timers.set(() => {
-        this._requests.delete(id);
-        reject(new SyncError({ code: 'timeout', message: `no answer from the leading tab within ${RPC_TIMEOUT_MS} ms` }));
-      }, RPC_TIMEOUT_MS);
-      this._requests.set(id, { msg, resolve, reject, timer });
+      const r = { msg, resolve, reject, timer: null };
+      r.arm = () => {
+        this._timers.clear(r.timer);
+        r.timer = this._timers.set(() => {
+          this._requests.delete(id);
+          reject(new SyncError({ code: 'no_leader', message: `no tab holding the database took the request within ${RPC_TIMEOUT_MS} ms (it was not run); try again` }));
+        }, RPC_TIMEOUT_MS);
+      };
+      r.arm();
+      this._requests.set(id, r);
       this._post(msg);
     });
   }

@@ -6,8 +6,9 @@ import schema from '../../demo/schema.json' with { type: 'json' };
 // Beyond the README's sample: the rest of the public surface.
 import {
   EdgesyncError, SyncError, loadClientCore, registerClock, retryAfterMs,
-  type SyncRole, type SyncStatus, type WhenSyncedResult,
+  type SyncRole, type SyncStatus, type WhenSyncedResult, type ExecResult,
 } from 'edgesync/client';
+import { useQuery, useSyncStatus, usePending, type QueryState } from 'edgesync/react';
 import { loadCore, type Core } from 'edgesync/core';
 import { nodeCore, loadFreshCore } from 'edgesync/node';
 import { validateSchema, sqliteDdl, pgDdl, sqliteMigration, pgMigration, type Schema } from 'edgesync/schema';
@@ -155,3 +156,19 @@ try {
 declare const env: Env;
 const response: Response = await worker.fetch(new Request('https://sync.example.com/healthz'), env, { waitUntil() {} });
 console.log(response.status, loadCore, loadFreshCore);
+
+// The database API in every tab, live queries and the React hooks.
+interface Todo { id: string; title: string; done: number; [k: string]: unknown }
+const todos: Todo[] = await sync.query<Todo>('SELECT id, title, done FROM todos WHERE done = ?', [0]);
+const { changes }: ExecResult = await sync.exec('UPDATE todos SET done = 1 WHERE id = $id', { $id: todos[0]?.id });
+const made: number = await sync.transaction(async (tx) => {
+  await tx.exec('INSERT INTO todos (id, ownerId, title, done) VALUES (?, ?, ?, 0)', ['t2', 'u', 'Two']);
+  return (await tx.query<{ n: number }>('SELECT count(*) AS n FROM todos'))[0].n;
+});
+const unwatch = sync.watch<Todo>('SELECT * FROM todos', [], (rows) => console.log(rows.length, changes, made), { onError: (e) => console.error(e) });
+unwatch();
+sync.watch('SELECT count(*) AS n FROM todos', (rows) => console.log(rows[0].n))();
+const q: QueryState<Todo> = useQuery<Todo>(sync, 'SELECT * FROM todos WHERE done = ?', [0]);
+const hookStatus: SyncStatus = useSyncStatus(sync);
+const rowPending: boolean | undefined = usePending(sync, 'todos', 't2');
+console.log(q.data?.[0]?.title, q.error?.message, q.loading, hookStatus.state, rowPending);
