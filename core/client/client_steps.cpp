@@ -108,9 +108,9 @@ void engine::impl::on_read(const std::string& text) {
     stmts.push_back({detail::set_state_sql(),
                      {std::string("inflight_seq"), plan.batch.seq}});
     stmts.push_back(
-        {detail::set_state_sql(),
+        {detail::set_state_segment_sql(),
          {std::string("inflight_batch"), effects::raw_text{plan.batch.text}}});
-    stmts.push_back({detail::set_state_sql(),
+    stmts.push_back({detail::set_state_segment_sql(),
                      {std::string("inflight_meta"),
                       effects::raw_text{detail::seal_meta(plan.batch)}}});
     next.batch = std::move(plan.batch);

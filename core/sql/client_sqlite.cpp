@@ -13,6 +13,11 @@ using std::string;
 
 string q(std::string_view s) { return quote_ident(s); }
 string lit(std::string_view s) { return quote_literal(s); }
+// Parameter ?n given as a segment (effects::raw_text): the host binds its
+// UTF-8 bytes as a BLOB — no JS string decoded and encoded again per
+// statement — and SQL reads it back as text (a BLOB to the JSON functions
+// would be JSONB).
+string seg(int n) { return "CAST(?" + std::to_string(n) + " AS TEXT)"; }
 
 const string& outbox() {
   static const string s = q(sqlite_names::outbox);
@@ -94,6 +99,11 @@ string set_state_sql() {
   return "INSERT OR REPLACE INTO " + state() + " (key, value) VALUES (?1, ?2)";
 }
 
+string set_state_segment_sql() {
+  return "INSERT OR REPLACE INTO " + state() + " (key, value) VALUES (?1, " +
+         seg(2) + ")";
+}
+
 string set_node_sql() {
   return "UPDATE " + q(sqlite_names::clock) + " SET node = ?1 WHERE id = 1";
 }
@@ -105,14 +115,16 @@ string clear_inflight_sql() {
 
 string delete_outbox_ids_sql() {
   return "DELETE FROM " + outbox() +
-         " WHERE id IN (SELECT value FROM json_each(?1))";
+         " WHERE id IN (SELECT value FROM json_each(" + seg(1) + "))";
 }
 
 string record_own_versions_sql() {
   return "INSERT INTO " + rows() +
          " (tbl, pk, version) SELECT json_extract(value, '$[0]'), "
          "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM "
-         "json_each(?1) WHERE true ON CONFLICT (tbl, pk) DO UPDATE SET version "
+         "json_each(" +
+         seg(1) +
+         ") WHERE true ON CONFLICT (tbl, pk) DO UPDATE SET version "
          "= excluded.version WHERE excluded.version > version";
 }
 
@@ -120,7 +132,8 @@ string rebase_outbox_sql() {
   return "UPDATE " + outbox() +
          " SET base_version = v.ver FROM (SELECT json_extract(value, '$[0]') "
          "AS tbl, json_extract(value, '$[1]') AS pk, json_extract(value, "
-         "'$[2]') AS ver FROM json_each(?1)) AS v WHERE " +
+         "'$[2]') AS ver FROM json_each(" +
+         seg(1) + ")) AS v WHERE " +
          outbox() + ".tbl = v.tbl AND " + outbox() + ".pk = v.pk";
 }
 
@@ -208,7 +221,8 @@ string pulled_record_sql(const table& t, bool jsonb) {
   key += ")";
   return "INSERT INTO " + rows() + " (tbl, pk, version) SELECT " + lit(t.name) +
          ", " + key + ", " + item(0) + " FROM " +
-         (jsonb ? "jsonb_each" : "json_each") + "(?1) AS j WHERE " + item(0) +
+         (jsonb ? "jsonb_each" : "json_each") + "(" + seg(1) +
+         ") AS j WHERE " + item(0) +
          " IS NOT NULL AND " + not_pending(t, key) +
          " ON CONFLICT (tbl, pk) DO UPDATE SET version = excluded.version "
          "WHERE excluded.version >= version";
@@ -238,7 +252,7 @@ table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
   const string version = "(j.value ->> '$.version')";
   const string is_delete = "j.value ->> '$.op' = 'delete'";
   string from = string(" FROM ") + (jsonb ? "jsonb_each" : "json_each") +
-                "(?1) AS j WHERE ";
+                "(" + seg(1) + ") AS j WHERE ";
   string g = not_pending(t, key) + " AND " + not_older(t, key, version);
   out.upsert = "INSERT INTO " + q(t.name) + " (" + cols + ") SELECT " + vals +
                from +
@@ -260,7 +274,8 @@ table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
              lit(t.name) + ", " + key + ", " + version + ", CASE WHEN " +
              is_delete + " THEN NULL ELSE j.value -> '$.row' END FROM " +
              (jsonb ? "jsonb_each" : "json_each") + "(CASE WHEN " +
-             any_pending + " THEN ?1 ELSE '[]' END) AS j WHERE " + version +
+             any_pending + " THEN " + seg(1) + " ELSE '[]' END) AS j WHERE " +
+             version +
              " IS NOT NULL AND " + pending(t, key) +
              " ON CONFLICT (tbl, pk) DO UPDATE SET version = "
              "excluded.version, row = excluded.row WHERE version IS NULL OR "
@@ -301,7 +316,9 @@ string base_results_sql() {
   return "INSERT INTO " + base() +
          " (tbl, pk, version, row) SELECT value ->> 0, value ->> 1, value ->> "
          "2, CASE WHEN json_type(value, '$[3]') = 'object' THEN value -> 3 END "
-         "FROM json_each(?1) WHERE true ON CONFLICT (tbl, pk) DO UPDATE SET "
+         "FROM json_each(" +
+         seg(1) +
+         ") WHERE true ON CONFLICT (tbl, pk) DO UPDATE SET "
          "version = excluded.version, row = excluded.row";
 }
 

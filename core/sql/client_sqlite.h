@@ -24,6 +24,9 @@ std::string read_outbox_sql();
 /// Upserts one sync_state entry: ?1 = key, ?2 = value.
 std::string set_state_sql();
 
+/// Upserts one sync_state entry: ?1 = key, ?2 = a segment (its text).
+std::string set_state_segment_sql();
+
 /// Sets sync_clock.node = ?1 (the client id) so trigger stamps carry it.
 std::string set_node_sql();
 

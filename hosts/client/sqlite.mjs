@@ -3,21 +3,16 @@
 // An effect's statements run back to back, synchronously, with nothing else
 // on the connection in between (the JS thread is never yielded), inside one
 // transaction when `tx` is set. Parameters are JSON numbers, strings, null or
-// {"seg": k} — the text of frame segment k (row batches and request bodies
-// arrive as raw segments, never escaped). For each statement marked `out` the
-// first column of its first row is returned as text ('' when none).
+// {"seg": k} — frame segment k (row batches arrive as raw segments, never
+// escaped), bound as a BLOB of its UTF-8 bytes: no JS string is decoded and
+// encoded again per statement; the core's SQL reads it with CAST(? AS TEXT).
+// For each statement marked `out` the first column of its first row is
+// returned as text ('' when none).
 const decoder = new TextDecoder();
 
 /** Turns the effect's parameters into values oo1 can bind. */
-function bindValues(params, segs, texts) {
-  return params.map((p) => {
-    if (p !== null && typeof p === 'object') {
-      const k = p.seg;
-      if (!texts.has(k)) texts.set(k, decoder.decode(segs[k]));
-      return texts.get(k);
-    }
-    return p;
-  });
+function bindValues(params, segs) {
+  return params.map((p) => (p !== null && typeof p === 'object' ? segs[p.seg] : p));
 }
 
 // The core's statements are the same few dozen texts over and over (one set
@@ -63,7 +58,6 @@ function cellText(v) {
  * statement) or `{ ok: false, message }` after rolling back.
  */
 export function runSqlEffect(db, fx, segs) {
-  const texts = new Map();
   const values = [];
   let began = false;
   try {
@@ -74,7 +68,7 @@ export function runSqlEffect(db, fx, segs) {
     for (const st of fx.statements) {
       const stmt = prepared(db, st.sql);
       try {
-        if (st.params?.length) stmt.bind(bindValues(st.params, segs, texts));
+        if (st.params?.length) stmt.bind(bindValues(st.params, segs));
         if (st.out) {
           values.push(stmt.step() ? cellText(stmt.get(0)) : '');
         } else {

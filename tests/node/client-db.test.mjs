@@ -19,6 +19,7 @@ function fakeServer() {
   const send = async (url, init) => {
     send.requests++;
     const body = JSON.parse(new TextDecoder().decode(init.body));
+    send.changes.push(...(body.batch?.changes ?? []));
     const results = (body.batch?.changes ?? []).map((c) => ({ id: c.id, status: 'applied', version: ++version }));
     return Response.json({
       protocol: 1, serverTime: Date.now(), ack: body.batch ? { seq: body.batch.seq, duplicate: false } : null,
@@ -26,6 +27,7 @@ function fakeServer() {
     });
   };
   send.requests = 0;
+  send.changes = [];
   return send;
 }
 
@@ -100,12 +102,14 @@ describe('the database API', () => {
   });
 
   test('followers run every request in the leading tab; transactions from two tabs do not interleave', async () => {
-    const { tabs: [a, b, c], count } = await tabs(3);
+    const { tabs: [a, b, c], count, server } = await tabs(3);
     assert.deepEqual([a.role, b.role, c.role], ['leader', 'follower', 'follower']);
     assert.equal(b.db, null);
     assert.deepEqual(await b.exec(INSERT, ['p1', 'From B']), { changes: 1, lastInsertRowid: 1 });
     assert.deepEqual(await c.query('SELECT name FROM projects'), [{ name: 'From B' }]);
-    assert.equal(await c.isPending('projects', 'p1'), true, 'the triggers recorded the write');
+    // The triggers recorded the write: it is pushed (it may be acknowledged
+    // already, so isPending() would race the sync loop).
+    await waitFor(() => server.changes.some((ch) => ch.table === 'projects' && ch.row?.id === 'p1'));
     // Read-modify-write in two followers at once, with awaits between: the
     // second transaction starts only after the first committed.
     await a.exec("CREATE TABLE IF NOT EXISTS counter (n INTEGER)");

@@ -109,8 +109,9 @@ client::event sql_conn::run(const client::effects::run_sql& fx) {
         sqlite3_bind_text(st, i, t->data(), static_cast<int>(t->size()),
                           SQLITE_TRANSIENT);
       else {
+        // A segment binds as a BLOB of its bytes, as the JS host binds it.
         const auto& r = std::get<client::effects::raw_text>(p).text;
-        sqlite3_bind_text(st, i, r.data(), static_cast<int>(r.size()),
+        sqlite3_bind_blob(st, i, r.data(), static_cast<int>(r.size()),
                           SQLITE_TRANSIENT);
       }
       ++i;
