@@ -133,8 +133,8 @@ string rebase_outbox_sql() {
          " SET base_version = v.ver FROM (SELECT json_extract(value, '$[0]') "
          "AS tbl, json_extract(value, '$[1]') AS pk, json_extract(value, "
          "'$[2]') AS ver FROM json_each(" +
-         seg(1) + ")) AS v WHERE " +
-         outbox() + ".tbl = v.tbl AND " + outbox() + ".pk = v.pk";
+         seg(1) + ")) AS v WHERE " + outbox() + ".tbl = v.tbl AND " + outbox() +
+         ".pk = v.pk";
 }
 
 string guard_on_sql() {
@@ -221,9 +221,8 @@ string pulled_record_sql(const table& t, bool jsonb) {
   key += ")";
   return "INSERT INTO " + rows() + " (tbl, pk, version) SELECT " + lit(t.name) +
          ", " + key + ", " + item(0) + " FROM " +
-         (jsonb ? "jsonb_each" : "json_each") + "(" + seg(1) +
-         ") AS j WHERE " + item(0) +
-         " IS NOT NULL AND " + not_pending(t, key) +
+         (jsonb ? "jsonb_each" : "json_each") + "(" + seg(1) + ") AS j WHERE " +
+         item(0) + " IS NOT NULL AND " + not_pending(t, key) +
          " ON CONFLICT (tbl, pk) DO UPDATE SET version = excluded.version "
          "WHERE excluded.version >= version";
 }
@@ -251,8 +250,8 @@ table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
   key += ")";
   const string version = "(j.value ->> '$.version')";
   const string is_delete = "j.value ->> '$.op' = 'delete'";
-  string from = string(" FROM ") + (jsonb ? "jsonb_each" : "json_each") +
-                "(" + seg(1) + ") AS j WHERE ";
+  string from = string(" FROM ") + (jsonb ? "jsonb_each" : "json_each") + "(" +
+                seg(1) + ") AS j WHERE ";
   string g = not_pending(t, key) + " AND " + not_older(t, key, version);
   out.upsert = "INSERT INTO " + q(t.name) + " (" + cols + ") SELECT " + vals +
                from +
@@ -275,8 +274,7 @@ table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
              is_delete + " THEN NULL ELSE j.value -> '$.row' END FROM " +
              (jsonb ? "jsonb_each" : "json_each") + "(CASE WHEN " +
              any_pending + " THEN " + seg(1) + " ELSE '[]' END) AS j WHERE " +
-             version +
-             " IS NOT NULL AND " + pending(t, key) +
+             version + " IS NOT NULL AND " + pending(t, key) +
              " ON CONFLICT (tbl, pk) DO UPDATE SET version = "
              "excluded.version, row = excluded.row WHERE version IS NULL OR "
              "excluded.version >= version";
