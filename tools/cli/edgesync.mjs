@@ -10,11 +10,17 @@ const ops = {
   'sqlite-migration': 'schema.sqlite_migration',
   'pg-migration': 'schema.pg_migration',
 };
+// `schema from-drizzle` lives in its own command file (tools/cli/from-drizzle.mjs).
+if (process.argv[2] === 'schema' && process.argv[3] === 'from-drizzle') {
+  const { fromDrizzle } = await import('./from-drizzle.mjs');
+  process.exit(await fromDrizzle(process.argv.slice(4)));
+}
 const [cmd, a, b] = process.argv.slice(2);
 const pair = cmd?.endsWith('-migration');
 if (!ops[cmd] || !a || (pair && !b)) {
   console.error('usage: edgesync validate|sqlite-ddl|pg-ddl SCHEMA.json\n' +
-    '       edgesync sqlite-migration|pg-migration OLD.json NEW.json');
+    '       edgesync sqlite-migration|pg-migration OLD.json NEW.json\n' +
+    '       edgesync schema from-drizzle ./db/schema.ts [-o schema.json]');
   process.exit(2);
 }
 const read = (f) => readFileSync(f, 'utf8');
