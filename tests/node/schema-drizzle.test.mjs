@@ -65,7 +65,7 @@ describe('the seeds\' Drizzle tables convert to schemas the core accepts', () =>
     assert.equal(column(table(s, 'projectWorkflows'), 'nodes').type, 'json');
   });
 
-  test('seed 003: media assets, enum as text, the file key as blob_ref, casing snake_case', async () => {
+  test('seed 003: media assets, enum as text, the file key as blob_ref, casing snake_case, a tsconfig path alias', async () => {
     const s = await convert('media.ts', { casing: 'snake_case' });
     const m = table(s, 'mediaAssets');
     assert.equal(m.conflict, 'server-wins');
@@ -138,6 +138,12 @@ describe('bad input: one line per error, with a code and what to do', () => {
 
   test('a core validation error names the Drizzle table', async () => {
     await assert.rejects(convert('projects.ts', { version: 0 }), { code: 'invalid_schema', path: 'version' });
+  });
+
+  test('an output file that cannot be written', () => {
+    const r = run(fixture('notes-sqlite.ts'), '-o', '/nonexistent-dir/schema.json');
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'error[write_failed] /nonexistent-dir/schema.json: cannot write the schema (ENOENT)\n');
   });
 
   test('usage errors exit 2', () => {

@@ -29,7 +29,14 @@ export async function fromDrizzle(argv, { stdout = process.stdout, stderr = proc
   try {
     const schema = await schemaFromDrizzle(positionals[0], { core: await nodeCore(), casing: values.casing, version });
     const text = formatSchema(schema);
-    if (values.out) writeFileSync(values.out, text);
+    if (values.out) {
+      try {
+        writeFileSync(values.out, text);
+      } catch (e) {
+        stderr.write(`error[write_failed] ${values.out}: cannot write the schema (${e.code ?? e.message})\n`);
+        return 1;
+      }
+    }
     else await new Promise((done) => stdout.write(text, done)); // flushed before the caller exits
     return 0;
   } catch (e) {
