@@ -47,7 +47,9 @@ export async function loadModule(file) {
   try {
     return await import(pathToFileURL(tmp).href);
   } catch (e) {
-    const why = e.code === 'ERR_MODULE_NOT_FOUND' ? `${e.message.split('\n')[0]} (install it in your app)` : (e.message ?? String(e)).split('\n')[0];
+    // Name the user's file, not the compiled copy.
+    const first = String(e.message ?? e).split('\n')[0].replaceAll(tmp, abs);
+    const why = e.code === 'ERR_MODULE_NOT_FOUND' ? `${first} (install it in your app)` : first;
     throw fail('load_failed', file, `importing the schema module failed: ${why}`);
   } finally {
     await rm(tmp, { force: true });
