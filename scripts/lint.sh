@@ -26,6 +26,16 @@ check eslint "run 'npx eslint --fix .' for the fixable findings, then fix the re
 check tsc "fix types/*.d.ts to match the JS in hosts/ (or tests/types/usage.ts to match the README); re-run 'npx tsc -p tests/types'" \
   npx --no-install tsc -p tests/types
 
+# --- TypeScript: the Drizzle schema fixtures against edgesync/drizzle's types
+# (tests/types/tsconfig.drizzle.json; skipLibCheck for drizzle-orm's own .d.ts).
+check tsc-drizzle "fix types/drizzle.d.ts or tests/fixtures/drizzle/*.ts; re-run 'npx tsc -p tests/types/tsconfig.drizzle.json'" \
+  npx --no-install tsc -p tests/types/tsconfig.drizzle.json
+
+# --- TypeScript: every ```ts/```js block of README.md and docs/*.md, as an app
+# would compile it (tsc --strict; tools/check-doc-snippets.mjs).
+check doc-snippets "fix the code block (or types/*.d.ts) at the line shown; the blocks are kept in tests/.doc-snippets/" \
+  node tools/check-doc-snippets.mjs
+
 # --- C++: clang-format (.clang-format) on every C++ file. clang-tidy needs the
 # native build's compile commands, so npm test runs it after the build
 # (scripts/check-cpp.sh tidy).

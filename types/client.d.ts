@@ -168,9 +168,10 @@ export interface SyncConfig {
   path?: string;
 }
 
-export interface CreateSyncOptions {
+/** `DB`: the app's own database type (e.g. sqlite-wasm's `Database` or `OpfsSAHPoolDatabase`), kept by `sync.db`. */
+export interface CreateSyncOptions<DB extends Oo1Database = Oo1Database> {
   /** The app's database (an oo1.DB), or a function opening it — then only the leading tab opens it (OPFS SAH-pool). */
-  db: Oo1Database | (() => Oo1Database | Promise<Oo1Database>);
+  db: DB | (() => DB | Promise<DB>);
   /**
    * The sqlite3 namespace: enables automatic local-change detection and
    * watch()'s table tracking (hooks on the connection, SQLite's authorizer).
@@ -273,13 +274,14 @@ export interface WatchOptions {
   onError?: (error: Error) => void;
 }
 
-export interface Sync {
+/** `DB`: the app's database type (see CreateSyncOptions). */
+export interface Sync<DB extends Oo1Database = Oo1Database> {
   readonly status: SyncStatus;
   readonly role: SyncRole | null;
   /** The database in use (null in a follower that opens it lazily). */
-  readonly db: Oo1Database | null;
+  readonly db: DB | null;
   /** Installs the schema (idempotent), elects the leading tab, opens the core. */
-  start(): Promise<Sync>;
+  start(): Promise<Sync<DB>>;
   /**
    * Stops syncing and releases the tab lock; the database stays open (it is
    * the app's — with the SAH-pool VFS close it, or pause the pool, so that the
@@ -360,7 +362,7 @@ export interface Sync {
   off<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): void;
 }
 
-export function createSync(options: CreateSyncOptions): Sync;
+export function createSync<DB extends Oo1Database = Oo1Database>(options: CreateSyncOptions<DB>): Sync<DB>;
 
 /** "Synced", "Saving", "Offline", "Error", "Signed out" or "Stopped". */
 export function statusLabel(status: SyncStatus | null | undefined): 'Synced' | 'Saving' | 'Offline' | 'Error' | 'Signed out' | 'Stopped';

@@ -36,13 +36,24 @@ export interface Schema {
   }[];
 }
 
+/**
+ * A schema document as `import schema from './schema.json'` types it (its
+ * literals widened to string); the core validates it at run time.
+ */
+export interface SchemaDocument {
+  version: number;
+  description?: string;
+  scopes?: readonly object[];
+  tables: readonly object[];
+}
+
 /** Validates a schema; returns it normalized (server names filled in) or throws EdgesyncError. */
-export function validateSchema(core: Core, schema: Schema | string): Schema;
+export function validateSchema(core: Core, schema: Schema | SchemaDocument | string): Schema;
 /** SQLite DDL: tables, outbox, clock and triggers (idempotent). */
-export function sqliteDdl(core: Core, schema: Schema | string): string;
+export function sqliteDdl(core: Core, schema: Schema | SchemaDocument | string): string;
 /** PostgreSQL DDL: server tables and bookkeeping (idempotent). */
-export function pgDdl(core: Core, schema: Schema | string): string;
+export function pgDdl(core: Core, schema: Schema | SchemaDocument | string): string;
 /** Additive SQLite migration; throws `destructive_migration` on anything else. */
-export function sqliteMigration(core: Core, from: Schema, to: Schema): string;
+export function sqliteMigration(core: Core, from: Schema | SchemaDocument, to: Schema | SchemaDocument): string;
 /** Additive PostgreSQL migration; throws `destructive_migration` on anything else. */
-export function pgMigration(core: Core, from: Schema, to: Schema): string;
+export function pgMigration(core: Core, from: Schema | SchemaDocument, to: Schema | SchemaDocument): string;

@@ -14,6 +14,7 @@ const commands = {
   'pg-migration': './pg-migration.mjs',
   serve: './serve.mjs',
   'dev-token': './dev-token.mjs',
+  schema: './schema.mjs',
 };
 
 async function help() {
