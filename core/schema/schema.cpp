@@ -197,9 +197,9 @@ class checker {
       fail(path, std::string("expected an object, got ") + json_kind(c));
       return col;
     }
-    only_keys(c, path,
-              {"name", "serverName", "type", "nullable", "media",
-               "description"});
+    only_keys(
+        c, path,
+        {"name", "serverName", "type", "nullable", "media", "description"});
     col.name = ident(c, path, "name", true);
     col.server_name = server_name(c, path, col.name);
     if (is_pg_system_column(col.server_name)) {

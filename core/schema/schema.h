@@ -42,8 +42,9 @@ const char* to_string(conflict_policy p);
 /// host's media endpoints (docs/protocol.md, "Media"): `"media": {"maxBytes":
 /// n, "mime": [..]}` in the schema.
 struct media_limits {
-  std::int64_t max_bytes = 0;      ///< the largest file, in bytes (>= 1)
-  std::vector<std::string> mime;  ///< allowed MIME types ("image/png"), lowercase
+  std::int64_t max_bytes = 0;  ///< the largest file, in bytes (>= 1)
+  std::vector<std::string>
+      mime;  ///< allowed MIME types ("image/png"), lowercase
 };
 
 /// The largest `maxBytes` a schema may declare (5 GiB, one S3 object part

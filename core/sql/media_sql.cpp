@@ -108,9 +108,8 @@ json media_plan(const schema& s) {
           "SELECT COALESCE(es_x.access, 'absent') AS access, es_x.key, "
           "es_x.size, es_x.mime FROM (SELECT 1) es_one LEFT JOIN (SELECT CASE "
           "WHEN " +
-          allowed +
-          " THEN 'ok' ELSE 'forbidden' END AS access, CASE WHEN " + allowed +
-          " THEN es_o.\"key\" END AS key, CASE WHEN " + allowed +
+          allowed + " THEN 'ok' ELSE 'forbidden' END AS access, CASE WHEN " +
+          allowed + " THEN es_o.\"key\" END AS key, CASE WHEN " + allowed +
           " THEN es_o.\"size\" END AS size, CASE WHEN " + allowed +
           " THEN es_o.\"mime\" END AS mime FROM " + q(t.server_name) +
           " es_r LEFT JOIN " + q(media_names::objects) +
