@@ -12,6 +12,7 @@ import http from 'node:http';
 import { startPostgres } from '../harness/postgres.mjs';
 import { startServer } from '../../hosts/node/server.mjs';
 import { TEST_SECRET, token, postSync, hlc } from '../harness/sync-http.mjs';
+import { SHARED_SCHEMA } from '../harness/shared-schema.mjs';
 
 const MAX = 256 * 1024;
 const schema = {
@@ -221,4 +222,63 @@ test('refusals: a 4xx with a code and a path, and nothing stored', async () => {
   assert.deepEqual([r.status, code(r), r.json.error.path], [415, 'unsupported_media_type', 'mime']);
 
   await assertNothingStored(before_);
+});
+
+// A scoped table: the same roles as the sync (read members pull, write
+// members write), for files too. Its own database and host.
+test('a shared scope: writers attach, readers download, others are refused', async () => {
+  const shared = JSON.parse(JSON.stringify(SHARED_SCHEMA));
+  shared.tables.find((t) => t.name === 'nodes').columns.push(
+    { name: 'image', type: 'blob_ref', media: { maxBytes: MAX, mime: ['image/png'] } });
+  pg.psql('CREATE DATABASE media_shared OWNER edgesync');
+  const dir2 = mkdtempSync(join(tmpdir(), 'edgesync-media-'));
+  const host = await startServer({
+    databaseUrl: pg.url.replace(/\/edgesync$/, '/media_shared'), port: 0, poolSize: 2, schema: shared,
+    auth: { secret: TEST_SECRET }, live: false, media: { dir: dir2 }, logger: { error() {}, warn() {} },
+  });
+  try {
+    const [al, bo, ca, da] = await Promise.all(['s-alice', 's-bob', 's-carol', 's-dave'].map((u) => token(u)));
+    const c = 'c_media_shared_01';
+    const change = (id, table, row) => ({ id, table, op: 'upsert', row, hlc: hlc(c, Date.now(), id), baseVersion: null });
+    let r = await postSync(host.url, al, { protocol: 1, clientId: c, schemaVersion: 1, cursor: null, batch: { seq: 1, changes: [
+      change(1, 'projects', { id: 'p1', name: 'P' }),
+      change(2, 'projectMembers', { projectId: 'p1', userId: 's-bob', role: 'read' }),
+      change(3, 'projectMembers', { projectId: 'p1', userId: 's-carol', role: 'write' }),
+      change(4, 'nodes', { id: 'n1', projectId: 'p1', label: 'x' }),
+    ] } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.ok(r.body.results.every((x) => x.status === 'applied'), JSON.stringify(r.body.results));
+
+    const file = png(5000);
+    const req = (method, path, tok, body) => fetch(`${host.url}${path}`, {
+      method, headers: { authorization: `Bearer ${tok}` }, body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    }).then(async (res) => ({ status: res.status, buf: Buffer.from(await res.arrayBuffer()) }))
+      .then((x) => ({ ...x, json: (() => { try { return JSON.parse(x.buf.toString()); } catch { return null; } })() }));
+    const start = (tok) => req('POST', '/media/uploads', tok,
+      { table: 'nodes', column: 'image', pk: 'n1', size: file.length, mime: 'image/png', sha256: sha(file) });
+
+    r = await start(bo); // read role: may not write the row
+    assert.deepEqual([r.status, code(r)], [403, 'forbidden']);
+    r = await start(da); // not a member
+    assert.deepEqual([r.status, code(r)], [403, 'forbidden']);
+    r = await start(ca); // write role
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    const id = r.json.uploadId;
+    assert.equal((await req('PUT', `/media/uploads/${id}?offset=0`, ca, file)).status, 200);
+    r = await req('POST', `/media/uploads/${id}/complete`, ca);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    r = await postSync(host.url, ca, { protocol: 1, clientId: 'c_media_shared_02', schemaVersion: 1, cursor: null,
+      batch: { seq: 1, changes: [{ ...change(5, 'nodes', { id: 'n1', projectId: 'p1', label: 'x', image: r.json.ref }), hlc: hlc('c_media_shared_02') }] } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+
+    const path = '/media/file?table=nodes&column=image&pk=n1';
+    r = await req('GET', path, bo); // read role: may pull the row
+    assert.equal(r.status, 200);
+    assert.ok(r.buf.equals(file));
+    r = await req('GET', path, da);
+    assert.deepEqual([r.status, code(r)], [403, 'forbidden']);
+  } finally {
+    await host.close();
+    rmSync(dir2, { recursive: true, force: true });
+  }
 });
