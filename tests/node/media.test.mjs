@@ -22,6 +22,7 @@ const schema = {
     columns: [
       { name: 'id', type: 'text' }, { name: 'ownerId', type: 'text' }, { name: 'title', type: 'text' },
       { name: 'file', type: 'blob_ref', media: { maxBytes: MAX, mime: ['image/png', 'image/jpeg'] } },
+      { name: 'video', type: 'blob_ref', media: { maxBytes: 64 * 1024 * 1024, mime: ['video/mp4'] } },
     ],
   }],
 };
@@ -133,6 +134,39 @@ test('upload in parts, complete, download by GET and by signed URL', async () =>
       hlc: hlc('c_media_bob_0001', Date.now(), 5), baseVersion: null }] } });
   r = await call('GET', '/media/file?table=docs&column=file&pk=d-bob', bob);
   assert.deepEqual([r.status, code(r)], [404, 'not_found']);
+});
+
+test('a 48 MB body streams to storage as it arrives (never held whole)', async () => {
+  const MB = 1024 * 1024;
+  const chunks = 48;
+  const chunk = (i) => {
+    const b = Buffer.alloc(MB, i % 251);
+    if (i === 0) Buffer.from('0000001866747970', 'hex').copy(b); // an MP4 'ftyp' box
+    return b;
+  };
+  const hash = createHash('sha256');
+  for (let i = 0; i < chunks; i++) hash.update(chunk(i));
+  const c = await create(alice, { column: 'video', size: chunks * MB, mime: 'video/mp4', sha256: hash.digest('hex') });
+  assert.equal(c.status, 201, JSON.stringify(c.json));
+  const id = c.json.uploadId;
+  let i = 0;
+  let heldAt40 = null;
+  const body = new ReadableStream({
+    async pull(controller) {
+      if (i === 40) heldAt40 = (await call('GET', `/media/uploads/${id}`, alice)).json.offset;
+      if (i === chunks) { controller.close(); return; }
+      controller.enqueue(new Uint8Array(chunk(i++)));
+    },
+  }, { highWaterMark: 0 });
+  const res = await fetch(`${server.url}/media/uploads/${id}?offset=0`, {
+    method: 'PUT', headers: { authorization: `Bearer ${alice}` }, body, duplex: 'half',
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal((await res.json()).offset, chunks * MB);
+  // When the client had produced 40 MB, most of it was already on disk.
+  assert.ok(heldAt40 >= 24 * MB, `on disk after 40 MB sent: ${heldAt40}`);
+  const done = await call('POST', `/media/uploads/${id}/complete`, alice);
+  assert.equal(done.status, 200, JSON.stringify(done.json));
 });
 
 test('resume after a cut connection: the offset says where to go on', async () => {
