@@ -151,8 +151,9 @@ async function serve(handler, req, res, logger) {
     const response = await handler(toRequest(req, () => { res.shouldKeepAlive = false; }));
     const headers = {};
     response.headers.forEach((v, k) => { headers[k] = v; });
-    if (response.body && headers['content-type'] === 'application/x-ndjson') {
-      // A streamed pull: each frame goes out as soon as it is read.
+    if (response.body && (headers['content-type'] === 'application/x-ndjson' || headers['content-length'] !== undefined)) {
+      // A streamed pull (each frame goes out as soon as it is read) or a
+      // body of known length (a media file, a static file): never held whole.
       res.writeHead(response.status, headers);
       await pipeBody(response.body, res);
       return;

@@ -107,6 +107,7 @@ test('upload in parts, complete, download by GET and by signed URL', async () =>
   r = await call('GET', '/media/file?table=docs&column=file&pk=d-alice', alice);
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('content-type'), 'image/png');
+  assert.equal(r.headers.get('access-control-allow-origin'), '*');
   assert.ok(r.buf.equals(file));
   // Bob may not read alice's row, so not its file either.
   r = await call('GET', '/media/file?table=docs&column=file&pk=d-alice', bob);

@@ -54,10 +54,18 @@ export async function createMediaRoute({
   const signer = await createSigner(secret);
   const busy = new Set(); // uploads with a part being written (one at a time)
 
-  const cors = () => ({ 'access-control-allow-origin': Array.isArray(corsOrigin) ? corsOrigin[0] : corsOrigin,
-    'access-control-expose-headers': 'WWW-Authenticate' });
+  // Bearer tokens, no cookies: the same origin rule as /sync.
+  const origins = Array.isArray(corsOrigin) ? corsOrigin : [corsOrigin];
+  function withCors(request, response) {
+    const origin = request.headers.get('origin');
+    if (origins.includes('*')) response.headers.set('access-control-allow-origin', '*');
+    else if (origin && origins.includes(origin)) response.headers.set('access-control-allow-origin', origin);
+    if (!origins.includes('*')) response.headers.append('vary', 'Origin');
+    response.headers.set('access-control-expose-headers', 'WWW-Authenticate');
+    return response;
+  }
   const json = (status, body) => new Response(JSON.stringify(body), {
-    status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...cors() },
+    status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
   });
   const failure = (r) => json(r.status, { ...core.errorBody(r.code, r.message, r.path), ...(r.extra ?? {}) });
 
@@ -229,7 +237,7 @@ export async function createMediaRoute({
       status: 200,
       headers: {
         'content-type': mime, 'content-length': String(size), 'cache-control': 'private, max-age=300',
-        'x-content-type-options': 'nosniff', 'content-disposition': 'attachment', ...cors(),
+        'x-content-type-options': 'nosniff', 'content-disposition': 'attachment',
       },
     });
   }
@@ -260,7 +268,7 @@ export async function createMediaRoute({
     const m = pathname.match(/^\/media\/uploads\/([^/]+)(\/complete)?$/);
     const method = request.method;
     if (method === 'OPTIONS') {
-      return new Response(null, { status: 204, headers: { ...cors(), 'access-control-allow-methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS',
+      return new Response(null, { status: 204, headers: { 'access-control-allow-methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS',
         'access-control-allow-headers': 'Authorization, Content-Type', 'access-control-max-age': '86400' } });
     }
     if (pathname === '/media/uploads' && method === 'POST') return createUpload(request);
@@ -280,12 +288,16 @@ export async function createMediaRoute({
   /** The route: a Response for /media/…, null for other paths. */
   return async function mediaRoute(request, url) {
     if (!url.pathname.startsWith('/media/')) return null;
+    return withCors(request, await answer(request, url));
+  };
+
+  async function answer(request, url) {
     try {
       return await route(request, url);
     } catch (e) {
       if (e instanceof Refusal) {
-        // A refused upload body is drained, not left unread: proxies reset
-        // a connection whose response races an unread body.
+        // An unread body is cancelled: the node host then discards the rest
+        // (and closes the connection after the answer) instead of keeping it.
         if (request.body && !request.bodyUsed) request.body.cancel().catch(() => {});
         return failure(e);
       }
@@ -293,5 +305,5 @@ export async function createMediaRoute({
       logger.error(`edgesync: media request ${id}: ${e?.name ?? 'Error'}: ${e?.message ?? e}`);
       return failure(new Refusal(500, 'internal', `internal error — retry later (error id ${id})`));
     }
-  };
+  }
 }
