@@ -27,7 +27,11 @@ export interface Schema {
     name: string;
     serverName?: string;
     description?: string;
-    columns: { name: string; serverName?: string; type: ColumnType; nullable?: boolean; description?: string }[];
+    columns: {
+      name: string; serverName?: string; type: ColumnType; nullable?: boolean; description?: string;
+      /** blob_ref only: files accepted by the media endpoints (docs/protocol.md, "Media"). */
+      media?: { maxBytes: number; mime: string[] };
+    }[];
     primaryKey: string | string[];
     owner: string;
     conflict?: ConflictPolicy;

@@ -125,7 +125,52 @@ export interface ServerOptions {
   postgresOptions?: Record<string, unknown>;
   /** Live pokes at GET /live (default true); false: no /live, clients poll. */
   live?: boolean | LiveOptions;
+  /** The media endpoints at /media/… (docs/protocol.md, "Media"); default false (off). */
+  media?: false | MediaOptions;
 }
+
+/** The node host's media endpoints: files in `dir` (filesystem backend) or a ready `storage`. */
+export interface MediaOptions {
+  dir?: string;
+  storage?: MediaStorage;
+  /** Signs download URLs (>= 32 characters); default random per process. */
+  secret?: string;
+  /** Lifetime of a signed download URL in seconds (default 300). */
+  urlTtlSec?: number;
+}
+
+/**
+ * Where media bytes live (docs/server.md, "Media files"): the filesystem
+ * backend (fsMediaStorage); an S3 or R2 backend implements the same methods.
+ * `id` is an upload id (32 hex digits), `key` an object key
+ * (`u/<32 hex>/<64 hex>`).
+ */
+export interface MediaStorage {
+  /** Bytes staged so far for an upload (0 when none). */
+  stagedSize(id: string): Promise<number>;
+  /** Appends a body at `offset`, never past `limit` bytes in all; a broken body keeps what arrived. */
+  appendPart(id: string, offset: number, body: ReadableStream<Uint8Array> | null, limit: number):
+    Promise<{ size: number } | { tooLarge: true }>;
+  /** SHA-256 (hex) of the staged bytes and their first `headBytes` bytes. */
+  inspect(id: string, headBytes: number): Promise<{ sha256: string; head: Uint8Array }>;
+  /** Makes the staged bytes the object `key`. */
+  commit(id: string, key: string): Promise<void>;
+  /** Drops an upload's staged bytes. */
+  discard(id: string): Promise<void>;
+  /** The byte size of object `key`, or null. */
+  size(key: string): Promise<number | null>;
+  /** Object `key` as a stream, or null. */
+  get(key: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
+}
+
+/** The filesystem MediaStorage rooted at `root` (created when missing). */
+export function fsMediaStorage(root: string): Promise<MediaStorage>;
+
+/** The media endpoints as a route for any host: a Response for /media/…, null otherwise. */
+export function createMediaRoute(options: {
+  core: Core; schema: object; sql: unknown; verifier: Verifier; storage: MediaStorage; secret: string;
+  urlTtlSec?: number; corsOrigin?: string | string[]; now?: () => number; logger?: { error(...args: unknown[]): void };
+}): Promise<(request: Request, url: URL) => Promise<Response | null>>;
 
 /** The node host's live endpoint (docs/protocol.md, "Live pokes"; docs/server.md). */
 export interface LiveOptions {
@@ -171,6 +216,8 @@ export interface Config {
   limits: Limits;
   /** EDGESYNC_LIVE (default true), LIVE_DATABASE_URL, EDGESYNC_LIVE_MAX_CONNECTIONS. */
   live: { enabled: boolean; databaseUrl?: string; maxConnections?: number };
+  /** EDGESYNC_MEDIA (default true), EDGESYNC_MEDIA_SECRET. */
+  media: { enabled: boolean; secret?: string };
 }
 export class ConfigError extends Error {}
 /** Reads DATABASE_URL, PORT, HOST, POOL_SIZE and EDGESYNC_* variables. */

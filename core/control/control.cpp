@@ -35,6 +35,7 @@ constexpr op_entry kOps[] = {
 #ifndef ES_NO_WORKER
     {"schema.pg_ddl", schema_ops::pg_ddl},
     {"schema.pg_migration", schema_ops::pg_migration},
+    {"schema.media_sql", schema_ops::media_sql},
     {"server.open", server_ops::open},
     {"server.begin", server_ops::begin},
     {"server.step", server_ops::step},

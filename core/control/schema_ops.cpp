@@ -10,6 +10,7 @@
 #include "schema/schema.h"
 #include "sql/ddl.h"
 #ifndef ES_NO_WORKER
+#include "sql/media_sql.h"
 #include "sql/pg_sync_function.h"
 #endif
 
@@ -44,11 +45,16 @@ json describe(const schema& s) {
   json tables = json::array();
   for (const auto& t : s.tables) {
     json cols = json::array();
-    for (const auto& c : t.columns)
-      cols.push_back({{"name", c.name},
-                      {"serverName", c.server_name},
-                      {"type", to_string(c.type)},
-                      {"nullable", c.nullable}});
+    for (const auto& c : t.columns) {
+      json col = {{"name", c.name},
+                  {"serverName", c.server_name},
+                  {"type", to_string(c.type)},
+                  {"nullable", c.nullable}};
+      if (c.media)
+        col["media"] = {{"maxBytes", c.media->max_bytes},
+                        {"mime", c.media->mime}};
+      cols.push_back(std::move(col));
+    }
     json pk = json::array();
     for (auto i : t.primary_key) pk.push_back(t.columns[i].name);
     json entry = {{"name", t.name},
@@ -119,6 +125,12 @@ std::string sqlite_ddl(std::string_view in) {
 #ifndef ES_NO_WORKER
 std::string pg_ddl(std::string_view in) {
   return with_schema(in, [](const schema& s) { return sql::server_ddl(s); });
+}
+#endif
+
+#ifndef ES_NO_WORKER
+std::string media_sql(std::string_view in) {
+  return with_schema(in, [](const schema& s) { return sql::media_plan(s); });
 }
 #endif
 

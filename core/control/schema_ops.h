@@ -28,6 +28,12 @@ std::string sqlite_ddl(std::string_view input);
 std::string pg_ddl(std::string_view input);
 #endif
 
+#ifndef ES_NO_WORKER
+/// `schema.media_sql`: a schema document -> the media endpoints' DDL, limits
+/// and authorization statements (sql/media_sql.h; server builds only).
+std::string media_sql(std::string_view input);
+#endif
+
 /// `schema.sqlite_migration`: {from, to} -> the SQLite migration.
 std::string sqlite_migration(std::string_view input);
 

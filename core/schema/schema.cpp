@@ -197,8 +197,9 @@ class checker {
       fail(path, std::string("expected an object, got ") + json_kind(c));
       return col;
     }
-    only_keys(c, path,
-              {"name", "serverName", "type", "nullable", "description"});
+    only_keys(
+        c, path,
+        {"name", "serverName", "type", "nullable", "media", "description"});
     col.name = ident(c, path, "name", true);
     col.server_name = server_name(c, path, col.name);
     if (is_pg_system_column(col.server_name)) {
@@ -234,7 +235,62 @@ class checker {
       else
         col.nullable = n->get<bool>();
     }
+    if (auto m = c.find("media"); m != c.end()) {
+      std::string mp = path_key(path, "media");
+      if (col.type != column_type::blob_ref)
+        fail(mp, std::string("only a blob_ref column takes \"media\" (this "
+                             "one is ") +
+                     to_string(col.type) + ")");
+      else
+        col.media = parse_media(*m, mp);
+    }
     return col;
+  }
+
+  // `media`: {"maxBytes": <1..kMaxMediaBytes>, "mime": ["type/subtype", ..]}.
+  media_limits parse_media(const json& m, const std::string& path) {
+    media_limits out;
+    if (!m.is_object()) {
+      fail(path, std::string("expected {\"maxBytes\": <bytes>, \"mime\": "
+                             "[<types>]}, got ") +
+                     json_kind(m));
+      return out;
+    }
+    only_keys(m, path, {"maxBytes", "mime"});
+    std::string bp = path_key(path, "maxBytes");
+    auto b = m.find("maxBytes");
+    if (b == m.end())
+      fail(bp, "is required: the largest file accepted, in bytes");
+    else if (!b->is_number_integer() || b->get<std::int64_t>() < 1 ||
+             b->get<std::int64_t>() > kMaxMediaBytes)
+      fail(bp, "expected an integer from 1 to " +
+                   std::to_string(kMaxMediaBytes) + " (bytes)");
+    else
+      out.max_bytes = b->get<std::int64_t>();
+    std::string tp = path_key(path, "mime");
+    auto t = m.find("mime");
+    if (t == m.end()) {
+      fail(tp, "is required: the MIME types accepted, e.g. [\"image/png\"]");
+    } else if (!t->is_array() || t->empty()) {
+      fail(tp, "expected a non-empty array of MIME types");
+    } else {
+      for (std::size_t i = 0; i < t->size(); ++i) {
+        std::string ip = path_index(tp, i);
+        const json& v = (*t)[i];
+        if (!v.is_string() || !is_mime_type(v.get_ref<const std::string&>())) {
+          fail(ip,
+               "expected a lowercase MIME type \"type/subtype\" without "
+               "parameters or wildcards, e.g. \"image/png\"");
+          continue;
+        }
+        const auto& s = v.get_ref<const std::string&>();
+        if (std::find(out.mime.begin(), out.mime.end(), s) != out.mime.end())
+          fail(ip, "\"" + s + "\" is listed twice");
+        else
+          out.mime.push_back(s);
+      }
+    }
+    return out;
   }
 
   // Resolves a column reference by client name; -1 (and an error) if absent.
@@ -559,6 +615,24 @@ class checker {
 };
 
 }  // namespace
+
+bool is_mime_type(std::string_view s) {
+  // RFC 6838 restricted names, lowercase: type "/" subtype, each 1-127 of
+  // [a-z0-9] then [a-z0-9!#$&^_.+-].
+  auto part = [](std::string_view p) {
+    if (p.empty() || p.size() > 127) return false;
+    auto c0 = static_cast<unsigned char>(p[0]);
+    if (!(std::islower(c0) || std::isdigit(c0))) return false;
+    return std::all_of(p.begin(), p.end(), [](char ch) {
+      auto c = static_cast<unsigned char>(ch);
+      return std::islower(c) || std::isdigit(c) ||
+             std::string_view("!#$&^_.+-").find(ch) != std::string_view::npos;
+    });
+  };
+  auto slash = s.find('/');
+  return slash != std::string_view::npos && part(s.substr(0, slash)) &&
+         part(s.substr(slash + 1));
+}
 
 const char* to_string(column_type t) {
   for (const auto& [name, v] : kTypes)

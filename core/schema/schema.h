@@ -38,12 +38,27 @@ const char* to_string(column_type t);
 /// The schema spelling of a policy ("lww", "lww-field", ...).
 const char* to_string(conflict_policy p);
 
+/// Upload limits of a `blob_ref` column that accepts files through the
+/// host's media endpoints (docs/protocol.md, "Media"): `"media": {"maxBytes":
+/// n, "mime": [..]}` in the schema.
+struct media_limits {
+  std::int64_t max_bytes = 0;  ///< the largest file, in bytes (>= 1)
+  std::vector<std::string>
+      mime;  ///< allowed MIME types ("image/png"), lowercase
+};
+
+/// The largest `maxBytes` a schema may declare (5 GiB, one S3 object part
+/// limit; larger files need a multipart-to-storage backend).
+inline constexpr std::int64_t kMaxMediaBytes = 5LL * 1024 * 1024 * 1024;
+
 /// One synced column.
 struct column {
   std::string name;         ///< client (camelCase) name
   std::string server_name;  ///< server (snake_case) name
   column_type type = column_type::text;
   bool nullable = true;  ///< false: inserts must carry a non-null value
+  /// Upload limits (blob_ref columns only); absent: no uploads to it.
+  std::optional<media_limits> media;
 };
 
 /// One synced table.
@@ -95,6 +110,10 @@ result<schema> parse_schema(std::string_view json_text);
 
 /// camelCase -> snake_case ("userId" -> "user_id", "HTTPCode" -> "http_code").
 std::string to_snake_case(std::string_view name);
+
+/// True for a lowercase MIME type "type/subtype" (RFC 6838 restricted names,
+/// no parameters, no wildcards).
+bool is_mime_type(std::string_view s);
 
 /// True for a safe SQL identifier: [A-Za-z_][A-Za-z0-9_]{0,62}.
 bool is_valid_identifier(std::string_view name);

@@ -196,6 +196,7 @@ export async function runHost({ env, baseDir, defaultStaticDir, devOnlyWhenAsked
     const srv = await startServer({
       databaseUrl, port: cfg.port, host: cfg.host, poolSize, limits: cfg.limits, auth, schema, staticDir,
       corsOrigin: cfg.corsOrigin, applyDdl: cfg.applyDdl, devTokenSecret: devSecret, core, live,
+      media: cfg.media.enabled ? { dir: resolve(dataRoot, 'media'), secret: cfg.media.secret } : false,
     });
     cleanups.push(() => srv.close());
     step('listening');
@@ -205,6 +206,7 @@ export async function runHost({ env, baseDir, defaultStaticDir, devOnlyWhenAsked
     say(`  POST ${srv.url}/sync      GET ${srv.url}/healthz${staticDir ? `      static files from ${staticDir} at /` : ''}`);
     say(`  live pokes: ${live ? `${srv.url.replace(/^http/, 'ws')}/live (${live.listen === 'pool' ? 'PGlite session listens' : `LISTEN on ${redact(live.databaseUrl ?? databaseUrl)}`})` : 'off (EDGESYNC_LIVE=false): clients poll'}`);
     say(`  database: ${dbLabel}`);
+    say(`  media files: ${cfg.media.enabled ? `${srv.url}/media/… stored in ${resolve(dataRoot, 'media')}` : 'off (EDGESYNC_MEDIA=false)'}`);
     if (devSecret) {
       console.log('');
       say('!!! DEVELOPMENT MODE: no EDGESYNC_JWT_SECRET / EDGESYNC_JWKS_URL configured.');

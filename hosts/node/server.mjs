@@ -10,6 +10,9 @@ import { createHandler, openServer, applyDdl, errorBody, POSTGRES_OPTIONS } from
 import { isLoopbackHost } from '../server/config.mjs';
 import { startLive } from './live.mjs';
 import { LIVE_CHANNEL } from '../server/live.mjs';
+import { createMediaRoute } from '../server/media/handler.mjs';
+import { fsMediaStorage } from './media-fs.mjs';
+import { randomBytes } from 'node:crypto';
 
 /**
  * Starts the sync server.
@@ -33,11 +36,14 @@ import { LIVE_CHANNEL } from '../server/live.mjs';
  *   `databaseUrl` (the LISTEN connection: direct or session mode; default `databaseUrl`), `listen: 'pool'`
  *   (a single-session database such as PGlite: the pool's session listens), `maxConnections`,
  *   `authTimeoutMs`, `maxMessageBytes`; false: no /live (clients poll)
+ * @param {false|{dir?: string, storage?: object, secret?: string, urlTtlSec?: number}} [o.media=false] the media
+ *   endpoints at /media/… (docs/protocol.md, "Media"): files in `dir` (the filesystem backend) or a ready
+ *   `storage` backend; `secret` signs download URLs (default: random per process, so links die on restart)
  * @returns {Promise<{url: string, port: number, sql: object, schemaVersion: number, live: object|null, close(): Promise<void>}>}
  */
 export async function startServer({
   databaseUrl, port = 8787, host = '127.0.0.1', poolSize = 10, limits = {}, auth, schema, staticDir,
-  corsOrigin = '*', applyDdl: ddl = true, devTokenSecret, core, logger = console, postgresOptions = {}, live = true,
+  corsOrigin = '*', applyDdl: ddl = true, devTokenSecret, core, logger = console, postgresOptions = {}, live = true, media = false,
 }) {
   if (!databaseUrl) throw new TypeError('startServer: databaseUrl is required');
   if (!schema) throw new TypeError('startServer: schema is required');
@@ -61,6 +67,15 @@ export async function startServer({
 
     const routes = [];
     if (devTokenSecret) routes.push(devTokenRoute(devTokenSecret, auth));
+    if (media) {
+      const storage = media.storage ?? await fsMediaStorage(media.dir);
+      const route = await createMediaRoute({
+        core, schema, sql, verifier, storage, corsOrigin, logger, urlTtlSec: media.urlTtlSec,
+        secret: media.secret ?? randomBytes(32).toString('hex'),
+      });
+      if (ddl) await applyDdl(sql, core.call('schema.media_sql', schema).ddl);
+      routes.push(route);
+    }
     if (staticDir) routes.push(staticRoute(resolve(staticDir)));
     const handler = createHandler({
       core, handle: opened.handle, sql, verifier, limits: opened.limits, schemaVersion: opened.schemaVersion,
@@ -136,8 +151,9 @@ async function serve(handler, req, res, logger) {
     const response = await handler(toRequest(req, () => { res.shouldKeepAlive = false; }));
     const headers = {};
     response.headers.forEach((v, k) => { headers[k] = v; });
-    if (response.body && headers['content-type'] === 'application/x-ndjson') {
-      // A streamed pull: each frame goes out as soon as it is read.
+    if (response.body && (headers['content-type'] === 'application/x-ndjson' || headers['content-length'] !== undefined)) {
+      // A streamed pull (each frame goes out as soon as it is read) or a
+      // body of known length (a media file, a static file): never held whole.
       res.writeHead(response.status, headers);
       await pipeBody(response.body, res);
       return;

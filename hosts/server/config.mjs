@@ -25,6 +25,10 @@
 //                             (default DATABASE_URL; pgbouncer transaction mode drops notifications)
 //   EDGESYNC_LIVE_MAX_CONNECTIONS  live connections per node host / workerd hub (default 20000)
 //   EDGESYNC_LIVE_AUTH_TIMEOUT_MS  time a live connection has for its auth message (default 10000)
+//   EDGESYNC_MEDIA            node: "false" turns off the media endpoints (/media/…; default on, files in
+//                             <data dir>/media)
+//   EDGESYNC_MEDIA_SECRET     signs download URLs (>= 32 characters); unset: random per process (links
+//                             die on restart; set it when several hosts serve one store)
 
 /** A configuration problem, with the variable's name in the message. */
 export class ConfigError extends Error {
@@ -99,6 +103,10 @@ export function loadConfig(env = {}) {
       defaultPageSize: int(env, 'EDGESYNC_DEFAULT_PAGE_SIZE'),
       maxClockSkewMs: int(env, 'EDGESYNC_MAX_CLOCK_SKEW_MS', { min: 0 }),
     },
+    media: {
+      enabled: bool(env, 'EDGESYNC_MEDIA', true),
+      secret: mediaSecret(env),
+    },
     live: {
       enabled: bool(env, 'EDGESYNC_LIVE', true),
       databaseUrl: str(env, 'LIVE_DATABASE_URL'),
@@ -106,6 +114,12 @@ export function loadConfig(env = {}) {
       authTimeoutMs: int(env, 'EDGESYNC_LIVE_AUTH_TIMEOUT_MS', { min: 100, max: 600_000 }),
     },
   };
+}
+
+function mediaSecret(env) {
+  const v = str(env, 'EDGESYNC_MEDIA_SECRET');
+  if (v !== undefined && v.length < 32) throw new ConfigError('EDGESYNC_MEDIA_SECRET must have at least 32 characters');
+  return v;
 }
 
 /** True for a host name or address only this machine can reach. */

@@ -7,6 +7,8 @@ export {
   createHandler, openServer, applyDdl, errorBody, defaultLimits, POSTGRES_OPTIONS,
 } from './handler.mjs';
 export { loadConfig, ConfigError } from './config.mjs';
+export { createMediaRoute } from './media/handler.mjs';
+export { fsMediaStorage } from '../node/media-fs.mjs';
 export { createVerifier, signDevToken, AuthError } from './auth.mjs';
 
 // The protocol's facts as the core states them (the process-wide node core,

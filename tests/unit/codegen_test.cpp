@@ -195,7 +195,8 @@ TEST(Migration, NewColumnsMustBeNullable) {
   schema v1 = load("tests/fixtures/schema.v1.json");
   schema v2 = v1;
   v2.version = 2;
-  v2.tables[0].columns.push_back({"rank", "rank", column_type::integer, false});
+  v2.tables[0].columns.push_back(
+      {"rank", "rank", column_type::integer, false, std::nullopt});
   auto m = pg_migration(v1, v2);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.errors()[0].path, "tables[0].columns[5].nullable");
