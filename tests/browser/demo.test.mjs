@@ -334,6 +334,18 @@ describe('a project shared by two users', () => {
       await page.click('[data-testid=debug-toggle]');
       assert.equal(await page.isVisible('#debug-panel'), false);
       assert.equal(page.logs.length, 0, page.logs.join('\n'));
+
+      // The host's development-mode inspector page, on the demo's origin,
+      // follows the demo's syncing worker without taking over.
+      const insp = await ctx.newPage();
+      insp.logs = [];
+      insp.on('pageerror', (e) => insp.logs.push(`pageerror: ${e.message}`));
+      await insp.goto(`${e2e.url}/_edgesync/inspector?db=board-phone`);
+      await insp.waitForFunction((id) => document.querySelector('[data-field=clientId]')?.textContent === id, clientId);
+      assert.equal(await insp.textContent('[data-field=role]'), 'leader', 'answered by the demo\'s leading tab');
+      await insp.waitForSelector('table[data-section=rounds] tbody tr');
+      assert.equal((await page.evaluate(() => window.demo.stats())).role, 'leader', 'the demo still leads');
+      assert.deepEqual(insp.logs, []);
     } finally {
       await ctx.close();
     }

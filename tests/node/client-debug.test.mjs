@@ -65,6 +65,12 @@ describe('debug rounds and inspect()', () => {
     assert.deepEqual(seen.rejections[0].pk, ['dbg-1']);
   });
 
+  test('the inspector page is served only in development mode', async () => {
+    const res = await fetch(`${stack.url}/_edgesync/inspector`);
+    assert.equal(res.status, 404, 'no development tokens: no inspector page');
+    await res.body?.cancel();
+  });
+
   test('inspect() in a follower tab returns the leading tab\'s outbox, rounds and cursor', async () => {
     const s3 = await sqlite();
     const shared = new s3.oo1.DB(':memory:', 'c');
