@@ -6,7 +6,7 @@
 // each finished round is also logged as one line; off, nothing is formatted
 // or parsed. The loop calls the _round* hooks where it performs http effects
 // and receives their answers (loop.mjs).
-import { outboxCount } from './sqlite.mjs';
+import { outboxCount, selectRows } from './sqlite.mjs';
 
 /** Rounds, conflicts and rejections kept for inspect(). */
 const KEEP = 20;
@@ -140,10 +140,10 @@ export class SyncDebug {
   _inspectLocal(limit) {
     const db = this._db;
     const n = Math.max(0, Math.min(Number(limit) || 0, 10000));
-    const outbox = db.selectObjects(
+    const outbox = selectRows(db,
       'SELECT id, tbl AS "table", pk, op, row, hlc, base_version AS baseVersion, created_at AS createdAt FROM "sync_outbox" ORDER BY id LIMIT ?',
       [n]).map((r) => ({ ...r, pk: JSON.parse(r.pk), row: r.row === null ? null : JSON.parse(r.row) }));
-    const cursor = db.selectValue('SELECT value FROM "sync_state" WHERE key = ?', ['cursor']) ?? null;
+    const cursor = selectRows(db, 'SELECT value FROM "sync_state" WHERE key = ?', ['cursor'])[0]?.value ?? null;
     const copy = (list) => list.map((x) => structuredClone(x));
     return {
       status: this._status,
