@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { sqlite, fakeLocks, waitFor, FAST, startStack, openClient, tokenFor } from '../harness/client.mjs';
 import { createSync } from '../../hosts/client/index.mjs';
+import { debugLogger } from '../../hosts/client/debug.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../../demo/schema.json', import.meta.url), 'utf8'));
 const INSERT = "INSERT INTO projects (id, ownerId, name) VALUES (?, '', ?)";
@@ -63,6 +64,28 @@ describe('debug rounds and inspect()', () => {
     assert.equal(seen.rejections.length, 1);
     assert.equal(seen.rejections[0].reason, 'forbidden');
     assert.deepEqual(seen.rejections[0].pk, ['dbg-1']);
+  });
+
+  test('debug: the option wins; unset, localStorage.edgesync_debug = "1" turns logging on (console.debug)', () => {
+    const had = Object.getOwnPropertyDescriptor(globalThis, 'localStorage');
+    const seen = [];
+    const debug = console.debug;
+    try {
+      Object.defineProperty(globalThis, 'localStorage', { configurable: true, value: { getItem: (k) => (k === 'edgesync_debug' ? '1' : null) } });
+      console.debug = (...a) => seen.push(a);
+      const log = debugLogger(undefined);
+      assert.equal(typeof log, 'function');
+      log('a line', { id: 1 });
+      assert.deepEqual(seen, [['a line', { id: 1 }]]);
+      assert.equal(debugLogger(false), null, 'debug: false overrides the flag');
+      Object.defineProperty(globalThis, 'localStorage', { configurable: true, value: { getItem: () => { throw new Error('denied'); } } });
+      assert.equal(debugLogger(undefined), null, 'storage denied: off');
+    } finally {
+      console.debug = debug;
+      if (had) Object.defineProperty(globalThis, 'localStorage', had);
+      else delete globalThis.localStorage;
+    }
+    assert.equal(debugLogger(undefined), null, 'no localStorage (node, workers): off');
   });
 
   test('the inspector page is served only in development mode', async () => {
