@@ -20,7 +20,7 @@ export default [
   { files: ['hosts/wasm/core.mjs', 'hosts/wasm/core-base.mjs', 'hosts/wasm/schema.mjs', 'hosts/server/**'],
     languageOptions: { globals: shared } },
   // The browser client runs in pages and (dedicated) workers.
-  { files: ['hosts/client/**', 'demo/src/**'],
+  { files: ['hosts/client/**', 'hosts/inspector/**', 'demo/src/**'],
     languageOptions: { globals: { ...globals.browser, ...globals.worker } } },
   // The workerd host: a module worker.
   { files: ['hosts/workerd/**'], languageOptions: { globals: { ...globals.worker,

@@ -34,6 +34,7 @@ function inputs() {
   walk(join(here, 'src'));
   walk(join(here, 'public'));
   walk(join(root, 'hosts/client'));
+  walk(join(root, 'hosts/inspector'));
   files.push(
     join(here, 'build.mjs'), join(here, 'schema.json'), join(root, 'hosts/wasm/core-base.mjs'),
     join(root, 'dist/edgesync_client.mjs'), join(root, 'dist/edgesync_client.wasm'),

@@ -215,6 +215,77 @@ export interface CreateSyncOptions<DB extends Oo1Database = Oo1Database> {
   live?: boolean | { url?: string; WebSocket?: new (url: string) => any };
   /** The WebSocket implementation for `live` (default globalThis.WebSocket). */
   WebSocket?: new (url: string) => any;
+  /**
+   * Logs each finished sync round as one line: true logs with console.debug,
+   * a function is the logger. Default: on when localStorage.edgesync_debug is '1'.
+   */
+  debug?: boolean | ((line: string, round: SyncRound) => void);
+}
+
+/** One sync request and what came of it (the `debug` log, inspect().rounds). */
+export interface SyncRound {
+  /** Increasing per instance. */
+  id: number;
+  /** When the request started (ms, the `now` clock). */
+  at: number;
+  method: string;
+  path: string;
+  /** A streamed (catch-up) pull. */
+  stream: boolean;
+  /** Sent with keepalive (a flush as the page is hidden). */
+  keepalive: boolean;
+  /** Request body bytes. */
+  bytesSent: number;
+  /** Changes in the request's batch: exact with `debug` on, else the results' count (null when unanswered). */
+  sent: number | null;
+  /** HTTP status (null: no answer, see `error`). */
+  status: number | null;
+  /** Response body bytes. */
+  bytesReceived: number;
+  /** Results of the batch's changes by status. */
+  results: { applied: number; conflict: number; rejected: number };
+  /** Rows written locally from the server (pulled changes and the server's copies in results). */
+  pulled: number;
+  /** Time to the answer and to the end of its local apply, ms. */
+  ms: { request: number; total: number };
+  /** The round's failure (network, HTTP error), else null. */
+  error: { code: string; message: string } | null;
+}
+
+/** What inspect() resolves with: the sync as the tab holding the database sees it. */
+export interface SyncInspection {
+  status: SyncStatus;
+  /** The role of the tab that answered ('leader' or 'single'). */
+  role: SyncRole | null;
+  clientId: string;
+  /** The pull cursor (null before the first pull). */
+  cursor: string | null;
+  /** Outbox rows (local changes not yet acknowledged). */
+  pending: number;
+  /** The first outbox rows, oldest first. */
+  outbox: OutboxRow[];
+  /** The last 20 rounds, oldest first (kept with `debug` off too). */
+  rounds: SyncRound[];
+  /** The last 20 conflict events, each with `at` (ms). */
+  conflicts: Array<ConflictEvent & { at: number }>;
+  /** The last 20 rejected events, each with `at` (ms). */
+  rejections: Array<RejectedEvent & { at: number }>;
+}
+
+/** A queued local change (a row of sync_outbox). */
+export interface OutboxRow {
+  id: number;
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  /** I (insert), U (update) or D (delete). */
+  op: 'I' | 'U' | 'D';
+  /** The row as written (for a delete: null or its key). */
+  row: Record<string, unknown> | null;
+  hlc: string;
+  baseVersion: number | null;
+  /** When it was written (ms). */
+  createdAt: number;
 }
 
 /** A sync failure surfaced by syncNow() or whenSynced(). */
@@ -319,6 +390,8 @@ export interface Sync<DB extends Oo1Database = Oo1Database> {
   isPending(table: string, pk: unknown | unknown[]): Promise<boolean>;
   /** Outbox rows (local changes not yet acknowledged). */
   pendingCount(): Promise<number>;
+  /** Status, client id, cursor, the first `outboxLimit` (default 50) outbox rows, the last rounds, conflicts and rejections; read in the leading tab. */
+  inspect(o?: { outboxLimit?: number }): Promise<SyncInspection>;
   /**
    * Resolves once every local change of the row made before the call has been
    * answered by the server (immediately when none is pending). Rejects with a

@@ -1,5 +1,7 @@
 // The demo's page: sign-in, the board UI, and the bridge to the data worker
 // (demo/src/worker.mjs), which owns SQLite and edgesync/client.
+import { mountInspector } from 'edgesync/inspector';
+
 const $ = (id) => document.getElementById(id);
 const USER_KEY = 'edgesync-demo:user';
 
@@ -14,6 +16,20 @@ const state = {
 };
 // Projects this page deleted or left: their disappearance is no news.
 const dropped = new Set();
+// Grid slots given to nodes being added, until the board shows them: quick
+// adds do not stack on one spot.
+const placing = new Set();
+// The worker's sync as the inspector sees it: inspect() and its events.
+const listeners = new Map();
+const emit = (name, data) => { for (const fn of listeners.get(name) ?? []) fn(data); };
+const syncView = {
+  inspect: (o) => call('inspect', { options: o ?? {} }),
+  on(name, fn) {
+    if (!listeners.has(name)) listeners.set(name, new Set());
+    listeners.get(name).add(fn);
+    return () => listeners.get(name).delete(fn);
+  },
+};
 
 // ------------------------------------------------------------- the worker
 
@@ -41,6 +57,7 @@ function onWorker({ data: m }) {
       state.label = m.label;
       state.requests = m.requests;
       renderStatus();
+      emit('status', m.status);
       // Acknowledged rows lose their "not synced yet" marks.
       if (m.status.state !== 'syncing') refresh();
       else refreshPending();
@@ -59,10 +76,12 @@ function onWorker({ data: m }) {
       break;
     case 'changed':
       state.changes++;
+      emit('changes');
       refresh();
       break;
     case 'notice':
       notice(m.kind, m.data);
+      emit(m.kind, m.data);
       break;
     case 'log':
       console.log('[worker]', m.text);
@@ -76,7 +95,10 @@ function startWorker(user) {
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   worker.onmessage = onWorker;
   worker.onerror = (e) => console.error('worker error', e.message);
-  worker.postMessage({ t: 'init', user });
+  // The worker has no localStorage: the page passes the debug switch on.
+  let debug = false;
+  try { debug = localStorage.getItem('edgesync_debug') === '1'; } catch { /* storage denied */ }
+  worker.postMessage({ t: 'init', user, debug });
   // The worker has no document: forward what only the page sees.
   const visible = () => worker.postMessage({ t: 'visible', visible: document.visibilityState === 'visible' });
   document.addEventListener('visibilitychange', visible);
@@ -143,6 +165,7 @@ async function refresh() {
         if (state.projectId) state.autoPick = false;
       }
       state.board = state.projectId ? await op('board', state.projectId) : { nodes: [], edges: [] };
+      for (const n of state.board.nodes) placing.delete(`${n.x},${n.y}`);
       state.members = state.projectId ? await op('members', state.projectId) : [];
       renderProjects();
       renderBoard();
@@ -401,8 +424,34 @@ $('new-node').addEventListener('submit', async (e) => {
   const label = $('node-label').value.trim();
   if (!label || !state.projectId) return;
   $('node-label').value = '';
-  const i = state.board.nodes.length;
-  await op('addNode', state.projectId, label, 40 + (i % 5) * 150, 40 + Math.floor(i / 5) * 90);
+  const [x, y] = freeSlot();
+  await op('addNode', state.projectId, label, x, y);
+});
+
+// The first grid slot no node (shown, or being added) takes.
+function freeSlot() {
+  const taken = new Set(state.board.nodes.map((n) => `${n.x},${n.y}`));
+  for (let i = 0; ; i++) {
+    const x = 40 + (i % 5) * 150;
+    const y = 40 + Math.floor(i / 5) * 90;
+    const key = `${x},${y}`;
+    if (taken.has(key) || placing.has(key)) continue;
+    placing.add(key);
+    return [x, y];
+  }
+}
+
+// The inspector (edgesync/inspector) behind the Debug toggle.
+let unmountInspector = null;
+$('debug-toggle').addEventListener('click', () => {
+  const open = !unmountInspector;
+  $('debug-panel').hidden = !open;
+  $('debug-toggle').setAttribute('aria-pressed', String(open));
+  if (open) unmountInspector = mountInspector($('debug-panel'), syncView);
+  else {
+    unmountInspector();
+    unmountInspector = null;
+  }
 });
 
 $('connect').addEventListener('click', () => {
@@ -454,6 +503,7 @@ window.demo = {
   pendingCount: () => call('pendingCount'),
   isPending: (table, pk) => call('isPending', { table, pk }),
   stats: () => call('stats'),
+  inspect: () => syncView.inspect(),
 };
 
 if ('serviceWorker' in navigator && !new URLSearchParams(location.search).has('nosw')) {

@@ -69,6 +69,8 @@ async function init(msg) {
     schema,
     getToken,
     wasmUrl: new URL('./edgesync_client.wasm', self.location.href),
+    // Round logging (the page's localStorage.edgesync_debug = '1').
+    debug: msg.debug === true,
     // Quick pushes. Other browsers' edits (the same user's, or a shared
     // project's members') arrive through live pokes (GET /live) at once; the
     // pull every POLL_MS is the fallback without them.
@@ -104,6 +106,9 @@ self.onmessage = async ({ data: m }) => {
         break;
       case 'pendingCount':
         post({ t: 'result', id: m.id, ok: true, value: await sync.pendingCount() });
+        break;
+      case 'inspect':
+        post({ t: 'result', id: m.id, ok: true, value: await sync.inspect(m.options) });
         break;
       case 'isPending':
         post({ t: 'result', id: m.id, ok: true, value: await sync.isPending(m.table, m.pk) });

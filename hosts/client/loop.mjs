@@ -105,7 +105,7 @@ export class SyncLoop {
         break;
       }
       case 'http':
-        this._http(fx, segs);
+        this._http(fx, segs, this._roundStart(fx, segs));
         break;
       case 'abort_http':
         this._inflight.get(fx.id)?.abort();
@@ -121,7 +121,10 @@ export class SyncLoop {
         this._setStatus(this._viewStatus(fx.status));
         this._post({ t: 'status', status: this._status });
         // The round is over: the watchers get the pull's tables (leader.mjs).
-        if (fx.status.state !== 'syncing') this._flushPulled();
+        if (fx.status.state !== 'syncing') {
+          this._roundEnd(fx.status);
+          this._flushPulled();
+        }
         break;
       }
       case 'acked':
@@ -130,6 +133,7 @@ export class SyncLoop {
       case 'changes':
       case 'progress': {
         const { type, ...data } = fx;
+        this._roundEvent(type, data);
         this._emit(type, data);
         this._post({ t: 'event', name: type, data });
         // Without the connection hooks the watchers learn of pulled rows here
@@ -176,7 +180,7 @@ export class SyncLoop {
     return this._o.getToken({ refresh: false });
   }
 
-  async _http(fx, segs) {
+  async _http(fx, segs, rec) {
     const gen = this._gen;
     const epoch = this._epoch; // signOut() moves it: this engine is gone
     const ctrl = new AbortController();
@@ -185,6 +189,7 @@ export class SyncLoop {
     const answer = (event, body, after = null) => {
       if (stale()) return;
       this._inflight.delete(fx.id);
+      this._roundAnswer(rec, event, body);
       this._dispatch(event, body ? [body] : [], after);
     };
     const fake = (status, errorBody) => answer({ type: 'http_response', id: fx.id, status },
@@ -236,6 +241,7 @@ export class SyncLoop {
           const { done, value } = await reader.read();
           if (done) break;
           if (stale()) return;
+          this._roundBytes(rec, value.byteLength);
           this._dispatch({ type: 'http_chunk', id: fx.id }, [value]);
         }
       }

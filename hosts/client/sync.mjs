@@ -8,6 +8,7 @@
 //   watch.mjs   watch(): live queries
 //   account.mjs signed-out use, the claim at sign-in, user switches, signOut()
 //   live.mjs    the /live WebSocket: a poke means "sync now"
+//   debug.mjs   round records, debug logging, inspect()
 import { loadClientCore } from './core.mjs';
 import { registerClock } from './sqlite.mjs';
 import { SyncError, STOPPED } from './status.mjs';
@@ -19,6 +20,7 @@ import { SyncAccount } from './account.mjs';
 import { SyncLive } from './live.mjs';
 import { SyncDb } from './db.mjs';
 import { SyncWatch } from './watch.mjs';
+import { SyncDebug } from './debug.mjs';
 
 const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'progress', 'role', 'error']);
 
@@ -61,6 +63,7 @@ class Sync {
     this._dbTail = Promise.resolve(); // database work of the API, one at a time (db.mjs)
     this._appTx = false; // an API transaction is open: sync statements wait
     this._remoteTx = null; // the follower transaction this leader holds open
+    this._debugInit(); // round records for inspect() and the `debug` log
     this._resetLoop();
   }
 
@@ -79,6 +82,8 @@ class Sync {
     this._seq = 0;
     this._signedOut = false; // getToken() gave no token (status 'signed_out')
     this._conflictReported = false;
+    this._open = []; // debug.mjs: rounds of this engine not yet ended
+    this._round = null;
   }
 
   // ------------------------------------------------------------------ API
@@ -305,7 +310,7 @@ class Sync {
 
 // The parts' methods become Sync's own (same descriptors: non-enumerable, as
 // if written in the class body); a name defined twice is a mistake.
-for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncAccount, SyncLive, SyncDb, SyncWatch]) {
+for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncAccount, SyncLive, SyncDb, SyncWatch, SyncDebug]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part.prototype))) {
     if (name === 'constructor') continue;
     if (Object.hasOwn(Sync.prototype, name)) throw new Error(`edgesync: Sync.${name} is defined twice`);

@@ -230,6 +230,7 @@ export class SyncTabs {
     if (method === 'pendingCount') return outboxCount(this._db);
     if (method === 'outboxIds') return outboxIds(this._db, args[0], args[1], args[2]);
     if (method === 'signOut') return this._resetLocalData();
+    if (method === 'inspect') return this._inspectLocal(args[0]);
     throw new Error(`unknown query ${method}`);
   }
 

@@ -213,6 +213,7 @@ export async function runHost({ env, baseDir, defaultStaticDir, devOnlyWhenAsked
       say(`!!! Tokens are signed with a generated dev secret (kept in ${secretFile}): ${devSecret}`);
       say(`!!! GET ${srv.url}/dev/token?user=alice hands out tokens for ANY user — never expose this server.`);
       if (tokenHint) say(`  token: ${tokenHint}`);
+      say(`  inspector: ${srv.url}/_edgesync/inspector?db=<dbName> (follows the app served here${staticDir ? '' : ' — give --static DIR'}; or embed edgesync/inspector)`);
       say(`  try: TOKEN=$(curl -s '${srv.url}/dev/token?user=alice' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')`);
       say(`       curl -s -H "Authorization: Bearer $TOKEN" -d '{"protocol":${core.protocol().version},"clientId":"c_try_0001","schemaVersion":${schema.version}}' ${srv.url}/sync`);
     } else {

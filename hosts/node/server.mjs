@@ -8,6 +8,7 @@ import { nodeCore, loadFreshCore } from '../wasm/node.mjs';
 import { createVerifier, signDevToken, DEV_USER_PATTERN } from '../server/auth.mjs';
 import { createHandler, openServer, applyDdl, errorBody, POSTGRES_OPTIONS } from '../server/handler.mjs';
 import { isLoopbackHost } from '../server/config.mjs';
+import { inspectorRoute } from './inspector.mjs';
 import { startLive } from './live.mjs';
 import { LIVE_CHANNEL } from '../server/live.mjs';
 import { createMediaRoute } from '../server/media/handler.mjs';
@@ -28,7 +29,7 @@ import { randomBytes } from 'node:crypto';
  * @param {string} [o.staticDir] serve this folder at /
  * @param {string|string[]} [o.corsOrigin='*']
  * @param {boolean} [o.applyDdl=true] run the core's idempotent DDL first
- * @param {string} [o.devTokenSecret] enables GET /dev/token?user=… (development only)
+ * @param {string} [o.devTokenSecret] enables GET /dev/token?user=… and the inspector page /_edgesync/inspector (development only)
  * @param {import('../wasm/core.mjs').Core} [o.core] defaults to the process-wide core
  * @param {object} [o.logger=console]
  * @param {object} [o.postgresOptions] extra postgres.js options
@@ -66,7 +67,7 @@ export async function startServer({
     if (ddl) await applyDdl(sql, opened.pgDdl);
 
     const routes = [];
-    if (devTokenSecret) routes.push(devTokenRoute(devTokenSecret, auth));
+    if (devTokenSecret) routes.push(devTokenRoute(devTokenSecret, auth), inspectorRoute());
     if (media) {
       const storage = media.storage ?? await fsMediaStorage(media.dir);
       const route = await createMediaRoute({

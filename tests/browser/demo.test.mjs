@@ -272,4 +272,82 @@ describe('a project shared by two users', () => {
       await ctxB.close();
     }
   });
+
+  test('on a 390 px phone: sign-in hides the app, no toolbar without a project, the header fits, quick adds spread, a real double-click renames, the Debug inspector shows the sync', { timeout: 90000 }, async () => {
+    const ctx = await e2e.browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    let page;
+    try {
+      page = await ctx.newPage();
+      page.logs = [];
+      page.on('pageerror', (e) => page.logs.push(`pageerror: ${e.message}`));
+      await page.goto(e2e.url);
+      await page.waitForSelector('[data-testid=user-name]:visible');
+      // The sign-in screen alone: none of the app beside the form.
+      for (const sel of ['#app', '#toolbar', '#sync', '#who', '[data-testid=board]']) {
+        assert.equal(await page.isVisible(sel), false, `${sel} is hidden while signed out`);
+      }
+      await page.fill('[data-testid=user-name]', 'phone');
+      await page.click('[data-testid=sign-in]');
+      await ready(page);
+      await waitForLabel(page, 'Synced');
+      assert.equal(await page.isVisible('#app'), true);
+      assert.equal(await page.isVisible('#sign-in'), false);
+      // A new user has no project: no toolbar (nothing to add nodes to).
+      assert.equal(await page.evaluate(() => window.demo.state.projectId), null);
+      assert.equal(await page.isVisible('#toolbar'), false, 'no toolbar without a project');
+
+      await addProject(page, 'Pocket');
+      await page.waitForSelector('#toolbar:visible');
+      // Every control of the header and the toolbar is on screen, and the page does not scroll sideways.
+      for (const sel of ['[data-testid=sync-now]', '[data-testid=debug-toggle]', '#sign-out', '[data-testid=add-node]', '[data-testid=node-label]']) {
+        const box = await page.locator(sel).boundingBox();
+        assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${sel} within the 390 px viewport: ${JSON.stringify(box)}`);
+      }
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'no horizontal overflow');
+
+      // Three nodes added as fast as one can click: three different spots.
+      for (const label of ['One', 'Two', 'Three']) {
+        await page.fill('[data-testid=node-label]', label);
+        await page.click('[data-testid=add-node]');
+      }
+      await page.waitForFunction(() => window.demo.state.board.nodes.length === 3);
+      const spots = await page.evaluate(() => window.demo.state.board.nodes.map((n) => `${n.x},${n.y}`));
+      assert.equal(new Set(spots).size, 3, `distinct positions: ${spots}`);
+
+      // A real double-click (mouse events, not a scripted op) opens rename.
+      await page.waitForSelector('.node >> text=Two');
+      const dialog = new Promise((resolve) => page.once('dialog', (d) => { resolve(d.message()); d.accept('Two (renamed)'); }));
+      await page.dblclick('.node >> text=Two');
+      assert.equal(await dialog, 'Rename node');
+      await page.waitForSelector('.node >> text=Two (renamed)');
+
+      // The Debug toggle embeds edgesync/inspector: the client id, the rounds.
+      await page.evaluate(() => window.demo.syncNow());
+      await page.click('[data-testid=debug-toggle]');
+      const clientId = await page.evaluate(() => window.demo.state.status.clientId);
+      await page.waitForFunction((id) => document.querySelector('#debug-panel [data-field=clientId]')?.textContent === id, clientId);
+      await page.waitForFunction(() => document.querySelectorAll('#debug-panel table[data-section=rounds] tbody tr').length > 0);
+      const info = await page.evaluate(() => window.demo.inspect());
+      assert.equal(info.clientId, clientId);
+      assert.ok(info.rounds.some((r) => r.status === 200 && r.results.applied > 0), 'a push round is recorded');
+      assert.equal(await page.textContent('#debug-panel [data-field=pending]'), String(info.pending));
+      await page.click('[data-testid=debug-toggle]');
+      assert.equal(await page.isVisible('#debug-panel'), false);
+      assert.equal(page.logs.length, 0, page.logs.join('\n'));
+
+      // The host's development-mode inspector page, on the demo's origin,
+      // follows the demo's syncing worker without taking over.
+      const insp = await ctx.newPage();
+      insp.logs = [];
+      insp.on('pageerror', (e) => insp.logs.push(`pageerror: ${e.message}`));
+      await insp.goto(`${e2e.url}/_edgesync/inspector?db=board-phone`);
+      await insp.waitForFunction((id) => document.querySelector('[data-field=clientId]')?.textContent === id, clientId);
+      assert.equal(await insp.textContent('[data-field=role]'), 'leader', 'answered by the demo\'s leading tab');
+      await insp.waitForSelector('table[data-section=rounds] tbody tr');
+      assert.equal((await page.evaluate(() => window.demo.stats())).role, 'leader', 'the demo still leads');
+      assert.deepEqual(insp.logs, []);
+    } finally {
+      await ctx.close();
+    }
+  });
 });

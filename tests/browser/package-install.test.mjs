@@ -103,7 +103,7 @@ describe('npm pack', () => {
   });
 
   test('the browser entry points import no server-only package and no node: module', async () => {
-    for (const entry of ['edgesync/client', 'edgesync/schema', 'edgesync/core']) {
+    for (const entry of ['edgesync/client', 'edgesync/schema', 'edgesync/core', 'edgesync/inspector']) {
       const out = await build({
         stdin: { contents: `export * from '${entry}';`, resolveDir: app, loader: 'js' }, absWorkingDir: app,
         bundle: true, write: false, platform: 'browser', format: 'esm', metafile: true, logLevel: 'silent',

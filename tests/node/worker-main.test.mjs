@@ -91,7 +91,7 @@ describe('npm start: embedded PGlite and dev tokens', { skip: !hasServerCore && 
   test('prints each step, the URL, the database and how to stop', () => {
     const out = app.output();
     for (const s of ['WASM core loaded', 'schema v1', 'opening PGlite', 'first run', 'PGlite ready', 'listening',
-      `sync server ready: ${app.url}`, 'embedded PGlite', 'DEVELOPMENT MODE', '/dev/token?user=alice', 'Ctrl-C']) {
+      `sync server ready: ${app.url}`, 'embedded PGlite', 'DEVELOPMENT MODE', '/dev/token?user=alice', '/_edgesync/inspector?db=<dbName>', 'Ctrl-C']) {
       assert.ok(out.includes(s), `output mentions "${s}":\n${out}`);
     }
   });

@@ -9,6 +9,7 @@ import {
   type SyncRole, type SyncStatus, type WhenSyncedResult, type ExecResult,
 } from 'edgesync/client';
 import { useQuery, useSyncStatus, usePending, type QueryState } from 'edgesync/react';
+import { mountInspector, renderInspection } from 'edgesync/inspector';
 import { loadCore, type Core } from 'edgesync/core';
 import { nodeCore, loadFreshCore } from 'edgesync/node';
 import { validateSchema, sqliteDdl, pgDdl, sqliteMigration, pgMigration, type Schema } from 'edgesync/schema';
@@ -74,6 +75,14 @@ sync.setOnline(true);
 sync.notifyLocalChange();
 sync.tokenRefreshed();
 console.log(await sync.pendingCount(), retryAfterMs('120', Date.now()));
+// Observability: inspect() and the embeddable inspector.
+const seen = await sync.inspect({ outboxLimit: 10 });
+const lastRound = seen.rounds.at(-1);
+console.log(seen.cursor, seen.outbox[0]?.pk, lastRound?.results.applied, lastRound?.ms.total, seen.rejections[0]?.reason);
+const unmount: () => void = mountInspector(document.body, sync, { minIntervalMs: 500 });
+unmount();
+document.body.append(renderInspection(seen));
+createSync({ db: () => new sqlite3.oo1.DB(':memory:'), dbName: 'dbg', url: '', getToken: () => null, schema, debug: (line, round) => console.log(line, round.sent) });
 
 // README "Signed-out use and claiming local data".
 if (sync.db) {
