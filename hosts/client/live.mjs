@@ -173,7 +173,10 @@ export class SyncLive {
     const ws = lv.ws;
     lv.ws = null;
     if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      // Closing a socket that is still connecting fails it with an error
+      // event; node's `ws` throws an error event nobody listens to.
+      ws.onerror = () => { /* closed on purpose */ };
       try { ws.close(1000); } catch { /* not open yet */ }
     }
     this._liveSet(false);

@@ -101,6 +101,26 @@ describe('live pokes through one node host', () => {
     bob.ws.close();
   });
 
+  test('a device stopped while its live socket is still connecting closes it quietly', async () => {
+    // node's `ws` fails a socket closed before it opened with an error event;
+    // with no listener that was an uncaught exception in the app.
+    class Watched extends WebSocket {
+      constructor(...args) { super(...args); Watched.created?.(this); }
+    }
+    const c = await openClient(stack.url, schema, 'alice', { WebSocket: Watched, config: POLL, start: false });
+    clients.push(c);
+    let stopped = null;
+    // Stopped in the same turn as the socket was made: it cannot be open yet.
+    Watched.created = (ws) => queueMicrotask(() => {
+      assert.equal(ws.readyState, WebSocket.CONNECTING);
+      stopped ??= c.sync.stop();
+    });
+    await c.sync.start();
+    await waitFor(() => stopped !== null, { what: 'the live socket' });
+    await stopped;
+    await sleep(300); // an uncaught error event fails this file here
+  });
+
   test('ping is answered pong; unknown messages are ignored', async () => {
     const c = await ready(stack.url, 'alice');
     c.ws.send('{"type":"something-new"}');
