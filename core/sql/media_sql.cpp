@@ -106,18 +106,24 @@ json media_plan(const schema& s) {
       string allowed = may_read(s, t, "es_r", "$1::text");
       string read =
           "SELECT COALESCE(es_x.access, 'absent') AS access, es_x.key, "
-          "es_x.size, es_x.mime FROM (SELECT 1) es_one LEFT JOIN (SELECT CASE "
-          "WHEN " +
-          allowed + " THEN 'ok' ELSE 'forbidden' END AS access, CASE WHEN " +
-          allowed + " THEN es_o.\"key\" END AS key, CASE WHEN " + allowed +
-          " THEN es_o.\"size\" END AS size, CASE WHEN " + allowed +
-          " THEN es_o.\"mime\" END AS mime FROM " + q(t.server_name) +
-          " es_r LEFT JOIN " + q(media_names::objects) +
-          " es_o ON es_o.\"key\" = es_r." + q(c.server_name) +
-          " AND es_o.\"tbl\" = " + quote_literal(t.name) +
-          " AND es_o.\"col\" = " + quote_literal(c.name) +
-          " AND es_o.\"pk\" = $2::jsonb WHERE " + row_where(t) +
-          ") es_x ON true";
+          "es_x.size, es_x.mime FROM (SELECT 1) es_one LEFT JOIN (SELECT ";
+      read +=
+          "CASE WHEN " + allowed + " THEN 'ok' ELSE 'forbidden' END AS access";
+      for (const char* field : {"key", "size", "mime"}) {
+        read += ", CASE WHEN ";
+        read += allowed;
+        read += " THEN es_o.\"";
+        read += field;
+        read += "\" END AS ";
+        read += field;
+      }
+      read += " FROM " + q(t.server_name) + " es_r LEFT JOIN " +
+              q(media_names::objects) + " es_o ON es_o.\"key\" = es_r." +
+              q(c.server_name) +
+              " AND es_o.\"tbl\" = " + quote_literal(t.name) +
+              " AND es_o.\"col\" = " + quote_literal(c.name) +
+              " AND es_o.\"pk\" = $2::jsonb WHERE " + row_where(t) +
+              ") es_x ON true";
       json magic = json::object();
       for (const auto& m : c.media->mime) magic[m] = media_magic(m);
       cols.push_back({{"table", t.name},
