@@ -6,6 +6,7 @@
 // answer what the core says. Every decision about the payload
 // (validation, conflicts, the pull) is the core's.
 import { EdgesyncError } from '../wasm/core.mjs';
+import { corsHeaders } from './cors.mjs';
 
 // The protocol's facts (version, default limits, error body shape) are the
 // core's: read through core.protocol() and core.errorBody(), never restated.
@@ -61,17 +62,8 @@ export function createHandler({
   }
   bodyCore = core;
   const maxBodyBytes = limits.maxBodyBytes ?? defaultLimits(core).maxBodyBytes;
-  const origins = Array.isArray(corsOrigin) ? corsOrigin : [corsOrigin];
-
-  // Bearer tokens, no cookies: no Allow-Credentials. Clients may read the
-  // retry hint and the token error.
-  const expose = { 'access-control-expose-headers': 'Retry-After, WWW-Authenticate' };
-  function cors(request) {
-    const origin = request.headers.get('origin');
-    if (origins.includes('*')) return { 'access-control-allow-origin': '*', ...expose };
-    if (origin && origins.includes(origin)) return { 'access-control-allow-origin': origin, vary: 'Origin', ...expose };
-    return { vary: 'Origin' };
-  }
+  // Clients may read the retry hint and the token error.
+  const cors = (request) => corsHeaders(corsOrigin, request, 'Retry-After, WWW-Authenticate');
 
   function json(request, status, body, headers = {}) {
     return new Response(typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body), {

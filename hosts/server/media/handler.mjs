@@ -4,6 +4,7 @@
 // statements come from the core's media plan (`schema.media_sql`, the same
 // row rules as the sync); this file runs them, moves bytes through a storage
 // backend (storage.d.ts in types/server.d.ts) and answers.
+import { corsHeaders } from '../cors.mjs';
 import { createSigner } from './signing.mjs';
 import { matchesMagic, magicHeadLength } from './magic.mjs';
 
@@ -54,14 +55,12 @@ export async function createMediaRoute({
   const signer = await createSigner(secret);
   const busy = new Set(); // uploads with a part being written (one at a time)
 
-  // Bearer tokens, no cookies: the same origin rule as /sync.
-  const origins = Array.isArray(corsOrigin) ? corsOrigin : [corsOrigin];
+  // The same origin rule as /sync.
   function withCors(request, response) {
-    const origin = request.headers.get('origin');
-    if (origins.includes('*')) response.headers.set('access-control-allow-origin', '*');
-    else if (origin && origins.includes(origin)) response.headers.set('access-control-allow-origin', origin);
-    if (!origins.includes('*')) response.headers.append('vary', 'Origin');
-    response.headers.set('access-control-expose-headers', 'WWW-Authenticate');
+    for (const [k, v] of Object.entries(corsHeaders(corsOrigin, request, 'WWW-Authenticate'))) {
+      if (k === 'vary') response.headers.append(k, v);
+      else response.headers.set(k, v);
+    }
     return response;
   }
   const json = (status, body) => new Response(JSON.stringify(body), {
