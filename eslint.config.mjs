@@ -17,7 +17,7 @@ export default [
     'bench/**', 'demo/build.mjs', 'fuzz/*.mjs'],
   languageOptions: { globals: node } },
   // Environment-neutral: the WASM loaders and the server handler (node and workerd).
-  { files: ['hosts/wasm/core.mjs', 'hosts/wasm/core-base.mjs', 'hosts/wasm/schema.mjs', 'hosts/server/**'],
+  { files: ['hosts/wasm/core.mjs', 'hosts/wasm/core-base.mjs', 'hosts/wasm/schema.mjs', 'hosts/server/**', 'hosts/common/**'],
     languageOptions: { globals: shared } },
   // The browser client runs in pages and (dedicated) workers.
   { files: ['hosts/client/**', 'hosts/inspector/**', 'demo/src/**'],

@@ -143,7 +143,7 @@ export interface MediaOptions {
  * Where media bytes live (docs/server.md, "Media files"): the filesystem
  * backend (fsMediaStorage); an S3 or R2 backend implements the same methods.
  * `id` is an upload id (32 hex digits), `key` an object key
- * (`u/<32 hex>/<64 hex>`).
+ * (`o/<64 hex>`, hosts/common/media-ref.mjs).
  */
 export interface MediaStorage {
   /** Bytes staged so far for an upload (0 when none). */

@@ -9,9 +9,9 @@ import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { join, resolve } from 'node:path';
+import { OBJECT_KEY } from '../common/media-ref.mjs';
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
-const KEY = /^u\/[0-9a-f]{32}\/[0-9a-f]{64}$/;
 
 /**
  * A filesystem MediaStorage rooted at `root` (created when missing).
@@ -28,7 +28,7 @@ export async function fsMediaStorage(root) {
     return join(staging, id);
   };
   const object = (key) => {
-    if (!KEY.test(key)) throw new TypeError('bad media key');
+    if (!OBJECT_KEY.test(key)) throw new TypeError('bad media key');
     return join(objects, ...key.split('/'));
   };
   const sizeOf = async (path) => {

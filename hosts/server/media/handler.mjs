@@ -7,21 +7,14 @@
 import { corsHeaders } from '../cors.mjs';
 import { createSigner } from './signing.mjs';
 import { matchesMagic, magicHeadLength } from './magic.mjs';
+import { MEDIA_REF, mediaRef, objectKey } from '../../common/media-ref.mjs';
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-const KEY = /^u\/[0-9a-f]{32}\/[0-9a-f]{64}$/;
 /** Parts are this size (the last one shorter); an S3 backend needs >= 5 MiB. */
 export const PART_SIZE = 8 * 1024 * 1024;
 const MAX_JSON = 16 * 1024;
-const enc = new TextEncoder();
 const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
-
-/** The storage key of a user's object: content-addressed, path-safe (hex only). */
-export async function mediaKey(userId, sha256) {
-  const user = hex(await crypto.subtle.digest('SHA-256', enc.encode(userId))).slice(0, 32);
-  return `u/${user}/${sha256}`;
-}
 
 /** A refusal: an HTTP status, a machine-readable code, a message, a JSON path. */
 class Refusal {
@@ -194,8 +187,8 @@ export async function createMediaRoute({
       }
       // The row may have changed hands since the upload began.
       try { await mayWrite(u.col, userId, u.pk); } catch (e) { await storage.discard(id); await sql`delete from edgesync_media_uploads where id = ${id}`; throw e; }
-      const key = await mediaKey(userId, u.sha256);
-      await storage.commit(id, key);
+      const key = mediaRef(u.sha256);
+      await storage.commit(id, objectKey(key));
       await sql.begin(async (tx) => {
         await tx`insert into edgesync_media (key, tbl, col, pk, user_id, size, mime)
           values (${key}, ${u.tbl}, ${u.col.column}, ${u.pk}::jsonb, ${userId}, ${u.size}, ${u.mime})
@@ -220,7 +213,7 @@ export async function createMediaRoute({
     const { col, pk } = target(query);
     const [r] = await sql.unsafe(col.readSql, [userId, pk]);
     if (r.access === 'forbidden') refuse(403, 'forbidden', 'you may not read this row', 'pk');
-    if (r.access !== 'ok' || !r.key || !KEY.test(r.key)) refuse(404, 'not_found', 'the row has no uploaded file in this column', 'column');
+    if (r.access !== 'ok' || !r.key || !MEDIA_REF.test(r.key)) refuse(404, 'not_found', 'the row has no uploaded file in this column', 'column');
     return r;
   }
 
@@ -230,7 +223,7 @@ export async function createMediaRoute({
   };
 
   async function stream(key, mime, size, request) {
-    const object = await storage.get(key);
+    const object = await storage.get(objectKey(key));
     if (!object) refuse(404, 'not_found', 'the file is missing from storage', 'column');
     return new Response(request.method === 'HEAD' ? null : object.body, {
       status: 200,
@@ -254,10 +247,10 @@ export async function createMediaRoute({
     const key = url.searchParams.get('key') ?? '';
     const mime = url.searchParams.get('mime') ?? '';
     const exp = Number(url.searchParams.get('exp'));
-    if (!KEY.test(key) || !(await signer.verify(key, mime, exp, url.searchParams.get('sig'), Math.floor(now() / 1000)))) {
+    if (!MEDIA_REF.test(key) || !(await signer.verify(key, mime, exp, url.searchParams.get('sig'), Math.floor(now() / 1000)))) {
       refuse(403, 'invalid_signature', 'the download link is forged, altered or expired; ask for a new one', 'sig');
     }
-    const meta = await storage.size(key);
+    const meta = await storage.size(objectKey(key));
     if (meta === null) refuse(404, 'not_found', 'the file is missing from storage');
     return stream(key, mime, meta, request);
   }
