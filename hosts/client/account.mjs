@@ -133,6 +133,8 @@ export class SyncAccount {
     if (!meta.ok) throw new SyncError({ code: 'invalid_request', message: JSON.stringify(meta.errors) });
     const r = runSqlEffect(db, meta, []);
     if (!r.ok) throw new SyncError({ code: 'sql_failed', message: `signOut() could not clear the local data: ${r.message}` });
+    this._installMedia(db);
+    await this._mediaClear(db); // the files go with the rows
     this._signedOutUser = this._syncedAs ?? this._signedOutUser ?? null;
     this._syncedAs = null;
     this._signedOut = false;

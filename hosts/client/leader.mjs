@@ -111,6 +111,7 @@ export class SyncLeader {
     if (gen !== this._gen) return;
     this._installSchema(db);
     this._installRecords(db);
+    this._installMedia(db);
     this._unhook?.();
     this._hook(db);
     this._role = role;

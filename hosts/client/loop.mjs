@@ -124,6 +124,8 @@ export class SyncLoop {
         if (fx.status.state !== 'syncing') {
           this._roundEnd(fx.status);
           this._flushPulled();
+          // Files whose rows are acknowledged now upload (media.mjs).
+          this._mediaKick();
         }
         break;
       }

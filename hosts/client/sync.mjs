@@ -9,6 +9,7 @@
 //   account.mjs signed-out use, the claim at sign-in, user switches, signOut()
 //   live.mjs    the /live WebSocket: a poke means "sync now"
 //   debug.mjs   round records, debug logging, inspect()
+//   media.mjs   files of blob_ref columns: attach(), uploads, file()
 import { loadClientCore } from './core.mjs';
 import { registerClock } from './sqlite.mjs';
 import { SyncError, STOPPED } from './status.mjs';
@@ -21,8 +22,9 @@ import { SyncLive } from './live.mjs';
 import { SyncDb } from './db.mjs';
 import { SyncWatch } from './watch.mjs';
 import { SyncDebug } from './debug.mjs';
+import { SyncMedia } from './media.mjs';
 
-const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'progress', 'role', 'error']);
+const EVENTS = new Set(['status', 'acked', 'rejected', 'conflict', 'changes', 'progress', 'role', 'error', 'file']);
 
 /** Creates a sync client; nothing happens until start(). */
 export function createSync(options) {
@@ -106,7 +108,9 @@ class Sync {
   /**
    * Subscribes to 'status', 'acked', 'rejected', 'conflict', 'changes',
    * 'progress' ({received, applied, total}: rows of a catch-up pull; total is
-   * the server's estimate or null), 'role' or 'error'; returns an unsubscribe function.
+   * the server's estimate or null), 'role', 'error' or 'file' (an attached
+   * file's upload: {ref, table, pk, column, status, sent, size, mime, error});
+   * returns an unsubscribe function.
    */
   on(event, fn) {
     if (!EVENTS.has(event)) throw new TypeError(`createSync: unknown event "${event}"`);
@@ -151,6 +155,7 @@ class Sync {
     this._started = null;
     this._timers.clear(this._timer);
     for (const ctrl of this._inflight.values()) ctrl.abort();
+    this._mediaStop();
     if (this._handle !== null) {
       try { this._core.callFramed('client.close', { client: this._handle }); } catch { /* closing */ }
     }
@@ -310,7 +315,7 @@ class Sync {
 
 // The parts' methods become Sync's own (same descriptors: non-enumerable, as
 // if written in the class body); a name defined twice is a mistake.
-for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncAccount, SyncLive, SyncDb, SyncWatch, SyncDebug]) {
+for (const part of [SyncEvents, SyncLoop, SyncLeader, SyncTabs, SyncAccount, SyncLive, SyncDb, SyncWatch, SyncDebug, SyncMedia]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part.prototype))) {
     if (name === 'constructor') continue;
     if (Object.hasOwn(Sync.prototype, name)) throw new Error(`edgesync: Sync.${name} is defined twice`);

@@ -18,13 +18,13 @@ export async function sqlite() {
   return sqlite3;
 }
 
-/** PostgreSQL 15 + the node host for `schema`. */
-export async function startStack(schema, { limits } = {}) {
+/** PostgreSQL 15 + the node host for `schema` (`media`: the host's media option, e.g. `{ dir }`). */
+export async function startStack(schema, { limits, media } = {}) {
   const pg = await startPostgres();
   let srv;
   try {
     srv = await startServer({
-      databaseUrl: pg.url, port: 0, poolSize: 4, schema, logger: quiet, limits,
+      databaseUrl: pg.url, port: 0, poolSize: 4, schema, logger: quiet, limits, media,
       auth: { secret: TEST_SECRET, audience: 'authenticated' },
     });
   } catch (e) {
