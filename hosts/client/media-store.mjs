@@ -36,7 +36,7 @@ export async function folderMediaStore(dir) {
     kind: 'folder',
     async put(hex, data) {
       const path = join(dir, check(hex));
-      const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
+      const tmp = `${path}.${Math.random().toString(36).slice(2)}.part`; // unique per writer
       const bytes = data instanceof Blob ? new Uint8Array(await data.arrayBuffer()) : data;
       await fs.promises.writeFile(tmp, bytes);
       await fs.promises.rename(tmp, path);

@@ -379,7 +379,9 @@ export class SyncMedia {
   }
 
   _fileEvent(e) {
-    const { uploadId: _u, prev: _p, ...data } = e;
+    const data = { ...e };
+    delete data.uploadId; // bookkeeping, not for listeners
+    delete data.prev;
     this._emit('file', data);
     if (this._handle !== null) this._post({ t: 'event', name: 'file', data });
   }
