@@ -85,6 +85,12 @@ export interface RejectedEvent {
   version: number | null;
   /** True when no later local edit of the row is pending, so the local row now is the server's. */
   restored: boolean;
+  /**
+   * Set when the refusal was of an attached file, not of a row change
+   * (`reason` = the server's code, `path` = the column, `ids` empty): the
+   * column went back to its previous value (`restored`), a local write that syncs.
+   */
+  file?: { ref: string; column: string; size: number; mime: string };
 }
 
 /** The server resolved a conflict in favour of (part of) its row, applied locally. */
@@ -134,6 +140,62 @@ export interface ProgressEvent {
   total: number | null;
 }
 
+/** Where an attached file's upload is: queued, being sent, stored on the server, refused for good; cancelled when the row no longer names it. */
+export type FileState = 'pending' | 'uploading' | 'synced' | 'error' | 'cancelled';
+
+/** A refusal of a file (the server's error code, e.g. too_large, quota_exceeded, unsupported_media_type, forbidden). */
+export interface FileError {
+  code: string;
+  status: number | null;
+  message: string;
+  path: string | null;
+}
+
+/** An attached file's upload (the `file` event; fileStatus()). */
+export interface FileEvent {
+  /** `sha256:<64 hex>`: what the blob_ref column holds. */
+  ref: string;
+  table: string;
+  /** Primary key values in key order. */
+  pk: unknown[];
+  column: string;
+  status: FileState;
+  /** Bytes the server holds (progress while `uploading`). */
+  sent: number;
+  size: number;
+  mime: string;
+  /** With status `error`: why (the column was rolled back to its previous value). */
+  error: FileError | null;
+}
+
+/** fileStatus(): the upload of a reference, or a file only downloaded here (table/pk/column null). */
+export interface FileStatus extends Omit<FileEvent, 'table' | 'pk' | 'column'> {
+  table: string | null;
+  pk: unknown[] | null;
+  column: string | null;
+  /** The bytes are on this device (attached here or downloaded). */
+  local: boolean;
+}
+
+/**
+ * Where a client keeps file bytes (default: OPFS in browsers, `mediaDir`
+ * under node, else memory): one entry per content hash (64 hex digits).
+ */
+export interface MediaStore {
+  put(hex: string, data: Uint8Array | Blob): Promise<void>;
+  get(hex: string): Promise<Blob | null>;
+  delete(hex: string): Promise<void>;
+  clear(): Promise<void>;
+}
+
+/** Files of blob_ref columns (see attach(), file()). */
+export interface MediaOptions {
+  /** `table.column` names whose files are downloaded after each sync round, not only on file(). */
+  eager?: string[];
+  /** Upload part size in bytes (default: the server's `partSize`, 8 MiB; never above it). */
+  partSize?: number;
+}
+
 export interface SyncEvents {
   status: SyncStatus;
   acked: AckedEvent;
@@ -142,6 +204,8 @@ export interface SyncEvents {
   changes: ChangesEvent;
   progress: ProgressEvent;
   role: SyncRole;
+  /** An attached file's upload went on: pending → uploading (per part) → synced | error. Every tab. */
+  file: FileEvent;
   /**
    * Background problems (a core crash and restart, a failed takeover) and a
    * token of another user than the one the database synced as (a SyncError
@@ -220,6 +284,12 @@ export interface CreateSyncOptions<DB extends Oo1Database = Oo1Database> {
    * a function is the logger. Default: on when localStorage.edgesync_debug is '1'.
    */
   debug?: boolean | ((line: string, round: SyncRound) => void);
+  /** Files of blob_ref columns: eager columns, upload part size. */
+  media?: MediaOptions;
+  /** Under node: the folder attached and downloaded files are kept in (default: memory). */
+  mediaDir?: string;
+  /** Where file bytes are kept, replacing the default (OPFS in browsers, `mediaDir`, memory). */
+  mediaStore?: MediaStore;
 }
 
 /** One sync request and what came of it (the `debug` log, inspect().rounds). */
@@ -429,6 +499,29 @@ export interface Sync<DB extends Oo1Database = Oo1Database> {
   watch<R extends Row = Row>(sql: string, params: SqlParams | null | undefined, callback: (rows: R[]) => void, options?: WatchOptions): () => void;
   /** watch() without parameters. */
   watch<R extends Row = Row>(sql: string, callback: (rows: R[]) => void, options?: WatchOptions): () => void;
+  /**
+   * Attaches a file to a row's blob_ref column (one with `media` limits in
+   * the schema): keeps the bytes on this device, sets the column to the
+   * file's reference and queues the upload, in one transaction; the upload
+   * runs in the background once the row's change is acknowledged. `mime`
+   * defaults to the Blob's type (or the column's only type). Resolves with the
+   * reference (`sha256:<hex>`). Rejects with a SyncError: too_large or
+   * unsupported_media_type (the schema's limits), row_not_found, invalid_request.
+   */
+  attach(table: string, pk: unknown | unknown[], column: string, file: Blob | Uint8Array | ArrayBuffer, o?: { mime?: string }): Promise<string>;
+  /**
+   * The file a row's blob_ref column names (null when empty): the local copy,
+   * else downloaded with the token and kept. Rejects with code not_uploaded
+   * while its upload has not finished; with `wait` asks again (with backoff)
+   * until it is there or `timeoutMs` passed.
+   */
+  file(table: string, pk: unknown | unknown[], column: string, o?: { wait?: boolean; timeoutMs?: number }): Promise<Blob | null>;
+  /** file() as an object URL (for <img src>); call revoke() when done. Browsers. */
+  fileUrl(table: string, pk: unknown | unknown[], column: string, o?: { wait?: boolean; timeoutMs?: number }): Promise<{ url: string; blob: Blob; revoke(): void } | null>;
+  /** Where the upload of a reference is (null when this device does not know it). */
+  fileStatus(ref: string): Promise<FileStatus | null>;
+  /** Drops local file copies, least recently used first, down to `maxBytes` (default 0); never one still to upload. */
+  evictFiles(o?: { maxBytes?: number }): Promise<{ evicted: number; bytes: number; keptBytes: number }>;
   /** Adds a listener; returns the unsubscribe function. */
   on<K extends keyof SyncEvents>(event: K, fn: (e: SyncEvents[K]) => void): () => void;
   /** Removes a listener. */
