@@ -15,7 +15,8 @@ self.addEventListener('activate', (e) => {
 self.addEventListener('fetch', (e) => {
   const url = new URL(e.request.url);
   if (e.request.method !== 'GET' || url.origin !== self.location.origin) return;
-  if (url.pathname === '/sync' || url.pathname.startsWith('/dev/') || url.pathname === '/healthz') return;
+  // Files (private, per user) and upload offsets are never cached either.
+  if (url.pathname === '/sync' || url.pathname.startsWith('/media/') || url.pathname.startsWith('/dev/') || url.pathname === '/healthz') return;
   e.respondWith(fetch(e.request).then((res) => {
     if (res.ok) {
       const copy = res.clone();

@@ -19,6 +19,13 @@ const dropped = new Set();
 // Grid slots given to nodes being added, until the board shows them: quick
 // adds do not stack on one spot.
 const placing = new Set();
+// Node images: object URLs by reference (from the worker's local copy or a
+// download), the latest upload event by reference, and the references
+// being fetched or not uploaded yet (asked again after a while).
+const images = new Map();
+const files = new Map();
+const loading = new Set();
+const notYet = new Map(); // ref -> when to ask again
 // The worker's sync as the inspector sees it: inspect() and its events.
 const listeners = new Map();
 const emit = (name, data) => { for (const fn of listeners.get(name) ?? []) fn(data); };
@@ -82,6 +89,11 @@ function onWorker({ data: m }) {
     case 'notice':
       notice(m.kind, m.data);
       emit(m.kind, m.data);
+      break;
+    case 'file':
+      files.set(m.file.ref, m.file);
+      if (m.file.status === 'error') toast(`Image refused (${m.file.error?.code}): ${m.file.error?.message}`);
+      renderBoard();
       break;
     case 'log':
       console.log('[worker]', m.text);
@@ -223,6 +235,7 @@ function renderBoard() {
   $('new-node').hidden = !writable;
   $('connect').hidden = !writable;
   $('delete').hidden = !writable;
+  $('attach-label').hidden = !writable;
   $('delete-project').hidden = project?.role !== 'admin';
   $('board').classList.toggle('board-read-only', !writable);
   $('empty').hidden = Boolean(project && state.board.nodes.length);
@@ -239,6 +252,7 @@ function renderBoard() {
     el.style.left = `${n.x ?? 0}px`;
     el.style.top = `${n.y ?? 0}px`;
     el.title = n.pending ? 'not synced yet' : 'synced';
+    if (n.image) el.append(...imageOf(n));
     dragAndClick(el, n);
     board.append(el);
     byId.set(n.id, n);
@@ -259,7 +273,53 @@ function renderBoard() {
   }
   $('connect').disabled = !state.selected;
   $('delete').disabled = !state.selected;
+  $('attach-image').disabled = !state.selected;
+  $('attach-label').classList.toggle('disabled', !state.selected);
   $('connect').textContent = state.connecting ? 'Click a target…' : 'Connect…';
+}
+
+// A node's image and its badge: the local copy shows at once (before any
+// upload); another device's image is downloaded by the worker (eagerly after
+// each sync, or here on demand) and shows once its upload has finished.
+function imageOf(n) {
+  const ref = n.image;
+  const img = document.createElement('img');
+  img.className = 'node-image';
+  img.dataset.testid = 'node-image';
+  img.alt = '';
+  img.draggable = false;
+  const badge = document.createElement('span');
+  badge.className = 'file-badge';
+  badge.dataset.testid = 'file-status';
+  const url = images.get(ref);
+  if (url) img.src = url;
+  else loadImage(n.id, ref);
+  const f = files.get(ref);
+  const status = f?.status ?? (url ? 'synced' : 'waiting');
+  badge.dataset.status = status;
+  badge.textContent = status === 'uploading' ? `uploading ${Math.floor((100 * f.sent) / f.size)}%`
+    : status === 'waiting' ? 'not uploaded yet' : status;
+  return url ? [img, badge] : [badge];
+}
+
+async function loadImage(nodeId, ref) {
+  if (loading.has(ref) || (notYet.get(ref) ?? 0) > Date.now()) return;
+  loading.add(ref);
+  try {
+    const { blob, status } = await call('image', { node: nodeId, ref });
+    if (blob) {
+      images.set(ref, URL.createObjectURL(blob));
+      if (status && !files.has(ref)) files.set(ref, status);
+      notYet.delete(ref);
+    }
+  } catch (e) {
+    // Not uploaded yet (its device is offline or still sending): later.
+    notYet.set(ref, Date.now() + (e.code === 'not_uploaded' ? 2000 : 5000));
+    setTimeout(() => renderBoard(), 2100);
+  } finally {
+    loading.delete(ref);
+  }
+  renderBoard();
 }
 
 function dragAndClick(el, n) {
@@ -459,6 +519,17 @@ $('connect').addEventListener('click', () => {
   renderBoard();
 });
 
+$('attach-image').addEventListener('change', async (e) => {
+  const file = e.target.files?.[0];
+  e.target.value = '';
+  if (!file || !state.selected) return;
+  try {
+    await call('attach', { node: state.selected, file });
+  } catch (err) {
+    toast(`Cannot attach the image: ${err.message}`);
+  }
+});
+
 $('delete').addEventListener('click', async () => {
   if (!state.selected) return;
   const id = state.selected;
@@ -502,6 +573,7 @@ window.demo = {
   syncNow: () => call('syncNow'),
   pendingCount: () => call('pendingCount'),
   isPending: (table, pk) => call('isPending', { table, pk }),
+  imageDigest: (node) => call('imageDigest', { node }),
   stats: () => call('stats'),
   inspect: () => syncView.inspect(),
 };

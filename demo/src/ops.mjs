@@ -45,7 +45,7 @@ export const OPS = {
   // One transaction: nodes and edges of the same moment.
   board: (db, _user, projectId) => db.transaction(async (tx) => ({
     nodes: await tx.query(`
-      SELECT n.id, n.label, n.x, n.y, n.data,
+      SELECT n.id, n.label, n.x, n.y, n.data, n.image,
              EXISTS (SELECT 1 FROM sync_outbox o WHERE o.tbl = 'workflowNodes' AND o.pk = json_array(n.id)) AS pending
       FROM workflowNodes n WHERE n.projectId = ? ORDER BY n.id`, [projectId]),
     edges: await tx.query(`SELECT id, source, target FROM workflowEdges WHERE projectId = ? ORDER BY id`, [projectId]),

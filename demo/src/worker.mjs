@@ -37,7 +37,9 @@ async function getToken({ refresh } = {}) {
 // Opens this user's database on the SAH pool. A tab that just went away may
 // still hold the pool's files for a moment: retry.
 async function openDb() {
-  const name = `edgesync-demo-${user}`;
+  // `-2`: the schema gained workflowNodes.image; the client creates missing
+  // tables but does not alter existing ones, so older local copies stay aside.
+  const name = `edgesync-demo-${user}-2`;
   let lastError;
   for (let attempt = 0; attempt < 40; attempt++) {
     try {
@@ -76,9 +78,11 @@ async function init(msg) {
     // pull every POLL_MS is the fallback without them.
     config: { debounceMs: 300, maxDebounceMs: 3000, periodicMs: POLL_MS },
     fetch: (url, init) => {
-      syncRequests++;
+      if (new URL(url).pathname === '/sync') syncRequests++;
       return fetch(url, init);
     },
+    // Node images come down with their rows (not only when shown).
+    media: { eager: ['workflowNodes.image'] },
   });
   const status = (s) => post({ t: 'status', status: s, label: statusLabel(s), requests: syncRequests });
   sync.on('status', status);
@@ -86,6 +90,8 @@ async function init(msg) {
   sync.on('conflict', (c) => post({ t: 'notice', kind: 'conflict', data: c }));
   sync.on('error', (e) => log('sync error:', e?.message ?? e));
   sync.on('role', (role) => post({ t: 'role', role }));
+  // Each attached image's upload: pending → uploading → synced | error.
+  sync.on('file', (f) => post({ t: 'file', file: f }));
   // Any commit on the tables the page shows (any tab's writes, pulls): re-render.
   sync.watch(SHOWN_TABLES, [], () => post({ t: 'changed' }));
   await sync.start();
@@ -110,6 +116,23 @@ self.onmessage = async ({ data: m }) => {
       case 'inspect':
         post({ t: 'result', id: m.id, ok: true, value: await sync.inspect(m.options) });
         break;
+      case 'attach':
+        // Kept in OPFS and set on the node at once; uploads in the background.
+        post({ t: 'result', id: m.id, ok: true, value: await sync.attach('workflowNodes', m.node, 'image', m.file) });
+        break;
+      case 'image': {
+        // The local copy, or downloaded (code not_uploaded: not there yet).
+        const blob = await sync.file('workflowNodes', m.node, 'image');
+        const status = blob ? await sync.fileStatus(m.ref) : null;
+        post({ t: 'result', id: m.id, ok: true, value: { blob, status } });
+        break;
+      }
+      case 'imageDigest': {
+        const blob = await sync.file('workflowNodes', m.node, 'image');
+        const d = blob ? new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer())) : null;
+        post({ t: 'result', id: m.id, ok: true, value: d && Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('') });
+        break;
+      }
       case 'isPending':
         post({ t: 'result', id: m.id, ok: true, value: await sync.isPending(m.table, m.pk) });
         break;

@@ -3,9 +3,13 @@
 // SAH-pool VFS in a dedicated worker, edgesync/client. Two browsers (contexts)
 // converge; a reload mid-sync loses nothing; offline edits sync when the
 // network returns; two tabs of one browser elect one syncing tab; two users
-// share a project, see each other's edits live, and a revoked member loses it.
+// share a project, see each other's edits live, and a revoked member loses it;
+// an image attached to a node offline shows at once, survives a reload,
+// uploads when the network returns and appears in the other browser.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { deflateSync, crc32 } from 'node:zlib';
 import { startE2E, openDemo, ready, view, waitForLabel } from './harness.mjs';
 
 let e2e;
@@ -348,6 +352,84 @@ describe('a project shared by two users', () => {
       assert.deepEqual(insp.logs, []);
     } finally {
       await ctx.close();
+    }
+  });
+});
+
+/** A `w`×`h` PNG of random pixels (incompressible: a real upload). */
+function randomPng(w, h) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = [];
+  for (let y = 0; y < h; y++) rows.push(Buffer.from([0]), randomBytes(w * 3));
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe('an image on a node', () => {
+  test('attached offline: shown at once from the local copy, kept across a reload, uploaded when online, shown in the other browser', { timeout: 120000 }, async () => {
+    const ctxA = await e2e.browser.newContext();
+    const ctxB = await e2e.browser.newContext();
+    // The API unreachable (no service worker here: ?nosw), the page itself loads.
+    const api = /\/(sync|live)(\?|$)|\/media\//;
+    const cut = (route) => route.abort('internetdisconnected');
+    try {
+      const a = await openDemo(ctxA, `${e2e.url}/?nosw`, 'pia');
+      await waitForLabel(a, 'Synced');
+      await addProject(a, 'Pictures');
+      await addNode(a, 'Photo');
+      await a.evaluate(() => window.demo.syncNow());
+      const nodeId = await a.evaluate(() => window.demo.state.board.nodes[0].id);
+      await a.click('.node >> text=Photo');
+      await a.waitForFunction(() => window.demo.state.selected !== null);
+
+      await ctxA.route(api, cut);
+      const png = randomPng(200, 200);
+      const digest = createHash('sha256').update(png).digest('hex');
+      const t0 = Date.now();
+      await a.setInputFiles('[data-testid=attach-image]', { name: 'photo.png', mimeType: 'image/png', buffer: png });
+      const shown = () => a.waitForFunction(() => {
+        const img = document.querySelector('[data-testid=node-image]');
+        return img?.complete && img.naturalWidth === 200;
+      }, null, { timeout: 20000 });
+      await shown();
+      console.log(`# image shown from the local copy ${Date.now() - t0} ms after the file was picked (${png.length} bytes, offline)`);
+      assert.equal(await a.getAttribute('[data-testid=file-status]', 'data-status'), 'pending');
+
+      await a.reload();
+      await ready(a);
+      await shown();
+      assert.equal(await a.getAttribute('[data-testid=file-status]', 'data-status'), 'pending');
+      const [{ n }] = await e2e.srv.sql`select count(*)::int as n from edgesync_media`;
+      assert.equal(n, 0, 'nothing uploaded while offline');
+
+      await ctxA.unroute(api, cut);
+      await a.evaluate(() => window.demo.syncNow()).catch(() => {});
+      await a.waitForFunction(() => document.querySelector('[data-testid=file-status]')?.dataset.status === 'synced', null, { timeout: 30000 });
+      const [row] = await e2e.srv.sql`select image from workflow_nodes where id = ${nodeId}`;
+      assert.equal(row.image, `sha256:${digest}`);
+
+      const b = await openDemo(ctxB, `${e2e.url}/?nosw`, 'pia');
+      await b.evaluate(() => window.demo.syncNow());
+      await b.waitForFunction(() => {
+        const img = document.querySelector('[data-testid=node-image]');
+        return img?.complete && img.naturalWidth === 200;
+      }, null, { timeout: 30000 });
+      assert.equal(await b.evaluate((id) => window.demo.imageDigest(id), nodeId), digest, 'the same bytes');
+      for (const p of [a, b]) assert.equal(p.logs.filter((l) => l.startsWith('pageerror')).length, 0, p.logs.join('\n'));
+    } finally {
+      await ctxA.close();
+      await ctxB.close();
     }
   });
 });

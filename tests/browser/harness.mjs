@@ -1,8 +1,9 @@
 // Browser end-to-end harness: PostgreSQL 15 + the node host serving the built
 // demo (demo/dist) with dev tokens, and headless Debian Chromium through
 // playwright-core (never a downloaded browser).
-import { existsSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startPostgres } from '../harness/postgres.mjs';
 import { startServer } from '../../hosts/node/server.mjs';
@@ -19,26 +20,30 @@ export async function startE2E() {
   if (!CHROMIUM) throw new Error('chromium is not installed (apt-get install chromium; npm test installs it)');
   if (isStale()) await buildDemo({ quiet: true });
   const pg = await startPostgres();
+  const mediaDir = mkdtempSync(join(tmpdir(), 'edgesync-e2e-media-'));
   let srv;
   let browser;
   try {
     srv = await startServer({
       databaseUrl: pg.url, port: 0, poolSize: 4, schema, staticDir: new URL('../../demo/dist', import.meta.url).pathname,
       auth: { secret: DEV_SECRET, audience: 'authenticated' }, devTokenSecret: DEV_SECRET,
+      media: { dir: mediaDir, secret: `${DEV_SECRET}-media` },
       logger: { error: (...a) => console.error(...a), warn: () => {}, log: () => {} },
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
   } catch (e) {
     await srv?.close();
     await pg.stop();
+    rmSync(mediaDir, { recursive: true, force: true });
     throw e;
   }
   return {
-    pg, srv, browser, url: srv.url,
+    pg, srv, browser, url: srv.url, mediaDir,
     async stop() {
       await browser.close().catch(() => {});
       await srv.close();
       await pg.stop();
+      rmSync(mediaDir, { recursive: true, force: true });
     },
   };
 }
