@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { isLoopbackHost } from '../server/config.mjs';
 
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
-/** Package files the page may load: the browser client and the inspector. */
-const ALLOWED = /^(hosts\/client\/[a-z-]+\.mjs|hosts\/inspector\/[a-z-]+\.mjs|hosts\/wasm\/core-base\.mjs|dist\/edgesync_client\.(mjs|wasm))$/;
+/** Package files the page may load: the browser client (and the shared modules it imports) and the inspector. */
+const ALLOWED = /^(hosts\/client\/[a-z-]+\.mjs|hosts\/common\/[a-z-]+\.mjs|hosts\/inspector\/[a-z-]+\.mjs|hosts\/wasm\/core-base\.mjs|dist\/edgesync_client\.(mjs|wasm))$/;
 
 const PAGE = `<!doctype html>
 <html lang="en">
