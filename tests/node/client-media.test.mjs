@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { startStack, openClient, waitFor, sqlite } from '../harness/client.mjs';
+import { startStack, openClient, waitFor, sqlite, fakeLocks } from '../harness/client.mjs';
 import { mediaRefOf } from '../../hosts/common/media-ref.mjs';
 
 const MAX = 2 * 1024 * 1024;
@@ -314,5 +314,35 @@ test('eager columns download after the pull; eviction keeps files still to uploa
   } finally {
     await a.close();
     await c.close();
+  }
+});
+
+test('two tabs: a follower\'s attach runs in the leading tab, which uploads; both see the file events', async () => {
+  const s3 = await sqlite();
+  const shared = new s3.oo1.DB(':memory:', 'c');
+  const locks = fakeLocks();
+  const mediaDir = tempDir(); // one store per origin, like OPFS
+  const opts = { db: () => shared, dbName: 'tabs-media', mediaDir, tabs: { locks, BroadcastChannel } };
+  const a = await device('gina', opts);
+  const b = await device('gina', opts);
+  const other = await device('gina');
+  try {
+    assert.deepEqual([a.sync.role, b.sync.role], ['leader', 'follower']);
+    await b.sync.exec("INSERT INTO docs (id, ownerId, title) VALUES ('t1', 'gina', 't')");
+    const data = png(150_000);
+    const ref = await b.sync.attach('docs', 't1', 'file', data, { mime: 'image/png' });
+    await fileDone(b, ref); // forwarded by the leading tab
+    await fileDone(a, ref);
+    assert.equal(b.requests.length, 0, 'the follower sent no media request');
+    assert.ok(a.requests.some((r) => r.method === 'PUT'), 'the leader uploaded');
+    assert.equal((await b.sync.fileStatus(ref)).status, 'synced');
+    assert.deepEqual(await bytesOf(await b.sync.file('docs', 't1', 'file')), data);
+    await other.sync.syncNow();
+    assert.deepEqual(await bytesOf(await other.sync.file('docs', 't1', 'file')), data);
+  } finally {
+    await b.close({ keepDb: true });
+    await a.close({ keepDb: true });
+    await other.close();
+    shared.close();
   }
 });
