@@ -53,16 +53,23 @@ export class SyncMedia {
     if (!this._started) throw new SyncError({ code: 'not_started', message: 'call start() before attach()' });
     const { def, keys } = this._mediaColumn(table, column);
     const pkv = this._mediaPk(keys, pk);
-    const blob = data instanceof Blob ? data : new Blob([data]);
-    const type = String(mime ?? (blob.type || (def.media.mime.length === 1 ? def.media.mime[0] : ''))).toLowerCase();
-    if (blob.size < 1) throw new SyncError({ code: 'invalid_request', message: 'attach: the file is empty' });
-    if (blob.size > def.media.maxBytes) {
-      throw new SyncError({ code: 'too_large', reason: 'too_large', message: `the file has ${blob.size} bytes; ${table}.${column} takes at most ${def.media.maxBytes}` });
+    const isBlob = typeof Blob !== 'undefined' && data instanceof Blob;
+    if (!isBlob && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) {
+      throw new SyncError({ code: 'invalid_request', message: 'attach: pass a File, a Blob, an ArrayBuffer or a Uint8Array' });
+    }
+    const size = isBlob ? data.size : data.byteLength;
+    const type = String(mime ?? ((isBlob && data.type) || (def.media.mime.length === 1 ? def.media.mime[0] : ''))).toLowerCase();
+    if (size < 1) throw new SyncError({ code: 'invalid_request', message: 'attach: the file is empty' });
+    // The schema's limits first: nothing is read of a file that cannot go.
+    if (size > def.media.maxBytes) {
+      throw new SyncError({ code: 'too_large', reason: 'too_large', message: `the file has ${size} bytes; ${table}.${column} takes at most ${def.media.maxBytes}` });
     }
     if (!def.media.mime.includes(type)) {
       throw new SyncError({ code: 'unsupported_media_type', reason: 'unsupported_media_type', message: `${table}.${column} takes ${def.media.mime.join(', ')}${type ? ` (not ${type})` : ' (pass { mime })'}` });
     }
-    const bytes = new Uint8Array(await blob.arrayBuffer());
+    // Read once (a Blob), or used as it is (bytes): hashed, then stored.
+    const bytes = isBlob ? new Uint8Array(await data.arrayBuffer())
+      : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const ref = await mediaRefOf(bytes);
     await (await this._mediaStore()).put(hexOf(ref), bytes);
     const key = JSON.stringify(pkv);
@@ -76,13 +83,13 @@ export class SyncMedia {
       const prev = old && old.status !== 'synced' && row.v === old.ref ? old.prev : row.v;
       await tx.exec(`UPDATE ${q(table)} SET ${q(column)} = ? WHERE ${where}`, [ref, ...pkv]);
       await tx.exec(`INSERT OR REPLACE INTO ${UPLOADS} (tbl, pk, col, ref, size, mime, status, upload_id, sent, prev, error, at)
-        VALUES (?, ?, ?, ?, ?, ?, 'pending', NULL, 0, ?, NULL, ?)`, [table, key, column, ref, blob.size, type, prev ?? null, this._now()]);
+        VALUES (?, ?, ?, ?, ?, ?, 'pending', NULL, 0, ?, NULL, ?)`, [table, key, column, ref, size, type, prev ?? null, this._now()]);
       await tx.exec(`INSERT INTO ${FILES} (ref, size, mime, used_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (ref) DO UPDATE SET used_at = excluded.used_at`, [ref, blob.size, type, this._now()]);
+        ON CONFLICT (ref) DO UPDATE SET used_at = excluded.used_at`, [ref, size, type, this._now()]);
       return { uploadId: old?.upload_id ?? null };
     });
     if (replaced?.uploadId) this._mediaCancelUpload(replaced.uploadId);
-    if (replaced) this._fileEvent({ ref, table, pk: pkv, column, status: 'pending', sent: 0, size: blob.size, mime: type, error: null });
+    if (replaced) this._fileEvent({ ref, table, pk: pkv, column, status: 'pending', sent: 0, size, mime: type, error: null });
     return ref;
   }
 
@@ -233,7 +240,8 @@ export class SyncMedia {
     await this._mediaKeep(got, bytes, mime);
     // The server's row may already name another file than this device's copy.
     if (got !== ref) throw new SyncError({ code: 'not_uploaded', status: 404, message: `the server's file of ${table}.${column} is another version than this device's row names` });
-    return new Blob([bytes], { type: mime });
+    // The stored copy (a file-backed Blob under node and in OPFS: no second copy in memory).
+    return (await this._mediaLocal(ref)) ?? new Blob([bytes], { type: mime });
   }
 
   async _mediaKeep(ref, bytes, mime) {
