@@ -46,8 +46,11 @@ async function device(user, { fetch: wrap, ...o } = {}) {
   const requests = [];
   const fetch = async (url, init) => {
     const u = new URL(url);
-    if (u.pathname.startsWith('/media/')) requests.push({ method: init?.method ?? 'GET', path: u.pathname, offset: u.searchParams.get('offset') });
-    return (wrap ?? globalThis.fetch)(url, init);
+    const r = { method: init?.method ?? 'GET', path: u.pathname, offset: u.searchParams.get('offset'), status: null };
+    if (u.pathname.startsWith('/media/')) requests.push(r);
+    const res = await (wrap ?? globalThis.fetch)(url, init);
+    r.status = res.status;
+    return res;
   };
   const c = await openClient(o.url ?? stack.url, o.schema ?? schema, user, { fetch, media: { partSize: PART, ...o.media }, ...o });
   c.files = [];
@@ -344,5 +347,70 @@ test('two tabs: a follower\'s attach runs in the leading tab, which uploads; bot
     await a.close({ keepDb: true });
     await other.close();
     shared.close();
+  }
+});
+
+test('a refused token is refreshed once (like /sync), then the upload goes on', async () => {
+  const { signDevToken } = await import('../../hosts/server/auth.mjs');
+  // Signed with another secret: the host refuses it (401) like an expired one.
+  const refused = await signDevToken('not-the-host-secret-0123456789abcdefgh', { sub: 'hana', ttlSec: 600, audience: 'authenticated' });
+  const { tokenFor } = await import('../harness/client.mjs');
+  const refreshes = [];
+  let stale = false;
+  const a = await device('hana', {
+    // After the row's push, the cached token "expires": the server refuses it.
+    getToken: async ({ refresh }) => {
+      if (refresh) refreshes.push(Date.now());
+      return stale && !refresh ? refused : tokenFor('hana');
+    },
+  });
+  try {
+    await a.sync.exec("INSERT INTO docs (id, ownerId, title) VALUES ('h1', 'hana', 'h')");
+    await a.sync.syncNow();
+    stale = true;
+    const ref = await a.sync.attach('docs', 'h1', 'file', png(10_000), { mime: 'image/png' });
+    await fileDone(a, ref);
+    assert.ok(refreshes.length >= 1, 'getToken({ refresh: true }) was asked');
+    const create = a.requests.filter((r) => r.path === '/media/uploads');
+    assert.deepEqual(create.map((r) => r.status).slice(0, 2), [401, 201], 'refused, then asked again with the fresh token');
+  } finally {
+    await a.close();
+  }
+});
+
+// Answers the other media helpers' server work adds (docs/protocol.md): a
+// deduplicated create (no bytes needed) and a quota refusal. Until that
+// server lands, the host's answer is replaced for the one request, exactly
+// as documented; everything else is the real host.
+test('a deduplicated create needs no bytes; quota_exceeded is a refusal for good', async () => {
+  let answer = null;
+  const a = await device('ivan', {
+    fetch: async (url, init) => {
+      if (answer && new URL(url).pathname === '/media/uploads' && init?.method === 'POST') {
+        const r = answer;
+        answer = null;
+        return Response.json(r.body, { status: r.status });
+      }
+      return globalThis.fetch(url, init);
+    },
+  });
+  try {
+    await a.sync.exec("INSERT INTO docs (id, ownerId, title) VALUES ('i1', 'ivan', 'i')");
+    const data = png(40_000);
+    const ref = await mediaRefOf(data);
+    answer = { status: 200, body: { ref, size: data.length, mime: 'image/png', sha256: ref.slice(7), deduplicated: true } };
+    await a.sync.attach('docs', 'i1', 'file', data, { mime: 'image/png' });
+    await fileDone(a, ref);
+    assert.equal(a.requests.filter((r) => r.method === 'PUT').length, 0, 'no bytes sent');
+
+    answer = { status: 413, body: { error: { code: 'quota_exceeded', message: 'the user stores 1 GiB already', path: 'size' } } };
+    const more = png(30_000);
+    const moreRef = await a.sync.attach('docs', 'i1', 'file', more, { mime: 'image/png' });
+    assert.equal((await fileDone(a, moreRef, 'error')).error.code, 'quota_exceeded');
+    const rej = await waitFor(() => a.events.rejected.find((r) => r.file?.ref === moreRef));
+    assert.deepEqual([rej.reason, rej.restored, rej.row.file], ['quota_exceeded', true, ref]);
+    assert.equal(a.rows("SELECT file FROM docs WHERE id = 'i1'")[0].file, ref);
+  } finally {
+    await a.close();
   }
 });
