@@ -91,8 +91,9 @@ function onWorker({ data: m }) {
       emit(m.kind, m.data);
       break;
     case 'file':
+      // A refusal also arrives as a `rejected` notice (the toast); the image
+      // column was set back to its previous value.
       files.set(m.file.ref, m.file);
-      if (m.file.status === 'error') toast(`Image refused (${m.file.error?.code}): ${m.file.error?.message}`);
       renderBoard();
       break;
     case 'log':
