@@ -315,8 +315,10 @@ async function loadImage(nodeId, ref) {
     }
   } catch (e) {
     // Not uploaded yet (its device is offline or still sending): later.
-    notYet.set(ref, Date.now() + (e.code === 'not_uploaded' ? 2000 : 5000));
-    setTimeout(() => renderBoard(), 2100);
+    const delay = e.code === 'not_uploaded' ? 2000 : 5000;
+    if (e.code !== 'not_uploaded') console.warn(`image ${ref}: ${e.message}`);
+    notYet.set(ref, Date.now() + delay);
+    setTimeout(() => renderBoard(), delay + 50);
   } finally {
     loading.delete(ref);
   }

@@ -424,7 +424,10 @@ describe('an image on a node', () => {
       await b.waitForFunction(() => {
         const img = document.querySelector('[data-testid=node-image]');
         return img?.complete && img.naturalWidth === 200;
-      }, null, { timeout: 30000 });
+      }, null, { timeout: 30000 }).catch(async (e) => {
+        const board = await b.evaluate(() => ({ nodes: window.demo.state.board.nodes, html: document.querySelector('#board')?.innerHTML.slice(0, 800) }));
+        throw new Error(`${e.message}\nB's board: ${JSON.stringify(board)}\nB's log:\n${b.logs.join('\n')}`);
+      });
       assert.equal(await b.evaluate((id) => window.demo.imageDigest(id), nodeId), digest, 'the same bytes');
       for (const p of [a, b]) assert.equal(p.logs.filter((l) => l.startsWith('pageerror')).length, 0, p.logs.join('\n'));
     } finally {
