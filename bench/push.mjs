@@ -12,7 +12,7 @@ import postgres from 'postgres';
 import { startPostgres } from '../tests/harness/postgres.mjs';
 import { startServer } from '../hosts/node/server.mjs';
 import { signDevToken } from '../hosts/server/auth.mjs';
-import { nodeCore, Core } from '../hosts/wasm/node.mjs';
+import { serverCore, Core } from '../hosts/wasm/node.mjs';
 
 export const benchSchema = {
   version: 1,
@@ -54,7 +54,7 @@ export async function runPushBench({ sizes = [10_000, 100_000], baselineRows = 1
   log('starting PostgreSQL 15');
   const pg = await startPostgres();
   const sql = postgres(pg.url, { max: 4, onnotice: () => {} });
-  const core = await nodeCore();
+  const core = await serverCore();
   // Time spent in the WASM core: every server.* call, measured around the
   // raw call (copying the frame into WASM memory, the core, copying out).
   let coreMs = 0;
@@ -119,7 +119,7 @@ export async function runPushBench({ sizes = [10_000, 100_000], baselineRows = 1
     await sql.end();
     await pg.stop();
   }
-  results.worker_wasm_bytes = statSync(new URL('../dist/edgesync_core.wasm', import.meta.url)).size;
+  results.worker_wasm_bytes = statSync(new URL('../dist/edgesync_server.wasm', import.meta.url)).size;
   return results;
 }
 

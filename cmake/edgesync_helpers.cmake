@@ -28,12 +28,17 @@ function(es_test area)
     PROPERTIES ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
 
-# es_wasm_module(name OPT -O3 [HOT_OPT -O2 HOT ...] SOURCES ... LIBS ... DEFINES ...): builds
+# es_wasm_module(name OPT -O3 [HOT_OPT -O2 HOT ...] [LINK_OPT -O3] SOURCES ... LIBS ... DEFINES ...): builds
 # <name>.mjs + <name>.wasm (target wasm_<name>), an ES module that loads in node, workerd and browsers (hosts pass instantiateWasm
 # and locateFile). OPT picks speed (-O3, the worker: CPU-bound per request)
-# or size (-Oz, the browser: downloaded per page load).
+# or size (-Oz, the browser: downloaded per page load). LINK_OPT (default
+# OPT) is the level of the link-time optimization every function goes
+# through: a size level there undoes much of HOT_OPT.
 function(es_wasm_module name)
-  cmake_parse_arguments(ARG "" "OPT;HOT_OPT" "SOURCES;LIBS;DEFINES;HOT" ${ARGN})
+  cmake_parse_arguments(ARG "" "OPT;HOT_OPT;LINK_OPT" "SOURCES;LIBS;DEFINES;HOT" ${ARGN})
+  if(NOT ARG_LINK_OPT)
+    set(ARG_LINK_OPT ${ARG_OPT})
+  endif()
   # The sources are compiled per module so each gets its own optimization.
   set(all_sources ${ARG_SOURCES})
   foreach(lib ${ARG_LIBS})
@@ -56,17 +61,25 @@ function(es_wasm_module name)
     endforeach()
   endforeach()
   list(REMOVE_ITEM all_sources ${hot_sources})
-  add_executable(${target} ${all_sources})
+  set(opt ${ARG_OPT})
   if(hot_sources)
-    add_library(${target}_hot OBJECT ${hot_sources})
-    target_compile_options(${target}_hot PRIVATE ${ARG_HOT_OPT} -flto -mbulk-memory)
-    target_compile_definitions(${target}_hot PRIVATE ${ARG_DEFINES})
-    target_include_directories(${target}_hot SYSTEM PRIVATE ${ES_JSON_INCLUDE})
+    # The HOT sources are the module's own objects and the rest an object
+    # library linked after them: the linker keeps the first copy of an inline
+    # function two objects share (std::string, the JSON scanner's helpers),
+    # so the hot path gets its speed-compiled copies, not the size ones.
+    add_executable(${target} ${hot_sources})
+    set(opt ${ARG_HOT_OPT})
+    add_library(${target}_cold OBJECT ${all_sources})
+    target_compile_options(${target}_cold PRIVATE ${ARG_OPT} -flto -mbulk-memory)
+    target_compile_definitions(${target}_cold PRIVATE ${ARG_DEFINES})
+    target_include_directories(${target}_cold SYSTEM PRIVATE ${ES_JSON_INCLUDE})
     foreach(lib ${ARG_LIBS})
       get_target_property(inc ${lib} INCLUDE_DIRECTORIES)
-      target_include_directories(${target}_hot PRIVATE ${inc})
+      target_include_directories(${target}_cold PRIVATE ${inc})
     endforeach()
-    target_sources(${target} PRIVATE $<TARGET_OBJECTS:${target}_hot>)
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:${target}_cold>)
+  else()
+    add_executable(${target} ${all_sources})
   endif()
   set_target_properties(${target} PROPERTIES OUTPUT_NAME ${name})
   foreach(lib ${ARG_LIBS})
@@ -78,9 +91,9 @@ function(es_wasm_module name)
   set_target_properties(${target} PROPERTIES SUFFIX ".mjs")
   # Bulk memory: memcpy/memset become single instructions (node, workerd and
   # browsers all support it).
-  target_compile_options(${target} PRIVATE ${ARG_OPT} -flto -mbulk-memory)
+  target_compile_options(${target} PRIVATE ${opt} -flto -mbulk-memory)
   target_link_options(${target} PRIVATE
-    ${ARG_OPT} -flto -mbulk-memory
+    ${ARG_LINK_OPT} -flto -mbulk-memory
     -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=create_module
     -sENVIRONMENT=web,worker
     -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16777216

@@ -3,11 +3,12 @@
 # Incremental: re-running with nothing changed takes a few seconds.
 #   bash scripts/build.sh [all|native|wasm] [--if-stale]
 # --if-stale (wasm only; `npm pack`'s prepack): keep dist/ as it is when all
-# four modules exist and are newer than every input of the WASM build, so a
+# modules exist and are newer than every input of the WASM build, so a
 # tree without build/ (or without emscripten) can pack what it already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DIST=(dist/edgesync_client.mjs dist/edgesync_client.wasm dist/edgesync_core.mjs dist/edgesync_core.wasm)
+DIST=(dist/edgesync_client.mjs dist/edgesync_client.wasm dist/edgesync_core.mjs dist/edgesync_core.wasm
+  dist/edgesync_server.mjs dist/edgesync_server.wasm)
 if [[ ${1:-} == wasm && ${2:-} == --if-stale ]]; then
   fresh=1
   for f in "${DIST[@]}"; do

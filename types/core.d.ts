@@ -52,7 +52,7 @@ export class Core {
 
 /** What loadCore accepts: a compiled module, bytes, or a URL/Response to stream. */
 export type WasmSource = WebAssembly.Module | BufferSource | string | URL | Response | Promise<Response>;
-/** An Emscripten module factory: the default export of dist/edgesync_core.mjs or dist/edgesync_client.mjs. */
+/** An Emscripten module factory: the default export of dist/edgesync_core.mjs, dist/edgesync_server.mjs or dist/edgesync_client.mjs. */
 export type CreateModule = (options: object) => Promise<object>;
 
 /** Instantiates the core from a compiled module, bytes, or a URL/Response;

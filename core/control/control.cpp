@@ -1,13 +1,16 @@
 // The one operation dispatcher: a table of every operation name and its
 // handler. The handlers live with their area (protocol_ops.cpp,
 // schema_ops.cpp, client_ops.cpp, server_ops.cpp); the browser build (ES_NO_WORKER) leaves
-// the server operations, and the server library, out.
+// the server operations, and the server library, out; the edge worker's
+// build (ES_NO_CLIENT) leaves the client engine out.
 #include "control/control.h"
 
 #include <string>
 
 #include "common/json_util.h"
+#ifndef ES_NO_CLIENT
 #include "control/client_ops.h"
+#endif
 #include "control/protocol_ops.h"
 #include "control/schema_ops.h"
 #ifndef ES_NO_WORKER
@@ -30,8 +33,10 @@ constexpr op_entry kOps[] = {
     {"schema.policies", schema_ops::policies},
     {"schema.access", schema_ops::access},
     {"schema.validate", schema_ops::validate},
+#ifndef ES_NO_CLIENT
     {"schema.sqlite_ddl", schema_ops::sqlite_ddl},
     {"schema.sqlite_migration", schema_ops::sqlite_migration},
+#endif
 #ifndef ES_NO_WORKER
     {"schema.pg_ddl", schema_ops::pg_ddl},
     {"schema.pg_migration", schema_ops::pg_migration},
@@ -42,12 +47,14 @@ constexpr op_entry kOps[] = {
     {"server.next", server_ops::next},
     {"server.abort", server_ops::abort},
 #endif
+#ifndef ES_NO_CLIENT
     {"client.open", client_ops::open},
     {"client.handle", client_ops::handle},
     {"client.status", client_ops::status},
     {"client.reset_sql", client_ops::reset_sql},
     {"client.claim_sql", client_ops::claim_sql},
     {"client.close", client_ops::close},
+#endif
 };
 
 bool is_client_op(std::string_view op) { return op.substr(0, 7) == "client."; }
@@ -57,8 +64,12 @@ bool is_client_op(std::string_view op) { return op.substr(0, 7) == "client."; }
 std::string control(std::string_view op, std::string_view input) {
   for (const auto& [name, run] : kOps)
     if (op == name) return run(input);
+#ifndef ES_NO_CLIENT
   // The client area answers for its own namespace (naming its operations).
   if (is_client_op(op)) return client_ops::unknown(op, input);
+#else
+  (void)input;
+#endif
   return error_envelope(
       {error{error_code::invalid_request, "op",
              "unknown operation \"" + std::string(op) + "\""}});
@@ -75,7 +86,9 @@ void control_reset() {
 #ifndef ES_NO_WORKER
   server_ops::reset();
 #endif
+#ifndef ES_NO_CLIENT
   client_ops::reset();
+#endif
 }
 
 }  // namespace edgesync

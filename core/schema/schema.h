@@ -75,12 +75,26 @@ struct table {
   int scope = -1;                ///< index into schema::scopes, or -1
   std::size_t scope_column = 0;  ///< the column naming a row's scope
 
-  /// The column with this client name, or nullptr.
-  const column* find_column(std::string_view client_name) const;
+  // The lookups are inline: request validation runs them per field, and
+  // the server module compiles the schema's parser for size.
+
   /// Index of the column with this client name, or -1.
-  int column_index(std::string_view client_name) const;
+  int column_index(std::string_view client_name) const {
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      if (columns[i].name == client_name) return static_cast<int>(i);
+    return -1;
+  }
+  /// The column with this client name, or nullptr.
+  const column* find_column(std::string_view client_name) const {
+    int i = column_index(client_name);
+    return i < 0 ? nullptr : &columns[static_cast<std::size_t>(i)];
+  }
   /// True when column i is part of the primary key.
-  bool is_pk(std::size_t i) const;
+  bool is_pk(std::size_t i) const {
+    for (std::size_t k : primary_key)
+      if (k == i) return true;
+    return false;
+  }
 };
 
 /// A scope (e.g. a project): its root table, whose key is the scope key,
@@ -99,10 +113,17 @@ struct schema {
   std::vector<table> tables;
   std::vector<scope_def> scopes;
 
-  /// The table with this client name, or nullptr.
-  const table* find_table(std::string_view client_name) const;
   /// Index of the table with this client name, or -1.
-  int table_index(std::string_view client_name) const;
+  int table_index(std::string_view client_name) const {
+    for (std::size_t i = 0; i < tables.size(); ++i)
+      if (tables[i].name == client_name) return static_cast<int>(i);
+    return -1;
+  }
+  /// The table with this client name, or nullptr.
+  const table* find_table(std::string_view client_name) const {
+    int i = table_index(client_name);
+    return i < 0 ? nullptr : &tables[static_cast<std::size_t>(i)];
+  }
 };
 
 /// Parses and validates a schema document; reports every error with its path.

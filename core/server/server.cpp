@@ -5,6 +5,8 @@
 #include <charconv>
 #include <tuple>
 
+#include "sql/pg_sync_call.h"
+
 namespace edgesync {
 
 struct server::request_state {

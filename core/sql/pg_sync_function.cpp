@@ -19,6 +19,7 @@
 #include "schema/access.h"
 #include "schema/policy.h"
 #include "sql/ddl.h"
+#include "sql/pg_sync_call.h"
 #include "sql/server_postgres.h"
 
 namespace edgesync::sql {
@@ -26,11 +27,6 @@ namespace edgesync::sql {
 namespace {
 
 using std::string;
-
-// A change's kind: which merge helper runs it.
-std::size_t kind_of(std::size_t table, change_op op) {
-  return table * 2 + (op == change_op::remove ? 1 : 0);
-}
 
 // Why a change was refused, by the table's access rule (no row content:
 // a refusal never reveals more than that the key is taken).
@@ -193,7 +189,7 @@ string entry(const string& name, const string& prefix, const schema& s) {
     locks.append("_l").append(t).append(
         "(_es_in[_es_g], _es_user, _es_in[_es_g + 1]);");
     for (change_op op : {change_op::upsert, change_op::remove}) {
-      string k = std::to_string(kind_of(ti, op));
+      string k = std::to_string(change_kind(ti, op));
       merges.append(" WHEN ").append(k).append(
           " THEN SELECT * INTO _es_m FROM ");
       merges.append(prefix).append("_m").append(k).append(
@@ -277,8 +273,8 @@ sync_functions build(const schema& s, const string& prefix) {
     out.ddl += function(lock_name, "text, text, text", "text",
                         returning_text(lock_keys(s, t)));
     for (change_op op : {change_op::upsert, change_op::remove})
-      out.ddl += merge_helper(prefix + "_m" + std::to_string(kind_of(ti, op)),
-                              s, t, op);
+      out.ddl += merge_helper(
+          prefix + "_m" + std::to_string(change_kind(ti, op)), s, t, op);
   }
   out.ddl += function(prefix + "_p", "text, text, text, text, text, text",
                       "text", returning_text(pull(s)));
@@ -286,26 +282,7 @@ sync_functions build(const schema& s, const string& prefix) {
   return out;
 }
 
-string int_array(const std::vector<std::int64_t>& v, const char* type) {
-  string out = "ARRAY[";
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(v[i]);
-  }
-  return out + "]::" + type;
-}
-
 }  // namespace
-
-string pg_string(std::string_view text) {
-  string out = "E'";
-  out.reserve(text.size() + 8);
-  for (char c : text) {
-    if (c == '\'' || c == '\\') out += c;
-    out += c;
-  }
-  return out + "'";
-}
 
 sync_functions sync_function(const schema& s) {
   // Named by the hash of what they do: built once with a fixed name to hash
@@ -323,35 +300,6 @@ result<string> server_migration(const schema& from, const schema& to) {
   auto m = pg_migration(from, to);
   if (!m) return m.errors();
   return m.value() + sync_function(to).ddl;
-}
-
-string sync_call(const string& name, const sync_request& req,
-                 const string& user_id) {
-  std::vector<std::int64_t> ids, kinds;
-  ids.reserve(req.changes.size());
-  for (const change& c : req.changes) ids.push_back(c.id);
-  std::size_t size = 256;
-  for (const change_group& g : req.groups) {
-    kinds.push_back(static_cast<std::int64_t>(kind_of(g.table, g.op)));
-    size += g.input.size() + 16;
-  }
-  string out;
-  out.reserve(size + ids.size() * 8);
-  out += "SELECT " + name + "(" + pg_string(user_id) + ", " +
-         pg_string(req.client_id) + ", " +
-         (req.has_batch ? std::to_string(req.seq) : string("NULL")) + ", " +
-         std::to_string(req.changes.size()) + ", " +
-         int_array(ids, "bigint[]") + ", " + int_array(kinds, "int[]") +
-         ", ARRAY[";
-  for (std::size_t gi = 0; gi < req.groups.size(); ++gi) {
-    if (gi) out += ',';
-    out += pg_string(req.groups[gi].input);
-  }
-  out += "]::text[], '" + std::to_string(req.cursor.xid) + "', '" +
-         std::to_string(req.cursor.version) + "', '" +
-         std::to_string(req.page_size + 1) + "', '" +
-         std::to_string(req.cursor.row) + "') AS j";
-  return out;
 }
 
 }  // namespace edgesync::sql

@@ -35,18 +35,4 @@ std::string server_ddl(const schema& s);
 /// The additive migration (pg_migration), then the request functions of `to`.
 result<std::string> server_migration(const schema& from, const schema& to);
 
-/// The one statement of a validated request: `SELECT <name>(…) AS j`, with
-/// every parameter inlined as a literal (an unparameterized statement is one
-/// round trip with postgres.js and any pooler; no Parse/Describe first).
-std::string sync_call(const std::string& name, const sync_request& req,
-                      const std::string& user_id);
-
-/// A PostgreSQL string literal that means `text` whatever
-/// standard_conforming_strings says: E'…' with `\` and `'` escaped.
-std::string pg_string(std::string_view text);
-
-/// The first line of the function's answer when the client id belongs to
-/// another user: nothing was written.
-inline constexpr const char* sync_client_conflict = "{\"conflict\":true}";
-
 }  // namespace edgesync::sql

@@ -144,9 +144,9 @@ export async function runHost({ env, baseDir, defaultStaticDir, devOnlyWhenAsked
     const schema = readSchemaFile(resolve(baseDir, cfg.schemaPath));
     step('starting');
 
-    const { nodeCore } = await import('../wasm/node.mjs');
-    const core = await nodeCore();
-    step(`WASM core loaded (edgesync_core.wasm, ${statSync(resolve(packageRoot, 'dist/edgesync_core.wasm')).size} bytes)`);
+    const { serverCore } = await import('../wasm/node.mjs');
+    const core = await serverCore();
+    step(`WASM core loaded (edgesync_server.wasm, ${statSync(resolve(packageRoot, 'dist/edgesync_server.wasm')).size} bytes)`);
 
     step(`schema v${schema.version} from ${cfg.schemaPath}: ${(schema.tables ?? []).map((t) => t.name).join(', ')}`);
 

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve, join, extname, sep } from 'node:path';
 import postgres from 'postgres';
-import { nodeCore, loadFreshCore } from '../wasm/node.mjs';
+import { serverCore, loadFreshServerCore } from '../wasm/node.mjs';
 import { createVerifier, signDevToken, DEV_USER_PATTERN } from '../server/auth.mjs';
 import { createHandler, openServer, applyDdl, errorBody, POSTGRES_OPTIONS } from '../server/handler.mjs';
 import { isLoopbackHost } from '../server/config.mjs';
@@ -48,7 +48,7 @@ export async function startServer({
 }) {
   if (!databaseUrl) throw new TypeError('startServer: databaseUrl is required');
   if (!schema) throw new TypeError('startServer: schema is required');
-  core ??= await nodeCore();
+  core ??= await serverCore();
   const verifier = typeof auth?.verify === 'function' ? auth : createVerifier(auth);
   const opened = openServer(core, schema, limits);
   const liveOptions = live === true ? {} : live || null;
@@ -82,7 +82,7 @@ export async function startServer({
       core, handle: opened.handle, sql, verifier, limits: opened.limits, schemaVersion: opened.schemaVersion,
       corsOrigin, logger,
       reloadCore: async () => {
-        const fresh = await loadFreshCore();
+        const fresh = await loadFreshServerCore();
         return { core: fresh, handle: openServer(fresh, schema, limits).handle };
       },
       fallback: async (request, url) => {

@@ -1,6 +1,6 @@
 // `edgesync/server`: the node host, the environment-neutral handler, auth and
 // configuration helpers.
-import { nodeCore } from '../wasm/node.mjs';
+import { serverCore } from '../wasm/node.mjs';
 
 export { startServer } from '../node/server.mjs';
 export {
@@ -11,9 +11,9 @@ export { createMediaRoute } from './media/handler.mjs';
 export { fsMediaStorage } from '../node/media-fs.mjs';
 export { createVerifier, signDevToken, AuthError } from './auth.mjs';
 
-// The protocol's facts as the core states them (the process-wide node core,
-// which startServer uses too): never restated here.
-const facts = (await nodeCore()).protocol();
+// The protocol's facts as the core states them (the process-wide server
+// core, which startServer uses too): never restated here.
+const facts = (await serverCore()).protocol();
 /** The protocol version the core speaks. */
 export const PROTOCOL = facts.version;
 /** The limits a server applies when its configuration sets none. */

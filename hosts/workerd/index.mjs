@@ -10,10 +10,11 @@
 // Live pokes: `GET /live` upgrades go to the hub Durable Object (`LIVE_HUB`,
 // class LiveHub in ./live.mjs); after each /sync commit that wrote rows the
 // worker sends the hub the poke payload (there is no LISTEN here).
-import wasm from '../../dist/edgesync_core.wasm'; // a WebAssembly.Module in workerd
+import wasm from '../../dist/edgesync_server.wasm'; // a WebAssembly.Module in workerd
+import createServerModule from '../../dist/edgesync_server.mjs';
 import schema from 'edgesync:schema';
 import postgres from 'postgres';
-import { loadCore } from '../wasm/core.mjs';
+import { loadCoreWith } from '../wasm/core-base.mjs';
 import { createVerifier } from '../server/auth.mjs';
 import { createHandler, openServer, applyDdl, POSTGRES_OPTIONS } from '../server/handler.mjs';
 import { loadConfig } from '../server/config.mjs';
@@ -30,7 +31,7 @@ let ddlApplied = false;
 let corePromise;
 
 function isolateCore() {
-  corePromise ??= loadCore(wasm).catch((e) => { corePromise = undefined; throw e; });
+  corePromise ??= loadCoreWith(createServerModule, wasm).catch((e) => { corePromise = undefined; throw e; });
   return corePromise;
 }
 

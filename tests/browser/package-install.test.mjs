@@ -28,7 +28,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
 const SECRET = 'edgesync-package-test-secret-0123456789';
-const WASM = ['dist/edgesync_client.mjs', 'dist/edgesync_client.wasm', 'dist/edgesync_core.mjs', 'dist/edgesync_core.wasm'];
+const WASM = ['dist/edgesync_client.mjs', 'dist/edgesync_client.wasm', 'dist/edgesync_core.mjs', 'dist/edgesync_core.wasm',
+  'dist/edgesync_server.mjs', 'dist/edgesync_server.wasm'];
 // Packages no browser entry point may pull in.
 const SERVER_ONLY = /node_modules\/(@electric-sql\/|postgres\/|ws\/|jose\/)|^node:/;
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startPostgres } from '../harness/postgres.mjs';
 import { startServer } from '../../hosts/node/server.mjs';
-import { loadFreshCore } from '../../hosts/wasm/node.mjs';
+import { loadFreshServerCore } from '../../hosts/wasm/node.mjs';
 import { TEST_SECRET, token, postSync, hlc } from '../harness/sync-http.mjs';
 
 const schema = JSON.parse(readFileSync(new URL('../fixtures/schema.v1.json', import.meta.url), 'utf8'));
@@ -18,7 +18,7 @@ const errors = [];
 
 /** A node host whose core traps once on `op`, as a corrupt instance would. */
 async function startTrapping(op) {
-  const core = await loadFreshCore();
+  const core = await loadFreshServerCore();
   const realFramed = core.callFramed.bind(core);
   let armed = true;
   core.callFramed = (name, meta, segments) => {

@@ -5,6 +5,7 @@
 // A crash drops the instance; a fresh core and handler take its place.
 import { SignJWT } from 'jose';
 import { loadCore } from '../../hosts/wasm/core.mjs';
+import createServerModule from '../../dist/edgesync_server.mjs';
 import { createHandler, openServer } from '../../hosts/server/handler.mjs';
 import { createVerifier } from '../../hosts/server/auth.mjs';
 import { gatedSql } from './db.mjs';
@@ -31,7 +32,7 @@ export class SimServer {
 
   async boot() {
     const { env, world } = this;
-    const core = await loadCore(env.serverModule);
+    const core = await loadCore(env.serverModule, createServerModule);
     const opened = openServer(core, env.schema, env.limits);
     const verifier = createVerifier({ secret: SECRET, audience: AUDIENCE, now: () => world.now });
     const logger = {

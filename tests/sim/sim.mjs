@@ -15,6 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { loadCore } from '../../hosts/wasm/core.mjs';
+import createServerModule from '../../dist/edgesync_server.mjs';
 import { loadClientCore } from '../../hosts/client/index.mjs';
 import { Prng } from './prng.mjs';
 import { World, SimCrash, EPOCH, statementKind } from './world.mjs';
@@ -28,14 +29,15 @@ import { check, serverRows } from './checker.mjs';
 import { createHash } from 'node:crypto';
 
 const SCHEMA_URL = new URL('./schema.json', import.meta.url);
-const CORE_URL = new URL('../../dist/edgesync_core.wasm', import.meta.url);
+// The server side runs the server module, as the node host and workerd do.
+const CORE_URL = new URL('../../dist/edgesync_server.wasm', import.meta.url);
 
 /** What outlives seeds: PostgreSQL (one cluster), the compiled cores, SQLite. */
 export async function createEnv() {
   const schema = JSON.parse(await readFile(SCHEMA_URL, 'utf8'));
   const sqlite3 = await sqlite3InitModule({ print: () => {}, printErr: () => {} });
   const serverModule = await WebAssembly.compile(await readFile(CORE_URL));
-  const core = await loadCore(serverModule);
+  const core = await loadCore(serverModule, createServerModule);
   const normalized = core.call('schema.validate', schema);
   const pgDdl = core.call('schema.pg_ddl', schema);
   const clientCore = memoizeDdl(await loadClientCore());

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "server/server.h"
+#include "sql/pg_sync_call.h"
 #include "sql/server_postgres.h"
 #include "support.h"
 
