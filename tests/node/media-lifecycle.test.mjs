@@ -14,6 +14,8 @@ import { startServer } from '../../hosts/node/server.mjs';
 import { fsMediaStorage } from '../../hosts/node/media-fs.mjs';
 import { sweepMedia } from '../../hosts/server/media/sweep.mjs';
 import { nodeCore } from '../../hosts/wasm/node.mjs';
+import { loadConfig, ConfigError } from '../../hosts/server/config.mjs';
+import postgres from 'postgres';
 import { TEST_SECRET, token, postSync, hlc } from '../harness/sync-http.mjs';
 
 const MAX = 256 * 1024;
@@ -363,4 +365,53 @@ test('unfinished uploads are dropped with their bytes after their time', async (
   assert.ok(stats.staged >= 1, JSON.stringify(stats));
   assert.equal((await call('GET', `/media/uploads/${c.json.uploadId}`, tok)).status, 404);
   assert.equal(stagedFiles().includes(c.json.uploadId), false);
+});
+
+test('the node host sweeps on its interval; the DDL upgrades a database made before the lifecycle', async () => {
+  // A database whose media tables predate the lifecycle (no orphaned_at).
+  pg.psql('CREATE DATABASE media_old OWNER edgesync');
+  const url = pg.url.replace(/\/edgesync$/, '/media_old');
+  const old = postgres(url, { onnotice: () => {} });
+  await old.unsafe(`CREATE TABLE edgesync_media (key text NOT NULL, tbl text NOT NULL, col text NOT NULL, pk jsonb NOT NULL,
+      user_id text NOT NULL, size bigint NOT NULL, mime text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (key, tbl, col, pk));
+    CREATE TABLE edgesync_media_uploads (id text PRIMARY KEY, user_id text NOT NULL, tbl text NOT NULL, col text NOT NULL,
+      pk jsonb NOT NULL, size bigint NOT NULL, mime text NOT NULL, sha256 text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+  await old.end();
+  const dir2 = mkdtempSync(join(tmpdir(), 'edgesync-media-life-'));
+  const host = await startServer({
+    databaseUrl: url, port: 0, poolSize: 2, schema, auth: { secret: TEST_SECRET }, live: false,
+    media: { dir: dir2, sweepIntervalSec: 1 }, logger: { error() {}, warn() {} },
+  });
+  try {
+    const tok = await token('iv');
+    const sync = (seq, change) => postSync(host.url, tok, { protocol: 1, clientId: 'c_life_interval_1', schemaVersion: 1, cursor: null,
+      batch: { seq, changes: [{ id: 1, baseVersion: null, hlc: hlc('c_life_interval_1', Date.now(), seq), ...change }] } });
+    const file = png(3000);
+    assert.equal((await sync(1, { table: 'docs', op: 'upsert', row: { id: 'iv-1', file: refOf(file) } })).status, 200);
+    const req = (method, path, body) => fetch(`${host.url}${path}`, {
+      method, headers: { authorization: `Bearer ${tok}` }, body: Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    }).then((r) => r.json());
+    const c = await req('POST', '/media/uploads', { table: 'docs', column: 'file', pk: 'iv-1', size: file.length, mime: 'image/png', sha256: sha(file) });
+    await req('PUT', `/media/uploads/${c.uploadId}?offset=0`, file);
+    assert.equal((await req('POST', `/media/uploads/${c.uploadId}/complete`)).ref, refOf(file));
+    assert.equal((await sync(2, { table: 'docs', op: 'delete', row: { id: 'iv-1' } })).status, 200);
+    let marked = null;
+    for (let i = 0; i < 50 && !marked; i++) {
+      await new Promise((ok) => setTimeout(ok, 100));
+      [{ marked }] = await host.sql`select orphaned_at as marked from edgesync_media where key = ${refOf(file)}`;
+    }
+    assert.ok(marked, 'the interval sweep marked the deleted row\'s record');
+  } finally {
+    await host.close();
+    rmSync(dir2, { recursive: true, force: true });
+  }
+});
+
+test('configuration: EDGESYNC_MEDIA_QUOTA_BYTES, EDGESYNC_MEDIA_GRACE_SEC, EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC', () => {
+  const cfg = loadConfig({ EDGESYNC_MEDIA_QUOTA_BYTES: '1048576', EDGESYNC_MEDIA_GRACE_SEC: '600', EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC: '0' });
+  assert.deepEqual([cfg.media.quotaBytes, cfg.media.graceSec, cfg.media.sweepIntervalSec], [1048576, 600, 0]);
+  assert.equal(loadConfig({}).media.quotaBytes, undefined);
+  assert.throws(() => loadConfig({ EDGESYNC_MEDIA_QUOTA_BYTES: '10MB' }), (e) => e instanceof ConfigError && /EDGESYNC_MEDIA_QUOTA_BYTES/.test(e.message));
+  assert.throws(() => loadConfig({ EDGESYNC_MEDIA_QUOTA_BYTES: '0' }), ConfigError);
 });
