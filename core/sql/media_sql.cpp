@@ -162,9 +162,9 @@ json media_plan(const schema& s) {
               ") es_x ON true";
       // The sweep: mark the records whose row no longer names them with
       // the time $1 (and un-mark those named again, e.g. after an undo);
-      // delete object $2's records marked at or before $1 and still not
-      // named (the host holds the object's lock, then deletes the object
-      // when no record is left).
+      // delete the records of the objects $2 (refs) marked at or before $1
+      // and still not named (the host holds the objects' locks, then
+      // deletes each object no record names any more).
       record_sql rec = records_of(t, c);
       string orphan = "UPDATE " + q(media_names::objects) +
                       " es_o SET \"orphaned_at\" = CASE WHEN "
@@ -175,7 +175,7 @@ json media_plan(const schema& s) {
                       " RETURNING es_o.\"orphaned_at\" IS NOT NULL AS orphaned";
       string expire = "DELETE FROM " + q(media_names::objects) +
                       " es_o WHERE " + rec.of_column +
-                      " AND es_o.\"key\" = $2::text AND "
+                      " AND es_o.\"key\" = ANY ($2::text[]) AND "
                       "es_o.\"orphaned_at\" <= $1::timestamptz AND NOT " +
                       rec.named + " RETURNING es_o.\"key\", es_o.\"size\"";
       json magic = json::object();

@@ -29,8 +29,9 @@ std::string media_ddl();
 /// very row, if any). The sweep's statements take $1 = a timestamptz:
 /// orphanSql marks the column's records whose row no longer names them
 /// (deleted, or naming another file) with $1 and un-marks those named again
-/// (rows `orphaned`); expireSql deletes the records of object $2 (a ref)
-/// marked at or before $1 and still not named (rows `key`, `size`).
+/// (rows `orphaned`); expireSql deletes the records of the objects $2 (a
+/// text[] of refs) marked at or before $1 and still not named (rows `key`,
+/// `size`).
 json media_plan(const schema& s);
 
 /// Known leading bytes of a MIME type: alternatives, each a list of

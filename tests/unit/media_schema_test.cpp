@@ -183,7 +183,7 @@ TEST(MediaSchema, PlanHasLifecycleStatements) {
   EXPECT_NE(e.find("es_o.\"orphaned_at\" <= $1::timestamptz AND NOT EXISTS"),
             std::string::npos)
       << e;
-  EXPECT_NE(e.find("es_o.\"key\" = $2::text"), std::string::npos) << e;
+  EXPECT_NE(e.find("es_o.\"key\" = ANY ($2::text[])"), std::string::npos) << e;
   EXPECT_NE(e.find("RETURNING es_o.\"key\""), std::string::npos) << e;
 }
 

@@ -19,14 +19,29 @@ export const DEFAULT_STAGED_MAX_AGE_SEC = 24 * 3600;
 const OBJECT_LOCK = 0x65734f62; // 'esOb'
 const USER_LOCK = 0x65735573; // 'esUs'
 
+/** Objects whose records expire together, in one transaction. */
+const EXPIRE_BATCH = 64;
+
+// The reference is a SHA-256: its first 32 bits are a well-spread lock key.
+const lockKey = (ref) => Number.parseInt(ref.slice(7, 15), 16) | 0;
+
 /**
  * Takes the lock that serializes storing, deduplicating onto and deleting
  * the object of `ref` until `tx` ends.
  */
 export async function lockObject(tx, ref) {
-  // The reference is a SHA-256: its first 32 bits are a well-spread key.
-  const k = Number.parseInt(ref.slice(7, 15), 16) | 0;
-  await tx`select pg_advisory_xact_lock(${OBJECT_LOCK}::int4, ${k}::int4)`;
+  await tx`select pg_advisory_xact_lock(${OBJECT_LOCK}::int4, ${lockKey(ref)}::int4)`;
+}
+
+// A PostgreSQL array literal of integers or references (both need no
+// escaping: they match fixed patterns), passed as one text parameter.
+const pgArray = (items) => `{${items.join(',')}}`;
+
+// The locks of several objects, in ascending order (two sweeps never wait
+// on each other in a cycle; every other holder takes one lock only).
+async function lockObjects(tx, refs) {
+  const keys = [...new Set(refs.map(lockKey))].sort((a, b) => a - b);
+  await tx`select count(*) from (select pg_advisory_xact_lock(${OBJECT_LOCK}::int4, k) from unnest(${pgArray(keys)}::int4[]) k) l`;
 }
 
 /** Takes the lock that serializes quota checks of `userId` until `tx` ends. */
@@ -90,11 +105,11 @@ export async function sweepMedia({
     } catch (e) { failed(`${col.table}.${col.column}`, e); }
   }
 
-  // 2. Expired records, object by object: under the object's lock (an upload
-  // completing or deduplicating onto it waits), delete its expired records
-  // that are still not named, then the object if no record is left. The
-  // records go only with the transaction, after the object: a crash in
-  // between leaves records that the next sweep deletes again.
+  // 2. Expired records, a batch of objects at a time: under the objects'
+  // locks (an upload completing or deduplicating onto one waits), delete
+  // their expired records that are still not named, then each object no
+  // record names any more. The records go only with the transaction, after
+  // the objects: a crash in between leaves records the next sweep deletes.
   const due = await sql`select key, tbl, col from edgesync_media
     where orphaned_at is not null and orphaned_at <= ${cutoff}::timestamptz order by key`;
   const byKey = new Map();
@@ -102,26 +117,32 @@ export async function sweepMedia({
     if (!byKey.has(r.key)) byKey.set(r.key, new Set());
     byKey.get(r.key).add(`${r.tbl}\u0000${r.col}`);
   }
-  for (const [ref, cols] of byKey) {
+  const refs = [...byKey.keys()].filter((ref) => MEDIA_REF.test(ref));
+  for (let i = 0; i < refs.length; i += EXPIRE_BATCH) {
+    const batch = refs.slice(i, i + EXPIRE_BATCH);
     try {
-      await sql.begin(async (tx) => {
-        await lockObject(tx, ref);
-        let size = 0;
-        for (const c of cols) {
+      const done = await sql.begin(async (tx) => {
+        await lockObjects(tx, batch);
+        const sizes = new Map();
+        let records = 0;
+        for (const c of new Set(batch.flatMap((ref) => [...byKey.get(ref)]))) {
           const col = columns.get(c);
           if (!col) continue; // the column left the schema: its records stay
-          for (const r of await tx.unsafe(col.expireSql, [cutoff, ref])) {
-            stats.records++;
-            size = Number(r.size);
+          for (const r of await tx.unsafe(col.expireSql, [cutoff, pgArray(batch)])) {
+            records++;
+            sizes.set(r.key, Number(r.size));
           }
         }
-        const [{ named }] = await tx`select exists (select 1 from edgesync_media where key = ${ref}) as named`;
-        if (named || !size || !MEDIA_REF.test(ref)) return;
-        await storage.delete(objectKey(ref));
-        stats.objects++;
-        stats.bytes += size;
+        if (!sizes.size) return { records, objects: 0, bytes: 0 };
+        const unnamed = await tx`select k from unnest(${pgArray([...sizes.keys()])}::text[]) k
+          where not exists (select 1 from edgesync_media where key = k)`;
+        await Promise.all(unnamed.map(({ k }) => storage.delete(objectKey(k))));
+        return { records, objects: unnamed.length, bytes: unnamed.reduce((n, { k }) => n + sizes.get(k), 0) };
       });
-    } catch (e) { failed(`object ${ref}`, e); }
+      stats.records += done.records;
+      stats.objects += done.objects;
+      stats.bytes += done.bytes;
+    } catch (e) { failed(`objects ${batch[0]} …`, e); }
   }
 
   // 3. Unfinished uploads past their time: the record first, then the bytes
