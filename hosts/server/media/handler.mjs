@@ -162,11 +162,12 @@ export async function createMediaRoute({
   // They hold the file already, so this tells them nothing new. Under the
   // object's lock, so the sweep cannot delete it in between.
   async function deduplicate(userId, col, pk, ref, size, mime) {
+    const own = (q) => q`select 1 as x from edgesync_media
+      where key = ${ref} and user_id = ${userId} and size = ${size} and mime = ${mime} limit 1`;
+    if ((await own(sql)).length === 0) return false; // the usual case: no transaction, no lock
     return sql.begin(async (tx) => {
       await lockObject(tx, ref);
-      const [own] = await tx`select 1 as x from edgesync_media
-        where key = ${ref} and user_id = ${userId} and size = ${size} and mime = ${mime} limit 1`;
-      if (!own || (await storage.size(objectKey(ref))) !== size) return false;
+      if ((await own(tx)).length === 0 || (await storage.size(objectKey(ref))) !== size) return false;
       await tx`insert into edgesync_media (key, tbl, col, pk, user_id, size, mime)
         values (${ref}, ${col.table}, ${col.column}, ${pk}::jsonb, ${userId}, ${size}, ${mime})
         on conflict do nothing`;
