@@ -137,7 +137,41 @@ export interface MediaOptions {
   secret?: string;
   /** Lifetime of a signed download URL in seconds (default 300). */
   urlTtlSec?: number;
+  /** Bytes each user may hold: stored objects plus unfinished uploads (default: no quota). */
+  quotaBytes?: number;
+  /** The lifecycle sweep runs this often, in seconds (default 3600; 0: never, call `media.sweep()`). */
+  sweepIntervalSec?: number;
+  /** A file no row names any more is deleted this long after the sweep noticed (default 86400). */
+  graceSec?: number;
+  /** Unfinished uploads are dropped after this long (default 86400). */
+  stagedMaxAgeSec?: number;
 }
+
+/** What one lifecycle sweep did. */
+export interface MediaSweepStats {
+  /** Records found no longer named by their row / named again. */
+  marked: number;
+  unmarked: number;
+  /** Records deleted after the grace period, objects deleted, their bytes. */
+  records: number;
+  objects: number;
+  bytes: number;
+  /** Unfinished uploads dropped. */
+  staged: number;
+  /** Steps that failed (logged; the next sweep retries them). */
+  errors: number;
+}
+
+/** One lifecycle sweep (docs/protocol.md, "Lifecycle"); environment-neutral, safe to run from several hosts at once. */
+export function sweepMedia(options: {
+  sql: unknown; storage: MediaStorage;
+  /** The core's media plan (`core.call('schema.media_sql', schema)`). */
+  plan: { columns: { table: string; column: string; orphanSql: string; expireSql: string }[] };
+  graceSec?: number; stagedMaxAgeSec?: number;
+  /** The sweep's clock in ms (default Date.now()). */
+  now?: number;
+  logger?: { error(...args: unknown[]): void };
+}): Promise<MediaSweepStats>;
 
 /**
  * Where media bytes live (docs/server.md, "Media files"): the filesystem
@@ -157,6 +191,8 @@ export interface MediaStorage {
   commit(id: string, key: string): Promise<void>;
   /** Drops an upload's staged bytes. */
   discard(id: string): Promise<void>;
+  /** Deletes object `key`; nothing when it is not there (the lifecycle sweep calls it). */
+  delete(key: string): Promise<void>;
   /** The byte size of object `key`, or null. */
   size(key: string): Promise<number | null>;
   /** Object `key` as a stream, or null. */
@@ -169,7 +205,7 @@ export function fsMediaStorage(root: string): Promise<MediaStorage>;
 /** The media endpoints as a route for any host: a Response for /media/…, null otherwise. */
 export function createMediaRoute(options: {
   core: Core; schema: object; sql: unknown; verifier: Verifier; storage: MediaStorage; secret: string;
-  urlTtlSec?: number; corsOrigin?: string | string[]; now?: () => number; logger?: { error(...args: unknown[]): void };
+  urlTtlSec?: number; quotaBytes?: number | null; corsOrigin?: string | string[]; now?: () => number; logger?: { error(...args: unknown[]): void };
 }): Promise<(request: Request, url: URL) => Promise<Response | null>>;
 
 /** The node host's live endpoint (docs/protocol.md, "Live pokes"; docs/server.md). */
@@ -194,6 +230,8 @@ export interface RunningServer {
   sql: unknown;
   /** The live side, or null without live pokes. */
   live: { hub: { stats(): { connections: number; users: number; ready: number; pokes: number } } } | null;
+  /** The media side: runs the lifecycle sweep now (`now`: its clock in ms); null without media endpoints. */
+  media: { sweep(options?: { now?: number }): Promise<MediaSweepStats> } | null;
   /** Stops accepting, finishes requests in flight, ends the pool. */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -216,8 +254,9 @@ export interface Config {
   limits: Limits;
   /** EDGESYNC_LIVE (default true), LIVE_DATABASE_URL, EDGESYNC_LIVE_MAX_CONNECTIONS. */
   live: { enabled: boolean; databaseUrl?: string; maxConnections?: number };
-  /** EDGESYNC_MEDIA (default true), EDGESYNC_MEDIA_SECRET. */
-  media: { enabled: boolean; secret?: string };
+  /** EDGESYNC_MEDIA (default true), EDGESYNC_MEDIA_SECRET, EDGESYNC_MEDIA_QUOTA_BYTES, EDGESYNC_MEDIA_GRACE_SEC,
+   * EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC. */
+  media: { enabled: boolean; secret?: string; quotaBytes?: number; graceSec?: number; sweepIntervalSec?: number };
 }
 export class ConfigError extends Error {}
 /** Reads DATABASE_URL, PORT, HOST, POOL_SIZE and EDGESYNC_* variables. */

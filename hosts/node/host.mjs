@@ -196,7 +196,10 @@ export async function runHost({ env, baseDir, defaultStaticDir, devOnlyWhenAsked
     const srv = await startServer({
       databaseUrl, port: cfg.port, host: cfg.host, poolSize, limits: cfg.limits, auth, schema, staticDir,
       corsOrigin: cfg.corsOrigin, applyDdl: cfg.applyDdl, devTokenSecret: devSecret, core, live,
-      media: cfg.media.enabled ? { dir: resolve(dataRoot, 'media'), secret: cfg.media.secret } : false,
+      media: cfg.media.enabled ? {
+        dir: resolve(dataRoot, 'media'), secret: cfg.media.secret, quotaBytes: cfg.media.quotaBytes,
+        graceSec: cfg.media.graceSec, sweepIntervalSec: cfg.media.sweepIntervalSec,
+      } : false,
     });
     cleanups.push(() => srv.close());
     step('listening');

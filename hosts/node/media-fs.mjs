@@ -3,7 +3,7 @@
 // <root>/staging, finished objects renamed into <root>/objects/<key>. Keys
 // and upload ids are checked against fixed hex patterns before any path is
 // built, so no name can leave the root. An S3/R2 backend implements the same
-// seven methods (types/server.d.ts, MediaStorage).
+// eight methods (types/server.d.ts, MediaStorage).
 import { open, stat, rename, rm, mkdir } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -90,6 +90,9 @@ export async function fsMediaStorage(root) {
 
     /** Drops upload `id`'s staged bytes. */
     async discard(id) { await rm(staged(id), { force: true }); },
+
+    /** Deletes object `key` (nothing when it is not there); a reader that already opened it finishes. */
+    async delete(key) { await rm(object(key), { force: true }); },
 
     /** Byte size of object `key`, or null. */
     async size(key) { return sizeOf(object(key)); },

@@ -29,6 +29,9 @@
 //                             <data dir>/media)
 //   EDGESYNC_MEDIA_SECRET     signs download URLs (>= 32 characters); unset: random per process (links
 //                             die on restart; set it when several hosts serve one store)
+//   EDGESYNC_MEDIA_QUOTA_BYTES  bytes each user may store (files + unfinished uploads); unset: no quota
+//   EDGESYNC_MEDIA_GRACE_SEC  a file no row names any more is deleted after this (default 86400)
+//   EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC  node: how often the media sweep runs (default 3600; 0: never)
 
 /** A configuration problem, with the variable's name in the message. */
 export class ConfigError extends Error {
@@ -106,6 +109,9 @@ export function loadConfig(env = {}) {
     media: {
       enabled: bool(env, 'EDGESYNC_MEDIA', true),
       secret: mediaSecret(env),
+      quotaBytes: int(env, 'EDGESYNC_MEDIA_QUOTA_BYTES'),
+      graceSec: int(env, 'EDGESYNC_MEDIA_GRACE_SEC', { min: 0 }),
+      sweepIntervalSec: int(env, 'EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC', { min: 0 }),
     },
     live: {
       enabled: bool(env, 'EDGESYNC_LIVE', true),

@@ -8,6 +8,7 @@ export {
 } from './handler.mjs';
 export { loadConfig, ConfigError } from './config.mjs';
 export { createMediaRoute } from './media/handler.mjs';
+export { sweepMedia } from './media/sweep.mjs';
 export { fsMediaStorage } from '../node/media-fs.mjs';
 export { createVerifier, signDevToken, AuthError } from './auth.mjs';
 

@@ -128,12 +128,19 @@ test('upload in parts, complete, download by GET and by signed URL', async () =>
     const x = await call('GET', `${u.pathname}${u.search}`);
     assert.deepEqual([x.status, code(x)], [403, 'invalid_signature'], u.search);
   }
-  // A reference copied into bob's own row does not open alice's file.
+  // A reference copied into bob's own row does not open alice's file: to
+  // the server it is a file bob has not uploaded for that row (yet).
   await postSync(server.url, bob, { protocol: 1, clientId: 'c_media_bob_0001', schemaVersion: 1, cursor: null,
     batch: { seq: 2, changes: [{ id: 1, table: 'docs', op: 'upsert', row: { id: 'd-bob', title: 't', file: ref },
       hlc: hlc('c_media_bob_0001', Date.now(), 5), baseVersion: null }] } });
   r = await call('GET', '/media/file?table=docs&column=file&pk=d-bob', bob);
-  assert.deepEqual([r.status, code(r)], [404, 'not_found']);
+  assert.deepEqual([r.status, code(r), r.buf.includes(file.subarray(0, 64))], [404, 'not_uploaded', false]);
+  r = await call('GET', '/media/url?table=docs&column=file&pk=d-bob', bob);
+  assert.deepEqual([r.status, code(r)], [404, 'not_uploaded']);
+  // Nor does dedup: bob never uploaded these bytes, so he must send them all.
+  r = await create(bob, { pk: 'd-bob', size: file.length, mime: 'image/png', sha256: sha(file) });
+  assert.deepEqual([r.status, r.json.offset], [201, 0]);
+  assert.equal((await call('DELETE', `/media/uploads/${r.json.uploadId}`, bob)).status, 200);
 });
 
 test('a 48 MB body streams to storage as it arrives (never held whole)', async () => {
