@@ -36,7 +36,7 @@ export function r2ObjectStore(bucket) {
     async copy(from, to) {
       const o = await bucket.get(from);
       if (!o) throw new Error(`media copy: ${from} is missing`);
-      const { readable, writable } = new FixedLengthStream(o.size);
+      const { readable, writable } = new globalThis.FixedLengthStream(o.size); // workerd's
       const piped = o.body.pipeTo(writable);
       await Promise.all([bucket.put(to, readable), piped]);
     },

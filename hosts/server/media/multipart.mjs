@@ -68,7 +68,7 @@ export function multipartMediaStorage({ store, sha256, partSize = PART_SIZE }) {
     if (!o) return { multipart: null, parts: [], tail: null, assembled: false, none: true };
     return JSON.parse(new TextDecoder().decode(await readAll(o.body, o.size)));
   }
-  const putManifest = (id, { none, ...m }) => store.put(manifestKey(id), new TextEncoder().encode(JSON.stringify(m)));
+  const putManifest = (id, m) => store.put(manifestKey(id), new TextEncoder().encode(JSON.stringify({ ...m, none: undefined })));
   const stagedOf = (m) => m.parts.reduce((n, p) => n + p.size, 0) + (m.tail?.size ?? 0);
 
   // Drops a multipart upload and its parts [{n, etag}]; a service without
