@@ -14,6 +14,7 @@ import S3rver from 's3rver';
 import { mediaScenarios } from '../harness/media-scenarios.mjs';
 import { s3MediaStorage } from '../../hosts/node/media-s3.mjs';
 import { postSync, hlc } from '../harness/sync-http.mjs';
+import { loadConfig, ConfigError } from '../../hosts/server/config.mjs';
 
 const MB = 1024 * 1024;
 const PART = 8 * MB;
@@ -150,4 +151,15 @@ test('s3: a chunked part refused past the declared size after filling a multipar
   assert.notDeepEqual(files(), before_);
   assert.equal((await call('DELETE', `/media/uploads/${id}`, alice)).status, 200);
   assert.deepEqual(files(), before_);
+});
+
+test('s3: the node host\'s configuration (EDGESYNC_MEDIA_S3_*)', () => {
+  const env = { EDGESYNC_MEDIA_S3_URL: 'http://127.0.0.1:9000', EDGESYNC_MEDIA_S3_BUCKET: 'b',
+    EDGESYNC_MEDIA_S3_ACCESS_KEY_ID: 'k', EDGESYNC_MEDIA_S3_SECRET_ACCESS_KEY: 's' };
+  assert.deepEqual(loadConfig(env).media.s3,
+    { endpoint: 'http://127.0.0.1:9000', bucket: 'b', region: 'us-east-1', accessKeyId: 'k', secretAccessKey: 's', prefix: '' });
+  assert.equal(loadConfig({ ...env, EDGESYNC_MEDIA_S3_REGION: 'auto', EDGESYNC_MEDIA_S3_PREFIX: 'media/' }).media.s3.prefix, 'media/');
+  assert.equal(loadConfig({}).media.s3, undefined);
+  assert.throws(() => loadConfig({ ...env, EDGESYNC_MEDIA_S3_BUCKET: '' }), (e) => e instanceof ConfigError && /EDGESYNC_MEDIA_S3_BUCKET/.test(e.message));
+  assert.throws(() => loadConfig({ ...env, EDGESYNC_MEDIA_S3_URL: 'ftp://x' }), ConfigError);
 });
