@@ -202,6 +202,52 @@ export interface MediaStorage {
 /** The filesystem MediaStorage rooted at `root` (created when missing). */
 export function fsMediaStorage(root: string): Promise<MediaStorage>;
 
+/** Where an S3-compatible MediaStorage keeps its objects (path-style requests, SigV4 via aws4fetch). */
+export interface S3MediaOptions {
+  /** The service endpoint, e.g. `https://s3.eu-central-1.amazonaws.com`, `https://<account>.r2.cloudflarestorage.com`. */
+  endpoint: string;
+  bucket: string;
+  /** Default `us-east-1` (`auto` for R2's S3 API). */
+  region?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Prepended to every key (default none). */
+  prefix?: string;
+  /** Retries of a 5xx / throttled request, with backoff (default 3). */
+  retries?: number;
+}
+
+/**
+ * An S3-compatible MediaStorage (docs/server.md, "Media files"): uploads are
+ * multipart uploads, their bookkeeping a manifest object in the bucket.
+ */
+export function s3MediaStorage(options: S3MediaOptions): MediaStorage;
+
+/** The object store a multipart MediaStorage runs on (S3 via s3ObjectStore, an R2 binding in the worker). */
+export interface ObjectStore {
+  head(key: string): Promise<number | null>;
+  get(key: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): Promise<string[]>;
+  copy(from: string, to: string): Promise<void>;
+  createMultipart(key: string): Promise<string>;
+  uploadPart(key: string, uploadId: string, partNumber: number, bytes: Uint8Array): Promise<string>;
+  completeMultipart(key: string, uploadId: string, parts: { n: number; etag: string }[]): Promise<void>;
+  /** False when the service cannot abort (the parts are then assembled and deleted). */
+  abortMultipart(key: string, uploadId: string): Promise<boolean>;
+}
+
+/** The ObjectStore of an S3-compatible bucket. */
+export function s3ObjectStore(options: S3MediaOptions): ObjectStore;
+
+/** A MediaStorage over any ObjectStore with an incremental SHA-256 (hex digest). */
+export function multipartMediaStorage(options: {
+  store: ObjectStore;
+  sha256: () => { update(bytes: Uint8Array): unknown; digest(): Promise<string> };
+  partSize?: number;
+}): MediaStorage;
+
 /** The media endpoints as a route for any host: a Response for /media/…, null otherwise. */
 export function createMediaRoute(options: {
   core: Core; schema: object; sql: unknown; verifier: Verifier; storage: MediaStorage; secret: string;
@@ -255,8 +301,9 @@ export interface Config {
   /** EDGESYNC_LIVE (default true), LIVE_DATABASE_URL, EDGESYNC_LIVE_MAX_CONNECTIONS. */
   live: { enabled: boolean; databaseUrl?: string; maxConnections?: number };
   /** EDGESYNC_MEDIA (default true), EDGESYNC_MEDIA_SECRET, EDGESYNC_MEDIA_QUOTA_BYTES, EDGESYNC_MEDIA_GRACE_SEC,
-   * EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC. */
-  media: { enabled: boolean; secret?: string; quotaBytes?: number; graceSec?: number; sweepIntervalSec?: number };
+   * EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC, EDGESYNC_MEDIA_S3_*. */
+  media: { enabled: boolean; secret?: string; quotaBytes?: number; graceSec?: number; sweepIntervalSec?: number;
+    s3?: S3MediaOptions };
 }
 export class ConfigError extends Error {}
 /** Reads DATABASE_URL, PORT, HOST, POOL_SIZE and EDGESYNC_* variables. */
