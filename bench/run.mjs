@@ -50,6 +50,12 @@ try {
   Object.assign(figures, await runWatchBench({ quick }));
 }
 
+// Media: a 50 MB file (quick: 10 MB) up and down through the node host vs a direct copy.
+{
+  const { runMediaBench } = await import('./media.mjs');
+  Object.assign(figures, await runMediaBench({ quick }));
+}
+
 const targets = {
   ratio_e2e_to_limit: ['>=', 0.7],
   ratio_p99_to_bare_tx_p99: ['<=', 3],
@@ -66,6 +72,8 @@ const targets = {
   initial_sync_rows_per_s: ['>=', 50000],
   worker_wasm_bytes: ['<=', 409600],
   client_wasm_bytes: ['<=', 204800],
+  ratio_blob_upload_to_direct: ['>=', 0.7],
+  ratio_blob_download_to_direct: ['>=', 0.7],
 };
 
 const rows = Object.entries(figures).map(([key, value]) => {

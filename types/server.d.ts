@@ -137,7 +137,41 @@ export interface MediaOptions {
   secret?: string;
   /** Lifetime of a signed download URL in seconds (default 300). */
   urlTtlSec?: number;
+  /** Bytes each user may hold: stored objects plus unfinished uploads (default: no quota). */
+  quotaBytes?: number;
+  /** The lifecycle sweep runs this often, in seconds (default 3600; 0: never, call `media.sweep()`). */
+  sweepIntervalSec?: number;
+  /** A file no row names any more is deleted this long after the sweep noticed (default 86400). */
+  graceSec?: number;
+  /** Unfinished uploads are dropped after this long (default 86400). */
+  stagedMaxAgeSec?: number;
 }
+
+/** What one lifecycle sweep did. */
+export interface MediaSweepStats {
+  /** Records found no longer named by their row / named again. */
+  marked: number;
+  unmarked: number;
+  /** Records deleted after the grace period, objects deleted, their bytes. */
+  records: number;
+  objects: number;
+  bytes: number;
+  /** Unfinished uploads dropped. */
+  staged: number;
+  /** Steps that failed (logged; the next sweep retries them). */
+  errors: number;
+}
+
+/** One lifecycle sweep (docs/protocol.md, "Lifecycle"); environment-neutral, safe to run from several hosts at once. */
+export function sweepMedia(options: {
+  sql: unknown; storage: MediaStorage;
+  /** The core's media plan (`core.call('schema.media_sql', schema)`). */
+  plan: { columns: { table: string; column: string; orphanSql: string; expireSql: string }[] };
+  graceSec?: number; stagedMaxAgeSec?: number;
+  /** The sweep's clock in ms (default Date.now()). */
+  now?: number;
+  logger?: { error(...args: unknown[]): void };
+}): Promise<MediaSweepStats>;
 
 /**
  * Where media bytes live (docs/server.md, "Media files"): the filesystem
@@ -157,6 +191,8 @@ export interface MediaStorage {
   commit(id: string, key: string): Promise<void>;
   /** Drops an upload's staged bytes. */
   discard(id: string): Promise<void>;
+  /** Deletes object `key`; nothing when it is not there (the lifecycle sweep calls it). */
+  delete(key: string): Promise<void>;
   /** The byte size of object `key`, or null. */
   size(key: string): Promise<number | null>;
   /** Object `key` as a stream, or null. */
@@ -166,10 +202,56 @@ export interface MediaStorage {
 /** The filesystem MediaStorage rooted at `root` (created when missing). */
 export function fsMediaStorage(root: string): Promise<MediaStorage>;
 
+/** Where an S3-compatible MediaStorage keeps its objects (path-style requests, SigV4 via aws4fetch). */
+export interface S3MediaOptions {
+  /** The service endpoint, e.g. `https://s3.eu-central-1.amazonaws.com`, `https://<account>.r2.cloudflarestorage.com`. */
+  endpoint: string;
+  bucket: string;
+  /** Default `us-east-1` (`auto` for R2's S3 API). */
+  region?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Prepended to every key (default none). */
+  prefix?: string;
+  /** Retries of a 5xx / throttled request, with backoff (default 3). */
+  retries?: number;
+}
+
+/**
+ * An S3-compatible MediaStorage (docs/server.md, "Media files"): uploads are
+ * multipart uploads, their bookkeeping a manifest object in the bucket.
+ */
+export function s3MediaStorage(options: S3MediaOptions): MediaStorage;
+
+/** The object store a multipart MediaStorage runs on (S3 via s3ObjectStore, an R2 binding in the worker). */
+export interface ObjectStore {
+  head(key: string): Promise<number | null>;
+  get(key: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): Promise<string[]>;
+  copy(from: string, to: string): Promise<void>;
+  createMultipart(key: string): Promise<string>;
+  uploadPart(key: string, uploadId: string, partNumber: number, bytes: Uint8Array): Promise<string>;
+  completeMultipart(key: string, uploadId: string, parts: { n: number; etag: string }[]): Promise<void>;
+  /** False when the service cannot abort (the parts are then assembled and deleted). */
+  abortMultipart(key: string, uploadId: string): Promise<boolean>;
+}
+
+/** The ObjectStore of an S3-compatible bucket. */
+export function s3ObjectStore(options: S3MediaOptions): ObjectStore;
+
+/** A MediaStorage over any ObjectStore with an incremental SHA-256 (hex digest). */
+export function multipartMediaStorage(options: {
+  store: ObjectStore;
+  sha256: () => { update(bytes: Uint8Array): unknown; digest(): Promise<string> };
+  partSize?: number;
+}): MediaStorage;
+
 /** The media endpoints as a route for any host: a Response for /media/…, null otherwise. */
 export function createMediaRoute(options: {
   core: Core; schema: object; sql: unknown; verifier: Verifier; storage: MediaStorage; secret: string;
-  urlTtlSec?: number; corsOrigin?: string | string[]; now?: () => number; logger?: { error(...args: unknown[]): void };
+  urlTtlSec?: number; quotaBytes?: number | null; corsOrigin?: string | string[]; now?: () => number; logger?: { error(...args: unknown[]): void };
 }): Promise<(request: Request, url: URL) => Promise<Response | null>>;
 
 /** The node host's live endpoint (docs/protocol.md, "Live pokes"; docs/server.md). */
@@ -194,6 +276,8 @@ export interface RunningServer {
   sql: unknown;
   /** The live side, or null without live pokes. */
   live: { hub: { stats(): { connections: number; users: number; ready: number; pokes: number } } } | null;
+  /** The media side: runs the lifecycle sweep now (`now`: its clock in ms); null without media endpoints. */
+  media: { sweep(options?: { now?: number }): Promise<MediaSweepStats> } | null;
   /** Stops accepting, finishes requests in flight, ends the pool. */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -216,8 +300,10 @@ export interface Config {
   limits: Limits;
   /** EDGESYNC_LIVE (default true), LIVE_DATABASE_URL, EDGESYNC_LIVE_MAX_CONNECTIONS. */
   live: { enabled: boolean; databaseUrl?: string; maxConnections?: number };
-  /** EDGESYNC_MEDIA (default true), EDGESYNC_MEDIA_SECRET. */
-  media: { enabled: boolean; secret?: string };
+  /** EDGESYNC_MEDIA (default true), EDGESYNC_MEDIA_SECRET, EDGESYNC_MEDIA_QUOTA_BYTES, EDGESYNC_MEDIA_GRACE_SEC,
+   * EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC, EDGESYNC_MEDIA_S3_*. */
+  media: { enabled: boolean; secret?: string; quotaBytes?: number; graceSec?: number; sweepIntervalSec?: number;
+    s3?: S3MediaOptions };
 }
 export class ConfigError extends Error {}
 /** Reads DATABASE_URL, PORT, HOST, POOL_SIZE and EDGESYNC_* variables. */

@@ -21,10 +21,17 @@ inline constexpr const char* uploads = "edgesync_media_uploads";
 std::string media_ddl();
 
 /// `schema.media_sql`: {ddl, columns: [{table, column, maxBytes, mime,
-/// magic, writeSql, readSql}]} for every blob_ref column with `media`
-/// limits. Both statements take $1 = user id, $2 = the row's primary key as
-/// a JSON array (client order); writeSql answers one row `access` ('ok',
-/// 'forbidden' or 'absent'), readSql one row (access, key, size, mime).
+/// magic, writeSql, readSql, orphanSql, expireSql}]} for every blob_ref
+/// column with `media` limits. writeSql and readSql take $1 = user id, $2 =
+/// the row's primary key as a JSON array (client order); writeSql answers
+/// one row `access` ('ok', 'forbidden' or 'absent'), readSql one row (access,
+/// ref: what the column names, key/size/mime: the object uploaded for this
+/// very row, if any). The sweep's statements take $1 = a timestamptz:
+/// orphanSql marks the column's records whose row no longer names them
+/// (deleted, or naming another file) with $1 and un-marks those named again
+/// (rows `orphaned`); expireSql deletes the records of the objects $2 (a
+/// text[] of refs) marked at or before $1 and still not named (rows `key`,
+/// `size`).
 json media_plan(const schema& s);
 
 /// Known leading bytes of a MIME type: alternatives, each a list of

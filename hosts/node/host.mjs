@@ -193,10 +193,17 @@ export async function runHost({ env, baseDir, defaultStaticDir, devOnlyWhenAsked
 
     step(`connecting to ${dbLabel.split(' —')[0]} and applying the schema${cfg.applyDdl ? '' : ' (skipped: EDGESYNC_APPLY_DDL=false)'}`);
     const { startServer } = await import('./server.mjs');
+    // Media bytes: an S3-compatible bucket when configured, else the data folder.
+    const s3 = cfg.media.s3;
+    const mediaStore = s3 ? { storage: (await import('./media-s3.mjs')).s3MediaStorage(s3) } : { dir: resolve(dataRoot, 'media') };
+    const mediaWhere = s3 ? `${s3.endpoint} bucket ${s3.bucket}${s3.prefix ? ` under ${s3.prefix}` : ''}` : resolve(dataRoot, 'media');
     const srv = await startServer({
       databaseUrl, port: cfg.port, host: cfg.host, poolSize, limits: cfg.limits, auth, schema, staticDir,
       corsOrigin: cfg.corsOrigin, applyDdl: cfg.applyDdl, devTokenSecret: devSecret, core, live,
-      media: cfg.media.enabled ? { dir: resolve(dataRoot, 'media'), secret: cfg.media.secret } : false,
+      media: cfg.media.enabled ? {
+        ...mediaStore, secret: cfg.media.secret, quotaBytes: cfg.media.quotaBytes,
+        graceSec: cfg.media.graceSec, sweepIntervalSec: cfg.media.sweepIntervalSec,
+      } : false,
     });
     cleanups.push(() => srv.close());
     step('listening');
@@ -206,7 +213,7 @@ export async function runHost({ env, baseDir, defaultStaticDir, devOnlyWhenAsked
     say(`  POST ${srv.url}/sync      GET ${srv.url}/healthz${staticDir ? `      static files from ${staticDir} at /` : ''}`);
     say(`  live pokes: ${live ? `${srv.url.replace(/^http/, 'ws')}/live (${live.listen === 'pool' ? 'PGlite session listens' : `LISTEN on ${redact(live.databaseUrl ?? databaseUrl)}`})` : 'off (EDGESYNC_LIVE=false): clients poll'}`);
     say(`  database: ${dbLabel}`);
-    say(`  media files: ${cfg.media.enabled ? `${srv.url}/media/… stored in ${resolve(dataRoot, 'media')}` : 'off (EDGESYNC_MEDIA=false)'}`);
+    say(`  media files: ${cfg.media.enabled ? `${srv.url}/media/… stored in ${mediaWhere}` : 'off (EDGESYNC_MEDIA=false)'}`);
     if (devSecret) {
       console.log('');
       say('!!! DEVELOPMENT MODE: no EDGESYNC_JWT_SECRET / EDGESYNC_JWKS_URL configured.');

@@ -13,6 +13,7 @@ import { startLive } from './live.mjs';
 import { LIVE_CHANNEL } from '../server/live.mjs';
 import { createMediaRoute } from '../server/media/handler.mjs';
 import { fsMediaStorage } from './media-fs.mjs';
+import { sweepMedia } from '../server/media/sweep.mjs';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -37,10 +38,13 @@ import { randomBytes } from 'node:crypto';
  *   `databaseUrl` (the LISTEN connection: direct or session mode; default `databaseUrl`), `listen: 'pool'`
  *   (a single-session database such as PGlite: the pool's session listens), `maxConnections`,
  *   `authTimeoutMs`, `maxMessageBytes`; false: no /live (clients poll)
- * @param {false|{dir?: string, storage?: object, secret?: string, urlTtlSec?: number}} [o.media=false] the media
- *   endpoints at /media/… (docs/protocol.md, "Media"): files in `dir` (the filesystem backend) or a ready
- *   `storage` backend; `secret` signs download URLs (default: random per process, so links die on restart)
- * @returns {Promise<{url: string, port: number, sql: object, schemaVersion: number, live: object|null, close(): Promise<void>}>}
+ * @param {false|import('../../types/server').MediaOptions} [o.media=false] the media endpoints at /media/…
+ *   (docs/protocol.md, "Media"): files in `dir` (the filesystem backend) or a ready `storage` backend; `secret`
+ *   signs download URLs (default: random per process, so links die on restart); `quotaBytes` per user (default
+ *   none); the lifecycle sweep every `sweepIntervalSec` (default 3600; 0: never) with `graceSec` (default 86400)
+ *   and `stagedMaxAgeSec` (default 86400)
+ * @returns {Promise<{url: string, port: number, sql: object, schemaVersion: number, live: object|null,
+ *   media: {sweep(o?: {now?: number}): Promise<object>}|null, close(): Promise<void>}>}
  */
 export async function startServer({
   databaseUrl, port = 8787, host = '127.0.0.1', poolSize = 10, limits = {}, auth, schema, staticDir,
@@ -63,6 +67,7 @@ export async function startServer({
     ...(poolListens ? { onnotify: (channel, payload) => { if (channel === LIVE_CHANNEL) liveSide?.hub.notify(payload); } } : {}),
   });
   let server;
+  let mediaSide = null;
   try {
     if (ddl) await applyDdl(sql, opened.pgDdl);
 
@@ -72,10 +77,15 @@ export async function startServer({
       const storage = media.storage ?? await fsMediaStorage(media.dir);
       const route = await createMediaRoute({
         core, schema, sql, verifier, storage, corsOrigin, logger, urlTtlSec: media.urlTtlSec,
-        secret: media.secret ?? randomBytes(32).toString('hex'),
+        quotaBytes: media.quotaBytes ?? null, secret: media.secret ?? randomBytes(32).toString('hex'),
       });
-      if (ddl) await applyDdl(sql, core.call('schema.media_sql', schema).ddl);
+      const plan = core.call('schema.media_sql', schema);
+      if (ddl) await applyDdl(sql, plan.ddl);
       routes.push(route);
+      mediaSide = mediaSweeper({
+        sql, storage, plan, logger, sweepIntervalSec: media.sweepIntervalSec, graceSec: media.graceSec,
+        stagedMaxAgeSec: media.stagedMaxAgeSec,
+      });
     }
     if (staticDir) routes.push(staticRoute(resolve(staticDir)));
     const handler = createHandler({
@@ -109,6 +119,7 @@ export async function startServer({
       server.listen(port, host, () => { server.off('error', fail); ok(); });
     });
   } catch (e) {
+    await mediaSide?.stop();
     await liveSide?.close();
     server?.close();
     await sql.end({ timeout: 1 }).catch(() => {});
@@ -125,10 +136,13 @@ export async function startServer({
     schemaVersion: opened.schemaVersion,
     /** The live side (`hub.stats()`), or null without live pokes. */
     live: liveSide,
+    /** The media side (`sweep({now})` runs the lifecycle sweep once), or null without media endpoints. */
+    media: mediaSide && { sweep: mediaSide.sweep },
     /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), ends the pool. */
     close({ timeoutMs = 10000 } = {}) {
       closing ??= (async () => {
         const closed = new Promise((r) => server.close(r));
+        await mediaSide?.stop();
         await liveSide?.close();
         // Keep-alive connections become idle as their last response is sent.
         server.closeIdleConnections();
@@ -140,6 +154,28 @@ export async function startServer({
         await sql.end({ timeout: 5 });
       })();
       return closing;
+    },
+  };
+}
+
+/** The media lifecycle sweep on an unref'd interval (one at a time), and on demand. */
+function mediaSweeper({ sql, storage, plan, logger, sweepIntervalSec = 3600, graceSec, stagedMaxAgeSec }) {
+  let chain = Promise.resolve(); // sweeps run one after another
+  const sweep = ({ now } = {}) => {
+    const run = chain.then(() => sweepMedia({ sql, storage, plan, graceSec, stagedMaxAgeSec, now, logger }));
+    chain = run.catch(() => {});
+    return run;
+  };
+  const timer = sweepIntervalSec > 0
+    ? setInterval(() => { sweep().catch((e) => logger.error('edgesync: media sweep failed:', e)); }, sweepIntervalSec * 1000)
+    : null;
+  timer?.unref();
+  return {
+    sweep,
+    /** Stops the timer and waits for a sweep in progress. */
+    async stop() {
+      if (timer) clearInterval(timer);
+      await chain;
     },
   };
 }

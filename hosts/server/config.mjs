@@ -27,8 +27,17 @@
 //   EDGESYNC_LIVE_AUTH_TIMEOUT_MS  time a live connection has for its auth message (default 10000)
 //   EDGESYNC_MEDIA            node: "false" turns off the media endpoints (/media/…; default on, files in
 //                             <data dir>/media)
+//   EDGESYNC_MEDIA_S3_URL     node: keep media files in an S3-compatible bucket instead of the data folder:
+//                             the service endpoint (https://s3.<region>.amazonaws.com,
+//                             https://<account>.r2.cloudflarestorage.com, http://127.0.0.1:9000 …)
+//   EDGESYNC_MEDIA_S3_BUCKET, EDGESYNC_MEDIA_S3_REGION (default us-east-1; "auto" for R2),
+//   EDGESYNC_MEDIA_S3_ACCESS_KEY_ID, EDGESYNC_MEDIA_S3_SECRET_ACCESS_KEY,
+//   EDGESYNC_MEDIA_S3_PREFIX  the bucket, its region, the keys, and a key prefix (default none)
 //   EDGESYNC_MEDIA_SECRET     signs download URLs (>= 32 characters); unset: random per process (links
 //                             die on restart; set it when several hosts serve one store)
+//   EDGESYNC_MEDIA_QUOTA_BYTES  bytes each user may store (files + unfinished uploads); unset: no quota
+//   EDGESYNC_MEDIA_GRACE_SEC  a file no row names any more is deleted after this (default 86400)
+//   EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC  node: how often the media sweep runs (default 3600; 0: never)
 
 /** A configuration problem, with the variable's name in the message. */
 export class ConfigError extends Error {
@@ -106,6 +115,10 @@ export function loadConfig(env = {}) {
     media: {
       enabled: bool(env, 'EDGESYNC_MEDIA', true),
       secret: mediaSecret(env),
+      quotaBytes: int(env, 'EDGESYNC_MEDIA_QUOTA_BYTES'),
+      graceSec: int(env, 'EDGESYNC_MEDIA_GRACE_SEC', { min: 0 }),
+      sweepIntervalSec: int(env, 'EDGESYNC_MEDIA_SWEEP_INTERVAL_SEC', { min: 0 }),
+      s3: mediaS3(env),
     },
     live: {
       enabled: bool(env, 'EDGESYNC_LIVE', true),
@@ -113,6 +126,22 @@ export function loadConfig(env = {}) {
       maxConnections: int(env, 'EDGESYNC_LIVE_MAX_CONNECTIONS', { min: 1 }),
       authTimeoutMs: int(env, 'EDGESYNC_LIVE_AUTH_TIMEOUT_MS', { min: 100, max: 600_000 }),
     },
+  };
+}
+
+function mediaS3(env) {
+  const endpoint = str(env, 'EDGESYNC_MEDIA_S3_URL');
+  if (endpoint === undefined) return undefined;
+  if (!/^https?:\/\/[^/]+/.test(endpoint)) throw new ConfigError('EDGESYNC_MEDIA_S3_URL must be an http(s) URL');
+  const need = (name) => {
+    const v = str(env, name);
+    if (v === undefined) throw new ConfigError(`${name} is required with EDGESYNC_MEDIA_S3_URL`);
+    return v;
+  };
+  return {
+    endpoint, bucket: need('EDGESYNC_MEDIA_S3_BUCKET'), region: str(env, 'EDGESYNC_MEDIA_S3_REGION') ?? 'us-east-1',
+    accessKeyId: need('EDGESYNC_MEDIA_S3_ACCESS_KEY_ID'), secretAccessKey: need('EDGESYNC_MEDIA_S3_SECRET_ACCESS_KEY'),
+    prefix: str(env, 'EDGESYNC_MEDIA_S3_PREFIX') ?? '',
   };
 }
 

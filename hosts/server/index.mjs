@@ -8,7 +8,11 @@ export {
 } from './handler.mjs';
 export { loadConfig, ConfigError } from './config.mjs';
 export { createMediaRoute } from './media/handler.mjs';
+export { sweepMedia } from './media/sweep.mjs';
 export { fsMediaStorage } from '../node/media-fs.mjs';
+export { s3MediaStorage } from '../node/media-s3.mjs';
+export { multipartMediaStorage } from './media/multipart.mjs';
+export { s3ObjectStore } from './media/s3.mjs';
 export { createVerifier, signDevToken, AuthError } from './auth.mjs';
 
 // The protocol's facts as the core states them (the process-wide server

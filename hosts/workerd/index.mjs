@@ -7,6 +7,11 @@
 // (or EDGESYNC_JWKS_URL in [vars]); other EDGESYNC_* variables as in
 // ../server/config.mjs.
 //
+// Media files (/media/…, docs/protocol.md "Media"): on when the `MEDIA` R2
+// bucket binding is there (and EDGESYNC_MEDIA is not "false"); download links
+// are signed with the EDGESYNC_MEDIA_SECRET secret (required then: every
+// isolate must check every link).
+//
 // Live pokes: `GET /live` upgrades go to the hub Durable Object (`LIVE_HUB`,
 // class LiveHub in ./live.mjs); after each /sync commit that wrote rows the
 // worker sends the hub the poke payload (there is no LISTEN here).
@@ -19,6 +24,9 @@ import { createVerifier } from '../server/auth.mjs';
 import { createHandler, openServer, applyDdl, POSTGRES_OPTIONS } from '../server/handler.mjs';
 import { loadConfig } from '../server/config.mjs';
 import { HUB_NAME } from './live.mjs';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createMediaRoute } from '../server/media/handler.mjs';
+import { r2MediaStorage } from './media-r2.mjs';
 
 export { LiveHub } from './live.mjs';
 
@@ -43,7 +51,31 @@ async function init(env) {
   }
   const verifier = createVerifier(cfg.auth);
   const opened = openServer(core, schema, cfg.limits);
-  return { cfg, verifier, core, opened };
+  return { cfg, verifier, core, opened, media: await mediaRoute(env, cfg, core, verifier) };
+}
+
+// The postgres.js client of the request being served: the media route is
+// built once per isolate, but workerd wants one client per request.
+const requestSql = new AsyncLocalStorage();
+const sqlOfRequest = new Proxy(function sql() {}, {
+  apply: (_, __, args) => requestSql.getStore()(...args),
+  get: (_, k) => {
+    const s = requestSql.getStore();
+    const v = s[k];
+    return typeof v === 'function' ? v.bind(s) : v;
+  },
+});
+
+// The media route and DDL, null without the MEDIA binding (media off), or
+// {misconfigured} when the binding has no secret to sign links with.
+async function mediaRoute(env, cfg, core, verifier) {
+  if (!env.MEDIA || !cfg.media.enabled) return null;
+  if (!cfg.media.secret) return { misconfigured: 'the MEDIA bucket is bound but EDGESYNC_MEDIA_SECRET is not set' };
+  const route = await createMediaRoute({
+    core, schema, sql: sqlOfRequest, verifier, storage: r2MediaStorage(env.MEDIA), secret: cfg.media.secret,
+    corsOrigin: cfg.corsOrigin,
+  });
+  return { route, ddl: core.call('schema.media_sql', schema).ddl };
 }
 
 const json = (status, body) => new Response(JSON.stringify(body), {
@@ -88,7 +120,7 @@ export default {
       if (!core) return new Response('the sync worker is misconfigured; see its logs', { status: 500 });
       return json(500, core.errorBody('internal', 'the sync worker is misconfigured; see its logs'));
     }
-    const { cfg, verifier, core, opened } = state;
+    const { cfg, verifier, core, opened, media } = state;
     const hub = liveHub(env, cfg);
     if (hub && new URL(request.url).pathname === '/live') return live(request, hub);
     if (!env.HYPERDRIVE?.connectionString) {
@@ -102,9 +134,15 @@ export default {
     let streaming = Promise.resolve();
     try {
       const { pathname } = new URL(request.url);
-      if (cfg.applyDdl && !ddlApplied && request.method !== 'OPTIONS' && (pathname === '/sync' || pathname === '/healthz')) {
+      const isMedia = pathname.startsWith('/media/');
+      if (isMedia && media?.misconfigured) {
+        console.error(`edgesync: ${media.misconfigured}`);
+        return json(500, core.errorBody('internal', 'the sync worker is misconfigured; see its logs'));
+      }
+      if (cfg.applyDdl && !ddlApplied && request.method !== 'OPTIONS' && (pathname === '/sync' || pathname === '/healthz' || isMedia)) {
         try {
           await applyDdl(sql, opened.pgDdl);
+          if (media?.ddl) await applyDdl(sql, media.ddl);
           ddlApplied = true;
         } catch (e) {
           console.error(`edgesync: cannot apply the schema: ${e?.message ?? e}`);
@@ -114,6 +152,7 @@ export default {
       const handler = createHandler({
         core, handle: opened.handle, sql, verifier, limits: opened.limits, schemaVersion: opened.schemaVersion,
         corsOrigin: cfg.corsOrigin,
+        fallback: media?.route ? (req, url) => media.route(req, url) : undefined,
         onStream: (done) => { streaming = done; },
         onCommit: hub ? (payload) => ctx.waitUntil(notifyHub(hub, payload)
           .catch((e) => console.error(`edgesync: cannot poke the live hub: ${e?.message ?? e}`))) : undefined,
@@ -125,7 +164,7 @@ export default {
           return { core, handle: opened.handle };
         },
       });
-      return await handler(request);
+      return await requestSql.run(sql, () => handler(request));
     } finally {
       ctx.waitUntil(streaming.then(() => sql.end({ timeout: 5 })));
     }

@@ -1,27 +1,37 @@
 // Runs the worker in workerd through `wrangler dev` (offline, no metrics) on a
 // free port, with the Hyperdrive binding pointed at a local database.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './postgres.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Starts `wrangler dev`. `vars` become `--var KEY:VALUE` (secrets included).
+ * Starts `wrangler dev`. `vars` become `--var KEY:VALUE` (secrets included);
+ * `schemaPath`: another schema than demo/schema.json (a copy of wrangler.toml
+ * with that alias, in the run's temp folder, is the config).
  * Resolves once GET /healthz answers (any status) — or rejects with the log.
  * Returns { url, stop(), log() }.
  */
-export async function startWranglerDev({ databaseUrl, vars = {}, timeoutMs = 45000 } = {}) {
+export async function startWranglerDev({ databaseUrl, vars = {}, schemaPath, timeoutMs = 45000 } = {}) {
   const port = await freePort();
   const inspectorPort = await freePort();
-  // Durable Object storage (the live hub's alarm) per run, not in .wrangler/.
+  // Durable Object storage (the live hub's alarm) and the R2 bucket per run, not in .wrangler/.
   const persist = mkdtempSync(join(tmpdir(), 'edgesync-wrangler-'));
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--show-interactive-dev-session=false', '--log-level', 'info', '--persist-to', persist];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  if (schemaPath) {
+    // `--alias` does not override the config's [alias]: a copy of the config does.
+    const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8')
+      .replace(/^main = "(.*)"$/m, (_, m) => `main = ${JSON.stringify(join(root, m))}`)
+      .replace(/^"edgesync:schema" = ".*"$/m, `"edgesync:schema" = ${JSON.stringify(resolve(schemaPath))}`);
+    writeFileSync(join(persist, 'wrangler.toml'), toml);
+    args.push('--config', join(persist, 'wrangler.toml'));
+  }
   const child = spawn(`${root}node_modules/.bin/wrangler`, args, {
     cwd: root,
     detached: true, // its own process group: stop() ends wrangler and workerd together
@@ -65,5 +75,5 @@ export async function startWranglerDev({ databaseUrl, vars = {}, timeoutMs = 450
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, stop, log: () => output };
+  return { url, stop, log: () => output, persist };
 }

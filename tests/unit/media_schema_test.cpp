@@ -139,6 +139,73 @@ TEST(MediaSchema, PlanListsOnlyColumnsWithLimits) {
             std::string::npos);
 }
 
+// The lifecycle: the download tells "not uploaded yet" from "no file" by the
+// column's value, and the sweep's statements follow the row by its key and
+// its tombstone flag.
+TEST(MediaSchema, PlanHasLifecycleStatements) {
+  auto out = parse_json(
+      control("schema.media_sql",
+              with_media(R"({"maxBytes": 2048, "mime": ["image/png"]})")));
+  ASSERT_TRUE(out.ok());
+  const json& v = out.value()["result"];
+  const std::string ddl = v["ddl"];
+  EXPECT_NE(ddl.find("ADD COLUMN IF NOT EXISTS \"orphaned_at\" timestamptz"),
+            std::string::npos)
+      << ddl;
+  EXPECT_NE(ddl.find("CREATE INDEX IF NOT EXISTS \"edgesync_media_user\""),
+            std::string::npos);
+  // Every statement of the DDL may run again (idempotent).
+  for (std::size_t at = ddl.find("CREATE "); at != std::string::npos;
+       at = ddl.find("CREATE ", at + 1)) {
+    EXPECT_NE(ddl.substr(at, 40).find("IF NOT EXISTS"), std::string::npos)
+        << ddl.substr(at, 60);
+  }
+  const json& c = v["columns"][0];
+  const std::string r = c["readSql"];
+  EXPECT_NE(r.find("es_x.ref"), std::string::npos) << r;
+  EXPECT_NE(r.find("es_r.\"file\"::text END AS ref"), std::string::npos) << r;
+
+  const std::string o = c["orphanSql"];
+  EXPECT_EQ(o.rfind("UPDATE \"edgesync_media\" es_o", 0), 0u) << o;
+  EXPECT_NE(o.find("es_o.\"tbl\" = 'docs' AND es_o.\"col\" = 'file'"),
+            std::string::npos)
+      << o;
+  // The row by the record's key, live, and naming the record's object.
+  EXPECT_NE(o.find("es_r.\"id\" = (es_o.\"pk\"->>0)::text"), std::string::npos)
+      << o;
+  EXPECT_NE(o.find("NOT es_r.\"_es_deleted\""), std::string::npos) << o;
+  EXPECT_NE(o.find("es_r.\"file\" = es_o.\"key\""), std::string::npos) << o;
+  EXPECT_NE(o.find("$1::timestamptz"), std::string::npos) << o;
+  EXPECT_EQ(o.find("$2"), std::string::npos) << o;
+
+  const std::string e = c["expireSql"];
+  EXPECT_EQ(e.rfind("DELETE FROM \"edgesync_media\" es_o", 0), 0u) << e;
+  EXPECT_NE(e.find("es_o.\"orphaned_at\" <= $1::timestamptz AND NOT EXISTS"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("es_o.\"key\" = ANY ($2::text[])"), std::string::npos) << e;
+  EXPECT_NE(e.find("RETURNING es_o.\"key\""), std::string::npos) << e;
+}
+
+// A composite key: each key column from its place in the record's key.
+TEST(MediaSchema, SweepFollowsACompositeKey) {
+  auto out = parse_json(control("schema.media_sql", R"({"version": 1,
+    "tables": [{"name": "pics", "primaryKey": ["albumId", "n"],
+      "owner": "ownerId", "columns": [{"name": "albumId", "type": "text"},
+      {"name": "n", "type": "integer"}, {"name": "ownerId", "type": "text"},
+      {"name": "img", "type": "blob_ref",
+       "media": {"maxBytes": 10, "mime": ["image/png"]}}]}]})"));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out.value()["ok"], true) << out.value().dump();
+  const std::string o = out.value()["result"]["columns"][0]["orphanSql"];
+  EXPECT_NE(o.find("es_r.\"album_id\" = (es_o.\"pk\"->>0)::text"),
+            std::string::npos)
+      << o;
+  EXPECT_NE(o.find("es_r.\"n\" = (es_o.\"pk\"->>1)::"), std::string::npos) << o;
+  EXPECT_NE(o.find("jsonb_array_length(es_o.\"pk\") = 2"), std::string::npos)
+      << o;
+}
+
 TEST(MediaSchema, PlanReportsABadSchema) {
   auto out = parse_json(control("schema.media_sql", with_media("3")));
   ASSERT_TRUE(out.ok());

@@ -8,6 +8,7 @@ import { corsHeaders } from '../cors.mjs';
 import { createSigner } from './signing.mjs';
 import { matchesMagic, magicHeadLength } from './magic.mjs';
 import { MEDIA_REF, mediaRef, objectKey } from '../../common/media-ref.mjs';
+import { lockObject, lockUser, mediaUsage } from './sweep.mjs';
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -34,12 +35,14 @@ const refuse = (...a) => { throw new Refusal(...a); };
  * @param {object} o.storage a storage backend (e.g. ../../node/media-fs.mjs)
  * @param {string} o.secret signs download URLs (>= 32 characters)
  * @param {number} [o.urlTtlSec=300] lifetime of a signed download URL
+ * @param {number|null} [o.quotaBytes=null] bytes each user may hold (stored objects + unfinished uploads); null: no quota
  * @param {string} [o.corsOrigin='*']
  * @param {() => number} [o.now=Date.now]
  * @param {{error: Function}} [o.logger=console]
  */
 export async function createMediaRoute({
-  core, schema, sql, verifier, storage, secret, urlTtlSec = 300, corsOrigin = '*', now = Date.now, logger = console,
+  core, schema, sql, verifier, storage, secret, urlTtlSec = 300, quotaBytes = null, corsOrigin = '*', now = Date.now,
+  logger = console,
 }) {
   const plan = core.call('schema.media_sql', schema);
   const columns = new Map(plan.columns.map((c) => [`${c.table}\u0000${c.column}`, {
@@ -123,10 +126,53 @@ export async function createMediaRoute({
       refuse(400, 'invalid_request', 'expected the file\'s SHA-256 as 64 lowercase hex digits', 'sha256');
     }
     await mayWrite(col, userId, pk);
+    const ref = mediaRef(body.sha256);
+    if (await deduplicate(userId, col, pk, ref, body.size, body.mime)) {
+      return json(200, { ref, size: body.size, mime: body.mime, sha256: body.sha256, deduplicated: true });
+    }
     const id = hex(crypto.getRandomValues(new Uint8Array(16)));
-    await sql`insert into edgesync_media_uploads (id, user_id, tbl, col, pk, size, mime, sha256)
+    const insert = (tx) => tx`insert into edgesync_media_uploads (id, user_id, tbl, col, pk, size, mime, sha256)
       values (${id}, ${userId}, ${col.table}, ${col.column}, ${pk}::jsonb, ${body.size}, ${body.mime}, ${body.sha256})`;
+    if (quotaBytes === null) await insert(sql);
+    else {
+      // Checked and counted under the user's lock: two uploads at once cannot both fit the last bytes.
+      await sql.begin(async (tx) => {
+        await lockUser(tx, userId);
+        await withinQuota(tx, userId, { sha256: body.sha256, size: body.size });
+        await insert(tx);
+      });
+    }
     return json(201, { uploadId: id, offset: 0, size: body.size, partSize: PART_SIZE });
+  }
+
+  // Refuses 413 quota_exceeded when `size` more bytes would take the user
+  // past the quota (a file they already hold costs nothing).
+  async function withinQuota(q, userId, { sha256, size, exceptId }) {
+    if (quotaBytes === null) return;
+    const { usedBytes, owned } = await mediaUsage(q, userId, { sha256, exceptId });
+    if (!owned && usedBytes + size > quotaBytes) {
+      refuse(413, 'quota_exceeded', `the file has ${size} bytes; you hold ${usedBytes} of your ${quotaBytes} bytes: ` +
+        'delete files (their storage is freed after the grace period) or ask for a larger quota', 'size',
+      { quotaBytes, usedBytes });
+    }
+  }
+
+  // The same user already uploaded these bytes (a record carries their id
+  // and the object is stored): record them for this row too, no bytes sent.
+  // They hold the file already, so this tells them nothing new. Under the
+  // object's lock, so the sweep cannot delete it in between.
+  async function deduplicate(userId, col, pk, ref, size, mime) {
+    const own = (q) => q`select 1 as x from edgesync_media
+      where key = ${ref} and user_id = ${userId} and size = ${size} and mime = ${mime} limit 1`;
+    if ((await own(sql)).length === 0) return false; // the usual case: no transaction, no lock
+    return sql.begin(async (tx) => {
+      await lockObject(tx, ref);
+      if ((await own(tx)).length === 0 || (await storage.size(objectKey(ref))) !== size) return false;
+      await tx`insert into edgesync_media (key, tbl, col, pk, user_id, size, mime)
+        values (${ref}, ${col.table}, ${col.column}, ${pk}::jsonb, ${userId}, ${size}, ${mime})
+        on conflict do nothing`;
+      return true;
+    });
   }
 
   // The caller's own upload; another user's is "not found" (ids leak nothing).
@@ -185,11 +231,22 @@ export async function createMediaRoute({
       if (!matchesMagic(head, u.col.magic[u.mime])) {
         await drop(415, 'unsupported_media_type', `the file's content is not ${u.mime}`, 'mime');
       }
-      // The row may have changed hands since the upload began.
-      try { await mayWrite(u.col, userId, u.pk); } catch (e) { await storage.discard(id); await sql`delete from edgesync_media_uploads where id = ${id}`; throw e; }
+      // The row may have changed hands since the upload began; the quota may
+      // have shrunk.
+      try {
+        await mayWrite(u.col, userId, u.pk);
+        await withinQuota(sql, userId, { sha256: u.sha256, size: u.size, exceptId: id });
+      } catch (e) {
+        await storage.discard(id);
+        await sql`delete from edgesync_media_uploads where id = ${id}`;
+        throw e;
+      }
       const key = mediaRef(u.sha256);
-      await storage.commit(id, objectKey(key));
+      // Under the object's lock: the sweep never deletes an object between
+      // these bytes landing and their record.
       await sql.begin(async (tx) => {
+        await lockObject(tx, key);
+        await storage.commit(id, objectKey(key));
         await tx`insert into edgesync_media (key, tbl, col, pk, user_id, size, mime)
           values (${key}, ${u.tbl}, ${u.col.column}, ${u.pk}::jsonb, ${userId}, ${u.size}, ${u.mime})
           on conflict do nothing`;
@@ -213,6 +270,10 @@ export async function createMediaRoute({
     const { col, pk } = target(query);
     const [r] = await sql.unsafe(col.readSql, [userId, pk]);
     if (r.access === 'forbidden') refuse(403, 'forbidden', 'you may not read this row', 'pk');
+    if (r.access === 'ok' && (!r.key || !MEDIA_REF.test(r.key)) && typeof r.ref === 'string' && MEDIA_REF.test(r.ref)) {
+      // Refs are content hashes: a device syncs the row first, then uploads.
+      refuse(404, 'not_uploaded', 'the row names a file whose upload has not finished: retry later', 'column', { ref: r.ref });
+    }
     if (r.access !== 'ok' || !r.key || !MEDIA_REF.test(r.key)) refuse(404, 'not_found', 'the row has no uploaded file in this column', 'column');
     return r;
   }
