@@ -140,10 +140,10 @@ describe('media through wrangler dev (workerd + R2 binding)', { skip: !hasServer
     assert.ok(dl.buf.equals(file));
     signed.searchParams.set('sig', 'A'.repeat(43));
     assert.deepEqual(code(await call('GET', `${signed.pathname}${signed.search}`)), 'invalid_signature');
-    // bob's row naming alice's reference opens nothing.
+    // bob's row naming alice's reference opens nothing: a file bob has not uploaded for that row.
     assert.equal((await push(bob, 'c_wmedia_bob_001', { id: 'd-bob', title: 't', file: ref }, 2)).status, 200);
     r = await call('GET', '/media/file?table=docs&column=file&pk=d-bob', bob);
-    assert.deepEqual([r.status, code(r)], [404, 'not_found']);
+    assert.deepEqual([r.status, code(r), r.buf.includes(file.subarray(0, 64))], [404, 'not_uploaded', false]);
   });
 
   test('a 17 MiB file in R2 multipart parts, resumed after a cut connection', async () => {
