@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { OBJECT_KEY } from '../common/media-ref.mjs';
+import { readLimited } from '../server/media/read-limited.mjs';
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
@@ -98,28 +99,23 @@ export async function fsMediaStorage(root) {
         batched = 0;
       };
       try {
-        if (body) {
-          const reader = body.getReader();
-          try {
-            for (;;) {
-              const { done, value } = await reader.read();
-              if (done) break;
-              if (size + value.byteLength > limit) {
-                await reader.cancel().catch(() => {});
-                await fh.truncate(offset);
-                return { tooLarge: true };
-              }
-              batch.push(value);
-              batched += value.byteLength;
-              size += value.byteLength;
-              if (batched >= 1 << 20 || batch.length >= 512) await flush();
-            }
-          } catch (e) {
-            await flush(); // a broken body keeps what arrived
-            throw e;
-          }
-          await flush();
+        let read;
+        try {
+          read = await readLimited(body, limit - offset, async (chunk) => {
+            batch.push(chunk);
+            batched += chunk.byteLength;
+            if (batched >= 1 << 20 || batch.length >= 512) await flush();
+          });
+        } catch (e) {
+          await flush(); // a broken body keeps what arrived
+          throw e;
         }
+        if (read.tooLarge) {
+          await fh.truncate(offset);
+          return { tooLarge: true };
+        }
+        await flush();
+        size += read.size;
       } finally {
         await fh.close();
       }

@@ -10,7 +10,10 @@
 // Media files (/media/…, docs/protocol.md "Media"): on when the `MEDIA` R2
 // bucket binding is there (and EDGESYNC_MEDIA is not "false"); download links
 // are signed with the EDGESYNC_MEDIA_SECRET secret (required then: every
-// isolate must check every link).
+// isolate must check every link; without it /media/… answers 503
+// media_not_configured). The lifecycle sweep (../server/media/sweep.mjs) runs
+// from the Cron Trigger of wrangler.toml (`scheduled` below), with
+// EDGESYNC_MEDIA_GRACE_SEC as on the node host.
 //
 // Live pokes: `GET /live` upgrades go to the hub Durable Object (`LIVE_HUB`,
 // class LiveHub in ./live.mjs); after each /sync commit that wrote rows the
@@ -26,6 +29,8 @@ import { loadConfig } from '../server/config.mjs';
 import { HUB_NAME } from './live.mjs';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createMediaRoute } from '../server/media/handler.mjs';
+import { sweepMedia } from '../server/media/sweep.mjs';
+import { corsHeaders } from '../server/cors.mjs';
 import { r2MediaStorage } from './media-r2.mjs';
 
 export { LiveHub } from './live.mjs';
@@ -66,16 +71,33 @@ const sqlOfRequest = new Proxy(function sql() {}, {
   },
 });
 
-// The media route and DDL, null without the MEDIA binding (media off), or
-// {misconfigured} when the binding has no secret to sign links with.
+/** What to do about media bound without a signing secret (the 503 body and the log say it). */
+const MEDIA_NOT_CONFIGURED = 'media files are not configured: the MEDIA bucket is bound but the EDGESYNC_MEDIA_SECRET ' +
+  'secret is not set (`npx wrangler secret put EDGESYNC_MEDIA_SECRET`, 32+ characters; or set EDGESYNC_MEDIA = "false")';
+
+// The media route, plan (DDL and sweep statements) and storage; null without
+// the MEDIA binding (media off), or {misconfigured} when the binding has no
+// secret to sign links with.
 async function mediaRoute(env, cfg, core, verifier) {
   if (!env.MEDIA || !cfg.media.enabled) return null;
-  if (!cfg.media.secret) return { misconfigured: 'the MEDIA bucket is bound but EDGESYNC_MEDIA_SECRET is not set' };
+  if (!cfg.media.secret) return { misconfigured: MEDIA_NOT_CONFIGURED };
+  const storage = r2MediaStorage(env.MEDIA);
   const route = await createMediaRoute({
-    core, schema, sql: sqlOfRequest, verifier, storage: r2MediaStorage(env.MEDIA), secret: cfg.media.secret,
-    corsOrigin: cfg.corsOrigin,
+    core, schema, sql: sqlOfRequest, verifier, storage, secret: cfg.media.secret,
+    quotaBytes: cfg.media.quotaBytes ?? null, corsOrigin: cfg.corsOrigin,
   });
-  return { route, ddl: core.call('schema.media_sql', schema).ddl };
+  const plan = core.call('schema.media_sql', schema);
+  return { route, plan, storage, ddl: plan.ddl };
+}
+
+// Logged once per isolate, not on every /media/ request.
+let misconfigurationLogged = false;
+
+// The schema's DDL and the media tables, once per isolate.
+async function ensureDdl(sql, opened, media) {
+  await applyDdl(sql, opened.pgDdl);
+  if (media?.ddl) await applyDdl(sql, media.ddl);
+  ddlApplied = true;
 }
 
 const json = (status, body) => new Response(JSON.stringify(body), {
@@ -136,14 +158,21 @@ export default {
       const { pathname } = new URL(request.url);
       const isMedia = pathname.startsWith('/media/');
       if (isMedia && media?.misconfigured) {
-        console.error(`edgesync: ${media.misconfigured}`);
-        return json(500, core.errorBody('internal', 'the sync worker is misconfigured; see its logs'));
+        // The operator's to fix, not a fault of the request: 503 with the
+        // setting to make (clients retry with backoff); /sync is unaffected.
+        if (!misconfigurationLogged) console.error(`edgesync: ${media.misconfigured}`);
+        misconfigurationLogged = true;
+        return new Response(JSON.stringify(core.errorBody('media_not_configured', media.misconfigured)), {
+          status: 503,
+          headers: {
+            'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '60',
+            ...corsHeaders(cfg.corsOrigin, request, 'Retry-After'),
+          },
+        });
       }
       if (cfg.applyDdl && !ddlApplied && request.method !== 'OPTIONS' && (pathname === '/sync' || pathname === '/healthz' || isMedia)) {
         try {
-          await applyDdl(sql, opened.pgDdl);
-          if (media?.ddl) await applyDdl(sql, media.ddl);
-          ddlApplied = true;
+          await ensureDdl(sql, opened, media);
         } catch (e) {
           console.error(`edgesync: cannot apply the schema: ${e?.message ?? e}`);
           return json(503, core.errorBody('unavailable', 'the database cannot be reached; retry with backoff'));
@@ -167,6 +196,30 @@ export default {
       return await requestSql.run(sql, () => handler(request));
     } finally {
       ctx.waitUntil(streaming.then(() => sql.end({ timeout: 5 })));
+    }
+  },
+
+  /**
+   * The Cron Trigger (wrangler.toml [triggers]): one media lifecycle sweep
+   * (marks files of deleted rows and replaced files, deletes them from R2
+   * after EDGESYNC_MEDIA_GRACE_SEC, drops unfinished uploads); nothing
+   * without media. Throws (the invocation shows as failed) when the sweep
+   * could not do all of its work; the log says what.
+   */
+  async scheduled(controller, env, ctx) {
+    isolate ??= init(env).catch((e) => { isolate = undefined; throw e; });
+    const { cfg, opened, media } = await isolate;
+    if (!media) return;
+    if (media.misconfigured) throw new Error(`edgesync: ${media.misconfigured}`);
+    if (!env.HYPERDRIVE?.connectionString) throw new Error('edgesync: no HYPERDRIVE binding');
+    const sql = postgres(env.HYPERDRIVE.connectionString, { ...POSTGRES_OPTIONS, max: 2, connect_timeout: 10 });
+    try {
+      if (cfg.applyDdl && !ddlApplied) await ensureDdl(sql, opened, media);
+      const stats = await sweepMedia({ sql, storage: media.storage, plan: media.plan, graceSec: cfg.media.graceSec });
+      console.log(`edgesync: media sweep (${controller?.cron ?? 'cron'}): ${JSON.stringify(stats)}`);
+      if (stats.errors > 0) throw new Error(`edgesync: the media sweep had ${stats.errors} error(s); see the log above`);
+    } finally {
+      ctx.waitUntil(sql.end({ timeout: 5 }));
     }
   },
 };

@@ -1,5 +1,11 @@
 // Runs the worker in workerd through `wrangler dev` (offline, no metrics) on a
 // free port, with the Hyperdrive binding pointed at a local database.
+//
+// wrangler runs workerd as its child: left behind, a workerd spins a CPU. So
+// wrangler starts in a process group of its own and every way out ends the
+// whole group: stop(), this process exiting or taking SIGINT/SIGTERM/SIGHUP,
+// and — for a SIGKILL, which runs no code here — a watchdog shell that ends
+// the group once this process's end of its stdin pipe closes.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,20 +15,40 @@ import { freePort } from './postgres.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
+// Process groups (wrangler's pid) still running, ended on the way out.
+const groups = new Set();
+const killGroup = (pid, signal) => { try { process.kill(-pid, signal); } catch { /* gone */ } };
+let hooked = false;
+function hookExit() {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => { for (const pid of groups) killGroup(pid, 'SIGKILL'); });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      for (const pid of groups) killGroup(pid, 'SIGKILL');
+      groups.clear();
+      // Ours was the only listener: die of the signal as without it.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
+
 /**
  * Starts `wrangler dev`. `vars` become `--var KEY:VALUE` (secrets included);
  * `schemaPath`: another schema than demo/schema.json (a copy of wrangler.toml
  * with that alias, in the run's temp folder, is the config).
- * Resolves once GET /healthz answers (any status) — or rejects with the log.
- * Returns { url, stop(), log() }.
+ * `testScheduled`: pass `--test-scheduled` (GET /__scheduled?cron=… runs the
+ * worker's `scheduled` handler). Resolves once GET /healthz answers (any
+ * status) — or rejects with the log. Returns { url, stop(), log(), persist, pid }.
  */
-export async function startWranglerDev({ databaseUrl, vars = {}, schemaPath, timeoutMs = 45000 } = {}) {
+export async function startWranglerDev({ databaseUrl, vars = {}, schemaPath, testScheduled = false, timeoutMs = 45000 } = {}) {
   const port = await freePort();
   const inspectorPort = await freePort();
   // Durable Object storage (the live hub's alarm) and the R2 bucket per run, not in .wrangler/.
   const persist = mkdtempSync(join(tmpdir(), 'edgesync-wrangler-'));
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
     '--show-interactive-dev-session=false', '--log-level', 'info', '--persist-to', persist];
+  if (testScheduled) args.push('--test-scheduled');
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   if (schemaPath) {
     // `--alias` does not override the config's [alias]: a copy of the config does.
@@ -45,17 +71,34 @@ export async function startWranglerDev({ databaseUrl, vars = {}, schemaPath, tim
       FORCE_COLOR: '0',
     },
   });
+  hookExit();
+  groups.add(child.pid);
+  // Ends the group when this process is gone, however it went (its stdin
+  // then reads end-of-file); unref'd, so it keeps nothing here alive.
+  const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -TERM -${child.pid} 2>/dev/null; sleep 3; kill -KILL -${child.pid} 2>/dev/null`], {
+    detached: true, stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  watchdog.on('error', () => {});
+  watchdog.unref();
+  watchdog.stdin.on('error', () => {});
+  watchdog.stdin.unref?.();
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
   let exited = false;
   const exit = new Promise((r) => child.once('exit', (code) => { exited = true; r(code); }));
+  // workerd may outlive wrangler itself (wrangler crashed): the group goes on exit too.
+  child.once('exit', () => {
+    killGroup(child.pid, 'SIGKILL');
+    groups.delete(child.pid);
+    try { process.kill(-watchdog.pid, 'SIGKILL'); } catch { /* gone */ }
+  });
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (!exited) {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-      const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      killGroup(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5000);
       await exit;
       clearTimeout(timer);
     }
@@ -75,5 +118,5 @@ export async function startWranglerDev({ databaseUrl, vars = {}, schemaPath, tim
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, stop, log: () => output, persist };
+  return { url, stop, log: () => output, persist, pid: child.pid };
 }

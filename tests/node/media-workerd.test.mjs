@@ -2,7 +2,8 @@
 // the MEDIA R2 binding (simulated by wrangler in a per-run folder) and
 // PostgreSQL 15 through the Hyperdrive binding: round trip through R2
 // multipart parts, resume after a cut connection, limits, authorization
-// across users — and nothing left in the bucket after a refusal.
+// across users, the lifecycle sweep from the Cron Trigger (`scheduled`, fired
+// through `--test-scheduled`) — and nothing left in the bucket after a refusal.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,6 +23,8 @@ const PNG_HEAD = Buffer.from('89504e470d0a1a0a', 'hex');
 const png = (n) => Buffer.concat([PNG_HEAD, randomBytes(n - PNG_HEAD.length)]);
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 const code = (r) => r.json?.error?.code;
+/** The grace period the worker runs with: long enough to see a marked file stay, short enough to wait out. */
+const GRACE_SEC = 3;
 function mp4(size) {
   const b = randomBytes(size);
   Buffer.from('0000001866747970', 'hex').copy(b);
@@ -36,8 +39,11 @@ describe('media through wrangler dev (workerd + R2 binding)', { skip: !hasServer
     schemaDir = mkdtempSync(join(tmpdir(), 'edgesync-media-schema-'));
     writeFileSync(join(schemaDir, 'schema.json'), JSON.stringify(schema));
     worker = await startWranglerDev({
-      databaseUrl: pg.url, schemaPath: join(schemaDir, 'schema.json'),
-      vars: { EDGESYNC_JWT_SECRET: TEST_SECRET, EDGESYNC_MEDIA_SECRET: 'media-test-secret-0123456789abcdef' },
+      databaseUrl: pg.url, schemaPath: join(schemaDir, 'schema.json'), testScheduled: true,
+      vars: {
+        EDGESYNC_JWT_SECRET: TEST_SECRET, EDGESYNC_MEDIA_SECRET: 'media-test-secret-0123456789abcdef',
+        EDGESYNC_MEDIA_GRACE_SEC: String(GRACE_SEC),
+      },
     });
     alice = await token('alice');
     bob = await token('bob');
@@ -181,6 +187,83 @@ describe('media through wrangler dev (workerd + R2 binding)', { skip: !hasServer
     r = await call('GET', '/media/file?table=docs&column=video&pk=d-alice', alice);
     assert.equal(r.status, 200);
     assert.ok(r.buf.equals(file));
+  });
+
+  test('the cron sweep: files of deleted rows and replaced files leave R2 after the grace period; named ones stay', async () => {
+    let seq = 0;
+    const clientId = 'c_wmedia_sweep_1';
+    const sync = (changes) => postSync(worker.url, alice, { protocol: 1, clientId, schemaVersion: 1, cursor: null,
+      batch: { seq: ++seq, changes: changes.map((c, i) => ({ id: i + 1, hlc: hlc(clientId, Date.now(), seq * 100 + i), baseVersion: null, ...c })) } });
+    const upsert = (row) => ({ table: 'docs', op: 'upsert', row: { title: 't', ...row } });
+    const ids = ['s-del', 's-keep', 's-repl', 's-twin1', 's-twin2'];
+    let r = await sync(ids.map((id) => upsert({ id })));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    // One file per row; the twins share one object (the second is deduplicated).
+    const files = { del: png(2000), keep: png(2001), old: png(2002), new: png(2003), twin: png(2004) };
+    async function upload(pk, file) {
+      const c = await create(alice, { pk, size: file.length, mime: 'image/png', sha256: sha(file) });
+      if (c.status === 200) return c.json.ref;
+      assert.equal(c.status, 201, JSON.stringify(c.json));
+      assert.equal((await call('PUT', `/media/uploads/${c.json.uploadId}?offset=0`, alice, file)).status, 200);
+      const done = await call('POST', `/media/uploads/${c.json.uploadId}/complete`, alice);
+      assert.equal(done.status, 200, JSON.stringify(done.json));
+      return done.json.ref;
+    }
+    const refs = {
+      del: await upload('s-del', files.del), keep: await upload('s-keep', files.keep), old: await upload('s-repl', files.old),
+      twin: await upload('s-twin1', files.twin),
+    };
+    assert.equal(await upload('s-twin2', files.twin), refs.twin);
+    r = await sync([
+      upsert({ id: 's-del', file: refs.del }), upsert({ id: 's-keep', file: refs.keep }), upsert({ id: 's-repl', file: refs.old }),
+      upsert({ id: 's-twin1', file: refs.twin }), upsert({ id: 's-twin2', file: refs.twin }),
+    ]);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    // Signed links, taken while the rows name the files: they reach R2 without any row check.
+    const link = async (pk) => {
+      const u = await call('GET', `/media/url?table=docs&column=file&pk=${pk}`, alice);
+      assert.equal(u.status, 200, JSON.stringify(u.json));
+      return u.json.url;
+    };
+    const links = { del: await link('s-del'), keep: await link('s-keep'), old: await link('s-repl'), twin: await link('s-twin1') };
+    const fetchLink = (name) => call('GET', links[name]);
+
+    // Delete s-del and s-twin1, replace s-repl's file.
+    refs.new = await upload('s-repl', files.new);
+    r = await sync([
+      { table: 'docs', op: 'delete', row: { id: 's-del' } }, { table: 'docs', op: 'delete', row: { id: 's-twin1' } },
+      upsert({ id: 's-repl', file: refs.new }),
+    ]);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+
+    const fire = async () => {
+      const res = await fetch(`${worker.url}/__scheduled?cron=${encodeURIComponent('*/15 * * * *')}`, { signal: AbortSignal.timeout(60000) });
+      const text = await res.text();
+      assert.equal(res.status, 200, `${text}\n${worker.log().slice(-3000)}`);
+    };
+    // The first sweep marks the unnamed records: within the grace period every file still downloads.
+    await fire();
+    for (const name of ['del', 'keep', 'old', 'twin']) {
+      const d = await fetchLink(name);
+      assert.equal(d.status, 200, `${name}: ${JSON.stringify(d.json)}`);
+      assert.ok(d.buf.equals(files[name]), name);
+    }
+    const filesBefore = bucketFiles().length;
+    await new Promise((ok) => setTimeout(ok, GRACE_SEC * 1000 + 500));
+    // Past the grace period: the deleted row's file and the replaced one leave R2.
+    await fire();
+    for (const name of ['del', 'old']) {
+      const d = await fetchLink(name);
+      assert.deepEqual([d.status, code(d)], [404, 'not_found'], `${name}: ${JSON.stringify(d.json)}`);
+    }
+    assert.ok(bucketFiles().length <= filesBefore - 2, `${filesBefore} -> ${bucketFiles().length} files in the bucket`);
+    // Named files stay: the live row's, the new one, and the object the other twin still names.
+    for (const [name, pk, file] of [['keep', 's-keep', files.keep], ['new', 's-repl', files.new], ['twin', 's-twin2', files.twin]]) {
+      const d = await call('GET', `/media/file?table=docs&column=file&pk=${pk}`, alice);
+      assert.equal(d.status, 200, `${name}: ${JSON.stringify(d.json)}`);
+      assert.ok(d.buf.equals(file), name);
+    }
+    assert.equal((await fetchLink('twin')).status, 200);
   });
 
   test('limits: 413 by Content-Length and by counting, hash mismatch dropped, nothing left in the bucket', async () => {

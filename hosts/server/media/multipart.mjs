@@ -20,6 +20,7 @@
 // verified.
 import { OBJECT_KEY } from '../../common/media-ref.mjs';
 import { PART_SIZE } from './handler.mjs';
+import { readLimited } from './read-limited.mjs';
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
@@ -133,31 +134,26 @@ export function multipartMediaStorage({ store, sha256, partSize = PART_SIZE }) {
       };
 
       let broken = null;
-      if (body) {
-        const reader = body.getReader();
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            if (size + value.byteLength > limit) {
-              await reader.cancel().catch(() => {});
-              if (wrote && before.none) await store.delete(manifestKey(id));
-              else if (wrote) await putManifest(id, before);
-              // A multipart upload begun by this very request goes too.
-              if (m.multipart && !before.multipart) await abort(id, m.multipart, m.parts);
-              return { tooLarge: true };
-            }
-            let at = 0;
-            while (at < value.byteLength) {
-              const n = Math.min(partSize - fill, value.byteLength - at);
-              buf.set(value.subarray(at, at + n), fill);
-              fill += n; at += n; size += n;
-              if (fill === partSize) await flushPart();
-            }
+      let read = { tooLarge: false };
+      try {
+        read = await readLimited(body, limit - offset, async (chunk) => {
+          let at = 0;
+          while (at < chunk.byteLength) {
+            const n = Math.min(partSize - fill, chunk.byteLength - at);
+            buf.set(chunk.subarray(at, at + n), fill);
+            fill += n; at += n; size += n;
+            if (fill === partSize) await flushPart();
           }
-        } catch (e) {
-          broken = e; // a cut connection: keep what arrived, the client resumes
-        }
+        });
+      } catch (e) {
+        broken = e; // a cut connection: keep what arrived, the client resumes
+      }
+      if (read.tooLarge) {
+        if (wrote && before.none) await store.delete(manifestKey(id));
+        else if (wrote) await putManifest(id, before);
+        // A multipart upload begun by this very request goes too.
+        if (m.multipart && !before.multipart) await abort(id, m.multipart, m.parts);
+        return { tooLarge: true };
       }
       if (fill > 0) {
         if (size === limit && !broken) await flushPart(); // the last part
