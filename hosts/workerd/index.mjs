@@ -25,7 +25,7 @@ import postgres from 'postgres';
 import { loadCoreWith } from '../wasm/core-base.mjs';
 import { createVerifier } from '../server/auth.mjs';
 import { createHandler, openServer, applyDdl, POSTGRES_OPTIONS } from '../server/handler.mjs';
-import { loadConfig } from '../server/config.mjs';
+import { loadConfig, ConfigError } from '../server/config.mjs';
 import { HUB_NAME } from './live.mjs';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createMediaRoute } from '../server/media/handler.mjs';
@@ -50,13 +50,24 @@ function isolateCore() {
 
 async function init(env) {
   const core = await isolateCore();
-  const cfg = loadConfig(env);
+  const { cfg, mediaProblem } = workerConfig(env);
   if (!cfg.auth) {
     throw new Error('no token verification configured: set the EDGESYNC_JWT_SECRET secret or EDGESYNC_JWKS_URL');
   }
   const verifier = createVerifier(cfg.auth);
   const opened = openServer(core, schema, cfg.limits);
-  return { cfg, verifier, core, opened, media: await mediaRoute(env, cfg, core, verifier) };
+  return { cfg, verifier, core, opened, media: await mediaRoute(env, cfg, core, verifier, mediaProblem) };
+}
+
+// The configuration; a bad EDGESYNC_MEDIA_SECRET (too short) turns off only
+// /media/ (answered 503 media_not_configured), not the whole worker.
+function workerConfig(env) {
+  try {
+    return { cfg: loadConfig(env) };
+  } catch (e) {
+    if (!(e instanceof ConfigError) || !/^EDGESYNC_MEDIA_SECRET /.test(e.message)) throw e;
+    return { cfg: loadConfig({ ...env, EDGESYNC_MEDIA_SECRET: undefined }), mediaProblem: e.message };
+  }
 }
 
 // The postgres.js client of the request being served: the media route is
@@ -71,16 +82,18 @@ const sqlOfRequest = new Proxy(function sql() {}, {
   },
 });
 
-/** What to do about media bound without a signing secret (the 503 body and the log say it). */
-const MEDIA_NOT_CONFIGURED = 'media files are not configured: the MEDIA bucket is bound but the EDGESYNC_MEDIA_SECRET ' +
-  'secret is not set (`npx wrangler secret put EDGESYNC_MEDIA_SECRET`, 32+ characters; or set EDGESYNC_MEDIA = "false")';
+/** What is wrong with the media configuration and what to set (the 503 body and the log say it). */
+const mediaNotConfigured = (why) => `media files are not configured: the MEDIA bucket is bound but ${why}: ` +
+  'set the EDGESYNC_MEDIA_SECRET secret (`npx wrangler secret put EDGESYNC_MEDIA_SECRET`, 32+ characters), ' +
+  'or EDGESYNC_MEDIA = "false"';
 
 // The media route, plan (DDL and sweep statements) and storage; null without
 // the MEDIA binding (media off), or {misconfigured} when the binding has no
-// secret to sign links with.
-async function mediaRoute(env, cfg, core, verifier) {
+// (valid) secret to sign links with.
+async function mediaRoute(env, cfg, core, verifier, problem) {
   if (!env.MEDIA || !cfg.media.enabled) return null;
-  if (!cfg.media.secret) return { misconfigured: MEDIA_NOT_CONFIGURED };
+  if (problem) return { misconfigured: mediaNotConfigured(problem) };
+  if (!cfg.media.secret) return { misconfigured: mediaNotConfigured('EDGESYNC_MEDIA_SECRET is not set') };
   const storage = r2MediaStorage(env.MEDIA);
   const route = await createMediaRoute({
     core, schema, sql: sqlOfRequest, verifier, storage, secret: cfg.media.secret,
