@@ -73,9 +73,12 @@ export async function startWranglerDev({ databaseUrl, vars = {}, schemaPath, tes
   });
   hookExit();
   groups.add(child.pid);
-  // Ends the group when this process is gone, however it went (its stdin
-  // then reads end-of-file); unref'd, so it keeps nothing here alive.
-  const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -TERM -${child.pid} 2>/dev/null; sleep 3; kill -KILL -${child.pid} 2>/dev/null`], {
+  // Ends the group (and removes the run's folder) when this process is gone,
+  // however it went: its stdin then reads end-of-file. Unref'd, so it keeps
+  // nothing here alive; killed by a normal stop. (The folder name is
+  // mkdtemp's: no shell metacharacters.)
+  const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -TERM -${child.pid} 2>/dev/null; sleep 3; ` +
+    `kill -KILL -${child.pid} 2>/dev/null; rm -rf '${persist}'`], {
     detached: true, stdio: ['pipe', 'ignore', 'ignore'],
   });
   watchdog.on('error', () => {});
@@ -106,7 +109,10 @@ export async function startWranglerDev({ databaseUrl, vars = {}, schemaPath, tes
   };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited) throw new Error(`wrangler dev exited early:\n${output}`);
+    if (exited) {
+      await stop();
+      throw new Error(`wrangler dev exited early:\n${output}`);
+    }
     try {
       const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
       await r.arrayBuffer();
