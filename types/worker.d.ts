@@ -26,6 +26,24 @@ export interface Env {
   EDGESYNC_LIVE_AUTH_TIMEOUT_MS?: string;
   /** "false" skips applying the schema's DDL on the first request of an isolate. */
   EDGESYNC_APPLY_DDL?: string;
+  /** The R2 bucket of media files (/media/…; docs/protocol.md "Media"); without it there are no media endpoints. */
+  MEDIA?: unknown;
+  /** "false": no /media/ even with the MEDIA binding. */
+  EDGESYNC_MEDIA?: string;
+  /** Signs download links (a `wrangler secret`, 32+ characters); required with MEDIA, else /media/ answers 503 media_not_configured. */
+  EDGESYNC_MEDIA_SECRET?: string;
+  /** Bytes each user may store (files + unfinished uploads); unset: no quota. */
+  EDGESYNC_MEDIA_QUOTA_BYTES?: string;
+  /** A file no row names any more leaves R2 this long after the cron sweep noticed (default 86400). */
+  EDGESYNC_MEDIA_GRACE_SEC?: string;
+}
+
+/** The part of a Cron Trigger's controller the worker reads. */
+export interface ScheduledControllerLike {
+  /** The cron expression that fired. */
+  cron: string;
+  /** When it was due (ms). */
+  scheduledTime: number;
 }
 
 /** The part of a Durable Object namespace binding the worker uses. */
@@ -45,10 +63,12 @@ export declare class LiveHub {
 }
 
 /**
- * The module worker: POST /sync, GET /healthz, GET /live (WebSocket), CORS. The schema is bundled
+ * The module worker: POST /sync, GET /healthz, GET /live (WebSocket), /media/…, CORS; the media sweep on a cron. The schema is bundled
  * from the `edgesync:schema` module alias of the wrangler config.
  */
 declare const worker: {
   fetch(request: Request, env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }): Promise<Response>;
+  /** The Cron Trigger (wrangler.toml [triggers]): one media lifecycle sweep; rejects when it could not do all of its work. */
+  scheduled(controller: ScheduledControllerLike, env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }): Promise<void>;
 };
 export default worker;

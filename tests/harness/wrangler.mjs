@@ -3,7 +3,9 @@
 //
 // wrangler runs workerd as its child: left behind, a workerd spins a CPU. So
 // wrangler starts in a process group of its own and every way out ends the
-// whole group: stop(), this process exiting or taking SIGINT/SIGTERM/SIGHUP,
+// whole group — SIGTERM first (wrangler then removes its .wrangler/tmp
+// bundles), SIGKILL for what is left after a few seconds: stop(), wrangler
+// exiting by itself, this process exiting or taking SIGINT/SIGTERM/SIGHUP,
 // and — for a SIGKILL, which runs no code here — a watchdog shell that ends
 // the group once this process's end of its stdin pipe closes.
 import { spawn } from 'node:child_process';
@@ -18,14 +20,30 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 // Process groups (wrangler's pid) still running, ended on the way out.
 const groups = new Set();
 const killGroup = (pid, signal) => { try { process.kill(-pid, signal); } catch { /* gone */ } };
+const groupAlive = (pid) => { try { process.kill(-pid, 0); return true; } catch { return false; } };
+/** Milliseconds the group has after SIGTERM before SIGKILL. */
+const TERM_GRACE_MS = 5000;
+
+// SIGTERM to the group, SIGKILL to what is left after TERM_GRACE_MS;
+// resolves once the group is gone.
+async function endGroup(pid) {
+  killGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + TERM_GRACE_MS;
+  while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  killGroup(pid, 'SIGKILL');
+  while (groupAlive(pid) && Date.now() < deadline + 2000) await new Promise((r) => setTimeout(r, 50));
+}
+
 let hooked = false;
+// On the way out only SIGTERM can be sent (no time to wait): each group's
+// watchdog, whose stdin then closes, sends the SIGKILL.
 function hookExit() {
   if (hooked) return;
   hooked = true;
-  process.once('exit', () => { for (const pid of groups) killGroup(pid, 'SIGKILL'); });
+  process.once('exit', () => { for (const pid of groups) killGroup(pid, 'SIGTERM'); });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.once(signal, () => {
-      for (const pid of groups) killGroup(pid, 'SIGKILL');
+      for (const pid of groups) killGroup(pid, 'SIGTERM');
       groups.clear();
       // Ours was the only listener: die of the signal as without it.
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
@@ -77,7 +95,8 @@ export async function startWranglerDev({ databaseUrl, vars = {}, schemaPath, tes
   // however it went: its stdin then reads end-of-file. Unref'd, so it keeps
   // nothing here alive; killed by a normal stop. (The folder name is
   // mkdtemp's: no shell metacharacters.)
-  const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -TERM -${child.pid} 2>/dev/null; sleep 3; ` +
+  const watchdog = spawn('sh', ['-c', `cat >/dev/null; kill -TERM -${child.pid} 2>/dev/null; ` +
+    `i=0; while [ $i -lt 50 ] && kill -0 -${child.pid} 2>/dev/null; do sleep 0.1; i=$((i+1)); done; ` +
     `kill -KILL -${child.pid} 2>/dev/null; rm -rf '${persist}'`], {
     detached: true, stdio: ['pipe', 'ignore', 'ignore'],
   });
@@ -90,21 +109,23 @@ export async function startWranglerDev({ databaseUrl, vars = {}, schemaPath, tes
   child.stderr.on('data', (d) => { output += d; });
   let exited = false;
   const exit = new Promise((r) => child.once('exit', (code) => { exited = true; r(code); }));
-  // workerd may outlive wrangler itself (wrangler crashed): the group goes on exit too.
-  child.once('exit', () => {
-    killGroup(child.pid, 'SIGKILL');
-    groups.delete(child.pid);
-    try { process.kill(-watchdog.pid, 'SIGKILL'); } catch { /* gone */ }
-  });
+  // Ends the whole group once (stop(), or wrangler exiting by itself: workerd
+  // may outlive it), then the watchdog.
+  let ending = null;
+  const end = () => {
+    ending ??= (async () => {
+      await endGroup(child.pid);
+      await exit;
+      groups.delete(child.pid);
+      try { process.kill(-watchdog.pid, 'SIGKILL'); } catch { /* gone */ }
+    })();
+    return ending;
+  };
+  child.once('exit', () => { end(); });
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (!exited) {
-      killGroup(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5000);
-      await exit;
-      clearTimeout(timer);
-    }
+    await end();
     rmSync(persist, { recursive: true, force: true });
   };
   const deadline = Date.now() + timeoutMs;
