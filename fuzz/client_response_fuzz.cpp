@@ -100,7 +100,7 @@ struct driver {
   void check_effects(const std::vector<effect>& fx) {
     auto encoded = encode_effects(fx);
     json& meta = encoded.first;
-    const std::vector<std::string>& segs = encoded.second;
+    const std::vector<effects::raw_text>& segs = encoded.second;
     auto seg_ok = [&](const json& p) {
       return !p.is_object() ||
              (p.contains("seg") && p["seg"].is_number_unsigned() &&
@@ -117,8 +117,8 @@ struct driver {
   }
 
   // Valid JSON text (nlohmann's verdict; no NUL, which it would stop at).
-  static bool is_json(const std::string& text) {
-    return text.find('\0') == std::string::npos && json::accept(text);
+  static bool is_json(std::string_view text) {
+    return text.find('\0') == std::string_view::npos && json::accept(text);
   }
 
   // Takes the effects: answers a SQL effect (returns true: more may
@@ -203,7 +203,7 @@ struct driver {
     events::http_response r;
     r.id = http_id;
     r.status = status;
-    r.body = std::string(body);
+    r.body = body;
     http_id = 0;
     now += 5;
     core.handle(now, r);

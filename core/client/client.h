@@ -155,11 +155,12 @@ struct sql_failed {
   std::uint64_t id = 0;
   std::string message;
 };
-/// An HTTP answer arrived (any status).
+/// An HTTP answer arrived (any status). Events are handled synchronously:
+/// the texts they view need to live only until handle() returns.
 struct http_response {
   std::uint64_t id = 0;
   int status = 0;
-  std::string body;
+  std::string_view body;
   /// The Retry-After header in ms, when sent: the next retry waits at least
   /// this long (the server knows when it will be back).
   std::optional<std::int64_t> retry_after_ms;
@@ -167,7 +168,7 @@ struct http_response {
 /// Part of the body of a streamed 200 answer, as it arrived.
 struct http_chunk {
   std::uint64_t id = 0;
-  std::string bytes;
+  std::string_view bytes;
 };
 /// The request never got an answer (network down, CORS, aborted).
 struct http_failed {
@@ -207,8 +208,18 @@ using event =
 /// Effects: what the host must do (or tell the app).
 namespace effects {
 /// A SQL parameter passed as a raw segment rather than an inline string.
+/// Copies share the bytes: a pulled page (megabytes) is bound by several
+/// statements and may be a view into the answer it came in, never copied.
 struct raw_text {
-  std::string text;
+  std::shared_ptr<const std::string> owner;  ///< keeps `text` alive
+  std::string_view text;                     ///< the bytes sent
+  /// Owns `s`.
+  explicit raw_text(std::string s)
+      : owner(std::make_shared<const std::string>(std::move(s))),
+        text(*owner) {}
+  /// A view into bytes `o` owns.
+  raw_text(std::shared_ptr<const std::string> o, std::string_view v)
+      : owner(std::move(o)), text(v) {}
 };
 /// A SQL parameter: null, integer, real, text, or text sent as a segment.
 using param =
@@ -373,7 +384,7 @@ result<std::pair<std::int64_t, event>> parse_event(
 
 /// Encodes effects as frame metadata {"effects":[…]} plus segments (the
 /// large texts move into the segments: pass the effects as an rvalue).
-std::pair<json, std::vector<std::string>> encode_effects(
+std::pair<json, std::vector<effects::raw_text>> encode_effects(
     std::vector<effect> fx);
 
 /// The JSON form of a status (the `status` effect's payload).

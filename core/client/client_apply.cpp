@@ -34,9 +34,11 @@ void add_tuple(std::string& list,
 }
 
 // The text of the pulled rows of one table to bind: the answer's own
-// `changes` when all of it is this table's, else its elements joined.
-std::string rows_text(const pulled_changes& p, const pulled_table& pt) {
-  if (p.all_used) return std::string(p.raw);
+// `changes` when all of it is this table's (a view into the answer `body`,
+// which owns it), else its elements joined.
+effects::raw_text rows_text(const pulled_changes& p, const pulled_table& pt,
+                            const std::shared_ptr<const std::string>& body) {
+  if (p.all_used) return effects::raw_text{body, p.raw};
   std::size_t size = 2;
   for (auto e : pt.elems) size += e.size() + 1;
   std::string text;
@@ -47,7 +49,7 @@ std::string rows_text(const pulled_changes& p, const pulled_table& pt) {
     text += e;
   }
   text += ']';
-  return text;
+  return effects::raw_text{std::move(text)};
 }
 
 // [[version, key value…], …] of the pulled rows that have a version.
@@ -129,8 +131,10 @@ void append_purge(const schema& s, std::size_t members_table,
 
 }  // namespace
 
-answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
-                        const schema& s, apply_statements& sql) {
+answer_plan plan_answer(const sync_answer& a,
+                        const std::shared_ptr<const std::string>& body,
+                        const sealed_batch* batch, const schema& s,
+                        apply_statements& sql) {
   answer_plan plan;
   // The outbox ids answered, this client's new versions [[tbl, pk, v]…],
   // and the server's truth for every answered row [[tbl, pk, v, row]…].
@@ -214,13 +218,12 @@ answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
   effects::changes_applied applied;
   for (const auto& [ti, pt] : a.pulled.tables) {
     if (pt.rows <= 0) continue;
-    std::string text = rows_text(a.pulled, pt);
+    effects::raw_text text = rows_text(a.pulled, pt, body);
     std::string versions = versions_text(pt);
     const auto& q = sql.pulled(ti, pt.deletes > 0);
-    if (pt.deletes < pt.rows)
-      st.push_back({q.upsert, {effects::raw_text{text}}});
-    if (pt.deletes > 0) st.push_back({q.remove, {effects::raw_text{text}}});
-    st.push_back({q.base, {effects::raw_text{std::move(text)}}});
+    if (pt.deletes < pt.rows) st.push_back({q.upsert, {text}});
+    if (pt.deletes > 0) st.push_back({q.remove, {text}});
+    st.push_back({q.base, {std::move(text)}});
     if (versions.size() > 2)
       st.push_back({q.record, {effects::raw_text{std::move(versions)}}});
     applied.rows += pt.rows;

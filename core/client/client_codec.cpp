@@ -181,16 +181,16 @@ result<std::pair<std::int64_t, event>> parse_event(
     }
     if (segments.size() > 1)
       return bad("segments", "expected at most one segment: the body");
-    if (!segments.empty()) e.body = std::string(segments[0]);
-    return done(std::move(e));
+    if (!segments.empty()) e.body = segments[0];
+    return done(e);
   }
   if (type == "http_chunk") {
     events::http_chunk e;
     if (!id_of(e.id)) return bad("id", "expected the http effect's id");
     if (segments.size() != 1)
       return bad("segments", "expected one segment: the bytes");
-    e.bytes = std::string(segments[0]);
-    return done(std::move(e));
+    e.bytes = segments[0];
+    return done(e);
   }
   if (type == "http_failed") {
     events::http_failed e;
@@ -210,15 +210,19 @@ result<std::pair<std::int64_t, event>> parse_event(
   return bad("type", "unknown event type \"" + type + "\"");
 }
 
-std::pair<json, std::vector<std::string>> encode_effects(
+std::pair<json, std::vector<effects::raw_text>> encode_effects(
     std::vector<effect> fx) {
   json list = json::array();
-  std::vector<std::string> segs;
-  auto seg = [&](std::string& text) {
-    // The same document bound by several statements travels once.
-    for (std::size_t i = segs.size(); i-- > 0;)
-      if (segs[i].size() == text.size() && segs[i] == text)
+  std::vector<effects::raw_text> segs;
+  auto seg = [&](effects::raw_text text) {
+    // The same document bound by several statements travels once (shared
+    // bytes are recognized without comparing them).
+    for (std::size_t i = segs.size(); i-- > 0;) {
+      std::string_view s = segs[i].text;
+      if (s.size() == text.text.size() &&
+          (s.data() == text.text.data() || s == text.text))
         return json{{"seg", i}};
+    }
     segs.push_back(std::move(text));
     return json{{"seg", segs.size() - 1}};
   };
@@ -240,7 +244,7 @@ std::pair<json, std::vector<std::string>> encode_effects(
                 else if (auto* t = std::get_if<std::string>(&p))
                   params.push_back(*t);
                 else
-                  params.push_back(seg(std::get<effects::raw_text>(p).text));
+                  params.push_back(seg(std::get<effects::raw_text>(p)));
               }
               stmts.push_back({{"sql", s.sql},
                                {"params", std::move(params)},
@@ -252,13 +256,14 @@ std::pair<json, std::vector<std::string>> encode_effects(
                             {"tx", e.tx},
                             {"statements", std::move(stmts)}});
           } else if constexpr (std::is_same_v<T, effects::send_http>) {
-            list.push_back({{"type", "http"},
-                            {"id", e.id},
-                            {"method", e.method},
-                            {"path", e.path},
-                            {"contentType", "application/json"},
-                            {"keepalive", e.keepalive},
-                            {"body", seg(e.body)}});
+            list.push_back(
+                {{"type", "http"},
+                 {"id", e.id},
+                 {"method", e.method},
+                 {"path", e.path},
+                 {"contentType", "application/json"},
+                 {"keepalive", e.keepalive},
+                 {"body", seg(effects::raw_text{std::move(e.body)})}});
             if (e.stream) list.back()["stream"] = true;
           } else if constexpr (std::is_same_v<T, effects::abort_http>) {
             list.push_back({{"type", "abort_http"}, {"id", e.id}});

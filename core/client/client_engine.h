@@ -226,7 +226,9 @@ struct engine::impl {
   void after_seal(phases::sealing& p, const std::vector<std::string>& values);
   void drop_changes(const std::vector<std::size_t>& idx,
                     std::vector<effect> evs);
-  void on_ok(const std::string& body, std::optional<std::int64_t> retry_after);
+  // `body` is shared: the pulled rows are bound as views into it.
+  void on_ok(const std::shared_ptr<const std::string>& body,
+             std::optional<std::int64_t> retry_after);
   void read_pending(const std::vector<std::string>& values);
   void after_apply(phases::applying& p, const std::vector<std::string>& values);
   void after_drop(phases::dropping& p, const std::vector<std::string>& values);
@@ -235,7 +237,7 @@ struct engine::impl {
 
   bool wants_stream() const;
   void on_chunk(std::string_view bytes);
-  void on_stream_end(int status, const std::string& body,
+  void on_stream_end(int status, std::string_view body,
                      std::optional<std::int64_t> retry_after);
   void on_stream_broken(const std::string& message);
   void next_frame();
@@ -248,7 +250,7 @@ struct engine::impl {
   void send_request();
   void resend();
   void on_http_failed(const std::string& message);
-  void on_http_response(int status, const std::string& body,
+  void on_http_response(int status, std::string_view body,
                         std::optional<std::int64_t> retry_after);
   void done(phases::loading&, const std::vector<std::string>& v);
   void done(phases::saving_id&, const std::vector<std::string>&);

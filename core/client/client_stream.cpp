@@ -87,7 +87,7 @@ void engine::impl::on_chunk(std::string_view bytes) {
   if (in<phases::requesting>()) next_frame();
 }
 
-void engine::impl::on_stream_end(int status, const std::string& body,
+void engine::impl::on_stream_end(int status, std::string_view body,
                                  std::optional<std::int64_t> retry_after) {
   bool waiting = in<phases::requesting>() && io_ == stream_.id;
   if (status != 200) {
@@ -126,7 +126,7 @@ void engine::impl::next_frame() {
     auto [frame, rows] = std::move(stream_.frames.front());
     stream_.frames.pop_front();
     stream_.applying_rows = rows;
-    on_ok(frame, std::nullopt);
+    on_ok(std::make_shared<const std::string>(std::move(frame)), std::nullopt);
     return;
   }
   if (!stream_.ended) {

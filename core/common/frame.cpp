@@ -37,6 +37,13 @@ result<frame_in> parse_frame(std::string_view input) {
 }
 
 std::string build_frame(json meta, const std::vector<std::string>& segments) {
+  return build_frame_of_views(
+      std::move(meta),
+      std::vector<std::string_view>(segments.begin(), segments.end()));
+}
+
+std::string build_frame_of_views(
+    json meta, const std::vector<std::string_view>& segments) {
   json lens = json::array();
   std::size_t total = 0;
   for (const auto& s : segments) {

@@ -24,6 +24,9 @@ result<frame_in> parse_frame(std::string_view input);
 
 /// Builds a frame; sets meta["segments"] to the segment lengths.
 std::string build_frame(json meta, const std::vector<std::string>& segments);
+/// The same, from views (the caller keeps the bytes alive).
+std::string build_frame_of_views(json meta,
+                                 const std::vector<std::string_view>& segments);
 
 /// An error frame: meta {"ok":false,"errors":[…]} and no segments.
 std::string error_frame(const std::vector<error>& errs);

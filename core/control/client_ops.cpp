@@ -33,7 +33,10 @@ std::string effects_frame(engine& e, json extra) {
   meta["ok"] = true;
   for (auto it = extra.begin(); it != extra.end(); ++it)
     meta[it.key()] = it.value();
-  return build_frame(std::move(meta), segs);
+  std::vector<std::string_view> views;
+  views.reserve(segs.size());
+  for (const auto& s : segs) views.push_back(s.text);
+  return build_frame_of_views(std::move(meta), views);
 }
 
 std::string open_engine(const json& m) {

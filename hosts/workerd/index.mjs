@@ -52,7 +52,8 @@ async function init(env) {
   const core = await isolateCore();
   const { cfg, mediaProblem } = workerConfig(env);
   if (!cfg.auth) {
-    throw new Error('no token verification configured: set the EDGESYNC_JWT_SECRET secret or EDGESYNC_JWKS_URL');
+    throw new ConfigError('no token verification is configured: set the EDGESYNC_JWT_SECRET secret ' +
+      '(`npx wrangler secret put EDGESYNC_JWT_SECRET`) or the EDGESYNC_JWKS_URL variable');
   }
   const verifier = createVerifier(cfg.auth);
   const opened = openServer(core, schema, cfg.limits);
@@ -141,6 +142,14 @@ async function notifyHub(hub, payload) {
   if (!r.ok) throw new Error(`the live hub answered ${r.status}`);
 }
 
+/** 503 not_configured with what to set; clients retry with backoff as after any 5xx. */
+function notConfigured(core, message) {
+  return new Response(JSON.stringify(core.errorBody('not_configured', message)), {
+    status: 503,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '60' },
+  });
+}
+
 export default {
   async fetch(request, env, ctx) {
     let state;
@@ -153,14 +162,19 @@ export default {
       // Without a core (the WASM itself failed to load) there is no protocol
       // body to give: a plain 500.
       if (!core) return new Response('the sync worker is misconfigured; see its logs', { status: 500 });
+      // A setting the operator must make (ConfigError): 503 not_configured
+      // saying what to set, not 500 — nothing is wrong with the request or
+      // the code, and nothing is served (fails closed).
+      if (e instanceof ConfigError) return notConfigured(core, e.message);
       return json(500, core.errorBody('internal', 'the sync worker is misconfigured; see its logs'));
     }
     const { cfg, verifier, core, opened, media } = state;
     const hub = liveHub(env, cfg);
     if (hub && new URL(request.url).pathname === '/live') return live(request, hub);
     if (!env.HYPERDRIVE?.connectionString) {
-      console.error('edgesync: no HYPERDRIVE binding');
-      return json(500, core.errorBody('internal', 'the sync worker is misconfigured; see its logs'));
+      const why = 'no database is bound: add a [[hyperdrive]] binding named HYPERDRIVE to wrangler.toml';
+      console.error(`edgesync: ${why}`);
+      return notConfigured(core, why);
     }
     // One client per request (Hyperdrive pools the real connections); lazy,
     // so requests that never reach the database never connect.
