@@ -51,13 +51,13 @@ export interface SchemaDocument {
   tables: readonly object[];
 }
 
-/** Validates a schema; returns it normalized (server names filled in) or throws EdgesyncError. */
+/** Validates a schema; returns it normalized (server names filled in) or throws EdgesyncError. Not in the browser core (edgesync_client.wasm). */
 export function validateSchema(core: Core, schema: Schema | SchemaDocument | string): Schema;
 /** SQLite DDL: tables, outbox, clock and triggers (idempotent). */
 export function sqliteDdl(core: Core, schema: Schema | SchemaDocument | string): string;
-/** PostgreSQL DDL: server tables and bookkeeping (idempotent). */
+/** PostgreSQL DDL: server tables and bookkeeping (idempotent). Not in the browser core. */
 export function pgDdl(core: Core, schema: Schema | SchemaDocument | string): string;
-/** Additive SQLite migration; throws `destructive_migration` on anything else. */
+/** Additive SQLite migration; throws `destructive_migration` on anything else. Full core (edgesync_core.wasm) only. */
 export function sqliteMigration(core: Core, from: Schema | SchemaDocument, to: Schema | SchemaDocument): string;
 /** Additive PostgreSQL migration; throws `destructive_migration` on anything else. */
 export function pgMigration(core: Core, from: Schema | SchemaDocument, to: Schema | SchemaDocument): string;

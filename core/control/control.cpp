@@ -1,8 +1,9 @@
 // The one operation dispatcher: a table of every operation name and its
 // handler. The handlers live with their area (protocol_ops.cpp,
-// schema_ops.cpp, client_ops.cpp, server_ops.cpp); the browser build (ES_NO_WORKER) leaves
-// the server operations, and the server library, out; the edge worker's
-// build (ES_NO_CLIENT) leaves the client engine out.
+// schema_ops.cpp, client_ops.cpp, server_ops.cpp); the browser build
+// (ES_NO_WORKER) keeps only what hosts/client calls (the client operations,
+// schema.sqlite_ddl and protocol.*), leaving the server library out; the edge
+// worker's build (ES_NO_CLIENT) leaves the client engine out.
 #include "control/control.h"
 
 #include <string>
@@ -30,14 +31,19 @@ struct op_entry {
 constexpr op_entry kOps[] = {
     {"protocol.describe", protocol_ops::describe},
     {"protocol.error_body", protocol_ops::error_body},
+#ifndef ES_NO_CLIENT
+    {"schema.sqlite_ddl", schema_ops::sqlite_ddl},
+#endif
+#ifndef ES_NO_WORKER
+    // Tooling's and the server's: the browser host only installs
+    // schema.sqlite_ddl, and each of these would add its code to the
+    // download (the browser build leaves them out).
     {"schema.policies", schema_ops::policies},
     {"schema.access", schema_ops::access},
     {"schema.validate", schema_ops::validate},
 #ifndef ES_NO_CLIENT
-    {"schema.sqlite_ddl", schema_ops::sqlite_ddl},
     {"schema.sqlite_migration", schema_ops::sqlite_migration},
 #endif
-#ifndef ES_NO_WORKER
     {"schema.pg_ddl", schema_ops::pg_ddl},
     {"schema.pg_migration", schema_ops::pg_migration},
     {"schema.media_sql", schema_ops::media_sql},
