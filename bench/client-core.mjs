@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { loadCoreWith } from '../hosts/wasm/core-base.mjs';
 import { runSqlEffect, registerClock } from '../hosts/client/sqlite.mjs';
+import { writeAppRows } from './client.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, d) => { const i = args.indexOf(name); return i < 0 ? d : Number(args.splice(i, 2)[1]); };
@@ -18,7 +19,6 @@ const n = opt('--rows', 50_000);
 const runs = opt('--runs', 8);
 const dirs = args.length ? args : [new URL('../dist/', import.meta.url).pathname];
 const schema = JSON.parse(readFileSync(new URL('../tests/fixtures/schema.demo-owner.json', import.meta.url), 'utf8'));
-const cols = schema.tables.find((t) => t.name === 'workflowNodes').columns.map((c) => c.name);
 const encoder = new TextEncoder();
 
 /** CPU milliseconds (user + system) of fn(). */
@@ -86,15 +86,7 @@ function drain(core, sqlite3, rows) {
   const c = fresh(core, sqlite3, { maxBatchChanges: rows.length, maxBatchBytes: 256 << 20 });
   const empty = bodyOf([]);
   drive(core, c.handle, c.db, core.callFramed('client.handle', { type: 'http_response', id: c.http.id, status: 200, client: c.handle, now: Date.now() }, [empty]), { core: 0 });
-  c.db.exec('BEGIN');
-  const st = c.db.prepare(`INSERT INTO "workflowNodes" (${cols.map((x) => `"${x}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-  for (const r of rows) {
-    st.bind(cols.map((k) => (k === 'data' ? JSON.stringify(r[k]) : r[k])));
-    st.step();
-    st.reset(true);
-  }
-  st.finalize();
-  c.db.exec('COMMIT');
+  writeAppRows(c.db, rows);
   const t = { core: 0 };
   const [out, ms] = cpu(() => core.callFramed('client.handle', { type: 'sync_now', client: c.handle, now: Date.now() }, []));
   t.core += ms;

@@ -155,21 +155,29 @@ function benchLimit(sqlite3, rows, objectsJson, arraysJson, arrays) {
   };
 }
 
+/** The app's INSERTs of `rows` (makeRows) in one transaction: its triggers fill the outbox. */
+export function writeAppRows(db, rows) {
+  db.exec('BEGIN');
+  const st = db.prepare(`INSERT INTO "workflowNodes" (${cols.map((x) => `"${x}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+  try {
+    for (const r of rows) {
+      st.bind(cols.map((k) => (k === 'data' ? JSON.stringify(r[k]) : r[k])));
+      st.step();
+      st.reset(true);
+    }
+  } finally {
+    st.finalize();
+  }
+  db.exec('COMMIT');
+}
+
 function benchDrain(core, sqlite3, rows) {
   const c = freshClient(core, sqlite3, { maxBatchChanges: rows.length, maxBatchBytes: 256 << 20 });
   // Finish the first (pull) round with an empty answer, so the client idles.
   const empty = encoder.encode(JSON.stringify({ protocol: 1, serverTime: Date.now(), ack: null, results: [], changes: [], cursor: '0:0', hasMore: false }));
   drive(core, c.handle, c.db, core.callFramed('client.handle', { type: 'http_response', id: c.http.id, status: 200, client: c.handle, now: Date.now() }, [empty]), { coreMs: 0, sqlMs: 0 });
   // The app writes N rows (triggers fill the outbox); not timed.
-  c.db.exec('BEGIN');
-  const st = c.db.prepare(`INSERT INTO "workflowNodes" (${cols.map((x) => `"${x}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-  for (const r of rows) {
-    st.bind(cols.map((k) => (k === 'data' ? JSON.stringify(r[k]) : r[k])));
-    st.step();
-    st.reset(true);
-  }
-  st.finalize();
-  c.db.exec('COMMIT');
+  writeAppRows(c.db, rows);
   const timing = { coreMs: 0, sqlMs: 0 };
   const t = performance.now();
   const out = core.callFramed('client.handle', { type: 'sync_now', client: c.handle, now: Date.now() }, []);

@@ -74,29 +74,39 @@ string returning_text(const string& statement) {
          " INTO _es_j; RETURN _es_j; END";
 }
 
-// `,"name":<json text of e->'key'>` when that value is not null.
-string optional_member(const char* key, const char* name) {
-  return string("CASE WHEN (e->'") + key + "')::text <> 'null' THEN ',\"" +
-         name + "\":' || (e->'" + key + "')::text ELSE '' END";
+// The merge statement's outcomes ({i, s, v, d, r} objects) as rows `z`,
+// read in one pass: each member is parsed once, not once per use. `v` and
+// `r` keep their JSON text (SQL NULL for JSON null or absent).
+constexpr const char* outcome_rows =
+    "json_to_recordset(_es_j::json) AS z(i int, s text, v json, d boolean, "
+    "r json)";
+
+// `,"name":<json text of z.col>` when that value is not null.
+string optional_member(const char* col, const char* name) {
+  return string("CASE WHEN z.") + col + " IS NOT NULL THEN ',\"" + name +
+         "\":' || z." + col + "::text ELSE '' END";
 }
 
 string deleted_member() {
-  return "',\"deleted\":' || CASE WHEN (e->'d')::text = 'true' THEN 'true' "
-         "ELSE 'false' END";
+  return "',\"deleted\":' || CASE WHEN z.d THEN 'true' ELSE 'false' END";
 }
 
-// The protocol's result object of merge outcome `e` ({i, s, v, d, r}) of
-// table `t`: the loser's status and reason come from the policy's rule. An
-// outcome with no result (a policy that cannot lose, said to have lost) is
-// NULL, which the entry point refuses.
+// The JSON text of z.col, `null` for none.
+string json_or_null(const char* col) {
+  return string("coalesce(z.") + col + "::text, 'null')";
+}
+
+// The protocol's result object of merge outcome `z` of table `t`: the
+// loser's status and reason come from the policy's rule. An outcome with no
+// result (a policy that cannot lose, said to have lost) is NULL, which the
+// entry point refuses.
 string result_text(const table& t) {
   const policy_rule& rule = rule_of(t.policy);
-  string id = "'{\"id\":' || $4[(e->>'i')::int + 1]";
-  string out = "CASE e->>'s' WHEN 'applied' THEN " + id +
-               " || ',\"status\":\"applied\",\"version\":' || (e->'v')::text "
-               "|| " +
-               optional_member("r", "row") + " || '}' WHEN 'forbidden' THEN " +
-               id + " || " +
+  string id = "'{\"id\":' || $4[z.i + 1]";
+  string out = "CASE z.s WHEN 'applied' THEN " + id +
+               " || ',\"status\":\"applied\",\"version\":' || " +
+               json_or_null("v") + " || " + optional_member("r", "row") +
+               " || '}' WHEN 'forbidden' THEN " + id + " || " +
                pg_string(
                    ",\"status\":\"rejected\",\"reason\":\"forbidden\","
                    "\"message\":" +
@@ -105,23 +115,22 @@ string result_text(const table& t) {
   // can be readable yet refused; an owned row of another user is never sent.
   if (t.access != access_kind::owner)
     out +=
-        " || CASE WHEN (e->'v')::text <> 'null' THEN ',\"version\":' || "
-        "(e->'v')::text || " +
+        " || CASE WHEN z.v IS NOT NULL THEN ',\"version\":' || z.v::text || " +
         deleted_member() + " ELSE '' END || " + optional_member("r", "row");
   out += " || '}'";
   if (rule.loser != loser_status::none)
     out += string(" WHEN 'lost' THEN ") + id + " || " +
            pg_string(string(",\"status\":\"") + to_string(rule.loser) +
                      "\",\"reason\":\"" + rule.reason + "\",\"version\":") +
-           " || (e->'v')::text || " + deleted_member() +
-           " || ',\"row\":' || (e->'r')::text || '}'";
+           " || " + json_or_null("v") + " || " + deleted_member() +
+           " || ',\"row\":' || " + json_or_null("r") + " || '}'";
   return out + " END";
 }
 
 // Which outcomes are conflicts, logged with their outcome string.
 string conflict_outcome(const table& t) {
   const policy_rule& rule = rule_of(t.policy);
-  string out = "CASE e->>'s' WHEN 'forbidden' THEN 'rejected:forbidden'";
+  string out = "CASE z.s WHEN 'forbidden' THEN 'rejected:forbidden'";
   if (rule.loser != loser_status::none)
     out += string(" WHEN 'lost' THEN ") +
            pg_string(string(to_string(rule.loser)) + ":" + rule.reason);
@@ -146,14 +155,13 @@ string merge_helper(const string& name, const schema& s, const table& t,
   string body =
       "DECLARE _es_j text; _es_race int[]; _es_n bigint; BEGIN " + stmt +
       " INTO _es_j; "
-      "SELECT array_agg((e->>'i')::int) FILTER (WHERE e->>'s' <> 'race'), "
-      "array_agg(" +
+      "SELECT array_agg(z.i) FILTER (WHERE z.s <> 'race'), array_agg(" +
       result_text(t) +
-      ") FILTER (WHERE e->>'s' <> 'race'), array_agg((e->>'i')::int) "
-      "FILTER (WHERE e->>'s' = 'race'), count(*) FILTER (WHERE " +
-      outcome +
-      " IS NOT NULL) INTO _es_oi, _es_or, _es_race, _es_n FROM "
-      "json_array_elements(_es_j::json) AS e_(e); "
+      ") FILTER (WHERE z.s <> 'race'), array_agg(z.i) FILTER (WHERE z.s = "
+      "'race'), count(*) FILTER (WHERE " +
+      outcome + " IS NOT NULL) INTO _es_oi, _es_or, _es_race, _es_n FROM " +
+      outcome_rows +
+      "; "
       "IF _es_n > 0 THEN INSERT INTO " +
       quote_ident(pg_names::conflicts) +
       " (user_id, client_id, table_name, pk, policy, outcome, client_row, "
@@ -163,12 +171,11 @@ string merge_helper(const string& name, const schema& s, const table& t,
       (del ? string("NULL")
            : string("x - '_es_i' - '_es_h' - '_es_b' - "
                     "'_es_c'")) +
-      ", CASE WHEN json_typeof(e->'r') = 'null' THEN NULL ELSE "
-      "(e->'r')::jsonb END FROM json_array_elements(_es_j::json) AS e_(e) "
-      "JOIN jsonb_array_elements($1::jsonb) AS x_(x) ON (x->>'_es_i')::int = "
-      "(e->>'i')::int, LATERAL (SELECT " +
+      ", z.r::jsonb FROM " + outcome_rows +
+      " JOIN jsonb_array_elements($1::jsonb) AS x_(x) ON (x->>'_es_i')::int = "
+      "z.i, LATERAL (SELECT " +
       outcome +
-      " AS o) z WHERE o IS NOT NULL ORDER BY (e->>'i')::int; END IF; "
+      " AS o) w WHERE o IS NOT NULL ORDER BY z.i; END IF; "
       "IF _es_race IS NOT NULL THEN SELECT '[' || string_agg(x::text, ',') || "
       "']' INTO _es_again FROM json_array_elements($1::json) AS x_(x) WHERE "
       "(x->>'_es_i')::int = ANY (_es_race); END IF; END";
