@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync, chownSync, rmSync, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
+import { isMainThread } from 'node:worker_threads';
 
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const isRoot = process.getuid?.() === 0;
@@ -25,6 +26,34 @@ export async function freePort() {
 function asPgUser(cmd, args, opts = {}) {
   if (!isRoot) return spawnSync(cmd, args, { encoding: 'utf8', ...opts });
   return spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8', cwd: '/tmp', ...opts });
+}
+
+// Clusters (and pgbouncers) still running, each with a synchronous stop:
+// a test process that exits or is signalled before its `after` hook (a
+// cancelled run, a timeout, Ctrl-C) must not leave its servers behind.
+const running = new Set();
+let hooked = false;
+
+function stopAllSync() {
+  for (const stop of running) {
+    try { stop(); } catch { /* best effort on the way out */ }
+  }
+  running.clear();
+}
+
+function hookExit() {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', stopAllSync);
+  // Signals reach the main thread only (the simulation's workers end with it).
+  if (!isMainThread) return;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      stopAllSync();
+      // Ours was the only listener left: die of the signal as without it.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
 }
 
 function check(r, what) {
@@ -53,19 +82,25 @@ export async function startPostgres({ settings = {} } = {}) {
   check(asPgUser(`${PG_BIN}/pg_ctl`, ['-D', join(dir, 'data'), '-l', join(dir, 'log'), '-w', '-o', o, 'start']), 'pg_ctl start');
   const psql = (sql) => check(asPgUser(`${PG_BIN}/psql`, ['-h', dir, '-p', String(port), '-U', 'postgres',
     '-v', 'ON_ERROR_STOP=1', '-qc', sql]), 'psql');
+  let stopped = false;
+  const stopSync = () => {
+    if (stopped) return;
+    stopped = true;
+    running.delete(stopSync);
+    asPgUser(`${PG_BIN}/pg_ctl`, ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  running.add(stopSync);
+  hookExit();
   psql(`CREATE ROLE edgesync LOGIN PASSWORD 'edgesync'`);
   psql(`CREATE DATABASE edgesync OWNER edgesync`);
-  let stopped = false;
   return {
     url: `postgres://edgesync:edgesync@127.0.0.1:${port}/edgesync`,
     port,
     dir,
     psql,
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      asPgUser(`${PG_BIN}/pg_ctl`, ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
-      rmSync(dir, { recursive: true, force: true });
+      stopSync();
     },
   };
 }
@@ -94,7 +129,10 @@ export async function startPgbouncer(pg, { poolSize = 10 } = {}) {
     stdio: 'ignore', cwd: '/tmp', ...(isRoot ? { uid: uid('postgres'), gid: gid('postgres') } : {}),
   });
   let exited = false;
-  const exit = new Promise((r) => child.once('exit', () => { exited = true; r(); }));
+  const kill = () => child.kill('SIGKILL');
+  running.add(kill);
+  hookExit();
+  const exit = new Promise((r) => child.once('exit', () => { exited = true; running.delete(kill); r(); }));
   try {
     await waitForPort(port);
   } catch (e) {
