@@ -277,7 +277,7 @@ void engine::impl::on_http_failed(const std::string& message) {
 void engine::impl::on_http_response(int status, std::string_view body,
                                     std::optional<std::int64_t> retry_after) {
   if (status == 200) {
-    on_ok(std::make_shared<const std::string>(body), retry_after);
+    on_ok(body, retry_after);
     return;
   }
   using action = detail::http_verdict::action;

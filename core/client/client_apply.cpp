@@ -33,29 +33,24 @@ void add_tuple(std::string& list,
   list += ']';
 }
 
-// The text of the pulled rows of one table to bind: the answer's own
-// `changes` when all of it is this table's (a view into the answer `body`,
-// which owns it), else its elements joined.
-effects::raw_text rows_text(const pulled_changes& p, const pulled_table& pt,
-                            const std::shared_ptr<const std::string>& body) {
-  if (p.all_used) return effects::raw_text{body, p.raw};
-  std::size_t size = 2;
-  for (auto e : pt.elems) size += e.size() + 1;
-  std::string text;
-  text.reserve(size);
-  text += '[';
-  for (auto e : pt.elems) {
-    if (text.size() > 1) text += ',';
-    text += e;
+// The rows of one table to bind: the table's text as read, or, where a row
+// was replaced by a newer one, its current rows joined.
+effects::raw_text rows_text(const pulled_table& pt) {
+  if (pt.replaced == 0) return effects::raw_text{pt.text, *pt.text};
+  std::string text = "[";
+  for (std::size_t i = 0; i < pt.spans.size(); ++i) {
+    if (i) text += ',';
+    text += pt.row(i);
   }
   text += ']';
   return effects::raw_text{std::move(text)};
 }
 
-// [[version, key value…], …] of the pulled rows that have a version.
+// [[version, key value…], …] of the pulled rows that have a version: the
+// versions statement reads this, not the rows (a tenth of the bytes).
 std::string versions_text(const pulled_table& pt) {
   std::string versions = "[";
-  for (std::size_t e = 0; e < pt.elems.size(); ++e) {
+  for (std::size_t e = 0; e < pt.spans.size(); ++e) {
     if (!pt.versions[e]) continue;
     if (versions.size() > 1) versions += ',';
     versions += '[';
@@ -131,10 +126,8 @@ void append_purge(const schema& s, std::size_t members_table,
 
 }  // namespace
 
-answer_plan plan_answer(const sync_answer& a,
-                        const std::shared_ptr<const std::string>& body,
-                        const sealed_batch* batch, const schema& s,
-                        apply_statements& sql) {
+answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
+                        const schema& s, apply_statements& sql) {
   answer_plan plan;
   // The outbox ids answered, this client's new versions [[tbl, pk, v]…],
   // and the server's truth for every answered row [[tbl, pk, v, row]…].
@@ -218,12 +211,12 @@ answer_plan plan_answer(const sync_answer& a,
   effects::changes_applied applied;
   for (const auto& [ti, pt] : a.pulled.tables) {
     if (pt.rows <= 0) continue;
-    effects::raw_text text = rows_text(a.pulled, pt, body);
-    std::string versions = versions_text(pt);
+    effects::raw_text text = rows_text(pt);
     const auto& q = sql.pulled(ti, pt.deletes > 0);
     if (pt.deletes < pt.rows) st.push_back({q.upsert, {text}});
     if (pt.deletes > 0) st.push_back({q.remove, {text}});
     st.push_back({q.base, {std::move(text)}});
+    std::string versions = versions_text(pt);
     if (versions.size() > 2)
       st.push_back({q.record, {effects::raw_text{std::move(versions)}}});
     applied.rows += pt.rows;

@@ -49,13 +49,10 @@ struct answer_plan {
   std::vector<effect> events;
 };
 
-/// Plans what answer `a` (read from `body`, which its views point into)
-/// writes. `batch`: the batch it acknowledges (null when it acknowledges
-/// none).
-answer_plan plan_answer(const sync_answer& a,
-                        const std::shared_ptr<const std::string>& body,
-                        const sealed_batch* batch, const schema& s,
-                        apply_statements& sql);
+/// Plans what answer `a` writes. `batch`: the batch it acknowledges (null
+/// when it acknowledges none).
+answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
+                        const schema& s, apply_statements& sql);
 
 /// After a transaction with append_reconcile committed: `listing` is its
 /// `out` value. Rejected and conflict events of reconciled keys say what the

@@ -226,9 +226,7 @@ struct engine::impl {
   void after_seal(phases::sealing& p, const std::vector<std::string>& values);
   void drop_changes(const std::vector<std::size_t>& idx,
                     std::vector<effect> evs);
-  // `body` is shared: the pulled rows are bound as views into it.
-  void on_ok(const std::shared_ptr<const std::string>& body,
-             std::optional<std::int64_t> retry_after);
+  void on_ok(std::string_view body, std::optional<std::int64_t> retry_after);
   void read_pending(const std::vector<std::string>& values);
   void after_apply(phases::applying& p, const std::vector<std::string>& values);
   void after_drop(phases::dropping& p, const std::vector<std::string>& values);

@@ -1,5 +1,7 @@
 #include "client/client_response.h"
 
+#include <deque>
+
 #include "common/json_scan.h"
 #include "protocol/hlc.h"
 #include "protocol/protocol.h"
@@ -10,13 +12,6 @@ namespace {
 
 std::string opt_string(const json& j) {
   return j.is_string() ? j.get<std::string>() : std::string();
-}
-
-// True when `part` views `text` (a member name read without unescaping:
-// plain ASCII).
-bool views(std::string_view text, std::string_view part) {
-  return part.data() >= text.data() &&
-         part.data() + part.size() <= text.data() + text.size();
 }
 
 // A key value whose bytes are exactly what dump_json writes for it: a
@@ -32,9 +27,18 @@ bool canonical_scalar(std::string_view v) {
   return true;
 }
 
-// What one element of `changes` is.
+// Reused across the elements of one answer: no allocation per row.
+struct scratch {
+  std::vector<std::string_view> values;  // per column of the element's table
+  // The row's members as read (name, value): the table may come after it.
+  std::vector<std::pair<std::string_view, std::string_view>> members;
+  std::deque<std::string> names;  // member names that had escapes
+  std::string table_name, op;
+};
+
+// What one element of `changes` is, once read.
 struct element {
-  enum class verdict { use, skip, rewrite } what = verdict::skip;
+  bool use = false;
   std::size_t table = 0;
   std::string key;  // "[v1,v2]"
   std::optional<std::int64_t> version;
@@ -42,173 +46,132 @@ struct element {
   bool revoked = false;  // the caller's own membership ended
 };
 
-// Judges an element in place; the scanner is at its start. `rewrite`: the
-// bytes may read differently to SQLite than the JSON means (the scanner
-// then stopped somewhere inside the element). Anything else leaves the
-// scanner after the element.
-element judge(json_scanner& s, std::string_view text, const schema& sc) {
-  element out;
-  using verdict = element::verdict;
+// Reads the element at the scanner (whole, whatever it is) into `e` and the
+// column values into `w.values`; `e.use` when the client can apply it.
+// False only when the text is not JSON.
+bool read_element(json_scanner& s, const schema& sc, scratch& w, element& e) {
   if (s.peek() != json_kind_t::object) {
     s.skip_value();
-    return out;
+    return !s.failed();
   }
   s.begin_object();
-  bool has_table = false, table_ok = false, has_op = false, has_version = false,
-       has_row = false, row_ok = false;
-  std::string table_name, op;
-  std::vector<std::pair<std::string_view, std::string_view>> members;
+  bool table_ok = false, row_ok = false;
+  w.members.clear();
+  w.names.clear();
   std::string_view k;
-  auto rewrite = [&] {
-    out.what = verdict::rewrite;
-    return out;
-  };
+  // Each member given twice: the last counts, as in any JSON reader.
   while (s.next_key(k)) {
-    // A member name with escapes (or beyond ASCII) arrives unescaped:
-    // SQLite's JSON paths may not match it the same way.
-    if (!views(text, k)) return rewrite();
-    if (k == "table") {
-      if (has_table) return rewrite();  // named twice: the last counts
-      has_table = true;
-      if (s.peek() == json_kind_t::string) {
-        if (!s.read_string(table_name)) return out;
-        table_ok = true;
-      } else {
-        s.skip_value();
-      }
-    } else if (k == "op") {
-      if (has_op) return rewrite();
-      has_op = true;
-      if (s.peek() == json_kind_t::string) {
-        if (!s.read_string(op)) return out;
-        out.deleted = op == "delete";
-      } else {
-        s.skip_value();
-      }
-    } else if (k == "version") {
-      if (has_version) return rewrite();
-      has_version = true;
-      auto kind = s.peek();
-      if (kind == json_kind_t::number) {
-        bool is_int = false;
-        std::int64_t v = 0;
-        if (!s.read_number(is_int, v) || !is_int) return rewrite();
-        out.version = v;
-      } else if (kind == json_kind_t::null) {
-        s.read_null();
-      } else {
-        return rewrite();
-      }
-    } else if (k == "revoked") {
-      if (s.peek() == json_kind_t::boolean) {
-        bool b = false;
-        if (!s.read_bool(b)) return out;
-        out.revoked = b;
-      } else {
-        s.skip_value();
-      }
-    } else if (k == "row") {
-      if (has_row) return rewrite();
-      has_row = true;
-      if (s.peek() != json_kind_t::object) {
-        s.skip_value();
-        continue;
-      }
+    json_kind_t kind = s.peek();
+    if (k == "table" && kind == json_kind_t::string) {
+      table_ok = s.read_string(w.table_name);
+    } else if (k == "table") {
+      table_ok = false;
+      s.skip_value();
+    } else if (k == "op" && kind == json_kind_t::string) {
+      e.deleted = s.read_string(w.op) && w.op == "delete";
+    } else if (k == "version" && kind == json_kind_t::number) {
+      bool is_int = false;
+      std::int64_t v = 0;
+      s.read_number(is_int, v);
+      e.version = is_int ? std::optional(v) : std::nullopt;
+    } else if (k == "revoked" && kind == json_kind_t::boolean) {
+      s.read_bool(e.revoked);
+    } else if (k == "row" && kind == json_kind_t::object) {
       row_ok = true;
+      w.members.clear();
       s.begin_object();
       std::string_view m;
       while (s.next_key(m)) {
-        if (!views(text, m)) return rewrite();
-        std::string_view v = s.skip_value();
-        if (s.failed()) return out;
-        members.emplace_back(m, v);
+        // A name with escapes views the scanner's buffer until its next key.
+        if (!s.views_input(m)) m = w.names.emplace_back(m);
+        w.members.emplace_back(m, s.skip_value());
       }
     } else {
+      if (k == "op") e.deleted = false;
+      if (k == "version") e.version.reset();
+      if (k == "revoked") e.revoked = false;
+      if (k == "row") row_ok = false;
       s.skip_value();
     }
-    if (s.failed()) return out;
+    if (s.failed()) return false;
   }
-  if (s.failed()) return out;
-  int ti = table_ok ? sc.table_index(table_name) : -1;
-  if (ti < 0 || !row_ok) return out;  // skip
+  if (s.failed()) return false;
+  int ti = table_ok ? sc.table_index(w.table_name) : -1;
+  if (ti < 0 || !row_ok) return true;  // of no use: skipped
   const table& t = sc.tables[static_cast<std::size_t>(ti)];
-  // A column named twice: the JSON means the last, SQLite reads the first.
-  for (std::size_t a = 0; a < members.size(); ++a)
-    for (std::size_t b = a + 1; b < members.size(); ++b)
-      if (members[a].first == members[b].first &&
-          t.column_index(members[a].first) >= 0)
-        return rewrite();
-  out.key = "[";
-  for (std::size_t n = 0; n < t.primary_key.size(); ++n) {
-    const std::string& cn = t.columns[t.primary_key[n]].name;
-    std::string_view value;
-    for (auto& [mn, mv] : members)
-      if (mn == cn) {
-        value = mv;
-        break;
-      }
-    if (value.empty()) return out;  // no key: skip
-    if (!canonical_scalar(value)) return rewrite();
-    if (n) out.key += ',';
-    out.key += value;
+  w.values.assign(t.columns.size(), std::string_view());
+  for (const auto& [name, value] : w.members) {
+    int ci = t.column_index(name);  // a column twice: the last counts
+    if (ci >= 0) w.values[static_cast<std::size_t>(ci)] = value;
   }
-  out.key += ']';
-  out.table = static_cast<std::size_t>(ti);
-  out.what = verdict::use;
-  return out;
+  e.key = "[";
+  for (std::size_t n = 0; n < t.primary_key.size(); ++n) {
+    std::string_view value = w.values[t.primary_key[n]];
+    if (value.empty()) return true;  // no key: skipped
+    if (n) e.key += ',';
+    if (canonical_scalar(value)) {
+      e.key += value;
+    } else {
+      // Keys compare as dump_json writes them ("\u0064" is "d", 2.0e0 is
+      // 2.0): read it again to write it that way.
+      auto j = parse_json(value);
+      if (!j) return false;
+      e.key += dump_json(j.value());
+    }
+  }
+  e.key += ']';
+  e.table = static_cast<std::size_t>(ti);
+  e.use = true;
+  return true;
 }
 
-// The parsed element `j` in plain form ({op, row, table, version}), as
-// judge() sees it then; skip when it is of no use.
-element plain(const json& j, const schema& sc, std::string& text) {
-  element out;
-  if (!j.is_object() || !member(j, "table").is_string() ||
-      !member(j, "row").is_object())
-    return out;
-  int ti = sc.table_index(member(j, "table").get_ref<const std::string&>());
-  if (ti < 0) return out;
-  const table& t = sc.tables[static_cast<std::size_t>(ti)];
-  const json& row = member(j, "row");
-  json key = json::array();
-  for (auto k : t.primary_key) {
-    const std::string& name = t.columns[k].name;
-    if (!row.contains(name)) return out;
-    key.push_back(row[name]);
+// Appends the row array of element `e` (values in `w`) to `pt.text`;
+// returns its span.
+std::pair<std::size_t, std::size_t> write_row(pulled_table& pt,
+                                              const element& e,
+                                              const scratch& w) {
+  std::string& out = *pt.text;
+  if (out.size() > 1) out += ',';
+  std::size_t from = out.size();
+  out += '[';
+  if (e.version)
+    out += std::to_string(*e.version);
+  else
+    out += "null";
+  out += e.deleted ? ",1" : ",0";
+  for (std::string_view v : w.values) {
+    out += ',';
+    if (v.empty())
+      out += "null";
+    else
+      out += v;
   }
-  out.version = opt_int(member(j, "version"));
-  out.deleted = member(j, "op").is_string() &&
-                member(j, "op").get_ref<const std::string&>() == "delete";
-  out.revoked = member(j, "revoked") == true;
-  text = dump_json(json{{"table", t.name},
-                        {"op", out.deleted ? "delete" : "upsert"},
-                        {"version", out.version ? json(*out.version) : json()},
-                        {"row", row}});
-  out.key = dump_json(key);
-  out.table = static_cast<std::size_t>(ti);
-  out.what = element::verdict::use;
-  return out;
+  out += ']';
+  return {from, out.size() - from};
 }
 
 // Adds a usable element; of two of one row the newer version wins, the
 // later one on a tie (or without versions).
-void add(pulled_changes& out, const element& e, std::string_view text) {
+void add(pulled_changes& out, element& e, const scratch& w) {
   // Only the end of a membership of the caller's own removes a scope.
   if (e.revoked && e.deleted) out.revoked.emplace_back(e.table, e.key);
   pulled_table& pt = out.tables[e.table];
-  auto [slot, added] = pt.keys.emplace(e.key, pt.elems.size());
-  if (!added) {
-    out.all_used = false;
-    std::size_t k = slot->second;
+  if (!pt.text) pt.text = std::make_shared<std::string>("[");
+  auto found = pt.keys.find(e.key);
+  if (found != pt.keys.end()) {
+    std::size_t k = found->second;
     if (pt.versions[k] && e.version && *pt.versions[k] > *e.version) return;
     if (pt.deleted[k]) --pt.deletes;
     if (e.deleted) ++pt.deletes;
-    pt.elems[k] = text;
+    pt.spans[k] = write_row(pt, e, w);
     pt.versions[k] = e.version;
     pt.deleted[k] = e.deleted;
+    ++pt.replaced;
     return;
   }
+  auto slot = pt.keys.emplace(std::move(e.key), pt.spans.size()).first;
   pt.key_of.push_back(&slot->first);
-  pt.elems.push_back(text);
+  pt.spans.push_back(write_row(pt, e, w));
   pt.versions.push_back(e.version);
   pt.deleted.push_back(e.deleted);
   ++pt.rows;
@@ -216,65 +179,18 @@ void add(pulled_changes& out, const element& e, std::string_view text) {
   ++out.rows;
 }
 
-// The scanner over `body` from `from` on, and where it starts.
-struct cursor {
-  std::string_view body;
-  std::size_t base = 0;
-  json_scanner s;
-  explicit cursor(std::string_view b) : body(b), s(b) {}
-  std::size_t at() { return base + s.mark(); }
-  // Continues after the array element that starts at `from` and spans
-  // `size` bytes: a fresh scanner positioned after its `,` (or at `]`).
-  bool jump(std::size_t from, std::size_t size) {
-    std::size_t p = from + size;
-    while (p < body.size() && (body[p] == ' ' || body[p] == '\t' ||
-                               body[p] == '\n' || body[p] == '\r'))
-      ++p;
-    if (p < body.size() && body[p] == ',') {
-      ++p;
-      while (p < body.size() && (body[p] == ' ' || body[p] == '\t' ||
-                                 body[p] == '\n' || body[p] == '\r'))
-        ++p;
-      if (p < body.size() && body[p] == ']') return false;  // `[x,]`
-    }
-    base = p;
-    s = json_scanner(body.substr(p));
-    return true;
-  }
-};
-
-// Reads the `changes` array at the cursor into `out`; false when the body
+// Reads the `changes` array at the scanner into `out`; false when the body
 // is not JSON there.
-bool read_changes(cursor& c, const schema& sc, pulled_changes& out) {
-  std::size_t start = c.at();
-  if (!c.s.begin_array()) return false;
-  while (c.s.next_element()) {
-    std::size_t from = c.at();
-    json_scanner probe = c.s;  // to read the element again if need be
-    element e = judge(c.s, c.body, sc);
-    if (e.what == element::verdict::rewrite) {
-      // Parse this element alone and bind it written plainly.
-      std::string_view elem = probe.skip_value();
-      if (probe.failed()) return false;
-      auto j = parse_json(elem);
-      if (!j) return false;
-      out.owned.emplace_back();
-      element p = plain(j.value(), sc, out.owned.back());
-      out.all_used = false;
-      if (p.what == element::verdict::use) add(out, p, out.owned.back());
-      if (!c.jump(from, elem.size())) return false;
-      continue;
-    }
-    if (c.s.failed()) return false;
-    if (e.what == element::verdict::skip) {
-      out.all_used = false;
-      continue;
-    }
-    add(out, e, c.body.substr(from, c.base + c.s.offset() - from));
+bool read_changes(json_scanner& s, const schema& sc, pulled_changes& out) {
+  if (!s.begin_array()) return false;
+  scratch w;
+  while (s.next_element()) {
+    element e;
+    if (!read_element(s, sc, w, e)) return false;
+    if (e.use) add(out, e, w);
   }
-  if (c.s.failed()) return false;
-  out.raw = c.body.substr(start, c.base + c.s.offset() - start);
-  if (out.tables.size() > 1) out.all_used = false;
+  if (s.failed()) return false;
+  for (auto& [ti, pt] : out.tables) *pt.text += ']';
   return true;
 }
 
@@ -282,7 +198,7 @@ bool read_changes(cursor& c, const schema& sc, pulled_changes& out) {
 
 sync_answer read_sync_answer(std::string_view body, const schema& sc) {
   sync_answer a;
-  cursor c(body);
+  json_scanner s(body);
   json results, ack, protocol, cursor_v, has_more, server_time;
   bool changes_ok = true;
   auto bad = [&](std::string why) {
@@ -290,21 +206,21 @@ sync_answer read_sync_answer(std::string_view body, const schema& sc) {
     a.error = std::move(why);
     return a;
   };
-  if (!c.s.begin_object()) return bad("not a JSON object");
+  if (!s.begin_object()) return bad("not a JSON object");
   std::string_view k;
-  while (c.s.next_key(k)) {
+  while (s.next_key(k)) {
     if (k == "changes") {
       // A member given twice: the last counts, as in any JSON reader.
       a.pulled = pulled_changes{};
       changes_ok = true;
-      auto kind = c.s.peek();
+      auto kind = s.peek();
       if (kind == json_kind_t::array) {
-        if (!read_changes(c, sc, a.pulled)) return bad("not a JSON object");
+        if (!read_changes(s, sc, a.pulled)) return bad("not a JSON object");
       } else {
         changes_ok = kind == json_kind_t::null;
-        c.s.skip_value();
+        s.skip_value();
       }
-      if (c.s.failed()) return bad("not a JSON object");
+      if (s.failed()) return bad("not a JSON object");
       continue;
     }
     json* slot = k == "results"      ? &results
@@ -314,14 +230,14 @@ sync_answer read_sync_answer(std::string_view body, const schema& sc) {
                  : k == "hasMore"    ? &has_more
                  : k == "serverTime" ? &server_time
                                      : nullptr;
-    std::string_view v = c.s.skip_value();
-    if (c.s.failed()) return bad("not a JSON object");
+    std::string_view v = s.skip_value();
+    if (s.failed()) return bad("not a JSON object");
     if (slot == nullptr) continue;
     auto j = parse_json(v);
     if (!j) return bad("not a JSON object");
     *slot = std::move(j.value());
   }
-  if (c.s.failed() || !c.s.at_end()) return bad("not a JSON object");
+  if (s.failed() || !s.at_end()) return bad("not a JSON object");
   if (!protocol.is_number_integer() ||
       protocol.get<std::int64_t>() != protocol_version)
     return bad("protocol is not " + std::to_string(protocol_version));

@@ -1,12 +1,14 @@
 // The reader of the /sync answer (200): one pass of the JSON scanner over
-// the body. The small members are parsed; the pulled `changes` are not: each
-// element is judged in place and kept as the server's bytes, to be bound to
-// SQLite as they are (client_sql.h, pulled_sql). Pure: no state, no I/O.
+// the body. The small members are parsed; the pulled `changes` are not
+// parsed into a DOM: each element is read in place and its row's values
+// copied, as the server wrote them, into one array per row (pulled_table),
+// bound to SQLite as it is (client_sqlite.h, pulled_sql). Pure: no state,
+// no I/O.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,31 +31,39 @@ struct change_result {
   std::string message;  ///< the server's words on a rejection, if any
 };
 
-/// The pulled changes of one table, as element texts of `changes`.
+/// The pulled changes of one table, each row written again as SQLite reads
+/// it fastest: `[version, deleted (0/1), value of each column in schema
+/// order (null when absent)]` — array positions instead of member paths, and
+/// the member names (most of a row's bytes) never reach SQLite.
 struct pulled_table {
-  std::vector<std::string_view> elems;
+  /// "[row,row,…]": the rows in the order they came, closed with `]` once
+  /// the answer is read. Shared: the apply statements bind it as it is.
+  std::shared_ptr<std::string> text;
+  /// Per row: where its array is in `text` (offset, size).
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
   std::vector<std::optional<std::int64_t>> versions;
   std::vector<bool> deleted;
   std::int64_t rows = 0, deletes = 0;
-  /// key text (as dump_json writes the key array) -> element index
+  /// Rows replaced by a newer element of the same key: `text` still holds
+  /// the old arrays, so the rows are joined from `spans` instead.
+  std::int64_t replaced = 0;
+  /// key text (as dump_json writes the key array) -> row index
   std::unordered_map<std::string, std::size_t> keys;
-  std::vector<const std::string*> key_of;  ///< per element, into `keys`
+  std::vector<const std::string*> key_of;  ///< per row, into `keys`
+  /// The array of row `i`.
+  std::string_view row(std::size_t i) const {
+    std::string_view all = *text;
+    return all.substr(spans[i].first, spans[i].second);
+  }
 };
 
 /// The pulled changes of an answer, per schema table index.
 struct pulled_changes {
   std::map<std::size_t, pulled_table> tables;
   std::int64_t rows = 0;
-  /// Every element of `raw` is used, as it is, for one table: bind `raw`.
-  bool all_used = true;
-  std::string_view raw;  ///< the `changes` array's text
   /// The caller's memberships that ended (`revoked` deletes): (membership
   /// table index, key text). Their scopes' rows leave this device.
   std::vector<std::pair<std::size_t, std::string>> revoked;
-  /// Elements the scanner could not judge in place, parsed and written
-  /// again (see read_sync_answer); `elems` view them. A deque: growing it
-  /// never moves an element.
-  std::deque<std::string> owned;
 };
 
 /// A /sync answer with status 200.
@@ -78,10 +88,9 @@ struct sync_answer {
 /// Reads a 200 body. Elements of `changes` the client cannot use are left
 /// out (not an object, a table this schema does not know, no row object or
 /// no key); of two elements of one row the newer version wins, the later one
-/// on a tie. An element whose bytes SQLite might read differently from the
-/// JSON they mean (member names with escapes or given twice, a key value not
-/// written as dump_json writes it, a version that is not an integer) is
-/// parsed and written again in plain form. `body` must outlive the answer.
+/// on a tie. Members are read as JSON means them (escaped names unescaped; a
+/// member given twice: the last); a version that is not an integer counts
+/// as none. Row values are copied as the server wrote them.
 sync_answer read_sync_answer(std::string_view body, const schema& s);
 
 }  // namespace edgesync::client::detail

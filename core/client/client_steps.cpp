@@ -186,9 +186,9 @@ void engine::impl::drop_changes(const std::vector<std::size_t>& idx,
   emit_sql("drop", true, std::move(stmts));
 }
 
-void engine::impl::on_ok(const std::shared_ptr<const std::string>& body,
+void engine::impl::on_ok(std::string_view body,
                          std::optional<std::int64_t> retry_after) {
-  detail::sync_answer r = detail::read_sync_answer(*body, schema_);
+  detail::sync_answer r = detail::read_sync_answer(body, schema_);
   auto bad = [&](const std::string& why) {
     fail(fail_kind::error, "invalid_response",
          "the server's answer is malformed: " + why, 200, retry_after);
@@ -209,7 +209,7 @@ void engine::impl::on_ok(const std::shared_ptr<const std::string>& body,
         r.ack_duplicate && r.result_count < sealed_->changes.size();
     if (!next.older_seq) acked = &*sealed_;
   }
-  detail::answer_plan plan = detail::plan_answer(r, body, acked, schema_, sql_);
+  detail::answer_plan plan = detail::plan_answer(r, acked, schema_, sql_);
   std::vector<effects::statement> stmts;
   stmts.reserve(plan.statements.size() + 8);
   stmts.push_back({detail::guard_on_sql(), {}});

@@ -126,7 +126,7 @@ void engine::impl::next_frame() {
     auto [frame, rows] = std::move(stream_.frames.front());
     stream_.frames.pop_front();
     stream_.applying_rows = rows;
-    on_ok(std::make_shared<const std::string>(std::move(frame)), std::nullopt);
+    on_ok(frame, std::nullopt);
     return;
   }
   if (!stream_.ended) {

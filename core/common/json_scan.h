@@ -56,6 +56,12 @@ class json_scanner {
   std::string_view skip_value();
   /// True when only whitespace remains.
   bool at_end();
+  /// True when `v` views the input (a key from next_key(string_view&) does
+  /// unless it had escapes).
+  bool views_input(std::string_view v) const {
+    return v.data() >= s_.data() &&
+           v.data() + v.size() <= s_.data() + s_.size();
+  }
 
   /// Skips whitespace and returns the offset where the next value starts.
   std::size_t mark() {

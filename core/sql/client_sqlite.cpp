@@ -42,10 +42,18 @@ string ended(const string& b) {
          ".tbl AND o.pk = " + b + ".pk)";
 }
 
-// Element `i` of the item array j.value.
-string item(std::size_t i) {
-  return "json_extract(j.value, '$[" + std::to_string(i) + "]')";
+// A pulled row is the array [version, deleted (0/1), column values…]
+// (pulled_table): positions, not member paths.
+const string& row_version() {
+  static const string s = "(j.value ->> 0)";
+  return s;
 }
+const string& row_deleted() {
+  static const string s = "(j.value ->> 1)";
+  return s;
+}
+// Column `i` of the pulled row as JSON text.
+string row_json(std::size_t i) { return "j.value -> " + std::to_string(i + 2); }
 
 // A key is pending while it has outbox entries or a sync_base row (the
 // server's truth for a row whose queue just ended, reconciled at the end of
@@ -173,13 +181,23 @@ string pending_count_sql() { return "SELECT count(*) FROM " + outbox(); }
 
 namespace {
 
-// The value of column `c` of a JSON row object at `doc` (an expression),
-// stored as SQLite holds it: JSON null -> NULL, booleans 1/0, JSON columns
-// as the JSON text of the value, other objects and arrays as their text.
-string row_value(const column& c, const string& doc, const string& prefix) {
+// Column `c` at `path` (a JSON path or an array index) of the JSON `doc`,
+// as SQLite stores it: JSON null -> NULL, booleans 1/0, JSON columns as the
+// JSON text of the value, other objects and arrays as their text.
+string stored_value(const column& c, const string& doc, const string& path) {
   if (c.type == column_type::json_doc)
-    return "NULLIF(" + doc + " -> '" + prefix + c.name + "', 'null')";
-  return doc + " ->> '" + prefix + c.name + "'";
+    return "NULLIF(" + doc + " -> " + path + ", 'null')";
+  return doc + " ->> " + path;
+}
+
+// Column `c` of a JSON row object at `doc` (see stored_value).
+string row_value(const column& c, const string& doc, const string& prefix) {
+  return stored_value(c, doc, "'" + prefix + c.name + "'");
+}
+
+// Column `i` of the pulled row (see stored_value).
+string pulled_value(const table& t, std::size_t i) {
+  return stored_value(t.columns[i], "j.value", std::to_string(i + 2));
 }
 
 // `"a", "b"` over every column; `excluded` assignments of non-key columns.
@@ -212,69 +230,79 @@ string upsert_tail(const table& t) {
 
 }  // namespace
 
-string pulled_record_sql(const table& t, bool jsonb) {
+namespace {
+
+// json_array(key values) of the pulled row.
+string pulled_key(const table& t) {
   string key = "json_array(";
   for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
     if (k) key += ", ";
-    key += item(k + 1);
+    key += pulled_value(t, t.primary_key[k]);
   }
+  return key + ")";
+}
+
+string rows_from(bool jsonb) {
+  return string(" FROM ") + (jsonb ? "jsonb_each" : "json_each") + "(" +
+         seg(1) + ") AS j WHERE ";
+}
+
+}  // namespace
+
+string pulled_record_sql(const table& t, bool jsonb) {
+  string key = "json_array(";
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k)
+    key += (k ? ", j.value ->> " : "j.value ->> ") + std::to_string(k + 1);
   key += ")";
   return "INSERT INTO " + rows() + " (tbl, pk, version) SELECT " + lit(t.name) +
-         ", " + key + ", " + item(0) + " FROM " +
-         (jsonb ? "jsonb_each" : "json_each") + "(" + seg(1) + ") AS j WHERE " +
-         item(0) + " IS NOT NULL AND " + not_pending(t, key) +
+         ", " + key + ", j.value ->> 0" + rows_from(jsonb) +
+         "j.value ->> 0 IS NOT NULL AND " + not_pending(t, key) +
          " ON CONFLICT (tbl, pk) DO UPDATE SET version = excluded.version "
          "WHERE excluded.version >= version";
 }
 
 table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes) {
   table_apply_sql out;
-  auto val = [&t](std::size_t i) {
-    return row_value(t.columns[i], "j.value", "$.row.");
-  };
-  string cols, sets, vals, key_vals;
+  string cols, sets, vals, key_vals, row_object;
   column_lists(t, cols, sets);
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
-    if (i) vals += ", ";
-    vals += val(i);
-  }
-  string key = "json_array(";
-  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
-    if (k) {
-      key_vals += ", ";
-      key += ", ";
+    if (i) {
+      vals += ", ";
+      row_object += ", ";
     }
-    key_vals += val(t.primary_key[k]);
-    key += val(t.primary_key[k]);
+    vals += pulled_value(t, i);
+    row_object += lit(t.columns[i].name) + ", " + row_json(i);
   }
-  key += ")";
-  const string version = "(j.value ->> '$.version')";
-  const string is_delete = "j.value ->> '$.op' = 'delete'";
-  string from = string(" FROM ") + (jsonb ? "jsonb_each" : "json_each") + "(" +
-                seg(1) + ") AS j WHERE ";
-  string g = not_pending(t, key) + " AND " + not_older(t, key, version);
+  for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
+    if (k) key_vals += ", ";
+    key_vals += pulled_value(t, t.primary_key[k]);
+  }
+  const string key = pulled_key(t);
+  const string from = rows_from(jsonb);
+  string g = not_pending(t, key) + " AND " + not_older(t, key, row_version());
   out.upsert = "INSERT INTO " + q(t.name) + " (" + cols + ") SELECT " + vals +
-               from +
-               (has_deletes ? "j.value ->> '$.op' IS NOT 'delete' AND " : "") +
-               g + upsert_tail(t);
+               from + (has_deletes ? row_deleted() + " = 0 AND " : "") + g +
+               upsert_tail(t);
   out.remove = "DELETE FROM " + q(t.name) + " WHERE (" + key_columns(t) +
-               ") IN (SELECT " + key_vals + from + is_delete + " AND " + g +
-               ")";
+               ") IN (SELECT " + key_vals + from + row_deleted() + " = 1 AND " +
+               g + ")";
   out.record = pulled_record_sql(t, jsonb);
   // Rows of pending keys: the server's truth, kept until the key's queue
-  // ends (then reconcile_sql writes it). Never lowered to an older version.
-  // The document is only read when the table has pending keys at all (a
-  // constant WHERE term would not spare json_each its parse).
+  // ends (then reconcile_sql writes it), as the row object sync_base holds.
+  // Never lowered to an older version. The rows are only read when the
+  // table has pending keys at all (a constant WHERE term would not spare
+  // json_each its parse).
   string any_pending = "EXISTS (SELECT 1 FROM " + outbox() +
                        " WHERE tbl = " + lit(t.name) +
                        ") OR EXISTS (SELECT 1 FROM " + base() +
                        " WHERE tbl = " + lit(t.name) + ")";
   out.base = "INSERT INTO " + base() + " (tbl, pk, version, row) SELECT " +
-             lit(t.name) + ", " + key + ", " + version + ", CASE WHEN " +
-             is_delete + " THEN NULL ELSE j.value -> '$.row' END FROM " +
-             (jsonb ? "jsonb_each" : "json_each") + "(CASE WHEN " +
-             any_pending + " THEN " + seg(1) + " ELSE '[]' END) AS j WHERE " +
-             version + " IS NOT NULL AND " + pending(t, key) +
+             lit(t.name) + ", " + key + ", " + row_version() + ", CASE WHEN " +
+             row_deleted() + " = 1 THEN NULL ELSE json_object(" + row_object +
+             ") END FROM " + (jsonb ? "jsonb_each" : "json_each") +
+             "(CASE WHEN " + any_pending + " THEN " + seg(1) +
+             " ELSE '[]' END) AS j WHERE " + row_version() +
+             " IS NOT NULL AND " + pending(t, key) +
              " ON CONFLICT (tbl, pk) DO UPDATE SET version = "
              "excluded.version, row = excluded.row WHERE version IS NULL OR "
              "excluded.version >= version";

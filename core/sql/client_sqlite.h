@@ -77,17 +77,17 @@ struct table_apply_sql {
   std::string base;    ///< rows of pending keys into sync_base
 };
 
-/// The statements over the server's own change objects: ?1 is a JSON array
-/// of `changes` elements of the /sync response ({table, op, version, row}),
-/// all of table `t`, passed through without re-encoding. `jsonb` uses
-/// jsonb_each (SQLite >= 3.45: elements arrive as JSONB, so reading their
-/// members parses nothing). Without `has_deletes` the upsert does not test
-/// `op`. Its `record` is pulled_record_sql: the versions travel apart, in a
-/// much smaller document.
+/// The statements over the pulled rows of table `t`: ?1 is a JSON array of
+/// rows as the answer reader writes them (pulled_table: [version, deleted
+/// 0/1, column values in schema order]), one document for every statement.
+/// `jsonb` uses jsonb_each (SQLite >= 3.45: the document is converted once,
+/// reading a position then parses nothing). Without `has_deletes` the upsert
+/// does not test `deleted`.
 table_apply_sql pulled_sql(const table& t, bool jsonb, bool has_deletes);
 
 /// Records the versions of pulled rows in sync_rows for keys not pending:
-/// ?1 = [[version, key value…], …] (key values in key order).
+/// ?1 = [[version, key value…], …] (key values in key order; a tenth of the
+/// rows' bytes).
 std::string pulled_record_sql(const table& t, bool jsonb);
 
 /// Sets sync_base from the server's answers to this client's own changes:

@@ -1,6 +1,6 @@
 // The /sync answer reader (core/client/client_response.h): one pass over the
-// body; pulled elements kept as the server's bytes unless SQLite could read
-// those bytes differently from what the JSON means.
+// body; each pulled row written as an array of its column values, the values
+// as the server wrote them, members read as JSON means them.
 #include "client/client_response.h"
 
 #include <gtest/gtest.h>
@@ -26,20 +26,22 @@ std::string answer(const std::string& changes,
          ",\"changes\":" + changes + ",\"cursor\":\"1:9\",\"hasMore\":true}";
 }
 
-// The element texts bound for table `t`, in order.
-std::vector<std::string> elems(const sync_answer& a, const std::string& t) {
+// The row arrays bound for table `t`, in order.
+std::vector<std::string> rows(const sync_answer& a, const std::string& t) {
   std::vector<std::string> out;
   int ti = test_schema().table_index(t);
   auto it = a.pulled.tables.find(static_cast<std::size_t>(ti));
   if (it == a.pulled.tables.end()) return out;
-  for (auto e : it->second.elems) out.emplace_back(e);
+  for (std::size_t i = 0; i < it->second.spans.size(); ++i)
+    out.emplace_back(it->second.row(i));
   return out;
 }
 
-TEST(ClientResponse, ReadsTheMembersAndKeepsElementBytes) {
+TEST(ClientResponse, WritesEachRowAsAnArrayOfItsColumns) {
+  // projects: id, ownerId, name, archived, updatedAt.
   const std::string p1 =
       "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":7,"
-      "\"row\":{\"id\":\"p1\",\"name\":\"x\"}}";
+      "\"row\":{\"id\":\"p1\",\"name\":\"x \\\"q\\\"\",\"archived\":true}}";
   const std::string p2 =
       "{ \"row\" : {\"name\":\"y\",\"id\":\"p2\"}, \"table\":\"projects\", "
       "\"version\":8, \"op\":\"delete\" }";
@@ -51,60 +53,57 @@ TEST(ClientResponse, ReadsTheMembersAndKeepsElementBytes) {
   EXPECT_TRUE(a.has_more);
   EXPECT_EQ(a.server_time, 5);
   EXPECT_EQ(a.pulled.rows, 2);
-  EXPECT_TRUE(a.pulled.all_used);
-  EXPECT_EQ(a.pulled.raw, "[" + p1 + " , " + p2 + "]");
-  EXPECT_EQ(elems(a, "projects"), (std::vector<std::string>{p1, p2}));
   const auto& pt = a.pulled.tables.begin()->second;
+  // Values as the server wrote them (escapes kept), absent columns null.
+  const std::string r1 = "[7,0,\"p1\",null,\"x \\\"q\\\"\",true,null]";
+  const std::string r2 = "[8,1,\"p2\",null,\"y\",null,null]";
+  EXPECT_EQ(rows(a, "projects"), (std::vector<std::string>{r1, r2}));
+  EXPECT_EQ(*pt.text, "[" + r1 + "," + r2 + "]") << "bound as it is";
+  EXPECT_EQ(pt.replaced, 0);
   EXPECT_EQ(pt.deletes, 1);
   EXPECT_EQ(*pt.key_of[0], "[\"p1\"]");
   EXPECT_EQ(pt.versions[1], 8);
-  for (auto e : pt.elems)
-    EXPECT_TRUE(e.data() >= body.data() &&
-                e.data() + e.size() <= body.data() + body.size())
-        << "views the body";
 }
 
-TEST(ClientResponse, RewritesOnlyTheElementsSqliteMightMisread) {
-  const std::string plain_a =
-      "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":1,"
-      "\"row\":{\"id\":\"a\",\"name\":\"A\"}}";
-  const std::string plain_z =
-      "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":5,"
-      "\"row\":{\"id\":\"z\",\"name\":\"Z\"}}";
-  // Each needs a rewrite: an escaped member name, a column twice, an
-  // escaped key, a float version, a key with a non-canonical number.
+TEST(ClientResponse, ReadsMembersAsJsonMeansThem) {
+  // Each once needed a rewrite: an escaped member name, a column twice, an
+  // escaped key, a float version, a key with a non-canonical number, an
+  // escaped column name, a member given twice.
   const std::vector<std::string> odd = {
       "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":2,"
       "\"r\\u006fw\":{\"id\":\"b\",\"name\":\"B\"}}",
       "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":3,"
       "\"row\":{\"id\":\"c\",\"name\":\"first\",\"name\":\"last\"}}",
       "{\"table\":\"projects\",\"op\":\"upsert\",\"version\":4,"
-      "\"row\":{\"id\":\"\\u0064\",\"name\":\"D\"}}",
+      "\"row\":{\"id\":\"\\u0064\",\"n\\u0061me\":\"D\"}}",
       "{\"table\":\"documents\",\"op\":\"upsert\",\"version\":4.5,"
       "\"row\":{\"id\":1,\"title\":\"t\"}}",
       "{\"table\":\"documents\",\"op\":\"upsert\",\"version\":6,"
       "\"row\":{\"id\":2.0e0,\"title\":\"u\"}}",
+      "{\"table\":\"projects\",\"op\":\"delete\",\"op\":\"upsert\","
+      "\"version\":\"9\",\"row\":{\"id\":\"e\"},\"row\":{\"id\":\"f\"}}",
   };
-  std::string list = "[" + plain_a;
-  for (const auto& o : odd) list += ",\n " + o;
-  list += " ," + plain_z + "]";
+  std::string list = "[";
+  for (const auto& o : odd) list += (list.size() > 1 ? ",\n " : "") + o;
+  list += "]";
   sync_answer a = read_sync_answer(answer(list), test_schema());
   ASSERT_EQ(a.error, "");
-  EXPECT_FALSE(a.pulled.all_used);
-  EXPECT_EQ(a.pulled.rows, 7);
-  EXPECT_EQ(a.pulled.owned.size(), 5u);
-  auto p = elems(a, "projects");
-  ASSERT_EQ(p.size(), 5u);
-  EXPECT_EQ(p[0], plain_a);
-  EXPECT_EQ(p[1],
-            "{\"op\":\"upsert\",\"row\":{\"id\":\"b\",\"name\":\"B\"},"
-            "\"table\":\"projects\",\"version\":2}");
-  EXPECT_EQ(parse_json(p[2]).value()["row"]["name"], "last");
-  EXPECT_EQ(parse_json(p[3]).value()["row"]["id"], "d");
-  EXPECT_EQ(p[4], plain_z) << "the scanner picks up after a rewrite";
-  auto d = elems(a, "documents");
+  EXPECT_EQ(a.pulled.rows, 6);
+  auto p = rows(a, "projects");
+  ASSERT_EQ(p.size(), 4u);
+  EXPECT_EQ(p[0], "[2,0,\"b\",null,\"B\",null,null]");
+  EXPECT_EQ(p[1], "[3,0,\"c\",null,\"last\",null,null]");
+  EXPECT_EQ(p[2], "[4,0,\"\\u0064\",null,\"D\",null,null]");
+  EXPECT_EQ(p[3], "[null,0,\"f\",null,null,null,null]");
+  const auto& projects = a.pulled.tables.at(
+      static_cast<std::size_t>(test_schema().table_index("projects")));
+  EXPECT_EQ(*projects.key_of[2], "[\"d\"]") << "keys compare unescaped";
+  EXPECT_EQ(*projects.key_of[3], "[\"f\"]");
+  EXPECT_EQ(projects.deletes, 0);
+  auto d = rows(a, "documents");
   ASSERT_EQ(d.size(), 2u);
-  EXPECT_TRUE(parse_json(d[0]).value()["version"].is_null());
+  EXPECT_EQ(d[0], "[null,0,1,null,\"t\",null,null,null]");
+  EXPECT_EQ(d[1], "[6,0,2.0e0,null,\"u\",null,null,null]");
   const auto& docs = a.pulled.tables.at(
       static_cast<std::size_t>(test_schema().table_index("documents")));
   EXPECT_EQ(*docs.key_of[1], "[2.0]");
@@ -123,14 +122,15 @@ TEST(ClientResponse, OfTwoElementsOfOneRowTheNewerWins) {
   sync_answer a = read_sync_answer(answer(list), test_schema());
   ASSERT_EQ(a.error, "");
   EXPECT_EQ(a.pulled.rows, 2);
-  EXPECT_FALSE(a.pulled.all_used);
-  auto p = elems(a, "projects");
+  auto p = rows(a, "projects");
   ASSERT_EQ(p.size(), 1u);
   EXPECT_NE(p[0].find("newer"), std::string::npos);
-  auto s = elems(a, "settings");
-  ASSERT_EQ(s.size(), 1u);
-  EXPECT_NE(s[0].find("delete"), std::string::npos) << "a tie: the later";
-  EXPECT_EQ(a.pulled.tables.at(3).deletes, 1);
+  auto s = rows(a, "settings");
+  ASSERT_EQ(s, (std::vector<std::string>{"[3,1,\"k\",null,null]"}))
+      << "a tie: the later";
+  const auto& st = a.pulled.tables.at(3);
+  EXPECT_EQ(st.deletes, 1);
+  EXPECT_EQ(st.replaced, 1) << "the rows are joined again";
 }
 
 TEST(ClientResponse, SkipsWhatTheClientCannotUse) {
@@ -138,11 +138,13 @@ TEST(ClientResponse, SkipsWhatTheClientCannotUse) {
       "[42,null,{\"table\":\"nope\",\"row\":{\"id\":1}},"
       "{\"table\":\"projects\",\"row\":[]},"
       "{\"table\":\"projects\",\"row\":{\"name\":\"no key\"}},"
+      "{\"table\":\"projects\",\"row\":{\"id\":\"x\"},\"row\":null},"
       "{\"table\":\"projects\",\"version\":1,\"row\":{\"id\":\"ok\"}}]";
   sync_answer a = read_sync_answer(answer(list), test_schema());
   ASSERT_EQ(a.error, "");
   EXPECT_EQ(a.pulled.rows, 1);
-  EXPECT_FALSE(a.pulled.all_used);
+  EXPECT_EQ(rows(a, "projects"),
+            (std::vector<std::string>{"[1,0,\"ok\",null,null,null,null]"}));
 }
 
 TEST(ClientResponse, ReadsResults) {
