@@ -61,6 +61,14 @@ struct column {
   std::optional<media_limits> media;
 };
 
+/// Index of the element of `items` whose `name` is `name`, or -1.
+template <typename T>
+int index_of_name(const std::vector<T>& items, std::string_view name) {
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (items[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
 /// One synced table.
 struct table {
   std::string name;         ///< client (camelCase) name
@@ -80,9 +88,7 @@ struct table {
 
   /// Index of the column with this client name, or -1.
   int column_index(std::string_view client_name) const {
-    for (std::size_t i = 0; i < columns.size(); ++i)
-      if (columns[i].name == client_name) return static_cast<int>(i);
-    return -1;
+    return index_of_name(columns, client_name);
   }
   /// The column with this client name, or nullptr.
   const column* find_column(std::string_view client_name) const {
@@ -115,9 +121,7 @@ struct schema {
 
   /// Index of the table with this client name, or -1.
   int table_index(std::string_view client_name) const {
-    for (std::size_t i = 0; i < tables.size(); ++i)
-      if (tables[i].name == client_name) return static_cast<int>(i);
-    return -1;
+    return index_of_name(tables, client_name);
   }
   /// The table with this client name, or nullptr.
   const table* find_table(std::string_view client_name) const {

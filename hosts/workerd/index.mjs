@@ -142,11 +142,15 @@ async function notifyHub(hub, payload) {
   if (!r.ok) throw new Error(`the live hub answered ${r.status}`);
 }
 
-/** 503 not_configured with what to set; clients retry with backoff as after any 5xx. */
-function notConfigured(core, message) {
-  return new Response(JSON.stringify(core.errorBody('not_configured', message)), {
+/**
+ * 503 `code` (not_configured, media_not_configured) with what to set; clients
+ * retry with backoff as after any 5xx. `cors`: the CORS headers, where the
+ * request is known to be the app's.
+ */
+function notConfigured(core, message, code = 'not_configured', cors = {}) {
+  return new Response(JSON.stringify(core.errorBody(code, message)), {
     status: 503,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '60' },
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '60', ...cors },
   });
 }
 
@@ -189,13 +193,8 @@ export default {
         // setting to make (clients retry with backoff); /sync is unaffected.
         if (!misconfigurationLogged) console.error(`edgesync: ${media.misconfigured}`);
         misconfigurationLogged = true;
-        return new Response(JSON.stringify(core.errorBody('media_not_configured', media.misconfigured)), {
-          status: 503,
-          headers: {
-            'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '60',
-            ...corsHeaders(cfg.corsOrigin, request, 'Retry-After'),
-          },
-        });
+        return notConfigured(core, media.misconfigured, 'media_not_configured',
+          corsHeaders(cfg.corsOrigin, request, 'Retry-After'));
       }
       if (cfg.applyDdl && !ddlApplied && request.method !== 'OPTIONS' && (pathname === '/sync' || pathname === '/healthz' || isMedia)) {
         try {
