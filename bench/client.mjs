@@ -25,9 +25,11 @@
 //                           request the core asks to send
 //   client_wasm_bytes, client_instantiate_ms (compile + instantiate, cold; warm: median)
 //
-// Every figure is the best of `repeats` fresh runs.
+// Every figure is the best of `repeats` fresh runs. With --cpu the local
+// writes are timed in process CPU time (process.cpuUsage) rather than wall
+// time: on a shared machine a descheduled run then costs nothing extra.
 //
-//   node bench/client.mjs [--quick]
+//   node bench/client.mjs [--quick] [--cpu]
 import { readFileSync, statSync } from 'node:fs';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import createClientModule from '../dist/edgesync_client.mjs';
@@ -200,16 +202,22 @@ function benchDrain(core, sqlite3, rows) {
 
 const NODE_COLS = cols.map((x) => `"${x}"`).join(', ');
 
+/** Process CPU time in ms (user + system). */
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 /**
- * The app's writes, timed per phase: `rows` INSERTs and as many UPDATEs
- * (prepared, one transaction each), then `single` one-row UPDATE
+ * The app's writes, timed per phase (by `clock`, ms): `rows` INSERTs and as
+ * many UPDATEs (prepared, one transaction each), then `single` one-row UPDATE
  * transactions. Returns { insertMs, updateMs, singleMs }.
  */
-function appWrites(db, rows, single) {
+function appWrites(db, rows, single, clock) {
   const ins = db.prepare(`INSERT INTO "workflowNodes" (${NODE_COLS}) VALUES (${cols.map(() => '?').join(', ')})`);
   const upd = db.prepare('UPDATE "workflowNodes" SET "label" = ?, "x" = ? WHERE "id" = ?');
   try {
-    let t = performance.now();
+    let t = clock();
     db.exec('BEGIN');
     for (const r of rows) {
       ins.bind(r);
@@ -217,8 +225,8 @@ function appWrites(db, rows, single) {
       ins.reset(true);
     }
     db.exec('COMMIT');
-    const insertMs = performance.now() - t;
-    t = performance.now();
+    const insertMs = clock() - t;
+    t = clock();
     db.exec('BEGIN');
     for (let i = 0; i < rows.length; i++) {
       upd.bind([`Edited ${i}`, i + 0.5, rows[i][0]]);
@@ -226,8 +234,8 @@ function appWrites(db, rows, single) {
       upd.reset(true);
     }
     db.exec('COMMIT');
-    const updateMs = performance.now() - t;
-    t = performance.now();
+    const updateMs = clock() - t;
+    t = clock();
     for (let i = 0; i < single; i++) {
       db.exec('BEGIN');
       upd.bind([`Again ${i}`, i + 0.25, rows[i][0]]);
@@ -235,7 +243,7 @@ function appWrites(db, rows, single) {
       upd.reset(true);
       db.exec('COMMIT');
     }
-    const singleMs = performance.now() - t;
+    const singleMs = clock() - t;
     return { insertMs, updateMs, singleMs, ms: insertMs + updateMs + singleMs };
   } finally {
     ins.finalize();
@@ -247,16 +255,16 @@ function appWrites(db, rows, single) {
  * Local write overhead: the same app writes on the synced table of an open
  * client (its outbox triggers fire) and on an identical plain table.
  */
-function benchLocalWrites(core, sqlite3, arrays, single) {
+function benchLocalWrites(core, sqlite3, arrays, single, clock) {
   const c = freshClient(core, sqlite3, {});
-  const synced = appWrites(c.db, arrays, single);
+  const synced = appWrites(c.db, arrays, single, clock);
   const outbox = Number(c.db.selectValue('SELECT count(*) FROM sync_outbox'));
   if (outbox !== 2 * arrays.length + single) throw new Error(`the triggers queued ${outbox} changes, expected ${2 * arrays.length + single}`);
   core.callFramed('client.close', { client: c.handle });
   c.db.close();
   const db = new sqlite3.oo1.DB(':memory:', 'c');
   db.exec(CREATE);
-  const plain = appWrites(db, arrays, single);
+  const plain = appWrites(db, arrays, single, clock);
   db.close();
   return { synced, plain };
 }
@@ -265,7 +273,8 @@ const best = (runs, key = 'ms') => runs.reduce((a, b) => (b[key] < a[key] ? b : 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x, d = 0) => Number(x.toFixed(d));
 
-export async function runClientBench({ quick = false, rows: n, repeats } = {}) {
+export async function runClientBench({ quick = false, rows: n, repeats, cpu = false } = {}) {
+  const clock = cpu ? cpuNow : () => performance.now();
   n ??= quick ? 5_000 : 50_000;
   repeats ??= quick ? 2 : 3;
   const bytes = readFileSync(wasmPath);
@@ -303,12 +312,12 @@ export async function runClientBench({ quick = false, rows: n, repeats } = {}) {
   const writes = [];
   const w = Math.min(n, 20_000);
   const writeRows = arrays.slice(0, w);
-  benchLocalWrites(core, sqlite3, writeRows.slice(0, 500), 50);
+  benchLocalWrites(core, sqlite3, writeRows.slice(0, 500), 50, clock);
   for (let i = 0; i < repeats; i++) {
     apply.push(benchApply(core, sqlite3, rows, body));
     limits.push(benchLimit(sqlite3, rows, objectsJson, arraysJson, arrays));
     drain.push(benchDrain(core, sqlite3, rows));
-    writes.push(benchLocalWrites(core, sqlite3, writeRows, w / 10));
+    writes.push(benchLocalWrites(core, sqlite3, writeRows, w / 10, clock));
   }
   const a = best(apply);
   const variants = Object.keys(limits[0]).map((k) => [k, Math.min(...limits.map((l) => l[k]))]);
@@ -349,6 +358,6 @@ export async function runClientBench({ quick = false, rows: n, repeats } = {}) {
 }
 
 if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
-  const figures = await runClientBench({ quick: process.argv.includes('--quick') });
+  const figures = await runClientBench({ quick: process.argv.includes('--quick'), cpu: process.argv.includes('--cpu') });
   console.table(Object.entries(figures).map(([figure, value]) => ({ figure, value })));
 }

@@ -79,6 +79,12 @@ const table_apply_sql& apply_statements::pulled(std::size_t t, bool deletes) {
   return *slot[t];
 }
 
+void apply_statements::append_delete_outbox(
+    std::vector<effects::statement>& out, const effects::raw_text& ids) {
+  out.push_back({implicit_bases_sql(), {ids}});
+  out.push_back({delete_outbox_ids_sql(), {ids}});
+}
+
 void apply_statements::append_reconcile(std::vector<effects::statement>& out) {
   if (reconcile_.empty()) {
     for (const auto& t : schema_.tables) reconcile_.push_back(reconcile_sql(t));
@@ -201,7 +207,8 @@ answer_plan plan_answer(const sync_answer& a, const sealed_batch* batch,
   bases += ']';
   auto& st = plan.statements;
   if (acked.size() > 2)
-    st.push_back({delete_outbox_ids_sql(), {effects::raw_text{acked}}});
+    apply_statements::append_delete_outbox(st,
+                                           effects::raw_text{std::move(acked)});
   if (own.size() > 2) {
     st.push_back({record_own_versions_sql(), {effects::raw_text{own}}});
     st.push_back({rebase_outbox_sql(), {effects::raw_text{std::move(own)}}});

@@ -28,6 +28,10 @@ class apply_statements {
   void set_jsonb(bool jsonb);
   /// pulled_sql for table `t` (with or without deletes).
   const table_apply_sql& pulled(std::size_t t, bool deletes);
+  /// Appends the deletion of outbox rows `ids` (a JSON array), keeping the
+  /// server's truth for their keys (implicit_bases_sql) first.
+  static void append_delete_outbox(std::vector<effects::statement>& out,
+                                   const effects::raw_text& ids);
   /// Appends the reconciliation of every key whose queue ended; its one
   /// `out` statement lists the keys (read it with patch_restored).
   void append_reconcile(std::vector<effects::statement>& out);

@@ -132,8 +132,8 @@ void engine::impl::on_read(const std::string& text) {
     }
     ids += ']';
     stmts.push_back({detail::guard_on_sql(), {}});
-    stmts.push_back(
-        {detail::delete_outbox_ids_sql(), {effects::raw_text{ids}}});
+    detail::apply_statements::append_delete_outbox(
+        stmts, effects::raw_text{std::move(ids)});
     sql_.append_reconcile(stmts);
     stmts.push_back({detail::guard_off_sql(), {}});
     pending_ = std::max<std::int64_t>(0, pending_ - n);
@@ -175,10 +175,10 @@ void engine::impl::drop_changes(const std::vector<std::size_t>& idx,
   ids += ']';
   sealed_.reset();
   // The refused changes' rows go back to the server's truth.
-  std::vector<effects::statement> stmts = {
-      {detail::guard_on_sql(), {}},
-      {detail::delete_outbox_ids_sql(), {effects::raw_text{std::move(ids)}}},
-      {detail::clear_inflight_sql(), {}}};
+  std::vector<effects::statement> stmts = {{detail::guard_on_sql(), {}}};
+  detail::apply_statements::append_delete_outbox(
+      stmts, effects::raw_text{std::move(ids)});
+  stmts.push_back({detail::clear_inflight_sql(), {}});
   sql_.append_reconcile(stmts);
   stmts.push_back({detail::guard_off_sql(), {}});
   stmts.push_back({detail::pending_count_sql(), {}, true});

@@ -126,6 +126,17 @@ string delete_outbox_ids_sql() {
          " WHERE id IN (SELECT value FROM json_each(" + seg(1) + "))";
 }
 
+string implicit_bases_sql() {
+  // The triggers capture no base when a key's first write stores a row where
+  // none was: the server had none the device knew of. Such a key reconciles
+  // exactly as one whose captured base said so.
+  return "INSERT INTO " + base() +
+         " (tbl, pk, version, row) SELECT o.tbl, o.pk, (SELECT version FROM " +
+         rows() + " r WHERE r.tbl = o.tbl AND r.pk = o.pk), NULL FROM " +
+         outbox() + " o WHERE o.id IN (SELECT value FROM json_each(" + seg(1) +
+         ")) ON CONFLICT (tbl, pk) DO NOTHING";
+}
+
 string record_own_versions_sql() {
   return "INSERT INTO " + rows() +
          " (tbl, pk, version) SELECT json_extract(value, '$[0]'), "

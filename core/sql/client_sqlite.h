@@ -36,6 +36,11 @@ std::string clear_inflight_sql();
 /// Deletes outbox rows whose ids are in the JSON array ?1.
 std::string delete_outbox_ids_sql();
 
+/// Gives the keys of the outbox rows whose ids are in ?1 that have no
+/// sync_base row the base "no row" (at their sync_rows version): run before
+/// deleting those rows.
+std::string implicit_bases_sql();
+
 /// Records this client's own acknowledged writes: ?1 = [[tbl, pk, version]…]
 /// into sync_rows (never lowering a version).
 std::string record_own_versions_sql();

@@ -128,87 +128,72 @@ string sqlite_pk_same(const table& t) {
 // Keeps the server's truth for a row as its first local change is made:
 // while a key has no outbox entries its local row is the server's row as
 // last known (sync_rows has its version), so that row is copied to
-// sync_base before the write changes it. The client core reconciles the
-// local row to sync_base whenever the key's queue ends (docs/client.md).
-// `key` is the json_array of the key, `row` the row's JSON (or NULL).
+// sync_base before the write's outbox row is queued. The client core
+// reconciles the local row to sync_base whenever the key's queue ends
+// (docs/client.md). `key` is the json_array of the key, `row` the row's JSON
+// (or NULL). A first write that stores a row where none was needs no
+// capture: the core gives such a key the base "no row" when its queue ends
+// (implicit_bases_sql).
 string sqlite_base_capture(const table& t, const string& key, const string& row,
                            const string& also = "") {
   // Explicit NOT EXISTS tests, not INSERT OR IGNORE: an app statement's own
   // conflict clause (INSERT OR REPLACE …) would override the trigger's.
   // `also` (a test of the trigger's record only) comes first: when it fails
-  // the key is neither built nor looked up.
+  // the key is neither built nor looked up; then the outbox, which a key
+  // edited again already has.
   return string("  INSERT INTO ") + q(sqlite_names::base) +
          " (tbl, pk, version, row)\n    SELECT " + lit(t.name) + ", " + key +
          ", (SELECT version FROM " + q(sqlite_names::rows) +
          " WHERE tbl = " + lit(t.name) + " AND pk = " + key + "), " + row +
          "\n    WHERE " + (also.empty() ? "" : also + "\n      AND ") +
-         "NOT EXISTS (SELECT 1 FROM " + q(sqlite_names::base) +
+         "NOT EXISTS (SELECT 1 FROM " + q(sqlite_names::outbox) +
          " WHERE tbl = " + lit(t.name) + " AND pk = " + key +
-         ")\n      AND NOT EXISTS (SELECT 1 FROM " + q(sqlite_names::outbox) +
+         ")\n      AND NOT EXISTS (SELECT 1 FROM " + q(sqlite_names::base) +
          " WHERE tbl = " + lit(t.name) + " AND pk = " + key + ");\n";
 }
 
-// The stored row at the key of record `rec` as JSON (NULL when none).
-string sqlite_row_at(const table& t, const char* rec) {
+// The stored row at the key of record `rec` as JSON (NULL when none), or
+// with `exists` whether there is one.
+string sqlite_row_at(const table& t, const char* rec, bool exists) {
   string where;
   for (std::size_t k = 0; k < t.primary_key.size(); ++k) {
     if (k) where += " AND ";
     const string& n = t.columns[t.primary_key[k]].name;
     where += "o." + q(n) + " = " + rec + "." + q(n);
   }
-  return "(SELECT " + sqlite_row_json(t, "o") + " FROM " + q(t.name) +
-         " AS o WHERE " + where + ")";
+  string from = " FROM " + q(t.name) + " AS o WHERE " + where + ")";
+  if (exists) return "EXISTS (SELECT 1" + from;
+  return "(SELECT " + sqlite_row_json(t, "o") + from;
 }
 
-// BEFORE triggers that capture sync_base (see sqlite_base_capture). An
-// insert may replace a row (INSERT OR REPLACE, upserts), so it captures the
-// row stored at the new key, if any. A capture without a following outbox
-// row (an ignored insert, a no-op upsert) is harmless: the core drops bases
-// of keys without outbox rows at the end of each of its transactions.
-string sqlite_base_triggers(const table& t) {
-  string out;
-  string base = "sync_" + t.name + "_base";
-  auto trig = [&](const string& suffix) { return q(base + "_" + suffix); };
-  string any_changed;
-  for (std::size_t i = 0; i < t.columns.size(); ++i) {
-    const string& n = t.columns[i].name;
-    if (i) any_changed += " OR ";
-    any_changed += "OLD." + q(n) + " IS NOT NEW." + q(n);
-  }
-  out += "DROP TRIGGER IF EXISTS " + trig("insert") + ";\n";
-  out += "CREATE TRIGGER " + trig("insert") + " BEFORE INSERT ON " + q(t.name) +
-         "\nWHEN " + sqlite_guard() + "\nBEGIN\n" +
-         sqlite_base_capture(t, sqlite_pk_json(t, "NEW"),
-                             sqlite_row_at(t, "NEW")) +
-         "END;\n";
-  out += "DROP TRIGGER IF EXISTS " + trig("update") + ";\n";
-  out +=
-      "CREATE TRIGGER " + trig("update") + " BEFORE UPDATE ON " + q(t.name) +
-      "\nWHEN " + sqlite_guard() + " AND (" + any_changed + ")\nBEGIN\n" +
-      sqlite_base_capture(t, sqlite_pk_json(t, "OLD"),
-                          sqlite_row_json(t, "OLD")) +
-      // A changed key replaces whatever was stored at the new one.
-      sqlite_base_capture(t, sqlite_pk_json(t, "NEW"), sqlite_row_at(t, "NEW"),
-                          "NOT (" + sqlite_pk_same(t) + ")") +
-      "END;\n";
-  out += "DROP TRIGGER IF EXISTS " + trig("delete") + ";\n";
-  out += "CREATE TRIGGER " + trig("delete") + " BEFORE DELETE ON " + q(t.name) +
-         "\nWHEN " + sqlite_guard() + "\nBEGIN\n" +
-         sqlite_base_capture(t, sqlite_pk_json(t, "OLD"),
-                             sqlite_row_json(t, "OLD")) +
-         "END;\n";
-  return out;
+// `"a", "b"` of the key columns, client names.
+string key_column_names(const table& t) {
+  return column_list(t, t.primary_key, false);
 }
 
+// One trigger per event where the event allows it (each trigger is a
+// sub-program run per written row): AFTER UPDATE and AFTER DELETE capture
+// the base from OLD and queue the write; an insert and a key change need a
+// BEFORE trigger, since the row they may replace is gone afterwards.
 string sqlite_triggers(const table& t) {
   string out;
   string base = "sync_" + t.name;
   auto trig = [&](const string& suffix) { return q(base + "_" + suffix); };
+  const string guard = sqlite_guard();
 
+  // Only an insert over a stored row (INSERT OR REPLACE, or an upsert that
+  // updates) captures; the row's key decides, before any other work.
+  out += "DROP TRIGGER IF EXISTS " + trig("base_insert") + ";\n";
+  out += "CREATE TRIGGER " + trig("base_insert") + " BEFORE INSERT ON " +
+         q(t.name) + "\nWHEN " + guard + " AND " +
+         sqlite_row_at(t, "NEW", true) + "\nBEGIN\n" +
+         sqlite_base_capture(t, sqlite_pk_json(t, "NEW"),
+                             sqlite_row_at(t, "NEW", false)) +
+         "END;\n";
   out += "DROP TRIGGER IF EXISTS " + trig("insert") + ";\n";
   out +=
       "CREATE TRIGGER " + trig("insert") + " AFTER INSERT ON " + q(t.name) +
-      "\nWHEN " + sqlite_guard() + "\nBEGIN\n" + sqlite_clock_tick() +
+      "\nWHEN " + guard + "\nBEGIN\n" + sqlite_clock_tick() +
       sqlite_outbox_insert(t, "I", "NEW", sqlite_row_json(t, "NEW"), "NULL") +
       "END;\n";
 
@@ -229,17 +214,31 @@ string sqlite_triggers(const table& t) {
   out += "DROP TRIGGER IF EXISTS " + trig("update") + ";\n";
   out +=
       "CREATE TRIGGER " + trig("update") + " AFTER UPDATE ON " + q(t.name) +
-      "\nWHEN " + sqlite_guard() + " AND (" + sqlite_pk_same(t) + ") AND (" +
-      any_changed + ")\nBEGIN\n" + sqlite_clock_tick() +
+      "\nWHEN " + guard + " AND (" + sqlite_pk_same(t) + ") AND (" +
+      any_changed + ")\nBEGIN\n" +
+      sqlite_base_capture(t, sqlite_pk_json(t, "OLD"),
+                          sqlite_row_json(t, "OLD")) +
+      sqlite_clock_tick() +
       sqlite_outbox_insert(t, "U", "NEW", sqlite_row_json(t, "NEW"), changed) +
       "END;\n";
 
-  // Changing a key is a delete of the old row and an insert of the new one.
+  // Changing a key is a delete of the old row and an insert of the new one,
+  // which replaces whatever was stored at the new key. `UPDATE OF` the key
+  // columns: statements that do not set them never run these.
+  const string rekey = " UPDATE OF " + key_column_names(t) + " ON " +
+                       q(t.name) + "\nWHEN " + guard + " AND NOT (" +
+                       sqlite_pk_same(t) + ")\nBEGIN\n";
+  out += "DROP TRIGGER IF EXISTS " + trig("base_rekey") + ";\n";
+  out += "CREATE TRIGGER " + trig("base_rekey") + " BEFORE" + rekey +
+         sqlite_base_capture(t, sqlite_pk_json(t, "OLD"),
+                             sqlite_row_json(t, "OLD")) +
+         sqlite_base_capture(t, sqlite_pk_json(t, "NEW"),
+                             sqlite_row_at(t, "NEW", false)) +
+         "END;\n";
   out += "DROP TRIGGER IF EXISTS " + trig("rekey") + ";\n";
   out +=
-      "CREATE TRIGGER " + trig("rekey") + " AFTER UPDATE ON " + q(t.name) +
-      "\nWHEN " + sqlite_guard() + " AND NOT (" + sqlite_pk_same(t) +
-      ")\nBEGIN\n" + sqlite_clock_tick() +
+      "CREATE TRIGGER " + trig("rekey") + " AFTER" + rekey +
+      sqlite_clock_tick() +
       sqlite_outbox_insert(t, "D", "OLD", "NULL", "NULL") +
       sqlite_clock_tick() +
       sqlite_outbox_insert(t, "I", "NEW", sqlite_row_json(t, "NEW"), "NULL") +
@@ -247,9 +246,14 @@ string sqlite_triggers(const table& t) {
 
   out += "DROP TRIGGER IF EXISTS " + trig("delete") + ";\n";
   out += "CREATE TRIGGER " + trig("delete") + " AFTER DELETE ON " + q(t.name) +
-         "\nWHEN " + sqlite_guard() + "\nBEGIN\n" + sqlite_clock_tick() +
+         "\nWHEN " + guard + "\nBEGIN\n" +
+         sqlite_base_capture(t, sqlite_pk_json(t, "OLD"),
+                             sqlite_row_json(t, "OLD")) +
+         sqlite_clock_tick() +
          sqlite_outbox_insert(t, "D", "OLD", "NULL", "NULL") + "END;\n";
-  out += sqlite_base_triggers(t);
+  // Triggers of earlier releases, now folded into the ones above.
+  for (const char* gone : {"base_update", "base_delete"})
+    out += "DROP TRIGGER IF EXISTS " + trig(gone) + ";\n";
   return out;
 }
 

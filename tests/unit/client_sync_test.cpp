@@ -621,6 +621,37 @@ TEST(ClientReconcile, AnInvalidChangeRollsBackToTheServerRow) {
   expect_converged(w, {&a});
 }
 
+TEST(ClientReconcile, OnlyAnInsertOverAStoredRowCapturesABase) {
+  // A first write that stores a row where none was keeps no base (nothing
+  // to keep); its queue still ends as if the server had none. An insert
+  // that replaces a synced row keeps that row.
+  world w;
+  sim_client a(w, "a", quiet_config());
+  a.open();
+  ASSERT_TRUE(w.settle());
+  a.write(insert_project("p1", "orig"));
+  EXPECT_EQ(a.db().value("SELECT count(*) FROM sync_base"), "0");
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  a.write(insert_project("p2", "BAD"));  // refused
+  a.write(
+      "INSERT OR REPLACE INTO projects (id, ownerId, name) VALUES ('p1', "
+      "'u1', 'BAD')");  // refused
+  EXPECT_EQ(a.db().value("SELECT group_concat(pk || ' ' || ifnull(json_extract("
+                         "row, '$.name'), 'none')) FROM sync_base"),
+            "[\"p1\"] orig");
+  a.send(client::events::sync_now{});
+  ASSERT_TRUE(w.settle());
+  ASSERT_EQ(a.rejections.size(), 2u);
+  for (const auto& r : a.rejections) EXPECT_TRUE(r.restored);
+  EXPECT_TRUE(a.rejections[0].deleted) << "the server never had p2";
+  EXPECT_EQ(a.rejections[1].row["name"], "orig");
+  EXPECT_EQ(a.db().value("SELECT group_concat(id || ':' || name) FROM "
+                         "(SELECT * FROM projects ORDER BY id)"),
+            "p1:orig");
+  expect_converged(w, {&a});
+}
+
 TEST(ClientReconcile, ACompactedUpdateChainWhosePullWasSkipped) {
   for (const auto& pc : policy_cases()) {
     SCOPED_TRACE(pc.table);
