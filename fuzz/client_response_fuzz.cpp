@@ -100,9 +100,9 @@ struct driver {
   void check_effects(const std::vector<effect>& fx) {
     auto encoded = encode_effects(fx);
     auto list = edgesync::parse_json(encoded.first);
-    ES_FUZZ_CHECK(list && list.value().is_array(),
-                  "the effects encode to a JSON array: " +
-                      excerpt(encoded.first));
+    ES_FUZZ_CHECK(
+        list && list.value().is_array(),
+        "the effects encode to a JSON array: " + excerpt(encoded.first));
     if (!list) return;
     json meta = {{"effects", std::move(list.value())}};
     const std::vector<effects::raw_text>& segs = encoded.second;

@@ -67,7 +67,8 @@ int nesting(std::string_view s) {
 
 // nlohmann's parser as the reference (discarded when it refuses the text).
 json nlohmann_parse(std::string_view text) {
-  if (text.find('\0') != std::string_view::npos) return json::value_t::discarded;
+  if (text.find('\0') != std::string_view::npos)
+    return json::value_t::discarded;
   return json::parse(text.begin(), text.end(), nullptr,
                      /*allow_exceptions=*/false);
 }
@@ -111,8 +112,9 @@ struct typed_reader {
                         raw.size() == s.offset() - from,
                     "skip_value's text is the slice it consumed");
       json parsed = nlohmann_parse(raw);
-      ES_FUZZ_CHECK(!parsed.is_discarded(),
-                    "nlohmann refuses a value skip_value took: " + excerpt(raw));
+      ES_FUZZ_CHECK(
+          !parsed.is_discarded(),
+          "nlohmann refuses a value skip_value took: " + excerpt(raw));
       if (!parsed.is_discarded()) out = std::move(parsed);
       return true;
     }
@@ -244,19 +246,19 @@ ES_FUZZ_TARGET(json_scanner) {
                       same_kinds(parsed.value(), reference),
                   "parse_json and nlohmann differ on " + excerpt(text));
   } else {
-    ES_FUZZ_CHECK(parsed.errors()[0].message.rfind("malformed JSON at byte ", 0) ==
-                      0,
-                  "parse_json error: " + parsed.errors()[0].message);
-    ES_FUZZ_CHECK(!skip_ok || beyond_double,
-                  "parse_json refuses what the scanner accepts: " +
-                      excerpt(text));
+    ES_FUZZ_CHECK(
+        parsed.errors()[0].message.rfind("malformed JSON at byte ", 0) == 0,
+        "parse_json error: " + parsed.errors()[0].message);
+    ES_FUZZ_CHECK(
+        !skip_ok || beyond_double,
+        "parse_json refuses what the scanner accepts: " + excerpt(text));
   }
   if (ref_ok) {
     std::string ours = edgesync::dump_json(reference);
     if (!has_float(reference)) {
-      ES_FUZZ_CHECK(
-          ours == reference.dump(-1, ' ', false, json::error_handler_t::replace),
-          "dump_json and nlohmann's dump differ on " + excerpt(ours));
+      ES_FUZZ_CHECK(ours == reference.dump(-1, ' ', false,
+                                           json::error_handler_t::replace),
+                    "dump_json and nlohmann's dump differ on " + excerpt(ours));
     }
     ES_FUZZ_CHECK(nlohmann_parse(ours) == reference,
                   "dump_json does not read back: " + excerpt(ours));

@@ -92,5 +92,4 @@ std::optional<sealed_batch> restore_sealed(std::int64_t seq, std::string text,
 std::unordered_map<std::int64_t, std::string_view> sent_rows(
     std::string_view batch);
 
-
 }  // namespace edgesync::client::detail

@@ -231,11 +231,11 @@ void put(std::string& o, const char* k, std::string_view v) {
 
 // (Without these a literal would take the bool overload.)
 void put(std::string& o, const char* k, const char* v) {
-  put(o, k, std::string_view(v));
+  put(o, k, std::string_view{v});
 }
 
 void put(std::string& o, const char* k, const std::string& v) {
-  put(o, k, std::string_view(v));
+  put(o, k, std::string_view{v});
 }
 
 void put(std::string& o, const char* k, std::int64_t v) {

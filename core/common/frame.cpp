@@ -79,8 +79,8 @@ std::string build_frame_of_text(std::string_view members,
 }
 
 std::string error_frame(const std::vector<error>& errs) {
-  return build_frame_of_text("\"errors\":" + errors_text(errs) + ",\"ok\":false",
-                             {});
+  return build_frame_of_text(
+      "\"errors\":" + errors_text(errs) + ",\"ok\":false", {});
 }
 
 }  // namespace edgesync

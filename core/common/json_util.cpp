@@ -141,7 +141,7 @@ void append_json_text(std::string& out, std::string_view str) {
   static constexpr char kReplacement[] = "\xEF\xBF\xBD";
   const auto* s = reinterpret_cast<const unsigned char*>(str.data());
   std::size_t n = str.size();
-  std::string fixed;  // the text with replacements, once one is needed
+  std::string fixed;     // the text with replacements, once one is needed
   std::size_t kept = 0;  // str[0, kept) is in `fixed` already
   for (std::size_t i = 0; i < n;) {
     unsigned char c = s[i];

@@ -71,9 +71,7 @@ std::string format_hlc(const hlc& c) {
   return out;
 }
 
-std::string format_hlc_ms(std::int64_t ms) {
-  return padded(ms, hlc_ms_digits);
-}
+std::string format_hlc_ms(std::int64_t ms) { return padded(ms, hlc_ms_digits); }
 
 result<hlc> parse_hlc(std::string_view text) {
   std::int64_t ms = 0, ctr = 0;
