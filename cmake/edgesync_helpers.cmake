@@ -28,14 +28,15 @@ function(es_test area)
     PROPERTIES ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
 
-# es_wasm_module(name OPT -O3 [HOT_OPT -O2 HOT ...] [LINK_OPT -O3] SOURCES ... LIBS ... DEFINES ...): builds
+# es_wasm_module(name OPT -O3 [HOT_OPT -O2 HOT ...] [LINK_OPT -O3] [LINK_FLAGS ...] SOURCES ... LIBS ... DEFINES ...): builds
 # <name>.mjs + <name>.wasm (target wasm_<name>), an ES module that loads in node, workerd and browsers (hosts pass instantiateWasm
 # and locateFile). OPT picks speed (-O3, the worker: CPU-bound per request)
 # or size (-Oz, the browser: downloaded per page load). LINK_OPT (default
 # OPT) is the level of the link-time optimization every function goes
-# through: a size level there undoes much of HOT_OPT.
+# through: a size level there undoes much of HOT_OPT. LINK_FLAGS are extra
+# emcc link settings of this module.
 function(es_wasm_module name)
-  cmake_parse_arguments(ARG "" "OPT;HOT_OPT;LINK_OPT" "SOURCES;LIBS;DEFINES;HOT" ${ARGN})
+  cmake_parse_arguments(ARG "" "OPT;LINK_OPT" "HOT_OPT;SOURCES;LIBS;DEFINES;HOT;LINK_FLAGS" ${ARGN})
   if(NOT ARG_LINK_OPT)
     set(ARG_LINK_OPT ${ARG_OPT})
   endif()
@@ -93,7 +94,7 @@ function(es_wasm_module name)
   # browsers all support it).
   target_compile_options(${target} PRIVATE ${opt} -flto -mbulk-memory)
   target_link_options(${target} PRIVATE
-    ${ARG_LINK_OPT} -flto -mbulk-memory
+    ${ARG_LINK_OPT} -flto -mbulk-memory ${ARG_LINK_FLAGS}
     -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=create_module
     -sENVIRONMENT=web,worker
     -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16777216

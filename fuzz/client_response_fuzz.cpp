@@ -99,7 +99,12 @@ struct driver {
   // The effects encode (client_codec) with every {"seg": k} in range.
   void check_effects(const std::vector<effect>& fx) {
     auto encoded = encode_effects(fx);
-    json& meta = encoded.first;
+    auto list = edgesync::parse_json(encoded.first);
+    ES_FUZZ_CHECK(
+        list && list.value().is_array(),
+        "the effects encode to a JSON array: " + excerpt(encoded.first));
+    if (!list) return;
+    json meta = {{"effects", std::move(list.value())}};
     const std::vector<effects::raw_text>& segs = encoded.second;
     auto seg_ok = [&](const json& p) {
       return !p.is_object() ||

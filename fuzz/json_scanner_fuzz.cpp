@@ -1,20 +1,24 @@
 // Differential target: edgesync::json_scanner (the hand-written hot-path
-// scanner) against nlohmann's parser on the same bytes, called as the core
-// calls it (edgesync::parse_json, which also refuses a NUL byte: nlohmann
-// alone takes one outside a string for the end of the input).
+// scanner) and edgesync::parse_json / dump_json (the core's DOM reader and
+// writer, built on the scanner) against nlohmann's own parser and serializer
+// on the same bytes (nlohmann takes a NUL byte outside a string for the end
+// of the input; the reference refuses one, as the scanner does).
 //
 // Properties:
 //  - the verdict (one valid JSON document, nothing after it) is the same for
 //    the validating skip (skip_value + at_end), for a read of every value
-//    through the typed API (peek/read_*/next_key/next_element), and for
-//    nlohmann — except for the scanner's deliberate refusals: `\u0000`
-//    (PostgreSQL text cannot hold it), nesting deeper than its bound, and a
-//    leading UTF-8 byte order mark (nlohmann skips one); and except numbers
-//    beyond a double, which nlohmann refuses and the scanner does not judge
-//    (see finite_numbers in fuzz_support.h);
+//    through the typed API (peek/read_*/next_key/next_element), for
+//    parse_json and for nlohmann — except for the scanner's deliberate
+//    refusals: `\u0000` (PostgreSQL text cannot hold it), nesting deeper than
+//    its bound, and a leading UTF-8 byte order mark (nlohmann skips one); and
+//    except numbers beyond a double, which nlohmann and parse_json refuse and
+//    the scanner does not judge (see finite_numbers in fuzz_support.h);
 //  - where the scanner accepts, the values it reads equal nlohmann's
 //    (strings byte for byte, integers exactly, other numbers as strtod reads
-//    their text, duplicate members resolved last-wins as nlohmann does);
+//    their text, duplicate members resolved last-wins as nlohmann does), and
+//    parse_json's document equals nlohmann's;
+//  - dump_json writes what nlohmann's dump writes (replacing invalid UTF-8),
+//    numbers other than integers aside, which only have to read back equal;
 //  - both next_key overloads (viewed and copied keys) read the same keys;
 //  - the scanner never reads past the input; offsets stay within it, and a
 //    failure always comes with an error message.
@@ -61,6 +65,37 @@ int nesting(std::string_view s) {
   return max;
 }
 
+// nlohmann's parser as the reference (discarded when it refuses the text).
+json nlohmann_parse(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos)
+    return json::value_t::discarded;
+  return json::parse(text.begin(), text.end(), nullptr,
+                     /*allow_exceptions=*/false);
+}
+
+// True when the document holds a number that is not an integer.
+bool has_float(const json& j) {
+  if (j.is_number_float()) return true;
+  if (j.is_structured())
+    for (const auto& v : j)
+      if (has_float(v)) return true;
+  return false;
+}
+
+// True when both documents have the same kinds throughout (== compares
+// numbers across kinds; callers test is_number_unsigned and the like).
+bool same_kinds(const json& a, const json& b) {
+  if (a.type() != b.type()) return false;
+  if (a.is_array()) {
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!same_kinds(a[i], b[i])) return false;
+  } else if (a.is_object()) {
+    for (auto it = a.begin(); it != a.end(); ++it)
+      if (!same_kinds(it.value(), b.at(it.key()))) return false;
+  }
+  return true;
+}
+
 struct typed_reader {
   json_scanner& s;
   bool view_keys;
@@ -76,10 +111,11 @@ struct typed_reader {
       ES_FUZZ_CHECK(raw.data() == s.slice(from, s.offset()).data() &&
                         raw.size() == s.offset() - from,
                     "skip_value's text is the slice it consumed");
-      auto parsed = edgesync::parse_json(raw);
-      ES_FUZZ_CHECK(parsed.ok(), "nlohmann refuses a value skip_value took: " +
-                                     excerpt(raw));
-      if (parsed) out = std::move(parsed.value());
+      json parsed = nlohmann_parse(raw);
+      ES_FUZZ_CHECK(
+          !parsed.is_discarded(),
+          "nlohmann refuses a value skip_value took: " + excerpt(raw));
+      if (!parsed.is_discarded()) out = std::move(parsed);
       return true;
     }
     switch (kind) {
@@ -194,11 +230,39 @@ ES_FUZZ_TARGET(json_scanner) {
       "next_key(string_view&) and next_key(string&) disagree on " +
           excerpt(text));
 
-  // 3. nlohmann on the same bytes, as the core calls it (numbers beyond a
-  // double rewritten: nlohmann refuses them, the scanner takes any syntax).
-  auto parsed = edgesync::parse_json(edgesync::fuzz::finite_numbers(text));
-  bool ref_ok = parsed.ok();
-  json reference = ref_ok ? std::move(parsed.value()) : json();
+  // 3. nlohmann on the same bytes (numbers beyond a double rewritten:
+  // nlohmann refuses them, the scanner takes any syntax).
+  json reference = nlohmann_parse(edgesync::fuzz::finite_numbers(text));
+  bool ref_ok = !reference.is_discarded();
+
+  // 4. The core's reader and writer.
+  bool beyond_double = false;
+  edgesync::fuzz::finite_numbers(text, &beyond_double);
+  auto parsed = edgesync::parse_json(text);
+  if (parsed) {
+    ES_FUZZ_CHECK(skip_ok, "parse_json accepts what the scanner refuses: " +
+                               excerpt(text));
+    ES_FUZZ_CHECK(ref_ok && parsed.value() == reference &&
+                      same_kinds(parsed.value(), reference),
+                  "parse_json and nlohmann differ on " + excerpt(text));
+  } else {
+    ES_FUZZ_CHECK(
+        parsed.errors()[0].message.rfind("malformed JSON at byte ", 0) == 0,
+        "parse_json error: " + parsed.errors()[0].message);
+    ES_FUZZ_CHECK(
+        !skip_ok || beyond_double,
+        "parse_json refuses what the scanner accepts: " + excerpt(text));
+  }
+  if (ref_ok) {
+    std::string ours = edgesync::dump_json(reference);
+    if (!has_float(reference)) {
+      ES_FUZZ_CHECK(ours == reference.dump(-1, ' ', false,
+                                           json::error_handler_t::replace),
+                    "dump_json and nlohmann's dump differ on " + excerpt(ours));
+    }
+    ES_FUZZ_CHECK(nlohmann_parse(ours) == reference,
+                  "dump_json does not read back: " + excerpt(ours));
+  }
 
   bool bom = text.substr(0, 3) == "\xEF\xBB\xBF";
   bool deep = ref_ok && nesting(text) > kDepthBound;

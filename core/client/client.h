@@ -382,9 +382,10 @@ using edgesync::is_valid_client_id;
 result<std::pair<std::int64_t, event>> parse_event(
     const json& meta, const std::vector<std::string_view>& segments);
 
-/// Encodes effects as frame metadata {"effects":[…]} plus segments (the
-/// large texts move into the segments: pass the effects as an rvalue).
-std::pair<json, std::vector<effects::raw_text>> encode_effects(
+/// Encodes effects as the JSON text of the frame's "effects" array plus
+/// segments (the large texts move into the segments, named {"seg":i}: pass
+/// the effects as an rvalue).
+std::pair<std::string, std::vector<effects::raw_text>> encode_effects(
     std::vector<effect> fx);
 
 /// The JSON form of a status (the `status` effect's payload).

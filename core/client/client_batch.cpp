@@ -106,51 +106,6 @@ json sealed_change::pk_values() const {
   return v && v.value().is_array() ? std::move(v.value()) : json::array();
 }
 
-void append_json_string(std::string& out, std::string_view v) {
-  static const char* hex = "0123456789abcdef";
-  out += '"';
-  const char* p = v.data();
-  const char* end = p + v.size();
-  while (p < end) {
-    const char* run = p;
-    while (p < end && *p != '"' && *p != '\\' &&
-           static_cast<unsigned char>(*p) >= 0x20)
-      ++p;
-    out.append(run, static_cast<std::size_t>(p - run));
-    if (p == end) break;
-    auto u = static_cast<unsigned char>(*p++);
-    out += '\\';
-    switch (u) {
-      case '"':
-        out += '"';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case '\b':
-        out += 'b';
-        break;
-      case '\f':
-        out += 'f';
-        break;
-      case '\n':
-        out += 'n';
-        break;
-      case '\r':
-        out += 'r';
-        break;
-      case '\t':
-        out += 't';
-        break;
-      default:
-        out += "u00";
-        out += hex[u >> 4];
-        out += hex[u & 15];
-    }
-  }
-  out += '"';
-}
-
 outbox_read read_outbox(std::string_view text, const schema& sc) {
   outbox_read out;
   auto bad_doc = [&] {

@@ -92,7 +92,4 @@ std::optional<sealed_batch> restore_sealed(std::int64_t seq, std::string text,
 std::unordered_map<std::int64_t, std::string_view> sent_rows(
     std::string_view batch);
 
-/// Appends `v` as a JSON string.
-void append_json_string(std::string& out, std::string_view v);
-
 }  // namespace edgesync::client::detail

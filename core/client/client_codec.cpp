@@ -210,124 +210,226 @@ result<std::pair<std::int64_t, event>> parse_event(
   return bad("type", "unknown event type \"" + type + "\"");
 }
 
-std::pair<json, std::vector<effects::raw_text>> encode_effects(
+namespace {
+
+// The effects are written as JSON text, member by member with the keys in
+// nlohmann's (sorted) order: building a document per effect cost ~12 kB of
+// the browser module and an allocation per value.
+
+// Starts member `key` of the object or array being written.
+void key(std::string& o, const char* k) {
+  if (o.back() != '{') o += ',';
+  o += '"';
+  o += k;
+  o += "\":";
+}
+
+void put(std::string& o, const char* k, std::string_view v) {
+  key(o, k);
+  append_json_text(o, v);
+}
+
+// (Without these a literal would take the bool overload.)
+void put(std::string& o, const char* k, const char* v) {
+  put(o, k, std::string_view{v});
+}
+
+void put(std::string& o, const char* k, const std::string& v) {
+  put(o, k, std::string_view{v});
+}
+
+void put(std::string& o, const char* k, std::int64_t v) {
+  key(o, k);
+  o += std::to_string(v);
+}
+
+void put(std::string& o, const char* k, std::uint64_t v) {
+  key(o, k);
+  o += std::to_string(v);
+}
+
+void put(std::string& o, const char* k, bool v) {
+  key(o, k);
+  o += v ? "true" : "false";
+}
+
+void put(std::string& o, const char* k, const std::optional<std::int64_t>& v) {
+  key(o, k);
+  o += v ? std::to_string(*v) : "null";
+}
+
+void put(std::string& o, const char* k, const json& v) {
+  key(o, k);
+  o += dump_json(v);
+}
+
+void put(std::string& o, const char* k, const std::vector<std::int64_t>& v) {
+  key(o, k);
+  o += '[';
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) o += ',';
+    o += std::to_string(v[i]);
+  }
+  o += ']';
+}
+
+// The members rejected and conflict share, from "deleted" on (sorted with
+// the ones each adds).
+template <typename E>
+void put_outcome(std::string& o, const E& e) {
+  put(o, "deleted", e.deleted);
+  put(o, "ids", e.ids);
+}
+
+}  // namespace
+
+std::pair<std::string, std::vector<effects::raw_text>> encode_effects(
     std::vector<effect> fx) {
-  json list = json::array();
+  std::string o = "[";
   std::vector<effects::raw_text> segs;
-  auto seg = [&](effects::raw_text text) {
+  // Writes {"seg":i} for `text` (as member `k` unless null).
+  auto seg = [&](const char* k, effects::raw_text text) {
+    if (k != nullptr) key(o, k);
     // The same document bound by several statements travels once (shared
     // bytes are recognized without comparing them).
+    std::size_t at = segs.size();
     for (std::size_t i = segs.size(); i-- > 0;) {
       std::string_view s = segs[i].text;
       if (s.size() == text.text.size() &&
-          (s.data() == text.text.data() || s == text.text))
-        return json{{"seg", i}};
+          (s.data() == text.text.data() || s == text.text)) {
+        at = i;
+        break;
+      }
     }
-    segs.push_back(std::move(text));
-    return json{{"seg", segs.size() - 1}};
+    if (at == segs.size()) segs.push_back(std::move(text));
+    o += "{\"seg\":";
+    o += std::to_string(at);
+    o += '}';
   };
   for (auto& f : fx) {
+    if (o.size() > 1) o += ',';
+    o += '{';
     std::visit(
         [&](auto& e) {
           using T = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<T, effects::run_sql>) {
-            json stmts = json::array();
-            for (auto& s : e.statements) {
-              json params = json::array();
-              for (auto& p : s.params) {
-                if (std::holds_alternative<std::nullptr_t>(p))
-                  params.push_back(nullptr);
-                else if (auto* i = std::get_if<std::int64_t>(&p))
-                  params.push_back(*i);
+            put(o, "id", e.id);
+            put(o, "purpose", e.purpose);
+            key(o, "statements");
+            o += '[';
+            for (auto& st : e.statements) {
+              if (o.back() != '[') o += ',';
+              o += "{\"out\":";
+              o += st.out ? "true" : "false";
+              key(o, "params");
+              o += '[';
+              for (auto& p : st.params) {
+                if (o.back() != '[') o += ',';
+                if (auto* i = std::get_if<std::int64_t>(&p))
+                  o += std::to_string(*i);
                 else if (auto* d = std::get_if<double>(&p))
-                  params.push_back(*d);
+                  o += dump_json(*d);
                 else if (auto* t = std::get_if<std::string>(&p))
-                  params.push_back(*t);
+                  append_json_text(o, *t);
+                else if (auto* r = std::get_if<effects::raw_text>(&p))
+                  seg(nullptr, *r);
                 else
-                  params.push_back(seg(std::get<effects::raw_text>(p)));
+                  o += "null";
               }
-              stmts.push_back({{"sql", s.sql},
-                               {"params", std::move(params)},
-                               {"out", s.out}});
+              o += ']';
+              put(o, "sql", st.sql);
+              o += '}';
             }
-            list.push_back({{"type", "sql"},
-                            {"id", e.id},
-                            {"purpose", e.purpose},
-                            {"tx", e.tx},
-                            {"statements", std::move(stmts)}});
+            o += ']';
+            put(o, "tx", e.tx);
+            put(o, "type", "sql");
           } else if constexpr (std::is_same_v<T, effects::send_http>) {
-            list.push_back(
-                {{"type", "http"},
-                 {"id", e.id},
-                 {"method", e.method},
-                 {"path", e.path},
-                 {"contentType", "application/json"},
-                 {"keepalive", e.keepalive},
-                 {"body", seg(effects::raw_text{std::move(e.body)})}});
-            if (e.stream) list.back()["stream"] = true;
+            seg("body", effects::raw_text{std::move(e.body)});
+            put(o, "contentType", "application/json");
+            put(o, "id", e.id);
+            put(o, "keepalive", e.keepalive);
+            put(o, "method", e.method);
+            put(o, "path", e.path);
+            if (e.stream) put(o, "stream", true);
+            put(o, "type", "http");
           } else if constexpr (std::is_same_v<T, effects::abort_http>) {
-            list.push_back({{"type", "abort_http"}, {"id", e.id}});
+            put(o, "id", e.id);
+            put(o, "type", "abort_http");
           } else if constexpr (std::is_same_v<T, effects::set_timer>) {
-            list.push_back({{"type", "timer"}, {"at", opt_json(e.at_ms)}});
+            put(o, "at", e.at_ms);
+            put(o, "type", "timer");
           } else if constexpr (std::is_same_v<T, effects::refresh_token>) {
-            list.push_back({{"type", "refresh_token"}});
+            put(o, "type", "refresh_token");
           } else if constexpr (std::is_same_v<T, effects::status_changed>) {
-            list.push_back(
-                {{"type", "status"}, {"status", status_json(e.status)}});
+            put(o, "status", status_json(e.status));
+            put(o, "type", "status");
           } else if constexpr (std::is_same_v<T, effects::rejected>) {
-            list.push_back(
-                {{"type", "rejected"},
-                 {"table", e.table},
-                 {"pk", e.pk},
-                 {"op", e.op},
-                 {"ids", e.ids},
-                 {"reason", e.reason},
-                 {"code", e.code},
-                 {"message", e.message},
-                 {"path", e.path.empty() ? json(nullptr) : json(e.path)},
-                 {"row", e.row},
-                 {"deleted", e.deleted},
-                 {"version", opt_json(e.version)},
-                 {"restored", e.restored}});
+            put(o, "code", e.code);
+            put_outcome(o, e);
+            put(o, "message", e.message);
+            put(o, "op", e.op);
+            key(o, "path");
+            if (e.path.empty())
+              o += "null";
+            else
+              append_json_text(o, e.path);
+            put(o, "pk", e.pk);
+            put(o, "reason", e.reason);
+            put(o, "restored", e.restored);
+            put(o, "row", e.row);
+            put(o, "table", e.table);
+            put(o, "type", "rejected");
+            put(o, "version", e.version);
           } else if constexpr (std::is_same_v<T, effects::conflict>) {
-            list.push_back({{"type", "conflict"},
-                            {"table", e.table},
-                            {"pk", e.pk},
-                            {"op", e.op},
-                            {"ids", e.ids},
-                            {"reason", e.reason},
-                            {"row", e.row},
-                            {"deleted", e.deleted},
-                            {"version", opt_json(e.version)},
-                            {"restored", e.restored}});
+            put_outcome(o, e);
+            put(o, "op", e.op);
+            put(o, "pk", e.pk);
+            put(o, "reason", e.reason);
+            put(o, "restored", e.restored);
+            put(o, "row", e.row);
+            put(o, "table", e.table);
+            put(o, "type", "conflict");
+            put(o, "version", e.version);
           } else if constexpr (std::is_same_v<T, effects::acked>) {
-            list.push_back({{"type", "acked"},
-                            {"table", e.table},
-                            {"pk", e.pk},
-                            {"op", e.op},
-                            {"version", opt_json(e.version)},
-                            {"ids", e.ids}});
+            put(o, "ids", e.ids);
+            put(o, "op", e.op);
+            put(o, "pk", e.pk);
+            put(o, "table", e.table);
+            put(o, "type", "acked");
+            put(o, "version", e.version);
           } else if constexpr (std::is_same_v<T, effects::changes_applied>) {
-            json revoked = json::array();
-            for (const auto& [scope, key] : e.revoked) {
-              auto k = parse_json(key);
-              revoked.push_back(
-                  {{"scope", scope}, {"key", k ? k.value() : json(nullptr)}});
+            key(o, "revoked");
+            o += '[';
+            for (const auto& [scope, k] : e.revoked) {
+              if (o.back() != '[') o += ',';
+              auto parsed = parse_json(k);
+              o += '{';
+              put(o, "key", parsed ? parsed.value() : json(nullptr));
+              put(o, "scope", scope);
+              o += '}';
             }
-            list.push_back({{"type", "changes"},
-                            {"tables", e.tables},
-                            {"rows", e.rows},
-                            {"revoked", std::move(revoked)}});
+            o += ']';
+            put(o, "rows", e.rows);
+            key(o, "tables");
+            o += '[';
+            for (const auto& t : e.tables) {
+              if (o.back() != '[') o += ',';
+              append_json_text(o, t);
+            }
+            o += ']';
+            put(o, "type", "changes");
           } else if constexpr (std::is_same_v<T, effects::progress>) {
-            list.push_back({{"type", "progress"},
-                            {"received", e.received},
-                            {"applied", e.applied},
-                            {"total", opt_json(e.total)}});
+            put(o, "applied", e.applied);
+            put(o, "received", e.received);
+            put(o, "total", e.total);
+            put(o, "type", "progress");
           }
         },
         f);
+    o += '}';
   }
-  return {json{{"effects", std::move(list)}}, std::move(segs)};
+  o += ']';
+  return {std::move(o), std::move(segs)};
 }
 
 }  // namespace edgesync::client

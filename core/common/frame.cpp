@@ -42,24 +42,45 @@ std::string build_frame(json meta, const std::vector<std::string>& segments) {
       std::vector<std::string_view>(segments.begin(), segments.end()));
 }
 
-std::string build_frame_of_views(
-    json meta, const std::vector<std::string_view>& segments) {
-  json lens = json::array();
+namespace {
+
+// Appends the newline and the segments to the metadata line `out`.
+std::string with_segments(std::string out,
+                          const std::vector<std::string_view>& segments) {
   std::size_t total = 0;
-  for (const auto& s : segments) {
-    lens.push_back(s.size());
-    total += s.size();
-  }
-  meta["segments"] = std::move(lens);
-  std::string out = dump_json(meta);
+  for (const auto& s : segments) total += s.size();
   out.reserve(out.size() + 1 + total);
   out += '\n';
   for (const auto& s : segments) out += s;
   return out;
 }
 
+}  // namespace
+
+std::string build_frame_of_views(
+    json meta, const std::vector<std::string_view>& segments) {
+  json lens = json::array();
+  for (const auto& s : segments) lens.push_back(s.size());
+  meta["segments"] = std::move(lens);
+  return with_segments(dump_json(meta), segments);
+}
+
+std::string build_frame_of_text(std::string_view members,
+                                const std::vector<std::string_view>& segments) {
+  std::string out = "{";
+  out += members;
+  out += ",\"segments\":[";
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(segments[i].size());
+  }
+  out += "]}";
+  return with_segments(std::move(out), segments);
+}
+
 std::string error_frame(const std::vector<error>& errs) {
-  return build_frame({{"ok", false}, {"errors", errors_json(errs)}}, {});
+  return build_frame_of_text(
+      "\"errors\":" + errors_text(errs) + ",\"ok\":false", {});
 }
 
 }  // namespace edgesync

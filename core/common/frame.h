@@ -28,6 +28,11 @@ std::string build_frame(json meta, const std::vector<std::string>& segments);
 std::string build_frame_of_views(json meta,
                                  const std::vector<std::string_view>& segments);
 
+/// The same from metadata text: `members` are the JSON object's members
+/// (without braces), all sorting before "segments".
+std::string build_frame_of_text(std::string_view members,
+                                const std::vector<std::string_view>& segments);
+
 /// An error frame: meta {"ok":false,"errors":[…]} and no segments.
 std::string error_frame(const std::vector<error>& errs);
 

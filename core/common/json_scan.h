@@ -84,10 +84,12 @@ class json_scanner {
   void reset_pg_numeric_check() { numbers_fit_pg_numeric_ = true; }
   /// "malformed JSON at byte N: reason", or "".
   const std::string& error() const { return err_; }
+  /// Records a failure at the cursor (the first one wins); returns false.
+  /// For callers that refuse what the grammar allows (depth, range).
+  bool fail(const char* why);
 
  private:
   void ws();
-  bool fail(const char* why);
   bool expect(char c);
   bool scan_string(std::string* out);
   bool scan_number(bool* is_integer, std::int64_t* value);

@@ -23,6 +23,14 @@ result<json> parse_json(std::string_view text);
 /// Serializes without exceptions (invalid UTF-8 is replaced, not thrown).
 std::string dump_json(const json& j);
 
+/// Appends `v` as a JSON string (escaped; the bytes are not checked: for
+/// text known to be UTF-8).
+void append_json_string(std::string& out, std::string_view v);
+
+/// Appends `v` as a JSON string as dump_json writes one: invalid UTF-8
+/// replaced by U+FFFD per maximal subpart (nlohmann's error_handler_t::replace).
+void append_json_text(std::string& out, std::string_view v);
+
 /// `base.key` (or `key` when base is empty).
 std::string path_key(std::string_view base, std::string_view key);
 /// `base[i]`.
@@ -30,6 +38,8 @@ std::string path_index(std::string_view base, std::size_t i);
 
 /// `[{"code","path","message"},…]`: errors as the control envelopes carry them.
 json errors_json(const std::vector<error>& errs);
+/// The same as JSON text.
+std::string errors_text(const std::vector<error>& errs);
 
 /// `{"ok":false,"errors":[…]}` serialized: the error envelope of control ops.
 std::string error_envelope(const std::vector<error>& errs);

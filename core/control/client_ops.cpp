@@ -4,6 +4,7 @@
 #include "control/client_ops.h"
 
 #include <memory>
+#include <optional>
 
 #include "client/client.h"
 #include "common/frame.h"
@@ -28,62 +29,73 @@ std::string fail(std::string path, std::string message) {
 
 engine* find_engine(const json& meta) { return engines().find(meta, "client"); }
 
-std::string effects_frame(engine& e, json extra) {
-  auto [meta, segs] = client::encode_effects(e.poll());
-  meta["ok"] = true;
-  for (auto it = extra.begin(); it != extra.end(); ++it)
-    meta[it.key()] = it.value();
+// The frame of the engine's pending effects; `client` names the handle
+// (on open).
+std::string effects_frame(engine& e, std::optional<std::int64_t> client) {
+  auto [list, segs] = client::encode_effects(e.poll());
+  std::string members;
+  if (client) members = "\"client\":" + std::to_string(*client) + ",";
+  members += "\"effects\":";
+  members += list;
+  members += ",\"ok\":true";
   std::vector<std::string_view> views;
   views.reserve(segs.size());
   for (const auto& s : segs) views.push_back(s.text);
-  return build_frame_of_views(std::move(meta), views);
+  return build_frame_of_text(members, views);
+}
+
+// The schema of an operation's metadata ("schema": a document or its
+// text), errors under "schema".
+result<schema> schema_of(const json& m) {
+  const json& doc = member(m, "schema");
+  auto s = parse_schema(doc.is_string() ? doc.get_ref<const std::string&>()
+                                        : dump_json(doc));
+  if (s) return s;
+  std::vector<error> errs = s.errors();
+  for (auto& e : errs) e.path = path_key("schema", e.path);
+  return errs;
 }
 
 std::string open_engine(const json& m) {
   if (!m.contains("schema"))
     return fail("schema",
                 "expected {schema, config?, seed, clientId?, online?, now}");
-  auto s = parse_schema(m["schema"].is_string() ? m["schema"].get<std::string>()
-                                                : dump_json(m["schema"]));
-  if (!s) {
-    std::vector<error> errs = s.errors();
-    for (auto& e : errs) e.path = path_key("schema", e.path);
-    return error_frame(errs);
-  }
-  auto cfg =
-      client::parse_config(m.contains("config") ? m["config"] : json(nullptr));
+  auto s = schema_of(m);
+  if (!s) return error_frame(s.errors());
+  auto cfg = client::parse_config(member(m, "config"));
   if (!cfg) return error_frame(cfg.errors());
-  if (!m.contains("seed") || !m["seed"].is_string() ||
-      m["seed"].get_ref<const std::string&>().size() < 16)
+  const json& seed = member(m, "seed");
+  if (!seed.is_string() || seed.get_ref<const std::string&>().size() < 16)
     return fail("seed",
                 "expected at least 16 characters of host randomness (hex)");
   // 0 to 2^53 (JS numbers): the engine adds delays to it.
-  if (!m.contains("now") || !m["now"].is_number() ||
-      !(m["now"].get<double>() >= 0 &&
-        m["now"].get<double>() <= 9007199254740992.0))
+  const json& now = member(m, "now");
+  if (!now.is_number() ||
+      !(now.get<double>() >= 0 && now.get<double>() <= 9007199254740992.0))
     return fail("now", "expected the host clock in ms (0 to 2^53)");
   client::open_options o;
   o.schema = std::move(s.value());
   o.config = std::move(cfg.value());
-  o.seed = m["seed"].get<std::string>();
+  o.seed = seed.get<std::string>();
   if (m.contains("clientId")) {
-    if (!m["clientId"].is_string() ||
-        !client::is_valid_client_id(
-            m["clientId"].get_ref<const std::string&>()))
+    const json& id = member(m, "clientId");
+    if (!id.is_string() ||
+        !client::is_valid_client_id(id.get_ref<const std::string&>()))
       return fail("clientId", "expected " + client_id_rule());
-    o.client_id = m["clientId"].get<std::string>();
+    o.client_id = id.get<std::string>();
   }
   if (m.contains("online")) {
-    if (!m["online"].is_boolean()) return fail("online", "expected a boolean");
-    o.online = m["online"].get<bool>();
+    const json& online = member(m, "online");
+    if (!online.is_boolean()) return fail("online", "expected a boolean");
+    o.online = online.get<bool>();
   }
-  o.now_ms = m["now"].is_number_integer()
-                 ? m["now"].get<std::int64_t>()
-                 : static_cast<std::int64_t>(m["now"].get<double>());
+  o.now_ms = now.is_number_integer()
+                 ? now.get<std::int64_t>()
+                 : static_cast<std::int64_t>(now.get<double>());
   auto e = std::make_unique<engine>(std::move(o));
   engine& ref = *e;
   std::int64_t handle = engines().add(std::move(e));
-  return effects_frame(ref, {{"client", handle}});
+  return effects_frame(ref, handle);
 }
 
 // The statements of `make` for the schema in `m`, each with `params`, under
@@ -91,13 +103,8 @@ std::string open_engine(const json& m) {
 template <typename F>
 std::string guarded_statements(const json& m, F&& make, const json& params) {
   if (!m.contains("schema")) return fail("schema", "expected {schema}");
-  auto s = parse_schema(m["schema"].is_string() ? m["schema"].get<std::string>()
-                                                : dump_json(m["schema"]));
-  if (!s) {
-    std::vector<error> errs = s.errors();
-    for (auto& e : errs) e.path = path_key("schema", e.path);
-    return error_frame(errs);
-  }
+  auto s = schema_of(m);
+  if (!s) return error_frame(s.errors());
   auto statement = [](std::string sql, const json& p) {
     return json{{"sql", std::move(sql)}, {"params", p}, {"out", false}};
   };
@@ -128,7 +135,7 @@ std::string handle(std::string_view input) {
     auto ev = client::parse_event(meta, segments);
     if (!ev) return error_frame(ev.errors());
     e->handle(ev.value().first, ev.value().second);
-    return effects_frame(*e, json::object());
+    return effects_frame(*e, std::nullopt);
   });
 }
 
@@ -150,18 +157,18 @@ std::string reset_sql(std::string_view input) {
 
 std::string claim_sql(std::string_view input) {
   return with_frame(input, [](const json& m, const auto&) {
-    if (!m.contains("user") || !m["user"].is_string() ||
-        m["user"].get_ref<const std::string&>().empty())
+    const json& user = member(m, "user");
+    if (!user.is_string() || user.get_ref<const std::string&>().empty())
       return fail("user", "expected the user id (the token's sub)");
     return guarded_statements(m, client::detail::claim_sql,
-                              json::array({m["user"]}));
+                              json::array({user}));
   });
 }
 
 std::string close(std::string_view input) {
   return with_frame(input, [](const json& meta, const auto&) {
-    if (meta.contains("client") && meta["client"].is_number_integer())
-      engines().erase(meta["client"].get<std::int64_t>());
+    if (const json& id = member(meta, "client"); id.is_number_integer())
+      engines().erase(id.get<std::int64_t>());
     return build_frame({{"ok", true}}, {});
   });
 }

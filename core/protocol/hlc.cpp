@@ -1,7 +1,5 @@
 #include "protocol/hlc.h"
 
-#include <cstdio>
-
 #include "protocol/protocol.h"
 #include "sql/ddl.h"
 
@@ -27,6 +25,16 @@ bool read_head(std::string_view s, std::int64_t& ms, std::int64_t& ctr) {
          s[hlc_ms_digits] == hlc_separator &&
          read_digits(s, hlc_ms_digits + 1, hlc_counter_digits, ctr) &&
          s[hlc_node_offset - 1] == hlc_separator;
+}
+
+// `v` in decimal zero-padded to `width` characters, as printf's "%0*lld"
+// (printf itself would pull ~7 kB into the browser module).
+std::string padded(std::int64_t v, int width) {
+  std::string s = std::to_string(v);
+  std::size_t at = s[0] == '-' ? 1 : 0;
+  if (s.size() < static_cast<std::size_t>(width))
+    s.insert(at, static_cast<std::size_t>(width) - s.size(), '0');
+  return s;
 }
 
 }  // namespace
@@ -55,19 +63,15 @@ hlc hlc_absorb(const hlc& c, std::int64_t remote_ms) {
 }
 
 std::string format_hlc(const hlc& c) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%0*lld%c%0*d%c", hlc_ms_digits,
-                static_cast<long long>(c.ms), hlc_separator, hlc_counter_digits,
-                static_cast<int>(c.ctr), hlc_separator);
-  return buf + c.node;
+  std::string out = padded(c.ms, hlc_ms_digits);
+  out += hlc_separator;
+  out += padded(c.ctr, hlc_counter_digits);
+  out += hlc_separator;
+  out += c.node;
+  return out;
 }
 
-std::string format_hlc_ms(std::int64_t ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%0*lld", hlc_ms_digits,
-                static_cast<long long>(ms));
-  return buf;
-}
+std::string format_hlc_ms(std::int64_t ms) { return padded(ms, hlc_ms_digits); }
 
 result<hlc> parse_hlc(std::string_view text) {
   std::int64_t ms = 0, ctr = 0;
