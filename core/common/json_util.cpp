@@ -2,14 +2,9 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 #include "common/json_scan.h"
-
-#ifdef __EMSCRIPTEN__
-#include <emscripten/emscripten.h>
-#endif
+#include "common/number_text.h"
 
 namespace edgesync {
 
@@ -18,47 +13,6 @@ namespace {
 // Documents nested deeper are refused: the reader recurses per level, and no
 // document of the protocol or a schema comes near it.
 constexpr int kMaxDepth = 256;
-
-#ifdef __EMSCRIPTEN__
-// Number conversions in WASM builds go to the JS engine's (exact, like
-// strtod; shortest round trip): musl's strtod and printf pull ~19 kB of
-// long double arithmetic into the browser module.
-// NOLINTBEGIN
-EM_JS(double, es_js_number, (const char* p, int n), {
-  let s = "";
-  for (let i = 0; i < n; i++) s += String.fromCharCode(HEAPU8[p + i]);
-  return Number(s);
-});
-EM_JS(int, es_js_exponential, (double d, char* buf), {
-  const s = d.toExponential();
-  for (let i = 0; i < s.length; i++) HEAPU8[buf + i] = s.charCodeAt(i);
-  HEAPU8[buf + s.length] = 0;
-  return s.length;
-});
-// NOLINTEND
-#endif
-
-// The double a JSON number's text denotes (correctly rounded).
-double read_double(const std::string& text) {
-#ifdef __EMSCRIPTEN__
-  return es_js_number(text.data(), static_cast<int>(text.size()));
-#else
-  return std::strtod(text.c_str(), nullptr);
-#endif
-}
-
-// Writes finite, positive `d` as "d[.ddd]e[+-]x" with the fewest digits
-// that read back to it.
-void shortest_exponential(double d, char (&buf)[40]) {
-#ifdef __EMSCRIPTEN__
-  es_js_exponential(d, buf);
-#else
-  for (int prec = 0; prec < 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*e", prec, d);
-    if (std::strtod(buf, nullptr) == d) break;
-  }
-#endif
-}
 
 // Reads the value at the cursor into `out` with the hot path's scanner, so
 // every build has one JSON grammar (nlohmann's parser stays out of the
@@ -114,7 +68,7 @@ bool read_value(json_scanner& s, json& out, int depth) {
         out = u;
         return true;
       }
-      double d = read_double(text);
+      double d = number_from_text(text);
       if (!std::isfinite(d)) return s.fail("number out of range of a double");
       out = d;
       return true;
