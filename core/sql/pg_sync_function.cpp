@@ -62,10 +62,20 @@ string dollar_quote(const string& text) {
 }
 
 string function(const string& name, const string& params, const string& returns,
-                const string& body) {
+                const string& body, const string& settings = string()) {
   return "CREATE OR REPLACE FUNCTION " + name + "(" + params + ") RETURNS " +
-         returns + " LANGUAGE plpgsql AS " + dollar_quote(body) + ";\n";
+         returns + " LANGUAGE plpgsql" + settings + " AS " +
+         dollar_quote(body) + ";\n";
 }
+
+// For the helpers that read stored rows by the batch's keys (locks and
+// merges): their statements are planned once per connection and the plan is
+// kept, so a plan made while a table was nearly empty (a sequential scan is
+// cheapest there) would scan the whole table once per key when it has grown.
+// With sequential scans off the only plan left is a primary-key probe per
+// key (server_postgres.cpp, per_key): O(batch) whatever the table's size
+// and statistics.
+constexpr const char* keyed = " SET enable_seqscan = off";
 
 // `<statement> INTO _es_j; RETURN _es_j;`: PL/pgSQL strips a trailing INTO
 // (an INSERT's own INTO is told apart by the keyword before it).
@@ -182,7 +192,7 @@ string merge_helper(const string& name, const schema& s, const table& t,
   return function(name,
                   "text, text, text, bigint[], OUT _es_oi int[], OUT _es_or "
                   "text[], OUT _es_again text",
-                  "record", body);
+                  "record", body, keyed);
 }
 
 // The entry point: claim, then (a new batch) locks, merge passes, results
@@ -278,7 +288,7 @@ sync_functions build(const schema& s, const string& prefix) {
     string lock_name = prefix;
     lock_name.append("_l").append(std::to_string(ti));
     out.ddl += function(lock_name, "text, text, text", "text",
-                        returning_text(lock_keys(s, t)));
+                        returning_text(lock_keys(s, t)), keyed);
     for (change_op op : {change_op::upsert, change_op::remove})
       out.ddl += merge_helper(
           prefix + "_m" + std::to_string(change_kind(ti, op)), s, t, op);
