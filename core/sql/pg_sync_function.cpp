@@ -61,21 +61,20 @@ string dollar_quote(const string& text) {
   return tag + text + tag;
 }
 
+// Every statement of these functions reads by an index: the batch's keys
+// (one primary-key probe per key, server_postgres.cpp per_key), a pull's
+// range of the pull index, a client id. Their plans are made once per
+// connection and kept, so a plan made while a table was nearly empty (where
+// a sequential scan is cheapest) would read the whole table per request once
+// it has grown, until an ANALYZE happens to replace it. With sequential scans
+// off the index plan is the one kept: O(batch) or O(page) whatever the
+// table's size and statistics.
 string function(const string& name, const string& params, const string& returns,
-                const string& body, const string& settings = string()) {
+                const string& body) {
   return "CREATE OR REPLACE FUNCTION " + name + "(" + params + ") RETURNS " +
-         returns + " LANGUAGE plpgsql" + settings + " AS " +
+         returns + " LANGUAGE plpgsql SET enable_seqscan = off AS " +
          dollar_quote(body) + ";\n";
 }
-
-// For the helpers that read stored rows by the batch's keys (locks and
-// merges): their statements are planned once per connection and the plan is
-// kept, so a plan made while a table was nearly empty (a sequential scan is
-// cheapest there) would scan the whole table once per key when it has grown.
-// With sequential scans off the only plan left is a primary-key probe per
-// key (server_postgres.cpp, per_key): O(batch) whatever the table's size
-// and statistics.
-constexpr const char* keyed = " SET enable_seqscan = off";
 
 // `<statement> INTO _es_j; RETURN _es_j;`: PL/pgSQL strips a trailing INTO
 // (an INSERT's own INTO is told apart by the keyword before it).
@@ -192,7 +191,7 @@ string merge_helper(const string& name, const schema& s, const table& t,
   return function(name,
                   "text, text, text, bigint[], OUT _es_oi int[], OUT _es_or "
                   "text[], OUT _es_again text",
-                  "record", body, keyed);
+                  "record", body);
 }
 
 // The entry point: claim, then (a new batch) locks, merge passes, results
@@ -288,7 +287,7 @@ sync_functions build(const schema& s, const string& prefix) {
     string lock_name = prefix;
     lock_name.append("_l").append(std::to_string(ti));
     out.ddl += function(lock_name, "text, text, text", "text",
-                        returning_text(lock_keys(s, t)), keyed);
+                        returning_text(lock_keys(s, t)));
     for (change_op op : {change_op::upsert, change_op::remove})
       out.ddl += merge_helper(
           prefix + "_m" + std::to_string(change_kind(ti, op)), s, t, op);
