@@ -211,11 +211,11 @@ string changeable(const schema& s, const table& t, bool is_delete) {
 // O(batch) whatever the statistics say. As a join the planner may hash all
 // of a user's rows instead (estimates are stale after a bulk load, and a
 // heavy user is far from the average): 59,000 rows scanned per 1000-row
-// push measured before this form.
-// The filter is tested as `(…) IS TRUE` (the same rows: NULL is not true),
-// which no index can answer, so the primary key stays the only index the
-// probe can use (an owner test tied with it on a plan made for a nearly empty
-// table, and the owner index was then read once per key).
+// push measured before this form. The filter is tested as `(…) IS TRUE`
+// (the same rows: NULL is not true), which no index can answer, so the
+// primary key stays the only index the probe can use (an owner test tied
+// with it on a plan made for a nearly empty table, and the owner index was
+// then read once per key).
 string per_key(const table& t, const string& filter, const string& lock,
                const string& extra = string()) {
   return "(SELECT t.*" + extra + " FROM " + q(t.server_name) + " t WHERE " +
