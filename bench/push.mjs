@@ -142,14 +142,19 @@ async function post(url, token, body) {
   return JSON.parse(text);
 }
 
+// Like the client: each request carries the cursor of the previous answer
+// (without it every request's pull would read all of the device's own
+// earlier rows again, from the beginning).
 async function pushAll(url, token, rows, clientId) {
   const t = Date.now();
+  let cursor = null;
   for (let i = 0, seq = 1; i < rows.length; i += BATCH, seq++) {
     const changes = rows.slice(i, i + BATCH).map((row, k) => ({
       id: i + k + 1, table: 'items', op: 'upsert', row, hlc: hlc(t + i + k, clientId), baseVersion: null,
     }));
-    const r = await post(url, token, JSON.stringify({ protocol: 1, clientId, schemaVersion: 1, batch: { seq, changes }, pageSize: 1 }));
+    const r = await post(url, token, JSON.stringify({ protocol: 1, clientId, schemaVersion: 1, cursor, batch: { seq, changes }, pageSize: 1 }));
     if (r.results.some((x) => x.status !== 'applied')) throw new Error('a change was not applied');
+    cursor = r.cursor;
   }
 }
 
